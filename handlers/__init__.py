@@ -1,0 +1,19 @@
+"""The Telegram adapter: python-telegram-bot handlers that parse an update, call one use case
+and render its answer. No SQL and no business rules live here."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers.buttons import on_button
+from handlers.groups import on_group_message
+from handlers.private import on_private_message
+
+
+def install(application: Application) -> None:  # type: ignore[type-arg]
+    """Register every handler on ``application``."""
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(MessageHandler(private, on_private_message))
+    application.add_handler(MessageHandler(groups, on_group_message))
+    application.add_handler(CallbackQueryHandler(on_button))

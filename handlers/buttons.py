@@ -1,0 +1,46 @@
+"""Inline buttons. Callback data is ``PREFIX:ARGS``; every action re-checks who may do it
+server-side, so a forged or replayed callback changes nothing it should not."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers.private import on_dialogue_button
+from handlers.render import Context, actor_of, reply, services_of
+from searchbot import closing, desk, registration
+from searchbot.messages import Answer
+from searchbot.texts import say
+
+
+async def on_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    prefix, _, rest = query.data.partition(":")
+    if prefix == "d":
+        await on_dialogue_button(update, context, rest)
+        return
+    services = services_of(context)
+    actor = actor_of(update, services)
+    args = rest.split(":")
+    answer: Answer
+    try:
+        if prefix == "ck":
+            answer = await registration.checked(services, actor, int(args[0]))
+        elif prefix in ("ap", "rj"):
+            answer = await registration.decide(services, actor, int(args[0]), prefix == "ap")
+        elif prefix == "vf":
+            answer = await desk.verify(services, actor, int(args[0]))
+        elif prefix == "es":
+            answer = await desk.escalate(services, actor, int(args[0]))
+        elif prefix == "cl":
+            answer = await closing.close(services, actor, int(args[0]), args[1])
+        elif prefix == "fd":
+            answer = await closing.close(services, actor, int(args[0]), "found")
+        else:
+            answer = Answer(toast=say(actor.language, "stale_button"))
+    except (ValueError, IndexError):
+        answer = Answer(toast=say(actor.language, "stale_button"))
+    if query.message is not None and query.message.chat.type != "private":
+        answer.messages = [m for m in answer.messages if m.text]  # keep groups quiet
+    await reply(update, context, answer)

@@ -1,0 +1,75 @@
+"""Officer commands (private chat or the officers' group): /cases, /case, /verify, /escalate,
+/close, /groups, /approve, /reject; admins: /officer. Refusals are decided in the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers.private import case_number
+from searchbot import closing, desk, registration
+from searchbot.messages import Answer
+from searchbot.services import Actor, Services
+from searchbot.texts import say
+
+Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
+
+
+def _with_case(usage: str, work: Callable[[Services, Actor, int], Awaitable[Answer]]) -> Command:
+    async def command(services: Services, actor: Actor, args: list[str]) -> Answer:
+        number = case_number(args)
+        if number is None:
+            return Answer().say(say(actor.language, "bad_case_ref", example=usage))
+        return await work(services, actor, number)
+
+    return command
+
+
+async def _cases(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await desk.list_cases(services, actor)
+
+
+async def _close(services: Services, actor: Actor, args: list[str]) -> Answer:
+    number = case_number(args)
+    if number is None or len(args) < 2:
+        return Answer().say(say(actor.language, "close_usage"))
+    note = " ".join(args[2:]) or None
+    answer = await closing.close(services, actor, number, args[1].lower(), note)
+    return answer if answer.messages else Answer().say(answer.toast or "✅")
+
+
+async def _groups(services: Services, actor: Actor, args: list[str]) -> Answer:
+    status = "pending" if args and args[0].lower() == "pending" else None
+    return await desk.list_groups(services, actor, status)
+
+
+def _decide(approve: bool) -> Command:
+    async def command(services: Services, actor: Actor, args: list[str]) -> Answer:
+        if not args or not args[0].lstrip("-").isdigit():
+            name = "approve" if approve else "reject"
+            return Answer().say(say(actor.language, "chat_id_usage", command=name))
+        return await registration.decide(services, actor, int(args[0]), approve)
+
+    return command
+
+
+async def _officer(services: Services, actor: Actor, args: list[str]) -> Answer:
+    if len(args) != 2 or args[0] not in ("add", "remove") or not args[1].isdigit():
+        if not services.is_admin(actor.user_id):
+            return Answer().say(say(actor.language, "admins_only"))
+        return Answer().say(say(actor.language, "officer_usage"))
+    return await desk.appoint(services, actor, args[0], int(args[1]))
+
+
+OFFICER_COMMANDS: dict[str, Command] = {
+    "/cases": _cases,
+    "/case": _with_case("/case 12", desk.show_case),
+    "/verify": _with_case("/verify 12", desk.verify),
+    "/escalate": _with_case("/escalate 12", desk.escalate),
+    "/close": _close,
+    "/groups": _groups,
+    "/approve": _decide(True),
+    "/reject": _decide(False),
+    "/officer": _officer,
+}
+
+PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel", "/start", "/help"}

@@ -1,0 +1,86 @@
+"""Group chats: /register, /unregister, /status, and replies to the bot's messages (the group's
+location after /register, sightings in reply to an alert). With privacy mode on, the bot sees
+nothing else of a group's talk, which is how it should be."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus
+
+from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
+from searchbot import registration, sightings
+from searchbot.messages import Answer
+from searchbot.texts import say
+
+ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+
+
+async def _is_chat_admin(update: Update, context: Context) -> bool:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in ADMIN_STATUSES
+
+
+async def on_group_message(update: Update, context: Context) -> None:
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or update.effective_user is None:
+        return
+    services = services_of(context)
+    actor = actor_of(update, services)
+    command = command_of(message.text, services.bot_username)
+    answer: Answer | None = None
+    if command is not None:
+        name, args = command
+        if name == "/register":
+            admin = await _is_chat_admin(update, context)
+            role = args[0].lower() if args else None
+            answer = await registration.register(services, actor, role, chat.title or "", admin)
+        elif name == "/unregister":
+            answer = await registration.unregister(
+                services, actor, await _is_chat_admin(update, context)
+            )
+        elif name == "/status":
+            answer = await registration.status(services, actor)
+        else:
+            from handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
+
+            if name in OFFICER_COMMANDS:
+                answer = await OFFICER_COMMANDS[name](services, actor, args)
+            elif name in PRIVATE_ONLY:
+                answer = Answer().say(say(actor.language, "private_only"))
+    elif _replies_to_bot(update, context):
+        answer = await _reply_to_bot(update, context)
+    if answer is not None:
+        await reply(update, context, answer, quote=True)
+
+
+def _replies_to_bot(update: Update, context: Context) -> bool:
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    return bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+
+
+async def _reply_to_bot(update: Update, context: Context) -> Answer | None:
+    """A location for a registration in progress, or a sighting in reply to an alert."""
+    message = update.effective_message
+    assert message is not None and message.reply_to_message is not None
+    services = services_of(context)
+    actor = actor_of(update, services)
+    given = input_of(message)
+    if given.location:
+        located = await registration.locate(services, actor, *given.location)
+        if located is not None:
+            return located
+    if not (given.location or given.photo or (given.text and not given.command)):
+        return None
+    report = sightings.Report(
+        lat=given.location[0] if given.location else None,
+        lon=given.location[1] if given.location else None,
+        place_text=given.venue,
+        photo=given.photo,
+        note=given.text,
+    )
+    return await sightings.from_group_reply(
+        services, actor, message.reply_to_message.message_id, report
+    )

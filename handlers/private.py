@@ -1,0 +1,125 @@
+"""Private chats: /start (and its deep links), /help, /report and its dialogue, /seen, /mycases,
+/cancel. Everything typed in private that is not a command goes to the open dialogue."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+
+from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
+from searchbot import desk, reporting, sightings
+from searchbot import dialogue as dlg
+from searchbot.dialogue import Input
+from searchbot.messages import Answer
+from searchbot.services import Actor, Services
+from searchbot.texts import say
+
+DIALOGUE_COMMANDS = {"/skip", "/done", "/next"}
+
+Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
+
+
+def case_number(args: list[str]) -> int | None:
+    """``12``, ``#12`` -> 12."""
+    if not args:
+        return None
+    text = args[0].lstrip("#")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+async def _start(services: Services, actor: Actor, args: list[str]) -> Answer:
+    if args and args[0].startswith("seen_"):
+        number = case_number([args[0].removeprefix("seen_")])
+        if number is not None:
+            return await sightings.begin(services, actor, number)
+    return Answer().say(say(actor.language, "start"))
+
+
+async def _help(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return Answer().say(say(actor.language, "help"))
+
+
+async def _report(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await reporting.start(services, actor)
+
+
+async def _seen(services: Services, actor: Actor, args: list[str]) -> Answer:
+    number = case_number(args)
+    if number is None:
+        return Answer().say(say(actor.language, "bad_case_ref", example="/seen 12"))
+    return await sightings.begin(services, actor, number)
+
+
+async def _mycases(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await desk.my_cases(services, actor)
+
+
+async def _cancel(services: Services, actor: Actor, args: list[str]) -> Answer:
+    async with services.sessions() as session:
+        dialogue = await dlg.load(session, actor.user_id)
+        if dialogue is None:
+            return Answer().say(say(actor.language, "nothing_to_cancel"))
+        await dlg.end(session, dialogue)
+        await session.commit()
+    return Answer().say(say(actor.language, "cancelled"))
+
+
+PRIVATE_COMMANDS: dict[str, Command] = {
+    "/start": _start,
+    "/help": _help,
+    "/report": _report,
+    "/seen": _seen,
+    "/mycases": _mycases,
+    "/cancel": _cancel,
+}
+
+
+async def continue_dialogue(services: Services, actor: Actor, given: Input) -> Answer | None:
+    """Feed ``given`` to the open dialogue; None when there is none."""
+    async with services.sessions() as session:
+        dialogue = await dlg.load(session, actor.user_id)
+    if dialogue is None:
+        return None
+    flow = reporting.handle if dialogue.kind == "report" else sightings.handle
+    answer = await flow(services, actor, dialogue, given)
+    async with services.sessions() as session:
+        if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it
+            await session.merge(dialogue)
+            await session.commit()
+    return answer
+
+
+async def on_private_message(update: Update, context: Context) -> None:
+    """Every message in a private chat."""
+    message = update.effective_message
+    services = services_of(context)
+    if message is None or update.effective_user is None:
+        return
+    actor = actor_of(update, services)
+    user = update.effective_user
+    await services.remember_person(user.id, user.full_name, user.username, actor.language)
+    given = input_of(message)
+    command = command_of(message.text, services.bot_username)
+    answer: Answer | None
+    if command and command[0] not in DIALOGUE_COMMANDS:
+        from handlers.desk import OFFICER_COMMANDS
+
+        handler = PRIVATE_COMMANDS.get(command[0]) or OFFICER_COMMANDS.get(command[0])
+        if handler is None:
+            answer = Answer().say(say(actor.language, "unknown_command"))
+        else:
+            answer = await handler(services, actor, command[1])
+    else:
+        answer = await continue_dialogue(services, actor, given)
+        if answer is None:
+            answer = Answer().say(say(actor.language, "start"))
+    await reply(update, context, answer)
+
+
+async def on_dialogue_button(update: Update, context: Context, choice: str) -> None:
+    """A tapped dialogue button (``d:CHOICE``)."""
+    services = services_of(context)
+    actor = actor_of(update, services)
+    answer = await continue_dialogue(services, actor, Input(choice=choice))
+    await reply(update, context, answer or Answer(toast=say(actor.language, "stale_button")))

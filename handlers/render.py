@@ -1,0 +1,81 @@
+"""Turning updates into plain values for the use cases, and their answers back into messages."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from searchbot.dialogue import Input
+from searchbot.messages import Answer
+from searchbot.services import Actor, Services
+from searchbot.texts import language_of
+from searchbot.transport import send_out
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def services_of(context: Context) -> Services:
+    services: Services = context.application.bot_data["services"]
+    return services
+
+
+def actor_of(update: Update, services: Services) -> Actor:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    return Actor(
+        user_id=user.id,
+        chat_id=chat.id,
+        name=user.full_name,
+        language=language_of(user.language_code, services.settings.language),
+    )
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def input_of(message: Message) -> Input:
+    """What the person sent, without Telegram's types."""
+    location = message.venue.location if message.venue else message.location
+    media = (
+        message.document, message.sticker, message.voice, message.video, message.audio,
+        message.animation, message.video_note,
+    )  # fmt: skip
+    return Input(
+        text=message.text or message.caption,
+        photo=message.photo[-1].file_id if message.photo else None,
+        location=(location.latitude, location.longitude) if location else None,
+        venue=message.venue.title if message.venue else None,
+        contact=message.contact.phone_number if message.contact else None,
+        other_media=any(m is not None for m in media),
+        forwarded=message.forward_origin is not None,
+    )
+
+
+def command_of(text: str | None, bot_username: str) -> tuple[str, list[str]] | None:
+    """``/cmd@bot a b`` -> ("/cmd", ["a", "b"]); None if not a command for this bot."""
+    if not text or not text.startswith("/"):
+        return None
+    head, *args = text.split()
+    name, _, target = head.partition("@")
+    if target and target.lower() != bot_username.lower():
+        return None
+    return name.lower(), args
+
+
+async def reply(update: Update, context: Context, answer: Answer, quote: bool = False) -> None:
+    """Say ``answer`` in the chat the update came from (and answer a pressed button)."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(text=(answer.toast or "")[:200] or None, show_alert=answer.alert)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    message = update.effective_message if quote else None
+    for out in answer.messages:
+        if message is not None and out.reply_to is None:
+            from dataclasses import replace
+
+            out = replace(out, reply_to=message.message_id)
+        await send_out(context.bot, chat.id, out)

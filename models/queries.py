@@ -1,0 +1,122 @@
+"""The queries the use cases need, named for what they ask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.tables import Alert, Case, Group, Officer, OutboxMessage, Person, Sighting
+
+
+async def groups_in_cells(
+    session: AsyncSession, column: str, cells: Sequence[str], *, excluding_case: int | None = None
+) -> Sequence[Group]:
+    """Approved groups whose cell (``cell_fine`` or ``cell_coarse``) is one of ``cells``,
+    leaving out those already alerted for ``excluding_case``."""
+    query = select(Group).where(Group.status == "approved", getattr(Group, column).in_(cells))
+    if excluding_case is not None:
+        alerted = select(Alert.group_id).where(Alert.case_id == excluding_case)
+        query = query.where(col(Group.id).not_in(alerted))
+    return (await session.exec(query)).all()
+
+
+async def group_by_chat(session: AsyncSession, chat_id: int) -> Group | None:
+    return (await session.exec(select(Group).where(Group.chat_id == chat_id))).first()
+
+
+async def groups_listed(session: AsyncSession, status: str | None = None) -> Sequence[Group]:
+    query = select(Group).order_by(col(Group.id))
+    if status:
+        query = query.where(Group.status == status)
+    return (await session.exec(query)).all()
+
+
+async def open_cases(session: AsyncSession) -> Sequence[Case]:
+    return (
+        await session.exec(select(Case).where(Case.status == "open").order_by(col(Case.id)))
+    ).all()
+
+
+async def cases_of_reporter(session: AsyncSession, user_id: int) -> Sequence[Case]:
+    query = select(Case).where(Case.reporter_user_id == user_id, Case.status == "open")
+    return (await session.exec(query.order_by(col(Case.id)))).all()
+
+
+async def reports_since(session: AsyncSession, user_id: int, since: datetime) -> int:
+    query = select(func.count()).where(Case.reporter_user_id == user_id, Case.created_at >= since)
+    return int((await session.exec(query)).one())
+
+
+async def case_counts(session: AsyncSession, case_id: int) -> tuple[int, int, int]:
+    """(groups alerted, groups that checked, sightings) for a case."""
+    alerted = (
+        await session.exec(select(func.count()).where(Alert.case_id == case_id))  # type: ignore[call-overload]
+    ).one()
+    checked = (
+        await session.exec(
+            select(func.count()).where(Alert.case_id == case_id, col(Alert.checked_at).is_not(None))  # type: ignore[call-overload]
+        )
+    ).one()
+    sightings = (
+        await session.exec(select(func.count()).where(Sighting.case_id == case_id))  # type: ignore[call-overload]
+    ).one()
+    return int(alerted), int(checked), int(sightings)
+
+
+async def alert_for_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> OutboxMessage | None:
+    """The alert the bot sent as ``message_id`` in ``chat_id`` (for replies to it)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.chat_id == chat_id,
+        OutboxMessage.message_id == message_id,
+        OutboxMessage.kind == "alert",
+    )
+    return (await session.exec(query)).first()
+
+
+async def alert_of_group(session: AsyncSession, case_id: int, group_id: int) -> Alert | None:
+    query = select(Alert).where(Alert.case_id == case_id, Alert.group_id == group_id)
+    return (await session.exec(query)).first()
+
+
+async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMessage]:
+    query = select(OutboxMessage).where(
+        OutboxMessage.case_id == case_id,
+        OutboxMessage.kind == "alert",
+        OutboxMessage.status == "sent",
+    )
+    return (await session.exec(query)).all()
+
+
+async def cancel_pending(session: AsyncSession, case_id: int, kinds: Sequence[str]) -> int:
+    """Cancel the case's unsent messages of these kinds; returns how many."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.case_id) == case_id,
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.kind).in_(kinds),
+        )
+        .values(status="cancelled")
+    )
+    return int(result.rowcount or 0)
+
+
+async def officer_ids(session: AsyncSession) -> list[int]:
+    query = select(Officer.user_id).where(Officer.active == True)  # noqa: E712
+    return list((await session.exec(query)).all())
+
+
+async def reachable_people(session: AsyncSession, user_ids: Sequence[int]) -> Sequence[Person]:
+    query = select(Person).where(col(Person.user_id).in_(user_ids), Person.reachable == True)  # noqa: E712
+    return (await session.exec(query)).all()
+
+
+async def alerts_of_group(session: AsyncSession, group_id: int) -> int:
+    query = select(func.count()).where(Alert.group_id == group_id)
+    return int((await session.exec(query)).one())  # type: ignore[call-overload]

@@ -1,0 +1,207 @@
+"""The database tables.
+
+Every timer (the next escalation stage, an outbox row's next attempt) is a column here, so a
+restart resumes exactly where the process stopped. Times are aware UTC datetimes (SQLModel's
+``UTCDateTime``: ``timestamptz`` on PostgreSQL, UTC without offset in SQLite).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _bigint(**kwargs: Any) -> Any:
+    """A BIGINT column: Telegram chat and user ids do not fit in 32 bits."""
+    return Field(sa_column=Column(BigInteger, **kwargs))
+
+
+class Case(SQLModel, table=True):
+    """A missing person: what the family reported and where the search stands."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_due", "status", "next_stage_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="open", max_length=16)  # open | closed
+    outcome: str | None = Field(default=None, max_length=16)  # found | false_alarm | withdrawn
+    reporter_user_id: int = _bigint(nullable=False, index=True)
+    reporter_chat_id: int = _bigint(nullable=False)
+    language: str = Field(default="zh", max_length=8)
+    name: str | None = Field(default=None, max_length=128)
+    age: int | None = None
+    sex: str | None = Field(default=None, max_length=16)
+    description: str | None = Field(default=None, max_length=2000)
+    photo_file_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    place_text: str | None = Field(default=None, max_length=512)
+    lat: float
+    lon: float
+    center_lat: float
+    center_lon: float
+    last_seen_at: datetime
+    contact: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    verified_at: datetime | None = None
+    verified_by: int | None = _bigint(nullable=True)
+    stage: int = -1  # index of the last stage that went out
+    next_stage_at: datetime | None = None
+    reminded_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: int | None = _bigint(nullable=True)
+    close_note: str | None = Field(default=None, max_length=512)
+
+
+class Group(SQLModel, table=True):
+    """A merchant, guard or volunteer group chat registered at a location."""
+
+    __tablename__ = "groups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint(nullable=False, unique=True)
+    title: str = Field(default="", max_length=256)
+    role: str = Field(max_length=16)  # merchant | guard | volunteer
+    status: str = Field(default="locating", max_length=16)
+    # locating -> pending -> approved | rejected; inactive when the bot was removed
+    lat: float | None = None
+    lon: float | None = None
+    cell_fine: str | None = Field(default=None, max_length=16, index=True)
+    cell_coarse: str | None = Field(default=None, max_length=16, index=True)
+    language: str = Field(default="zh", max_length=8)
+    registered_by: int = _bigint(nullable=False)
+    prompt_message_id: int | None = None
+    decided_by: int | None = _bigint(nullable=True)
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class Alert(SQLModel, table=True):
+    """One group alerted for one case: the unique key makes a second alert impossible."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("case_id", "group_id", name="uq_alert_case_group"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    group_id: int = Field(foreign_key="groups.id", index=True)
+    stage: int
+    distance_m: float
+    outbox_id: int | None = None
+    created_at: datetime
+    checked_at: datetime | None = None
+    checked_by: int | None = _bigint(nullable=True)
+
+
+class Sighting(SQLModel, table=True):
+    """Somebody saw the missing person (or thinks so)."""
+
+    __tablename__ = "sightings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    reporter_user_id: int = _bigint(nullable=False)
+    reporter_name: str | None = Field(default=None, max_length=128)
+    group_chat_id: int | None = _bigint(nullable=True)
+    source: str = Field(max_length=16)  # reply | deeplink | command
+    lat: float | None = None
+    lon: float | None = None
+    place_text: str | None = Field(default=None, max_length=512)
+    photo_file_id: str | None = Field(default=None, max_length=256)
+    note: str | None = Field(default=None, max_length=2000)
+    seen_at: datetime
+    created_at: datetime
+    credible: bool | None = None
+    judged_by: int | None = _bigint(nullable=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to be sent, being sent, or sent (then it keeps its message_id).
+
+    ``lane`` orders traffic: 0 people (family, officers), 1 retractions, 2 group alerts; within a
+    lane ``rank`` (the distance for alerts) and then ``id`` decide.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "lane", "rank", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, index=True)
+    chat_id: int = _bigint(nullable=False, index=True)
+    kind: str = Field(max_length=24)
+    lane: int = 0
+    rank: float = 0.0
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=128, unique=True)
+    status: str = Field(default="pending", max_length=16)
+    # pending -> sending -> sent | dead | cancelled
+    attempts: int = 0
+    next_attempt_at: datetime
+    message_id: int | None = None
+    last_error: str | None = Field(default=None, max_length=512)
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class Officer(SQLModel, table=True):
+    """A police officer appointed by an admin."""
+
+    __tablename__ = "officers"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    added_by: int = _bigint(nullable=False)
+    added_at: datetime
+    active: bool = True
+
+
+class Person(SQLModel, table=True):
+    """Somebody who talked to the bot in private: where to reach them and in which language."""
+
+    __tablename__ = "people"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    first_name: str = Field(default="", max_length=128)
+    username: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="zh", max_length=8)
+    reachable: bool = True
+    blocked: bool = False
+    updated_at: datetime
+
+
+class Dialogue(SQLModel, table=True):
+    """A private dialogue in progress (report, sighting): kept in the database so a restart
+    does not make a family start over."""
+
+    __tablename__ = "dialogues"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=16)
+    step: str = Field(max_length=24)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
+
+
+class Landmark(SQLModel, table=True):
+    """A named place of the station's area (a mall entrance, a gate) with its aliases."""
+
+    __tablename__ = "landmarks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=256, unique=True)
+    aliases: str = Field(default="", max_length=1024)  # '|'-separated
+    lat: float
+    lon: float
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when: every state change of a case, group or officer."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor_user_id: int | None = _bigint(nullable=True)
+    action: str = Field(max_length=32)
+    case_id: int | None = Field(default=None, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,3 @@
+from searchbot.cli import main
+
+raise SystemExit(main())

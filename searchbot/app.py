@@ -1,0 +1,115 @@
+"""The composition root: builds the python-telegram-bot Application with the handlers, the
+outbox dispatcher and the escalation tick wired to one set of services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+import handlers
+from searchbot import db, escalation
+from searchbot.clock import Clock, system_clock
+from searchbot.dispatcher import Dispatcher
+from searchbot.places import PlaceResolver
+from searchbot.services import Services
+from searchbot.settings import Settings
+from searchbot.transport import TelegramTransport
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application  # type: ignore[type-arg]
+
+
+@dataclass
+class Runtime:
+    """What a running bot consists of (tests and the demo reach into it)."""
+
+    application: BotApplication
+    services: Services
+    engine: AsyncEngine
+    dispatcher: Dispatcher | None = None
+
+
+def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
+    """Everything wired, nothing started. The token must be set."""
+    assert settings.telegram_bot_token, "TELEGRAM_BOT_TOKEN is required"
+    engine = db.create_engine(settings.database_url)
+    sessions = db.sessions(engine)
+    places = PlaceResolver(
+        sessions, settings.service_area, settings.geocoder, settings.geocoder_domain
+    )
+    services = Services(settings=settings, sessions=sessions, places=places, clock=clock)
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_url)
+        .connection_pool_size(32)
+        .pool_timeout(10)
+        .concurrent_updates(8)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    runtime = Runtime(application, services, engine)
+    application.bot_data["services"] = services
+    application.bot_data["runtime"] = runtime
+    handlers.install(application)
+    return runtime
+
+
+async def _post_init(application: BotApplication) -> None:
+    runtime: Runtime = application.bot_data["runtime"]
+    services = runtime.services
+    await db.upgrade(runtime.engine)
+    services.bot_username = application.bot.username
+    transport = TelegramTransport(application.bot, services.settings.allow_paid_broadcast)
+    runtime.dispatcher = Dispatcher(services, transport)
+    services.wake_dispatcher = runtime.dispatcher.wake
+    await runtime.dispatcher.start()
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _tick, interval=services.settings.tick_seconds, first=0.1, name="escalation-tick"
+    )
+
+
+async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime: Runtime = context.application.bot_data["runtime"]
+    try:
+        await escalation.tick(runtime.services)
+    except Exception:  # a failed tick is retried at the next one; the rows are still due
+        log.exception("escalation tick failed")
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    runtime: Runtime = application.bot_data["runtime"]
+    if runtime.dispatcher is not None:
+        await runtime.dispatcher.stop()
+    await runtime.engine.dispose()
+
+
+async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10) -> None:
+    """Start polling inside the running event loop (tests, the demo)."""
+    application = runtime.application
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=poll_interval, timeout=timeout, drop_pending_updates=False
+    )
+
+
+async def stop(runtime: Runtime) -> None:
+    application = runtime.application
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)

@@ -1,0 +1,136 @@
+"""How a case reads: the full card (officers, the family) and the public alert (groups).
+
+The alert shows only what helps a stranger recognise the person; never the family's phone,
+and the name only where the station allows it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from models import Case
+from searchbot.clock import local_hhmm, minutes_between
+from searchbot.messages import Button
+from searchbot.settings import Settings
+from searchbot.texts import Raw, ref, say
+
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(markup: str) -> int:
+    """Characters Telegram counts for an HTML text (tags dropped, entities decoded), in
+    UTF-16 code units as Telegram does."""
+    plain = html.unescape(_TAG.sub("", markup))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def distance_text(metres: float, lang: str) -> str:
+    if metres < 1000:
+        return say(lang, "distance_m", value=int(round(metres, -1)))
+    return say(lang, "distance_km", value=f"{metres / 1000:.1f}")
+
+
+def sex_text(sex: str | None, lang: str) -> str:
+    return say(lang, f"sex_{sex or 'u'}")
+
+
+def age_text(age: int | None, lang: str) -> str:
+    return say(lang, "age", age=age) if age is not None else "?"
+
+
+def when_text(moment: datetime, now: datetime, lang: str) -> str:
+    return (
+        say(lang, "at_time", time=local_hhmm(moment))
+        + " ("
+        + say(lang, "minutes_ago", minutes=minutes_between(moment, now))
+        + ")"
+    )
+
+
+def case_card(case: Case, lang: str, now: datetime, description: str | None = None) -> str:
+    """Everything the family reported: for the family and officers only. ``description``
+    replaces the case's own (to fit a shortened one into a caption)."""
+    return say(
+        lang,
+        "card",
+        ref=ref(case.id or 0),
+        name=case.name or "",
+        age=Raw(age_text(case.age, lang)),
+        sex=Raw(sex_text(case.sex, lang)),
+        description=(case.description or "") if description is None else description,
+        place=case.place_text or f"{case.lat:.5f}, {case.lon:.5f}",
+        when=Raw(when_text(case.last_seen_at, now, lang)),
+        contact=case.contact or say(lang, "no_contact"),
+    )
+
+
+def case_status(
+    case: Case, lang: str, settings: Settings, alerted: int, checked: int, sightings: int
+) -> str:
+    stages = settings.escalation
+    index = max(case.stage, 0)
+    return say(
+        lang,
+        "card_status",
+        stage=case.stage + 1,
+        stages=len(stages),
+        radius=Raw(distance_text(stages[index].radius_m, lang)),
+        alerted=alerted,
+        checked=checked,
+        sightings=sightings,
+        verified=Raw(say(lang, "verified" if case.verified_at else "unverified")),
+    )
+
+
+def alert_caption(case: Case, lang: str, distance_m: float, now: datetime, show_name: bool) -> str:
+    """The public alert, cut to Telegram's caption limit by shortening the description."""
+
+    def build(description: str) -> str:
+        return say(
+            lang,
+            "alert_caption",
+            ref=ref(case.id or 0),
+            name=f" — {case.name}" if show_name and case.name else "",
+            age=Raw(age_text(case.age, lang)),
+            sex=Raw(sex_text(case.sex, lang)),
+            description=description,
+            place=case.place_text or f"{case.lat:.5f}, {case.lon:.5f}",
+            when=Raw(when_text(case.last_seen_at, now, lang)),
+            distance=Raw(distance_text(distance_m, lang)),
+        )
+
+    return fit(build, case.description or "", CAPTION_LIMIT)
+
+
+def fit(build: Callable[[str], str], value: str, limit: int) -> str:
+    """``build(value)``, with ``value`` shortened (ending in …) until the result fits ``limit``."""
+    text = build(value)
+    overflow = visible_length(text) - limit
+    if overflow <= 0:
+        return text
+    keep = max(0, len(value) - overflow - 1)
+    while True:
+        text = build(value[:keep] + "…")
+        if visible_length(text) <= limit or keep == 0:
+            return text
+        keep = max(0, keep - 16)
+
+
+def case_buttons(case_id: int, lang: str, verified: bool) -> tuple[tuple[Button, ...], ...]:
+    """The officer's buttons on a case card."""
+    first = [Button(say(lang, "btn_escalate"), data=f"es:{case_id}")]
+    if not verified:
+        first.insert(0, Button(say(lang, "btn_verify"), data=f"vf:{case_id}"))
+    return (
+        tuple(first),
+        (
+            Button(say(lang, "btn_close_found"), data=f"cl:{case_id}:found"),
+            Button(say(lang, "btn_close_false"), data=f"cl:{case_id}:false_alarm"),
+        ),
+        (Button(say(lang, "btn_close_withdrawn"), data=f"cl:{case_id}:withdrawn"),),
+    )

@@ -1,0 +1,147 @@
+"""Closing a case: the search stops and every trace of the alert leaves the groups.
+
+Each alert photo the case put in a group is deleted (taking its buttons with it) and a short
+closing notice stands in its place. Alerts still queued are cancelled; one in flight at the
+moment of closing is retracted by the dispatcher as soon as its message id is known.
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Case, Group, OutboxMessage
+from models import queries as q
+from searchbot import escalation
+from searchbot.messages import Answer, Out
+from searchbot.outbox import PEOPLE, RETRACT, delete_op, enqueue
+from searchbot.services import Actor, Services
+from searchbot.texts import ref, say
+
+OUTCOMES = ("found", "false_alarm", "withdrawn")
+FAMILY_OUTCOMES = ("found", "withdrawn")
+
+
+async def close(
+    services: Services, actor: Actor, case_id: int, outcome: str, note: str | None = None
+) -> Answer:
+    """Close ``case_id``: officers with any outcome, the reporter with found or withdrawn."""
+    lang = actor.language
+    if outcome not in OUTCOMES:
+        return Answer().say(say(lang, "close_usage"))
+    async with services.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
+        officer = await services.is_officer(session, actor)
+        is_reporter = case.reporter_user_id == actor.user_id
+        if not officer and not (is_reporter and outcome in FAMILY_OUTCOMES):
+            return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
+        if case.status != "open":
+            return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id))).say(
+                say(lang, "case_closed_already", ref=ref(case_id))
+            )
+        await _close(services, session, case, actor, outcome, (note or "")[:500] or None)
+        await session.commit()
+    services.wake_dispatcher()
+    return Answer(toast="✅")
+
+
+async def _close(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    actor: Actor,
+    outcome: str,
+    note: str | None,
+) -> None:
+    assert case.id is not None
+    case.status, case.outcome, case.close_note = "closed", outcome, note
+    case.closed_at, case.closed_by = services.now(), actor.user_id
+    await escalation.stop(session, case)
+    await q.cancel_pending(session, case.id, ("alert",))
+    for alert in await q.sent_alerts(session, case.id):
+        await retract(services, session, case, alert)
+    await _tell_people(services, session, case, actor, outcome, note)
+    await services.audit(session, actor.user_id, "close", case.id, outcome=outcome, note=note)
+
+
+async def retract(
+    services: Services, session: AsyncSession, case: Case, alert: OutboxMessage
+) -> None:
+    """Delete one sent alert and leave the closing notice in its group (both at most once)."""
+    group = await q.group_by_chat(session, alert.chat_id)
+    lang = group.language if group else services.settings.language
+    notice = say(lang, "alert_closed", ref=ref(case.id or 0))
+    if alert.message_id is None:
+        return
+    now = services.now()
+    await enqueue(
+        session,
+        alert.chat_id,
+        delete_op(alert.message_id, notice),
+        kind="retract",
+        case_id=case.id,
+        lane=RETRACT,
+        dedupe_key=f"retract:{alert.id}",
+        now=now,
+    )
+    await enqueue(
+        session,
+        alert.chat_id,
+        Out(text=notice),
+        kind="closing_notice",
+        case_id=case.id,
+        lane=RETRACT,
+        dedupe_key=f"notice:{alert.id}",
+        now=now,
+    )
+
+
+async def _tell_people(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    actor: Actor,
+    outcome: str,
+    note: str | None,
+) -> None:
+    case_ref = ref(case.id or 0)
+    family_key = "closed_family_found" if outcome == "found" else "closed_family"
+    family_lang = case.language
+    await enqueue(
+        session,
+        case.reporter_chat_id,
+        Out(
+            say(
+                family_lang,
+                family_key,
+                ref=case_ref,
+                outcome=say(family_lang, f"outcome_{outcome}"),
+                note=f"{note} " if note else "",
+            )
+        ),
+        kind="notice",
+        case_id=case.id,
+        lane=PEOPLE,
+        now=services.now(),
+    )
+    by = f"{actor.name or actor.user_id}"
+
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "closed_officers",
+                ref=case_ref,
+                outcome=say(lang, f"outcome_{outcome}"),
+                by=by,
+                note=f"{note}. " if note else "",
+            )
+        )
+
+    await services.tell_officers(session, render, kind="notice", case_id=case.id)
+
+
+async def group_language(session: AsyncSession, chat_id: int, default: str) -> str:
+    group = await q.group_by_chat(session, chat_id)
+    return group.language if isinstance(group, Group) else default

@@ -1,0 +1,219 @@
+"""The officers' desk: list and inspect cases, verify, widen, manage groups and officers; and
+the family's own view of their cases."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Case, Officer
+from models import queries as q
+from searchbot import escalation
+from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
+from searchbot.clock import minutes_between
+from searchbot.messages import Answer, Button, Out
+from searchbot.services import Actor, Services
+from searchbot.texts import Raw, ref, say
+
+
+async def _as_officer(
+    services: Services, actor: Actor, work: Callable[[AsyncSession], Awaitable[Answer]]
+) -> Answer:
+    """Run ``work`` in a session if the actor is an officer; otherwise refuse, changing nothing."""
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            text = say(actor.language, "officers_only")
+            return Answer(toast=text).say(text)
+        return await work(session)
+
+
+async def list_cases(services: Services, actor: Actor) -> Answer:
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        cases = await q.open_cases(session)
+        if not cases:
+            return Answer().say(say(lang, "cases_none"))
+        lines = []
+        for case in cases:
+            _, _, sightings = await q.case_counts(session, case.id or 0)
+            lines.append(_case_line(services, case, lang, sightings))
+        return Answer().say("\n".join(lines)[:TEXT_LIMIT])
+
+    return await _as_officer(services, actor, work)
+
+
+def _case_line(services: Services, case: Case, lang: str, sightings: int) -> str:
+    from searchbot.cards import age_text, sex_text
+
+    return say(
+        lang,
+        "cases_line",
+        ref=ref(case.id or 0),
+        age=Raw(age_text(case.age, lang)),
+        sex=Raw(sex_text(case.sex, lang)),
+        place=case.place_text or "",
+        minutes=minutes_between(case.created_at, services.now()),
+        stage=case.stage + 1,
+        sightings=sightings,
+    )
+
+
+async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
+    """/case N: the full card with its status, for officers and the case's reporter."""
+    lang = actor.language
+    async with services.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
+        officer = await services.is_officer(session, actor)
+        if not officer and case.reporter_user_id != actor.user_id:
+            return Answer().say(say(lang, "officers_only"))
+        counts = await q.case_counts(session, case_id)
+    now = services.now()
+    status = escalation.status_line(services, case, lang, counts)
+    text = fit(
+        lambda d: case_card(case, lang, now, d) + "\n\n" + status,
+        case.description or "",
+        TEXT_LIMIT,
+    )
+    buttons = case_buttons(case_id, lang, case.verified_at is not None) if officer else ()
+    if case.status != "open":
+        buttons = ()
+    return Answer().add(Out(text=text, buttons=buttons))
+
+
+async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        case = await _open_case(session, case_id)
+        if isinstance(case, str):
+            return Answer(toast=say(lang, case, ref=ref(case_id))).say(
+                say(lang, case, ref=ref(case_id))
+            )
+        if case.verified_at is not None:
+            return Answer().say(say(lang, "already_verified", ref=ref(case_id)))
+        case.verified_at, case.verified_by = services.now(), actor.user_id
+        if case.next_stage_at is None:
+            due = escalation.next_due(services, case)
+            case.next_stage_at = max(due, services.now()) if due else None
+        session.add(case)
+        await services.audit(session, actor.user_id, "verify", case_id)
+        text = say(lang, "verified_by", ref=ref(case_id), by=actor.name or actor.user_id)
+        await services.tell_officers(
+            session, lambda lg: Out(say(lg, "verified_by", ref=ref(case_id), by=actor.name)),
+            kind="notice", case_id=case_id,
+        )  # fmt: skip
+        await session.commit()
+        return Answer(toast=text)
+
+    return await _as_officer(services, actor, work)
+
+
+async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        case = await _open_case(session, case_id)
+        if isinstance(case, str):
+            return Answer().say(say(lang, case, ref=ref(case_id)))
+        count = await escalation.escalate_now(services, session, case)
+        stages = services.settings.escalation
+        if count is None:
+            radius = Raw(distance_text(stages[-1].radius_m, lang))
+            return Answer().say(say(lang, "last_stage", ref=ref(case_id), radius=radius))
+        await services.audit(session, actor.user_id, "escalate", case_id, stage=case.stage)
+        await session.commit()
+        text = say(
+            lang,
+            "escalated",
+            ref=ref(case_id),
+            stage=case.stage + 1,
+            radius=Raw(distance_text(stages[case.stage].radius_m, lang)),
+            count=count,
+        )
+        return Answer(toast=text).say(text)
+
+    return await _as_officer(services, actor, work)
+
+
+async def _open_case(session: AsyncSession, case_id: int) -> Case | str:
+    case = await session.get(Case, case_id)
+    if case is None:
+        return "no_such_case"
+    if case.status != "open":
+        return "case_closed_already"
+    return case
+
+
+async def list_groups(services: Services, actor: Actor, status: str | None) -> Answer:
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        groups = await q.groups_listed(session, status)
+        if not groups:
+            return Answer().say(say(lang, "groups_none"))
+        answer = Answer()
+        for group in groups[:50]:
+            line = say(
+                lang,
+                "groups_line",
+                chat_id=group.chat_id,
+                title=group.title,
+                role=say(lang, f"role_{group.role}"),
+                status=say(lang, f"status_{group.status}"),
+            )
+            buttons: tuple[tuple[Button, ...], ...] = ()
+            if group.status == "pending":
+                buttons = (
+                    (
+                        Button(say(lang, "btn_approve"), data=f"ap:{group.chat_id}"),
+                        Button(say(lang, "btn_reject"), data=f"rj:{group.chat_id}"),
+                    ),
+                )
+            answer.add(Out(text=line, buttons=buttons))
+        return answer
+
+    return await _as_officer(services, actor, work)
+
+
+async def appoint(services: Services, actor: Actor, action: str, user_id: int) -> Answer:
+    """Admins: ``/officer add|remove USER_ID``."""
+    lang = actor.language
+    if not services.is_admin(actor.user_id):
+        return Answer().say(say(lang, "admins_only"))
+    async with services.sessions() as session:
+        officer = await session.get(Officer, user_id)
+        if officer is None:
+            officer = Officer(user_id=user_id, added_by=actor.user_id, added_at=services.now())
+        officer.active = action == "add"
+        session.add(officer)
+        await services.audit(session, actor.user_id, f"officer_{action}", target=user_id)
+        await session.commit()
+    key = "officer_added" if action == "add" else "officer_removed"
+    return Answer().say(say(lang, key, user_id=user_id))
+
+
+async def my_cases(services: Services, actor: Actor) -> Answer:
+    """/mycases: the reporter's open cases, each with a Found button."""
+    lang = actor.language
+    async with services.sessions() as session:
+        cases = await q.cases_of_reporter(session, actor.user_id)
+        if not cases:
+            return Answer().say(say(lang, "mycases_none"))
+        answer = Answer()
+        for case in cases:
+            _, _, sightings = await q.case_counts(session, case.id or 0)
+            text = say(
+                lang,
+                "mycases_line",
+                ref=ref(case.id or 0),
+                name=case.name or "?",
+                minutes=minutes_between(case.created_at, services.now()),
+                sightings=sightings,
+            )
+            found = Button(say(lang, "btn_found"), data=f"fd:{case.id}")
+            answer.add(Out(text=text, buttons=((found,),)))
+    return answer

@@ -1,0 +1,250 @@
+"""Rings that widen by themselves.
+
+A case's next stage is a due time in the ``cases`` row. The tick claims due cases one by one
+in their own transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional update
+everywhere), fires the stage and enqueues its alerts in that same transaction: a stage fires
+once, even across restarts and with two bot processes on one database.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Alert, Case, Group
+from models import queries as q
+from searchbot.cards import alert_caption, case_status, distance_text
+from searchbot.grid import cover, distance_m
+from searchbot.messages import Button, Out
+from searchbot.outbox import ALERTS, PEOPLE, enqueue
+from searchbot.services import Services
+from searchbot.texts import Raw, ref, say
+
+log = logging.getLogger(__name__)
+
+
+def next_due(services: Services, case: Case) -> datetime | None:
+    """When the stage after ``case.stage`` should go out; None if there is none or it must
+    wait for an officer's verification."""
+    stages = services.settings.escalation
+    following = case.stage + 1
+    if following >= len(stages):
+        return None
+    if following >= services.settings.unverified_stages and case.verified_at is None:
+        return None
+    return case.created_at + stages[following].after
+
+
+async def fire_stage(services: Services, session: AsyncSession, case: Case, index: int) -> int:
+    """Alert every approved group within stage ``index``'s radius not yet alerted for the
+    case, nearest first; returns how many. The caller commits."""
+    radius = services.settings.escalation[index].radius_m
+    targets = await groups_within(session, case, radius)
+    for distance, group in targets:
+        await _alert(services, session, case, group, distance, index)
+    case.stage = index
+    case.next_stage_at = next_due(services, case)
+    session.add(case)
+    await services.audit(session, None, "stage", case.id, stage=index, groups=len(targets))
+    services.wake_dispatcher()
+    return len(targets)
+
+
+async def groups_within(
+    session: AsyncSession, case: Case, radius_m: float
+) -> list[tuple[float, Group]]:
+    """Approved, not yet alerted groups within ``radius_m`` of the case's centre, nearest first."""
+    centre = (case.center_lat, case.center_lon)
+    area = cover(*centre, radius_m)
+    candidates = await q.groups_in_cells(session, area.column, area.cells, excluding_case=case.id)
+    within = [
+        (distance_m(centre, (g.lat, g.lon)), g)
+        for g in candidates
+        if g.lat is not None and g.lon is not None
+    ]
+    return sorted(((d, g) for d, g in within if d <= radius_m), key=lambda pair: pair[0])
+
+
+async def _alert(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    group: Group,
+    distance: float,
+    stage: int,
+) -> None:
+    assert case.id is not None and group.id is not None
+    alert = Alert(
+        case_id=case.id,
+        group_id=group.id,
+        stage=stage,
+        distance_m=distance,
+        created_at=services.now(),
+    )
+    session.add(alert)
+    row = await enqueue(
+        session,
+        group.chat_id,
+        alert_out(services, case, group.language, distance),
+        kind="alert",
+        case_id=case.id,
+        lane=ALERTS,
+        rank=distance,
+        dedupe_key=f"alert:{case.id}:{group.id}",
+        now=services.now(),
+    )
+    alert.outbox_id = row.id if row else None
+
+
+def alert_out(services: Services, case: Case, lang: str, distance: float) -> Out:
+    caption = alert_caption(case, lang, distance, services.now(), services.settings.alert_show_name)
+    buttons = (
+        (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{case.id}")),),
+        (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
+    )
+    photo = case.photo_file_ids[0] if case.photo_file_ids else None
+    return Out(text=caption, photo=photo, buttons=buttons)
+
+
+async def tick(services: Services, limit: int = 20) -> int:
+    """Fire every stage that is due; returns how many fired."""
+    fired = 0
+    async with services.sessions() as session:
+        due = await _due_case_ids(session, services.now(), limit)
+    for case_id in due:
+        if await _fire_if_due(services, case_id):
+            fired += 1
+    return fired
+
+
+async def _due_case_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    query = (
+        select(Case.id)
+        .where(Case.status == "open", col(Case.next_stage_at).is_not(None))
+        .where(col(Case.next_stage_at) <= now)
+        .order_by(col(Case.next_stage_at))
+        .limit(limit)
+    )
+    return [case_id for case_id in (await session.exec(query)).all() if case_id is not None]
+
+
+async def _fire_if_due(services: Services, case_id: int) -> bool:
+    now = services.now()
+    async with services.sessions() as session:
+        case = await _lock_due(session, case_id, now)
+        if case is None or not await _claim_stage(session, case, due_by=now):
+            return False
+        index = case.stage + 1
+        count = await fire_stage(services, session, case, index)
+        await _report_stage(services, session, case, index, count)
+        await session.commit()
+    log.info("case %s stage %s fired: %s groups", case_id, index, count)
+    return True
+
+
+async def _lock_due(session: AsyncSession, case_id: int, now: datetime) -> Case | None:
+    """The case if its stage is still due; on PostgreSQL also row-locked (another process that
+    holds it is skipped rather than waited for)."""
+    query = (
+        select(Case)
+        .where(Case.id == case_id, Case.status == "open", col(Case.next_stage_at) <= now)
+        .execution_options(populate_existing=True)
+    )
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        query = query.with_for_update(skip_locked=True)
+    return (await session.exec(query)).first()
+
+
+async def _claim_stage(session: AsyncSession, case: Case, due_by: datetime | None = None) -> bool:
+    """Move the case from its current stage to the next, only if nobody else did: the
+    conditional update is what makes a stage fire once (SQLite has no row locks)."""
+    claim = (
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.stage) == case.stage, col(Case.status) == "open")
+        .values(next_stage_at=None, stage=case.stage + 1)
+    )
+    if due_by is not None:
+        claim = claim.where(col(Case.next_stage_at) <= due_by)
+    result = await session.exec(claim)  # type: ignore[call-overload]
+    return bool(result.rowcount == 1)
+
+
+async def _report_stage(
+    services: Services, session: AsyncSession, case: Case, index: int, count: int
+) -> None:
+    """Tell the family and the officers what the widening did."""
+    assert case.id is not None
+    alerted, checked, _ = await q.case_counts(session, case.id)
+    radius = services.settings.escalation[index].radius_m
+
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "stage_done",
+                ref=ref(case.id or 0),
+                stage=index + 1,
+                radius=Raw(distance_text(radius, lang)),
+                count=count,
+                alerted=alerted,
+                checked=checked,
+            )
+        )
+
+    await enqueue(
+        session,
+        case.reporter_chat_id,
+        render(case.language),
+        kind="notice",
+        case_id=case.id,
+        lane=PEOPLE,
+        now=services.now(),
+    )
+    await services.tell_officers(session, render, kind="notice", case_id=case.id)
+    await _hold_notice(services, session, case)
+
+
+async def _hold_notice(services: Services, session: AsyncSession, case: Case) -> None:
+    """When the next ring waits for verification, say so to the officers."""
+    stages = services.settings.escalation
+    following = case.stage + 1
+    if case.next_stage_at is not None or following >= len(stages) or case.verified_at:
+        return
+
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "needs_verification",
+                ref=ref(case.id or 0),
+                radius=Raw(distance_text(stages[following].radius_m, lang)),
+            ),
+            buttons=((Button(say(lang, "btn_verify"), data=f"vf:{case.id}"),),),
+        )
+
+    await services.tell_officers(
+        session, render, kind="notice", case_id=case.id, dedupe=f"hold:{case.id}:{following}"
+    )
+
+
+def status_line(services: Services, case: Case, lang: str, counts: tuple[int, int, int]) -> str:
+    return case_status(case, lang, services.settings, *counts)
+
+
+async def stop(session: AsyncSession, case: Case) -> None:
+    """Closing: no stage will fire again for this case."""
+    case.next_stage_at = None
+    session.add(case)
+
+
+async def escalate_now(services: Services, session: AsyncSession, case: Case) -> int | None:
+    """Fire the next stage immediately; None when the case is at its widest ring (or another
+    officer's tap got there first)."""
+    index = case.stage + 1
+    if index >= len(services.settings.escalation) or not await _claim_stage(session, case):
+        return None
+    return await fire_stage(services, session, case, index)

@@ -1,0 +1,446 @@
+"""An in-process fake Telegram Bot API server for tests, benchmarks and the demo.
+
+The real bot (python-telegram-bot's ``Application``, unchanged) talks to it
+over a real socket on 127.0.0.1::
+
+    async with FakeBotApi() as fake:
+        app = (
+            ApplicationBuilder()
+            .token(fake.token)
+            .base_url(fake.base_url)
+            .base_file_url(fake.file_url)
+            .build()
+        )
+        mei = fake.user(1001, "Mei", language_code="zh")
+        fake.send(mei, text="/start")
+        reply = await fake.wait_for(lambda: fake.last(mei))
+
+Every call is validated against the official Bot API spec; anything that
+would not work on the real Telegram is answered like Telegram answers it and,
+when it is the bot's fault, recorded in :attr:`FakeBotApi.violations`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from .errors import ApiError
+from .http_body import BodyError, read_params
+from .limits import Limits, RateLimiter
+from .methods import BotApiMethods
+from .objects import ApiCall, UploadedFile
+from .spec import BotApiSpec, MethodSpec, load_spec
+from .world import TINY_JPEG, ChatRef, World
+
+__all__ = ["FakeBotApi"]
+
+log = logging.getLogger(__name__)
+
+JsonDict = dict[str, Any]
+
+# send* methods that count against the flood limits (chat actions and drafts do not).
+_NOT_RATE_LIMITED = frozenset({"sendChatAction", "sendMessageDraft", "sendRichMessageDraft"})
+_RATE_LIMITED_PREFIXES = ("send", "copy", "forward")
+# Methods fail_next() can hit.
+_FAILABLE_PREFIXES = ("send", "edit", "delete", "copy", "forward")
+_CONFLICT_POLL = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+_CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+_SHUTDOWN_TIMEOUT = 1.0
+
+
+def _json_response(status: int, payload: Any) -> web.Response:
+    """A JSON response like Telegram's."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+def _status_description(status: int) -> str:
+    """Description Telegram uses for an injected HTTP failure."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"Error {status}"
+
+
+def _is_rate_limited(method: str) -> bool:
+    """Whether a method sends a message and so counts against the flood limits."""
+    return method.startswith(_RATE_LIMITED_PREFIXES) and method not in _NOT_RATE_LIMITED
+
+
+def _describe_predicate(predicate: Callable[[], Any]) -> str:
+    """Source of a lambda or the name of a function, for timeout messages."""
+    name = getattr(predicate, "__name__", repr(predicate))
+    if name != "<lambda>":
+        return name
+    try:
+        return inspect.getsource(predicate).strip()
+    except (OSError, TypeError):
+        return repr(predicate)
+
+
+def _format_call(call: ApiCall) -> str:
+    """One line per call for timeout reports."""
+    params = ", ".join(
+        f"{key}={value!r}"[:60] for key, value in call.params.items() if key != "reply_markup"
+    )
+    status = "ok" if call.ok else f"{call.error_code} {call.description}"
+    return f"  {call.method}({params}) -> {status}"
+
+
+class FakeBotApi(World):
+    """A fake Bot API server plus the fake Telegram world the bot lives in.
+
+    User actions (``send``, ``click``, ``block``...) and inspection
+    (``messages``, ``last``...) are inherited from :class:`World`.
+    """
+
+    def __init__(
+        self,
+        token: str = "123456:TEST",
+        bot_username: str = "searchbot_test_bot",
+        limits: Limits | None = None,
+    ) -> None:
+        super().__init__(token, bot_username)
+        self.limits = limits or Limits()
+        self.spec: BotApiSpec = load_spec()
+        self.calls: list[ApiCall] = []
+        self.violations: list[str] = []
+        self.upload_count = 0
+        self.uploaded_bytes = 0
+        self.count_429 = 0
+        self._api = BotApiMethods(self)
+        self._limiter = RateLimiter(self.limits)
+        self._failures: dict[int, deque[int]] = {}
+        self._allowed_updates: frozenset[str] | None = None
+        self._poll_generation = 0
+        self._inflight = 0
+        self._last_activity = time.monotonic()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._closing = False
+
+    # ---------------------------------------------------------- lifecycle
+
+    async def start(self) -> FakeBotApi:
+        """Start serving on 127.0.0.1 on an ephemeral port."""
+        if self._runner is not None:
+            raise RuntimeError("FakeBotApi already started")
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        self._closing = False
+        return self
+
+    async def stop(self) -> None:
+        """Release waiting long polls at once, then close the server (idempotent)."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._closing = True
+        self.wake_pollers()
+        await runner.cleanup()
+
+    async def __aenter__(self) -> FakeBotApi:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        if self._port is None:
+            raise RuntimeError("FakeBotApi is not started; await fake.start() first")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``base_url`` for PTB (it appends the token)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def file_url(self) -> str:
+        """``base_file_url`` for PTB (it appends the token)."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # ---------------------------------------------------- test controls
+
+    @property
+    def commands(self) -> dict[tuple[str, str], JsonDict]:
+        """Last setMyCommands params keyed by (scope JSON with sorted keys, language_code).
+
+        The default scope is ``'{"type": "default"}'``, no language is ``""``.
+        """
+        return self._api.commands
+
+    @property
+    def webhook_url(self) -> str:
+        """URL of the webhook the bot set ("" when polling)."""
+        return self._api.webhook_url
+
+    def fail_next(self, chat: ChatRef, status: int = 502, count: int = 1) -> None:
+        """Make the next ``count`` send*/edit*/delete* calls to ``chat`` answer ``status``.
+
+        sendChatAction is not affected.  A 429 carries ``retry_after``.
+        """
+        chat_id = chat if isinstance(chat, int) else self.chat(chat).chat_id
+        self._failures.setdefault(chat_id, deque()).extend([status] * count)
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """Recorded calls of one method."""
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02
+    ) -> Any:
+        """Poll ``predicate`` (sync or async) until it returns something truthy; return it.
+
+        Raises AssertionError with the state of the fake and its recent calls on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if inspect.isawaitable(value):
+                value = await value
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    self.report(
+                        f"wait_for({_describe_predicate(predicate)}) timed out after {timeout}s"
+                    )
+                )
+            await asyncio.sleep(interval)
+
+    async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until every update was fetched and no call arrived for ``quiet`` seconds.
+
+        getUpdates does not count as activity; calls still in progress do.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            idle_for = now - self._last_activity
+            if self._inflight == 0 and self.updates_consumed and idle_for >= quiet:
+                return
+            if now >= deadline:
+                raise AssertionError(
+                    self.report(f"wait_idle(quiet={quiet}) timed out after {timeout}s")
+                )
+            await asyncio.sleep(min(max(quiet - idle_for, 0.005), 0.02))
+
+    def report(self, headline: str, tail: int = 12) -> str:
+        """Human-readable state of the fake: pending updates, violations, recent calls."""
+        calls = [c for c in self.calls if c.method != "getUpdates"][-tail:]
+        lines = [
+            headline,
+            f"pending updates: {self.pending_update_count} "
+            f"(all fetched: {self.updates_consumed}); calls in progress: {self._inflight}",
+        ]
+        if self.dropped_updates:
+            lines.append(
+                f"{len(self.dropped_updates)} updates dropped because allowed_updates="
+                f"{sorted(self._allowed_updates or [])}"
+            )
+        if self.violations:
+            lines.append("violations:")
+            lines.extend(f"  {v}" for v in self.violations[-tail:])
+        lines.append(f"last {len(calls)} calls (getUpdates omitted):")
+        lines.extend(_format_call(c) for c in calls)
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------- HTTP
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        """Entry point of ``/bot<token>/<method>``."""
+        name = request.match_info["method"]
+        at = time.monotonic()
+        if request.match_info["token"] != self.token:
+            return self._finish(name, {}, at, ApiError(401, "Unauthorized"))
+        spec = self.spec.resolve_method(name)
+        if spec is None:
+            error = ApiError(404, "Not Found: method not found", violation=True)
+            return self._finish(name, {}, at, error)
+        if spec.name == "getUpdates":
+            return await self._serve(request, spec, at)
+        self._inflight += 1
+        self._last_activity = at
+        try:
+            return await self._serve(request, spec, at)
+        finally:
+            self._inflight -= 1
+            self._last_activity = time.monotonic()
+
+    async def _serve(self, request: web.Request, spec: MethodSpec, at: float) -> web.Response:
+        """Decode, validate, execute and record one call."""
+        method = spec.name
+        try:
+            raw, files = await read_params(request)
+        except BodyError as exc:
+            return self._finish(method, {}, at, ApiError.bad_request(str(exc), violation=True))
+        self._count_uploads(files)
+        if self.limits.latency and method != "getUpdates":
+            await asyncio.sleep(self.limits.latency)
+        field_files = {name: f for name, f in files.items() if name in spec.fields}
+        params, errors = self.spec.validate_params(spec, {**raw, **field_files})
+        if errors:
+            error = ApiError.bad_request("; ".join(errors), violation=True)
+            return self._finish(method, {**raw, **field_files}, at, error)
+        try:
+            result = await self._execute(spec, params, files)
+        except ApiError as exc:
+            return self._finish(method, params, at, exc)
+        return self._finish(method, params, at, None, result)
+
+    async def _execute(
+        self, spec: MethodSpec, params: JsonDict, files: dict[str, UploadedFile]
+    ) -> Any:
+        """Run a validated call: failure injection, flood limits, then the method itself."""
+        method = spec.name
+        if method == "getUpdates":
+            return await self._get_updates(params)
+        chat_id = self._chat_id_param(params)
+        self._inject_failure(method, chat_id)
+        limited = _is_rate_limited(method)
+        if limited:
+            retry_after = self._limiter.check(chat_id)
+            if retry_after is not None:
+                raise ApiError(
+                    429,
+                    f"Too Many Requests: retry after {retry_after}",
+                    parameters={"retry_after": retry_after},
+                )
+        handler = self._api.handlers.get(method)
+        result = handler(params, files) if handler else self._api.generic(params, spec.returns)
+        if limited:
+            self._limiter.record(chat_id)
+        return result
+
+    def _finish(
+        self,
+        method: str,
+        params: JsonDict,
+        at: float,
+        error: ApiError | None,
+        result: Any = None,
+    ) -> web.Response:
+        """Record the call and build the HTTP response."""
+        if error is None:
+            self.calls.append(ApiCall(method, params, True, None, at))
+            return _json_response(200, {"ok": True, "result": result})
+        if error.code == 429:
+            self.count_429 += 1
+        if error.violation:
+            violation = f"{method}: {error.violation_text()}"
+            self.violations.append(violation)
+            log.warning("Bot API violation: %s", violation)
+        self.calls.append(ApiCall(method, params, False, error.code, at, error.description))
+        return _json_response(error.code, error.payload())
+
+    def _count_uploads(self, files: dict[str, UploadedFile]) -> None:
+        """Account for multipart file uploads."""
+        for upload in files.values():
+            self.upload_count += 1
+            self.uploaded_bytes += upload.size
+
+    def _chat_id_param(self, params: JsonDict) -> int | None:
+        """The numeric target chat of a call, if any."""
+        value = params.get("chat_id")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            chat = self.find_chat(value)
+            return chat.chat_id if chat else None
+        return None
+
+    def _inject_failure(self, method: str, chat_id: int | None) -> None:
+        """Raise the next planned fail_next() failure for this chat, if any."""
+        if (
+            chat_id is None
+            or method == "sendChatAction"
+            or not method.startswith(_FAILABLE_PREFIXES)
+        ):
+            return
+        plan = self._failures.get(chat_id)
+        if not plan:
+            return
+        status = plan.popleft()
+        if status == 429:
+            retry = self.limits.retry_after
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry}", parameters={"retry_after": retry}
+            )
+        raise ApiError(status, _status_description(status))
+
+    async def _get_updates(self, params: JsonDict) -> list[JsonDict]:
+        """getUpdates with long polling; a newer poll terminates an older one (409)."""
+        if self._api.webhook_url:
+            raise ApiError(409, _CONFLICT_WEBHOOK)
+        if "allowed_updates" in params:
+            self._allowed_updates = frozenset(params["allowed_updates"]) or None
+        if "offset" in params:
+            self.confirm_updates(params["offset"])
+        limit = min(max(params.get("limit", 100), 1), 100)
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self.wake_pollers()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(params.get("timeout", 0), 0)
+        while True:
+            if generation != self._poll_generation:
+                raise ApiError(409, _CONFLICT_POLL)
+            batch = self.take_updates(limit, self._allowed_updates)
+            remaining = deadline - loop.time()
+            if batch or remaining <= 0 or self._closing:
+                if batch:
+                    self._last_activity = time.monotonic()
+                return batch
+            signal = self.update_signal
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await signal.wait()
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: the stored bytes (a tiny JPEG for photos)."""
+        if request.match_info["token"] != self.token:
+            return _json_response(401, ApiError(401, "Unauthorized").payload())
+        stored = self.files_by_path.get(request.match_info["path"])
+        if stored is None:
+            return _json_response(404, ApiError(404, "Not Found").payload())
+        data = stored.data if stored.data is not None else TINY_JPEG
+        content_type = "image/jpeg" if stored.kind == "photo" else "application/octet-stream"
+        return web.Response(body=data, content_type=content_type)

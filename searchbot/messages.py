@@ -1,0 +1,79 @@
+"""What the bot says, independent of Telegram: a text (HTML), maybe a photo or a pin, buttons.
+
+Use cases return and enqueue these; the Telegram adapter renders them. They round-trip through
+the outbox as plain JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: either a callback (``data``) or a link (``url``)."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Out:
+    """One message. ``text`` is HTML (the caption when there is a photo)."""
+
+    text: str = ""
+    photo: str | None = None
+    location: tuple[float, float] | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    force_reply: bool = False
+    reply_to: int | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"op": "send", "text": self.text}
+        if self.photo:
+            payload["photo"] = self.photo
+        if self.location:
+            payload["location"] = list(self.location)
+        if self.buttons:
+            payload["buttons"] = [
+                [{k: v for k, v in vars(b).items() if v is not None} for b in row]
+                for row in self.buttons
+            ]
+        if self.force_reply:
+            payload["force_reply"] = True
+        if self.reply_to:
+            payload["reply_to"] = self.reply_to
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Out:
+        location = payload.get("location")
+        return cls(
+            text=payload.get("text", ""),
+            photo=payload.get("photo"),
+            location=(location[0], location[1]) if location else None,
+            buttons=tuple(
+                tuple(Button(**button) for button in row) for row in payload.get("buttons", [])
+            ),
+            force_reply=bool(payload.get("force_reply")),
+            reply_to=payload.get("reply_to"),
+        )
+
+
+@dataclass
+class Answer:
+    """What a use case says back to the person who acted (in the chat they acted in)."""
+
+    messages: list[Out] = field(default_factory=list)
+    toast: str | None = None  # for a button press: the short popup text
+    alert: bool = False  # show the toast as a modal alert
+
+    def say(self, text: str, **kwargs: Any) -> Answer:
+        self.messages.append(Out(text=text, **kwargs))
+        return self
+
+    def add(self, out: Out) -> Answer:
+        self.messages.append(out)
+        return self

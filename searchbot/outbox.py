@@ -1,0 +1,63 @@
+"""The delivery outbox: every message about a case is a row before it is a Telegram call.
+
+Writing the row in the same transaction as the change it reports (a case confirmed, a stage
+fired, a case closed) means a crash can never lose an alert nor send one for a change that
+was rolled back. The dispatcher drains the rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import OutboxMessage
+from searchbot.messages import Out
+
+# Lanes: a family or an officer never waits behind a fan-out to hundreds of groups, and a
+# closing retraction goes before any alert still queued.
+PEOPLE = 0
+RETRACT = 1
+ALERTS = 2
+
+
+async def enqueue(
+    session: AsyncSession,
+    chat_id: int,
+    out: Out | dict[str, Any],
+    *,
+    kind: str,
+    now: datetime,
+    case_id: int | None = None,
+    lane: int = PEOPLE,
+    rank: float = 0.0,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Add a message to the outbox; with ``dedupe_key``, at most once ever (None if it exists)."""
+    if dedupe_key is not None:
+        existing = await session.exec(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
+        if existing.first() is not None:
+            return None
+    row = OutboxMessage(
+        case_id=case_id,
+        chat_id=chat_id,
+        kind=kind,
+        lane=lane,
+        rank=rank,
+        payload=out.to_payload() if isinstance(out, Out) else out,
+        dedupe_key=dedupe_key,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def delete_op(message_id: int, fallback_text: str) -> dict[str, Any]:
+    """A retraction: delete the message; if Telegram refuses, replace its caption and buttons."""
+    return {"op": "delete", "message_id": message_id, "fallback_text": fallback_text}

@@ -1,0 +1,128 @@
+"""Turning what a person typed into a point on the map, and keeping it inside the station's area.
+
+Text is looked up first in the station's own landmarks (names and aliases people actually use:
+"the east gate", "Starbucks by the fountain"), then, when one is configured, through a geopy
+geocoder restricted to the service area.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlmodel import select
+
+from models import Landmark
+from searchbot.db import Sessions
+from searchbot.grid import distance_m
+from searchbot.settings import Area
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved place: a label people understand and its coordinates."""
+
+    label: str
+    lat: float
+    lon: float
+
+
+def inside(area: Area | None, lat: float, lon: float) -> bool:
+    """Whether the point is within the service area (no area configured: everywhere)."""
+    return area is None or distance_m((area.lat, area.lon), (lat, lon)) <= area.radius_m
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+class PlaceResolver:
+    """Resolves place text through landmarks, then an optional geocoder."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        area: Area | None,
+        geocoder: str | None = None,
+        geocoder_domain: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._area = area
+        self._geocoder_name = geocoder
+        self._geocoder_domain = geocoder_domain
+
+    async def resolve(self, text: str) -> Place | None:
+        return await self._landmark(text) or await self._geocode(text)
+
+    async def _landmark(self, text: str) -> Place | None:
+        wanted = _normalise(text)
+        if not wanted:
+            return None
+        async with self._sessions() as session:
+            landmarks = (await session.exec(select(Landmark))).all()
+        exact = [lm for lm in landmarks if wanted in _names(lm)]
+        partial = [lm for lm in landmarks if any(wanted in name for name in _names(lm))]
+        best = exact or partial
+        return Place(best[0].name, best[0].lat, best[0].lon) if best else None
+
+    async def _geocode(self, text: str) -> Place | None:
+        if not self._geocoder_name:
+            return None
+        try:
+            return await asyncio.to_thread(self._geocode_blocking, text)
+        except Exception:  # a geocoder outage must not break the report dialogue
+            log.exception("geocoder failed for %r", text)
+            return None
+
+    def _geocode_blocking(self, text: str) -> Place | None:
+        from geopy.geocoders import get_geocoder_for_service
+
+        options: dict[str, object] = {"user_agent": "searchbot", "timeout": 5}
+        if self._geocoder_domain:
+            options["domain"] = self._geocoder_domain
+        geocoder = get_geocoder_for_service(self._geocoder_name)(**options)
+        location = geocoder.geocode(text)
+        if location is None:
+            return None
+        return Place(str(location.address), location.latitude, location.longitude)
+
+
+def _names(landmark: Landmark) -> list[str]:
+    return [_normalise(n) for n in [landmark.name, *landmark.aliases.split("|")] if n.strip()]
+
+
+async def import_landmarks(sessions: Sessions, path: Path) -> int:
+    """Load ``name,aliases,lat,lon`` rows (aliases ``|``-separated), replacing same-named ones."""
+    rows = _read_landmarks(path)
+    async with sessions() as session:
+        names = [row.name for row in rows]
+        await session.exec(delete(Landmark).where(Landmark.name.in_(names)))  # type: ignore[attr-defined,call-overload]
+        session.add_all(rows)
+        await session.commit()
+    return len(rows)
+
+
+def _read_landmarks(path: Path) -> list[Landmark]:
+    rows = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for number, record in enumerate(csv.DictReader(handle), start=2):
+            try:
+                rows.append(
+                    Landmark(
+                        name=record["name"].strip(),
+                        aliases=(record.get("aliases") or "").strip(),
+                        lat=float(record["lat"]),
+                        lon=float(record["lon"]),
+                    )
+                )
+            except (KeyError, ValueError, AttributeError) as error:
+                raise ValueError(
+                    f"{path}:{number}: expected name,aliases,lat,lon ({error})"
+                ) from None
+    return rows

@@ -1,0 +1,179 @@
+"""Groups join the network: ``/register ROLE``, then their location; officers approve.
+
+Only a group's own Telegram administrators may register or unregister it (the adapter asks
+Telegram and passes ``is_chat_admin``), and only approved groups ever receive an alert.
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Group
+from models import queries as q
+from searchbot.grid import cells_of
+from searchbot.messages import Answer, Button, Out
+from searchbot.outbox import PEOPLE, enqueue
+from searchbot.places import inside
+from searchbot.services import Actor, Services
+from searchbot.texts import say
+
+ROLES = ("merchant", "guard", "volunteer")
+
+
+async def register(
+    services: Services, actor: Actor, role: str | None, title: str, is_chat_admin: bool
+) -> Answer:
+    """``/register ROLE`` in a group: remember the role and ask for the location."""
+    lang = actor.language
+    if not is_chat_admin:
+        return Answer().say(say(lang, "register_admins_only"))
+    if role not in ROLES:
+        return Answer().say(say(lang, "register_usage"))
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+        if group is not None and group.status in ("pending", "approved"):
+            status = say(lang, f"status_{group.status}")
+            return Answer().say(say(lang, "register_already", status=status))
+        if group is None:
+            group = Group(
+                chat_id=actor.chat_id,
+                role=role,
+                registered_by=actor.user_id,
+                created_at=services.now(),
+            )
+        group.role, group.title, group.status = role, title[:256], "locating"
+        group.language, group.registered_by = lang, actor.user_id
+        session.add(group)
+        await session.commit()
+    return Answer().say(say(lang, "register_ask_location"), force_reply=True)
+
+
+async def locate(services: Services, actor: Actor, lat: float, lon: float) -> Answer | None:
+    """The group's location (a reply to the bot): the request goes to the officers. None when
+    this group is not waiting for a location."""
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+        if group is None or group.status != "locating":
+            return None
+        lang = group.language
+        if not inside(services.settings.service_area, lat, lon):
+            return Answer().say(say(lang, "place_outside"), force_reply=True)
+        group.lat, group.lon = lat, lon
+        group.cell_fine, group.cell_coarse = cells_of(lat, lon)
+        group.status = "pending"
+        session.add(group)
+        await _request_approval(services, session, group, actor)
+        await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
+        await session.commit()
+    services.wake_dispatcher()
+    return Answer().say(say(lang, "register_sent"))
+
+
+async def _request_approval(
+    services: Services, session: AsyncSession, group: Group, actor: Actor
+) -> None:
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "new_group",
+                title=group.title,
+                role=say(lang, f"role_{group.role}"),
+                chat_id=group.chat_id,
+                lat=f"{group.lat:.5f}",
+                lon=f"{group.lon:.5f}",
+                by=f"{actor.name} (id {actor.user_id})",
+            ),
+            buttons=(
+                (
+                    Button(say(lang, "btn_approve"), data=f"ap:{group.chat_id}"),
+                    Button(say(lang, "btn_reject"), data=f"rj:{group.chat_id}"),
+                ),
+            ),
+        )
+
+    await services.tell_officers(session, render, kind="group_request")
+    if group.lat is not None and group.lon is not None:
+        for chat_id, _ in await services.officer_chats(session):
+            await enqueue(
+                session,
+                chat_id,
+                Out(location=(group.lat, group.lon)),
+                kind="pin",
+                now=services.now(),
+            )
+
+
+async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) -> Answer:
+    """An officer approves or rejects a group; the group is told."""
+    lang = actor.language
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
+        group = await q.group_by_chat(session, chat_id)
+        if group is None or group.status == "locating":
+            return Answer().say(say(lang, "no_such_group", chat_id=chat_id))
+        group.status = "approved" if approve else "rejected"
+        group.decided_by, group.decided_at = actor.user_id, services.now()
+        session.add(group)
+        key = "approved_group" if approve else "rejected_group"
+        await enqueue(
+            session, group.chat_id, Out(say(group.language, key)), kind="notice", lane=PEOPLE,
+            now=services.now(),
+        )  # fmt: skip
+        action = "group_approve" if approve else "group_reject"
+        await services.audit(session, actor.user_id, action, chat_id=chat_id)
+        await session.commit()
+    services.wake_dispatcher()
+    text = say(lang, "group_approved" if approve else "group_rejected", title=group.title)
+    return Answer(toast=text).say(text)
+
+
+async def unregister(services: Services, actor: Actor, is_chat_admin: bool) -> Answer:
+    lang = actor.language
+    if not is_chat_admin:
+        return Answer().say(say(lang, "register_admins_only"))
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+        if group is None:
+            return Answer().say(say(lang, "not_registered"))
+        group.status = "inactive"
+        session.add(group)
+        await services.audit(session, actor.user_id, "group_unregister", chat_id=actor.chat_id)
+        await session.commit()
+    return Answer().say(say(lang, "unregistered"))
+
+
+async def status(services: Services, actor: Actor) -> Answer:
+    lang = actor.language
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+        if group is None:
+            return Answer().say(say(lang, "not_registered"))
+        alerts = await q.alerts_of_group(session, group.id or 0)
+    return Answer().say(
+        say(
+            group.language,
+            "group_status",
+            role=say(group.language, f"role_{group.role}"),
+            status=say(group.language, f"status_{group.status}"),
+            alerts=alerts,
+        )
+    )
+
+
+async def checked(services: Services, actor: Actor, case_id: int) -> Answer:
+    """ "Checked — not here" on an alert: recorded once per group."""
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+        lang = group.language if group else actor.language
+        alert = await q.alert_of_group(session, case_id, group.id) if group and group.id else None
+        if alert is None:
+            return Answer(toast=say(lang, "stale_button"))
+        if alert.checked_at is not None:
+            return Answer(toast=say(lang, "checked_already"))
+        alert.checked_at, alert.checked_by = services.now(), actor.user_id
+        session.add(alert)
+        await services.audit(session, actor.user_id, "checked", case_id, chat_id=actor.chat_id)
+        await session.commit()
+    return Answer(toast=say(lang, "checked_thanks"))

@@ -1,0 +1,162 @@
+"""A rehearsal: the real bot against the fake Bot API, and the moves people make (an officer
+starts the bot, a group registers, a family reports). The end-to-end tests and ``searchbot
+demo`` both play their searches with it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from geopy.distance import geodesic
+
+from searchbot import app
+from searchbot.dispatcher import pending_count
+from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from searchbot.settings import Settings, load_settings
+
+CENTRE = (31.2304, 121.4737)  # the last-seen place in most tests
+OFFICER_ID = 9001
+ADMIN_ID = 9000
+
+
+def offset(point: tuple[float, float], north_m: float, east_m: float = 0.0) -> tuple[float, float]:
+    """The point ``north_m`` metres north and ``east_m`` east of ``point`` (geodesic)."""
+    moved = geodesic(meters=abs(north_m)).destination(point, 0 if north_m >= 0 else 180)
+    moved = geodesic(meters=abs(east_m)).destination(moved, 90 if east_m >= 0 else 270)
+    return (moved.latitude, moved.longitude)
+
+
+def world_settings(fake: FakeBotApi, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_API_FILE_URL": fake.file_url,
+        "DATABASE_URL": database_url,
+        "SEARCHBOT_ADMIN_IDS": str(ADMIN_ID),
+        "SEARCHBOT_ESCALATION": "0:300,1h:1000,2h:2500",
+        "SEARCHBOT_LANGUAGE": "en",
+        "SEARCHBOT_TICK_SECONDS": 0.2,
+        "SEARCHBOT_CHAT_PER_SECOND": 10,  # the throttle has tests of its own; keep these quick
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class World:
+    def __init__(self, fake: FakeBotApi, settings: Settings) -> None:
+        self.fake = fake
+        self.settings = settings
+        self.runtime = app.build(settings)
+        self.services = self.runtime.services
+
+    async def __aenter__(self) -> World:
+        await app.start(self.runtime, timeout=1)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await app.stop(self.runtime)
+
+    # --- waiting -------------------------------------------------------------------------
+
+    async def settle(self, timeout: float = 20.0) -> None:
+        """Wait until every update was handled and the outbox is empty."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.fake.wait_idle(timeout=timeout)
+            if await pending_count(self.services) == 0:
+                await self.fake.wait_idle(timeout=timeout)
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the outbox did not drain")
+            await asyncio.sleep(0.05)
+
+    async def says(self, user: FakeUser, text: str | None = None, **kwargs: Any) -> FakeMessage:
+        """``user`` sends a private message; returns the bot's last answer after it settles."""
+        before = len(self.fake.messages(user.user_id))
+        self.fake.send(user, text=text, **kwargs)
+        await self.fake.wait_for(lambda: len(self.fake.messages(user.user_id)) > before)
+        await self.settle()
+        last = self.fake.last(user.user_id)
+        assert last is not None
+        return last
+
+    async def taps(self, user: FakeUser, message: FakeMessage, button: str) -> FakeMessage | None:
+        chat_id = message.chat_id
+        before = len(self.fake.messages(chat_id))
+        query_id = self.fake.click(user, message, button)
+        await self.fake.wait_for(lambda: query_id in self.fake.callback_answers)
+        await self.settle()
+        messages = self.fake.messages(chat_id)
+        return messages[-1] if len(messages) > before else None
+
+    # --- people --------------------------------------------------------------------------
+
+    async def officer(self, user_id: int = OFFICER_ID) -> FakeUser:
+        """An appointed officer who has started the bot."""
+        admin = self.fake.user(ADMIN_ID, first_name="Admin", language_code="en")
+        await self.says(admin, "/start")
+        officer = self.fake.user(user_id, first_name="Officer Li", language_code="en")
+        await self.says(officer, "/start")
+        if user_id != ADMIN_ID:
+            answer = await self.says(admin, f"/officer add {user_id}")
+            assert "now an officer" in answer.body
+        return officer
+
+    async def group(
+        self,
+        chat_id: int,
+        title: str,
+        point: tuple[float, float],
+        officer: FakeUser | None,
+        role: str = "merchant",
+    ) -> FakeChat:
+        """A group whose admin registers it at ``point``; approved when ``officer`` is given."""
+        admin = self.fake.user(chat_id * -10, first_name=f"Owner of {title}", language_code="en")
+        group = self.fake.group(chat_id=chat_id, title=title, admins=[admin.user_id])
+        self.fake.send(admin, chat=group, text=f"/register {role}")
+        prompt = await self.fake.wait_for(lambda: self.fake.last(chat_id))
+        self.fake.send(admin, chat=group, location=point, reply_to=prompt)
+        await self.fake.wait_for(
+            lambda: "police will review" in (self.fake.last(chat_id) or prompt).body
+        )
+        await self.settle()
+        if officer is not None:
+            request = self.request_for(officer, chat_id)
+            await self.taps(officer, request, "Approve")
+        return group
+
+    def request_for(self, officer: FakeUser, chat_id: int) -> FakeMessage:
+        for message in reversed(self.fake.messages(officer.user_id)):
+            if str(chat_id) in message.body and any("Approve" in t for t in message.button_texts):
+                return message
+        raise AssertionError(f"no request for group {chat_id} reached the officer")
+
+    async def report(
+        self,
+        family: FakeUser,
+        point: tuple[float, float] = CENTRE,
+        *,
+        photo: bool = True,
+        name: str = "Xiao Ming",
+        age: str = "6",
+        description: str = "red T-shirt, blue shorts, 110 cm, short hair",
+    ) -> int:
+        """The whole report dialogue; returns the new case number."""
+        await self.says(family, "/report")
+        if photo:
+            saved = await self.says(family, photo=True)
+            await self.taps(family, saved, "Next")
+        else:
+            await self.says(family, "/skip")
+        await self.says(family, name)
+        sex = await self.says(family, age)
+        await self.taps(family, sex, "Boy")
+        await self.says(family, description)
+        when = await self.says(family, location=point)
+        contact = await self.taps(family, when, "Just now")
+        assert contact is not None
+        summary = await self.says(family, "13800138000")
+        done = await self.taps(family, summary, "Confirm")
+        assert done is not None and "is open" in done.body, done.body if done else None
+        return int(done.body.split("#")[1].split()[0])

@@ -1,0 +1,435 @@
+"""Reporting a missing person: the family's dialogue, from the first photo to the alert.
+
+Every answer is checked where it is given, with a re-ask that says what is expected, so a
+parent in panic is never stuck and never loses what they already typed (the draft is a row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Case, Dialogue, Person
+from models import queries as q
+from searchbot import dialogue as dlg
+from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
+from searchbot.clock import parse_when
+from searchbot.dialogue import Input
+from searchbot.escalation import fire_stage, status_line
+from searchbot.messages import Answer, Button, Out
+from searchbot.outbox import PEOPLE, enqueue
+from searchbot.places import inside
+from searchbot.services import Actor, Services
+from searchbot.texts import Raw, ref, say
+
+NAME_MAX = 64
+DESCRIPTION_MAX = 1000
+PHOTOS_MAX = 3
+REPORTS_PER_HOUR = 3
+FIELDS = ("photo", "name", "age", "sex", "description", "place", "time", "contact")
+
+Step = Callable[[Services, Actor, Dialogue, Input, Answer], Awaitable[None]]
+
+
+async def start(services: Services, actor: Actor) -> Answer:
+    """/report: begin a new report (replacing an unfinished dialogue)."""
+    lang = actor.language
+    async with services.sessions() as session:
+        refusal = await _refusal(services, session, actor)
+        if refusal:
+            return Answer().say(say(lang, refusal))
+        dialogue = await dlg.begin(services, session, actor.user_id, "report", "photo", photos=[])
+        answer = Answer()
+        _ask(services, dialogue, "photo", lang, answer)
+        await session.commit()
+    return answer
+
+
+async def _refusal(services: Services, session: AsyncSession, actor: Actor) -> str | None:
+    person = await session.get(Person, actor.user_id)
+    if person is not None and person.blocked:
+        return "blocked_user"
+    recent = await q.reports_since(session, actor.user_id, services.now() - timedelta(hours=1))
+    if recent >= REPORTS_PER_HOUR and not await services.is_officer(session, actor):
+        return "report_limit"
+    return None
+
+
+async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: Input) -> Answer:
+    """One input in the report dialogue."""
+    answer = Answer()
+    if given.forwarded:
+        return answer.say(say(actor.language, "forwarded"))
+    step = _STEPS.get(dialogue.step)
+    if step is None:
+        return answer.say(say(actor.language, "stale_button"))
+    await step(services, actor, dialogue, given, answer)
+    return answer
+
+
+# --- the questions ---------------------------------------------------------------------------
+
+
+def _ask(services: Services, dialogue: Dialogue, step: str, lang: str, answer: Answer) -> None:
+    """Put the question for ``step`` (or the summary) into ``answer``."""
+    if step == "photo":
+        answer.say(say(lang, "ask_photo"))
+    elif step == "name":
+        answer.say(say(lang, "ask_name"))
+    elif step == "age":
+        answer.say(say(lang, "ask_age"))
+    elif step == "sex":
+        answer.say(say(lang, "ask_sex"), buttons=_sex_buttons(lang))
+    elif step == "description":
+        answer.say(say(lang, "ask_description", max=DESCRIPTION_MAX))
+    elif step == "place":
+        answer.say(say(lang, "ask_place"))
+    elif step == "time":
+        answer.say(say(lang, "ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),))
+    elif step == "contact":
+        answer.say(
+            say(lang, "ask_contact"), buttons=((Button(say(lang, "btn_skip"), data="d:skip"),),)
+        )
+    elif step == "summary":
+        answer.say(
+            _draft_card(services, dialogue, lang),
+            photo=(dialogue.data.get("photos") or [None])[0],
+            buttons=(
+                (Button(say(lang, "btn_confirm"), data="d:confirm"),),
+                (
+                    Button(say(lang, "btn_edit"), data="d:edit"),
+                    Button(say(lang, "btn_cancel"), data="d:cancel"),
+                ),
+            ),
+        )
+
+
+def _sex_buttons(lang: str) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (
+            Button(say(lang, "btn_boy"), data="d:m"),
+            Button(say(lang, "btn_girl"), data="d:f"),
+        ),
+        (Button(say(lang, "btn_unknown"), data="d:u"),),
+    )
+
+
+def _next(
+    services: Services, dialogue: Dialogue, current: str, answer: Answer, lang: str, **data: Any
+) -> None:
+    """Store ``data`` and go to the following question, or back to the summary when editing."""
+    editing = dialogue.data.get("editing")
+    following = (
+        "summary"
+        if editing
+        else FIELDS[FIELDS.index(current) + 1]
+        if current != "contact"
+        else "summary"
+    )
+    dlg.advance(services, dialogue, following, editing=False, **data)
+    _ask(services, dialogue, following, lang, answer)
+
+
+async def _photo(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    lang = actor.language
+    photos = list(dialogue.data.get("photos", []))
+    if given.photo:
+        if len(photos) >= PHOTOS_MAX:
+            answer.say(
+                say(lang, "photo_limit"), buttons=((Button(say(lang, "btn_next"), data="d:next"),),)
+            )
+            return
+        photos.append(given.photo)
+        dlg.advance(services, dialogue, "photo", photos=photos)
+        answer.say(
+            say(lang, "photo_saved", count=len(photos)),
+            buttons=((Button(say(lang, "btn_next"), data="d:next"),),),
+        )
+    elif given.command in ("/skip", "/done", "/next") or given.choice in ("next", "skip"):
+        _next(services, dialogue, "photo", answer, lang, photos=photos)
+    else:
+        answer.say(say(lang, "photo_expected"))
+
+
+async def _name(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    text = (given.text or "").strip()
+    if not text or given.command or len(text) > NAME_MAX:
+        answer.say(say(actor.language, "name_expected", max=NAME_MAX))
+        return
+    _next(services, dialogue, "name", answer, actor.language, name=text)
+
+
+async def _age(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    text = (given.text or "").strip().removesuffix("岁").removesuffix("歲").strip()
+    if not text.isdigit() or not 0 <= int(text) <= 120:
+        answer.say(say(actor.language, "age_expected"))
+        return
+    _next(services, dialogue, "age", answer, actor.language, age=int(text))
+
+
+_SEX_WORDS = {
+    "m": "m", "male": "m", "boy": "m", "男": "m", "男孩": "m",
+    "f": "f", "female": "f", "girl": "f", "女": "f", "女孩": "f",
+    "u": "u", "unknown": "u", "?": "u", "不确定": "u",
+}  # fmt: skip
+
+
+async def _sex(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    sex = _SEX_WORDS.get((given.choice or given.text or "").strip().lower())
+    if sex is None:
+        answer.say(say(actor.language, "sex_expected"), buttons=_sex_buttons(actor.language))
+        return
+    _next(services, dialogue, "sex", answer, actor.language, sex=sex)
+
+
+async def _description(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    text = (given.text or "").strip()
+    if not text or given.command or len(text) > DESCRIPTION_MAX:
+        answer.say(say(actor.language, "description_expected", max=DESCRIPTION_MAX))
+        return
+    _next(services, dialogue, "description", answer, actor.language, description=text)
+
+
+async def _place(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    lang = actor.language
+    if given.location:
+        lat, lon = given.location
+        label = given.venue or f"{lat:.5f}, {lon:.5f}"
+        _accept_place(services, dialogue, answer, lang, label, lat, lon)
+        return
+    text = (given.text or "").strip()
+    if not text or given.command:
+        answer.say(say(lang, "place_expected"))
+        return
+    place = await services.places.resolve(text)
+    if place is None:
+        answer.say(say(lang, "place_not_found", text=text[:100]))
+        return
+    if not inside(services.settings.service_area, place.lat, place.lon):
+        answer.say(say(lang, "place_outside"))
+        return
+    dlg.advance(services, dialogue, "place_check", candidate=[place.label, place.lat, place.lon])
+    answer.add(Out(say(lang, "place_found", place=place.label), location=(place.lat, place.lon)))
+    answer.say(
+        say(lang, "place_found", place=place.label),
+        buttons=(
+            (Button(say(lang, "btn_yes"), data="d:yes"),),
+            (Button(say(lang, "btn_no"), data="d:no"),),
+        ),
+    )
+
+
+def _accept_place(
+    services: Services,
+    dialogue: Dialogue,
+    answer: Answer,
+    lang: str,
+    label: str,
+    lat: float,
+    lon: float,
+) -> None:
+    if not inside(services.settings.service_area, lat, lon):
+        answer.say(say(lang, "place_outside"))
+        return
+    answer.say(say(lang, "place_set", place=label))
+    _next(services, dialogue, "place", answer, lang, place=[label, lat, lon])
+
+
+async def _place_check(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    lang = actor.language
+    candidate = dialogue.data.get("candidate")
+    if given.choice == "yes" and candidate:
+        _accept_place(services, dialogue, answer, lang, *candidate)
+    elif given.choice == "no":
+        dlg.advance(services, dialogue, "place")
+        _ask(services, dialogue, "place", lang, answer)
+    else:  # a new location or text replaces the candidate
+        dlg.advance(services, dialogue, "place")
+        await _place(services, actor, dialogue, given, answer)
+
+
+async def _time(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    lang, now = actor.language, services.now()
+    moment = now if given.choice == "now" else parse_when(given.text or "", now)
+    if moment is None:
+        answer.say(
+            say(lang, "time_expected"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+        )
+        return
+    if moment > now + timedelta(minutes=2):
+        answer.say(say(lang, "time_future"))
+        return
+    _next(services, dialogue, "time", answer, lang, seen_at=moment.isoformat())
+
+
+async def _contact(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    if given.contact:
+        phone: str | None = given.contact
+    elif given.command == "/skip" or given.choice == "skip":
+        phone = None
+    else:
+        phone = (given.text or "").strip()
+        digits = sum(ch.isdigit() for ch in phone)
+        if given.command or not 5 <= digits <= 20 or len(phone) > 32:
+            answer.say(say(actor.language, "contact_expected"))
+            return
+    _next(services, dialogue, "contact", answer, actor.language, contact=phone)
+
+
+async def _summary(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> None:
+    lang = actor.language
+    if given.choice == "confirm":
+        answer.messages.extend((await confirm(services, actor, dialogue)).messages)
+    elif given.choice == "edit":
+        buttons = tuple(
+            tuple(Button(say(lang, f"field_{f}"), data=f"d:edit_{f}") for f in FIELDS[i : i + 2])
+            for i in range(0, len(FIELDS), 2)
+        )
+        answer.say(say(lang, "edit_which"), buttons=buttons)
+    elif given.choice and given.choice.startswith("edit_") and given.choice[5:] in FIELDS:
+        field = given.choice[5:]
+        extra: dict[str, Any] = {"photos": []} if field == "photo" else {}
+        dlg.advance(services, dialogue, field, editing=field != "photo", **extra)
+        _ask(services, dialogue, field, lang, answer)
+    elif given.choice == "cancel":
+        async with services.sessions() as session:
+            await session.delete(await session.merge(dialogue))
+            await session.commit()
+        answer.say(say(lang, "cancelled"))
+    else:
+        _ask(services, dialogue, "summary", lang, answer)
+
+
+_STEPS: dict[str, Step] = {
+    "photo": _photo,
+    "name": _name,
+    "age": _age,
+    "sex": _sex,
+    "description": _description,
+    "place": _place,
+    "place_check": _place_check,
+    "time": _time,
+    "contact": _contact,
+    "summary": _summary,
+}
+
+
+def _draft_card(services: Services, dialogue: Dialogue, lang: str) -> str:
+    now = services.now()
+    draft = _case_from(dialogue, 0, 0, lang, now)
+    limit = CAPTION_LIMIT if draft.photo_file_ids else TEXT_LIMIT
+    return fit(
+        lambda d: say(lang, "summary", card=Raw(case_card(draft, lang, now, d))),
+        draft.description or "",
+        limit,
+    )
+
+
+def _case_from(dialogue: Dialogue, user_id: int, chat_id: int, lang: str, now: datetime) -> Case:
+    data = dialogue.data
+    label, lat, lon = data["place"]
+    return Case(
+        reporter_user_id=user_id,
+        reporter_chat_id=chat_id,
+        language=lang,
+        name=data.get("name"),
+        age=data.get("age"),
+        sex=data.get("sex"),
+        description=data.get("description"),
+        photo_file_ids=list(data.get("photos", [])),
+        place_text=label,
+        lat=lat,
+        lon=lon,
+        center_lat=lat,
+        center_lon=lon,
+        last_seen_at=datetime.fromisoformat(data["seen_at"]),
+        contact=data.get("contact"),
+        created_at=now,
+    )
+
+
+# --- confirming ------------------------------------------------------------------------------
+
+
+async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answer:
+    """Create the case, fire its first ring, tell the officers; one transaction."""
+    lang = actor.language
+    async with services.sessions() as session:
+        refusal = await _refusal(services, session, actor)
+        if refusal:
+            return Answer().say(say(lang, refusal))
+        case = _case_from(dialogue, actor.user_id, actor.chat_id, lang, services.now())
+        session.add(case)
+        await session.flush()
+        assert case.id is not None
+        await services.audit(session, actor.user_id, "report", case.id)
+        count = await fire_stage(services, session, case, 0)
+        await _tell_officers_new_case(services, session, case, actor)
+        await session.delete(await session.merge(dialogue))
+        await session.commit()
+    radius = Raw(distance_text(services.settings.escalation[0].radius_m, lang))
+    key = "case_opened" if count else "case_opened_no_groups"
+    return Answer().say(say(lang, key, ref=ref(case.id), count=count, radius=radius))
+
+
+async def _tell_officers_new_case(
+    services: Services, session: AsyncSession, case: Case, actor: Actor
+) -> None:
+    assert case.id is not None
+    counts = await q.case_counts(session, case.id)
+    reporter = f"{actor.name} (id {actor.user_id})"
+
+    def render(lang: str) -> Out:
+        photo = case.photo_file_ids[0] if case.photo_file_ids else None
+        text = fit(
+            lambda description: say(
+                lang,
+                "new_case",
+                card=Raw(case_card(case, lang, services.now(), description)),
+                reporter=reporter,
+                status=Raw(status_line(services, case, lang, counts)),
+            ),
+            case.description or "",
+            CAPTION_LIMIT if photo else TEXT_LIMIT,
+        )
+        return Out(text=text, photo=photo, buttons=case_buttons(case.id or 0, lang, False))
+
+    await services.tell_officers(session, render, kind="card", case_id=case.id)
+    await pin_for_officers(services, session, case)
+
+
+async def pin_for_officers(services: Services, session: AsyncSession, case: Case) -> None:
+    """A map pin of the last-seen place after the card (officers plan with a map)."""
+    for chat_id, _lang in await services.officer_chats(session):
+        await enqueue(
+            session,
+            chat_id,
+            Out(location=(case.lat, case.lon)),
+            kind="pin",
+            case_id=case.id,
+            lane=PEOPLE,
+            now=services.now(),
+        )

@@ -1,0 +1,132 @@
+"""What every use case needs: settings, the database, the clock, place lookup, and the few
+rules shared by all of them (who is an officer, who hears officer news, the audit log)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import AuditEntry, Officer, Person
+from models import queries as q
+from searchbot.clock import Clock, system_clock
+from searchbot.db import Sessions
+from searchbot.messages import Out
+from searchbot.outbox import PEOPLE, enqueue
+from searchbot.places import PlaceResolver
+from searchbot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and where: the identity every use case checks permissions against."""
+
+    user_id: int
+    chat_id: int
+    name: str = ""
+    language: str = "zh"
+
+    @property
+    def in_private(self) -> bool:
+        return self.chat_id == self.user_id
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: Sessions
+    places: PlaceResolver
+    clock: Clock = system_clock
+    bot_username: str = "searchbot"
+    wake_dispatcher: Callable[[], None] = field(default=lambda: None)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.settings.admin_ids
+
+    async def is_officer(self, session: AsyncSession, actor: Actor) -> bool:
+        """Admins, appointed officers, and anyone acting inside the officers' group."""
+        if self.is_admin(actor.user_id) or actor.chat_id == self.settings.officer_chat_id:
+            return True
+        officer = await session.get(Officer, actor.user_id)
+        return officer is not None and officer.active
+
+    async def officer_chats(self, session: AsyncSession) -> list[tuple[int, str]]:
+        """(chat id, language) of everyone who hears officer news: the officers' group and each
+        admin's and officer's private chat with the bot."""
+        chats: list[tuple[int, str]] = []
+        if self.settings.officer_chat_id is not None:
+            chats.append((self.settings.officer_chat_id, self.settings.language))
+        ids = sorted(set(self.settings.admin_ids) | set(await q.officer_ids(session)))
+        chats += [(p.user_id, p.language) for p in await q.reachable_people(session, ids)]
+        return chats
+
+    async def tell_officers(
+        self,
+        session: AsyncSession,
+        render: Callable[[str], Out],
+        *,
+        kind: str,
+        case_id: int | None = None,
+        dedupe: str | None = None,
+    ) -> None:
+        """Enqueue one message per officer chat, each in that chat's language."""
+        for chat_id, language in await self.officer_chats(session):
+            key = f"{dedupe}:{chat_id}" if dedupe else None
+            await enqueue(
+                session,
+                chat_id,
+                render(language),
+                kind=kind,
+                case_id=case_id,
+                lane=PEOPLE,
+                now=self.now(),
+                dedupe_key=key,
+            )
+
+    async def audit(
+        self,
+        session: AsyncSession,
+        actor_user_id: int | None,
+        action: str,
+        case_id: int | None = None,
+        **detail: Any,
+    ) -> None:
+        session.add(
+            AuditEntry(
+                at=self.now(),
+                actor_user_id=actor_user_id,
+                action=action,
+                case_id=case_id,
+                detail=detail,
+            )
+        )
+
+    async def remember_person(
+        self, user_id: int, first_name: str, username: str | None, language: str
+    ) -> None:
+        """Record that this person can be reached in private, and in which language."""
+        async with self.sessions() as session:
+            person = await session.get(Person, user_id)
+            if person is None:
+                person = Person(user_id=user_id, updated_at=self.now())
+            changed = (person.first_name, person.username, person.language, person.reachable) != (
+                first_name,
+                username,
+                language,
+                True,
+            )
+            if changed or person.user_id is None:
+                person.first_name, person.username = first_name[:128], username
+                person.language, person.reachable = language, True
+                person.updated_at = self.now()
+                session.add(person)
+                await session.commit()
+
+    def deep_link(self, payload: str) -> str:
+        return f"https://t.me/{self.bot_username}?start={payload}"

@@ -1,0 +1,171 @@
+"""Configuration from the environment or ``.env`` (documented in ``.env.example``).
+
+A wrong value stops the start with one line that names the variable and what is wrong with it:
+an officer at 3 a.m. should not have to read a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LANGUAGES = ("zh", "en")
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One ring of the search: it goes out ``after`` the report and reaches ``radius_m``."""
+
+    after: timedelta
+    radius_m: int
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``0``, ``90s``, ``10m``, ``1h``, ``2d``; a bare number is seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (use e.g. 0, 90s, 10m, 1h)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_stages(text: str) -> tuple[Stage, ...]:
+    """``0:300,10m:1000`` -> stages; times must start at 0 and both columns must grow."""
+    stages = []
+    for part in text.split(","):
+        after, sep, radius = part.strip().partition(":")
+        if not sep or not radius.strip().isdigit():
+            raise ValueError(f"{part.strip()!r} is not DURATION:RADIUS_M (e.g. 10m:1000)")
+        stages.append(Stage(parse_duration(after), int(radius)))
+    if not stages or stages[0].after != timedelta(0):
+        raise ValueError("the first stage must start at 0")
+    for earlier, later in zip(stages, stages[1:], strict=False):
+        if later.after <= earlier.after or later.radius_m <= earlier.radius_m:
+            raise ValueError("stage times and radii must both grow")
+    if stages[0].radius_m <= 0:
+        raise ValueError("radii must be positive")
+    return tuple(stages)
+
+
+@dataclass(frozen=True)
+class Area:
+    """The service area: a circle around the station's district."""
+
+    lat: float
+    lon: float
+    radius_m: float
+
+
+def parse_area(text: str) -> Area:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        lat, lon, radius = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError("expected LAT,LON,RADIUS_M (e.g. 31.2355,121.4752,20000)") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and radius > 0):
+        raise ValueError("latitude, longitude or radius out of range")
+    return Area(lat, lon, radius)
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names are the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
+    )
+    telegram_api_file_url: str = Field(
+        default="https://api.telegram.org/file/bot", alias="TELEGRAM_API_FILE_URL"
+    )
+    database_url: str = Field(default="sqlite+aiosqlite:///searchbot.db", alias="DATABASE_URL")
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=(), alias="SEARCHBOT_ADMIN_IDS")
+    officer_chat_id: int | None = Field(default=None, alias="SEARCHBOT_OFFICER_CHAT_ID")
+    escalation: Annotated[tuple[Stage, ...], NoDecode] = Field(
+        default=parse_stages("0:300,10m:1000,30m:2500,1h:5000"), alias="SEARCHBOT_ESCALATION"
+    )
+    unverified_stages: int = Field(default=1, ge=0, alias="SEARCHBOT_UNVERIFIED_STAGES")
+    language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
+    service_area: Annotated[Area | None, NoDecode] = Field(
+        default=None, alias="SEARCHBOT_SERVICE_AREA"
+    )
+    geocoder: str | None = Field(default=None, alias="SEARCHBOT_GEOCODER")
+    geocoder_domain: str | None = Field(default=None, alias="SEARCHBOT_GEOCODER_DOMAIN")
+    alert_show_name: bool = Field(default=False, alias="SEARCHBOT_ALERT_SHOW_NAME")
+    tick_seconds: float = Field(default=5.0, gt=0, alias="SEARCHBOT_TICK_SECONDS")
+    global_per_second: float = Field(default=30.0, gt=0, alias="SEARCHBOT_GLOBAL_PER_SECOND")
+    group_per_minute: int = Field(default=20, gt=0, alias="SEARCHBOT_GROUP_PER_MINUTE")
+    chat_per_second: float = Field(default=1.0, gt=0, alias="SEARCHBOT_CHAT_PER_SECOND")
+    max_attempts: int = Field(default=5, ge=1, alias="SEARCHBOT_MAX_ATTEMPTS")
+    allow_paid_broadcast: bool = Field(default=False, alias="SEARCHBOT_ALLOW_PAID_BROADCAST")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            bad = [item for item in items if not item.lstrip("-").isdigit()]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a numeric Telegram user id")
+            return tuple(int(item) for item in items)
+        return value
+
+    @field_validator("escalation", mode="before")
+    @classmethod
+    def _escalation(cls, value: object) -> object:
+        return parse_stages(value) if isinstance(value, str) else value
+
+    @field_validator("service_area", mode="before")
+    @classmethod
+    def _service_area(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_area(value) if value.strip() else None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("officer_chat_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def paid_broadcast_rate(self) -> float:
+        return 1000.0 if self.allow_paid_broadcast else self.global_per_second
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise SettingsError with one readable line on any wrong value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = _variable_name(first.get("loc", ()))
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+
+
+def _variable_name(location: tuple[object, ...]) -> str:
+    if not location:
+        return "configuration"
+    field = str(location[0])
+    info = Settings.model_fields.get(field)
+    return (info.alias if info and info.alias else field).upper()

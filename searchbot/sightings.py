@@ -1,0 +1,236 @@
+"""Sightings: someone saw the missing person. Three ways in (a reply to an alert in a group,
+the alert's "I saw them" deep link, ``/seen N``), one way out: the family and the officers hear
+at once, with a pin, the distance from the last-seen place and the minutes since.
+
+The family never learns who the sighter is; officers do (to call them back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Case, Dialogue, Group, Sighting
+from models import queries as q
+from searchbot import dialogue as dlg
+from searchbot.cards import distance_text
+from searchbot.clock import minutes_between, parse_when
+from searchbot.dialogue import Input
+from searchbot.grid import distance_m
+from searchbot.messages import Answer, Button, Out
+from searchbot.outbox import PEOPLE, enqueue
+from searchbot.services import Actor, Services
+from searchbot.texts import Raw, ref, say
+
+NOTE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a sighter told us."""
+
+    lat: float | None = None
+    lon: float | None = None
+    place_text: str | None = None
+    photo: str | None = None
+    note: str | None = None
+    seen_at: datetime | None = None
+
+
+async def begin(services: Services, actor: Actor, case_id: int) -> Answer:
+    """Deep link ``seen_N`` or ``/seen N``: open the sighting dialogue for an open case."""
+    lang = actor.language
+    async with services.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
+        if case.status != "open":
+            return Answer().say(say(lang, "seen_case_closed"))
+        await dlg.begin(services, session, actor.user_id, "seen", "place", case_id=case_id)
+        await session.commit()
+    return Answer().say(say(lang, "seen_ask_place"))
+
+
+async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: Input) -> Answer:
+    """One answer in the sighting dialogue: place -> photo -> note -> time -> recorded."""
+    lang, answer = actor.language, Answer()
+    skip = given.command == "/skip" or given.choice == "skip"
+    step, data = dialogue.step, dialogue.data
+    if given.forwarded:
+        return answer.say(say(lang, "forwarded"))
+    if step == "place":
+        if given.location:
+            dlg.advance(
+                services,
+                dialogue,
+                "photo",
+                lat=given.location[0],
+                lon=given.location[1],
+                place_text=given.venue,
+            )
+        elif given.text and not given.command:
+            place = await services.places.resolve(given.text)
+            coords = {"lat": place.lat, "lon": place.lon} if place else {}
+            dlg.advance(services, dialogue, "photo", place_text=given.text[:200], **coords)
+        else:
+            return answer.say(say(lang, "seen_ask_place"))
+        return answer.say(say(lang, "seen_ask_photo"), buttons=_skip(lang))
+    if step == "photo":
+        if not given.photo and not skip:
+            return answer.say(say(lang, "seen_ask_photo"), buttons=_skip(lang))
+        dlg.advance(services, dialogue, "note", photo=given.photo)
+        return answer.say(say(lang, "seen_ask_note"), buttons=_skip(lang))
+    if step == "note":
+        if not skip and (not given.text or given.command):
+            return answer.say(say(lang, "seen_ask_note"), buttons=_skip(lang))
+        dlg.advance(services, dialogue, "time", note=None if skip else given.text[:NOTE_MAX])  # type: ignore[index]
+        return answer.say(
+            say(lang, "seen_ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+        )
+    if step == "time":
+        now = services.now()
+        moment = now if given.choice == "now" or skip else parse_when(given.text or "", now)
+        if moment is None or moment > now + timedelta(minutes=2):
+            return answer.say(
+                say(lang, "seen_ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+            )
+        report = Report(
+            data.get("lat"),
+            data.get("lon"),
+            data.get("place_text"),
+            data.get("photo"),
+            data.get("note"),
+            moment,
+        )
+        return await _finish(services, actor, dialogue, int(data["case_id"]), report)
+    return answer.say(say(lang, "stale_button"))
+
+
+def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+
+
+async def _finish(
+    services: Services, actor: Actor, dialogue: Dialogue, case_id: int, report: Report
+) -> Answer:
+    async with services.sessions() as session:
+        await session.delete(await session.merge(dialogue))
+        recorded = await record(services, session, actor, case_id, "deeplink", report)
+        await session.commit()
+    key = "seen_thanks" if recorded else "seen_case_closed"
+    return Answer().say(say(actor.language, key))
+
+
+async def from_group_reply(
+    services: Services, actor: Actor, message_id: int, report: Report
+) -> Answer | None:
+    """A reply to an alert in a group; None when the replied message is not one of our alerts
+    (then the group chatter is none of our business)."""
+    async with services.sessions() as session:
+        alert = await q.alert_for_message(session, actor.chat_id, message_id)
+        if alert is None or alert.case_id is None:
+            return None
+        group = await q.group_by_chat(session, actor.chat_id)
+        lang = group.language if group else actor.language
+        recorded = await record(services, session, actor, alert.case_id, "reply", report, group)
+        await session.commit()
+    return Answer().say(say(lang, "seen_thanks" if recorded else "seen_case_closed"))
+
+
+async def record(
+    services: Services,
+    session: AsyncSession,
+    actor: Actor,
+    case_id: int,
+    source: str,
+    report: Report,
+    group: Group | None = None,
+) -> Sighting | None:
+    """Store the sighting and tell the family and the officers; None if the case is closed."""
+    case = await session.get(Case, case_id)
+    if case is None or case.status != "open":
+        return None
+    now = services.now()
+    sighting = Sighting(
+        case_id=case_id,
+        reporter_user_id=actor.user_id,
+        reporter_name=actor.name[:128],
+        group_chat_id=group.chat_id if group else None,
+        source=source,
+        lat=report.lat,
+        lon=report.lon,
+        place_text=report.place_text,
+        photo_file_id=report.photo,
+        note=(report.note or "")[:NOTE_MAX] or None,
+        seen_at=report.seen_at or now,
+        created_at=now,
+    )
+    session.add(sighting)
+    await session.flush()
+    await services.audit(
+        session, actor.user_id, "sighting", case_id, sighting=sighting.id, source=source
+    )
+    await _tell(services, session, case, sighting, group)
+    services.wake_dispatcher()
+    return sighting
+
+
+def sighting_text(case: Case, sighting: Sighting, lang: str) -> str:
+    """What the family reads: where, how far from the last-seen place, how long after."""
+    if sighting.lat is not None and sighting.lon is not None:
+        distance = Raw(
+            distance_text(distance_m((case.lat, case.lon), (sighting.lat, sighting.lon)), lang)
+        )
+        where = sighting.place_text or f"{sighting.lat:.5f}, {sighting.lon:.5f}"
+    else:
+        distance = Raw("?")
+        where = sighting.place_text or say(lang, "sighting_where_unknown")
+    return say(
+        lang,
+        "sighting",
+        ref=ref(case.id or 0),
+        where=where,
+        distance=distance,
+        minutes=minutes_between(case.last_seen_at, sighting.seen_at),
+        note=sighting.note or "",
+    )
+
+
+async def _tell(
+    services: Services, session: AsyncSession, case: Case, sighting: Sighting, group: Group | None
+) -> None:
+    now = services.now()
+    pin = (
+        Out(location=(sighting.lat, sighting.lon))
+        if sighting.lat is not None and sighting.lon is not None
+        else None
+    )
+
+    async def send(chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        main = Out(text=text, photo=sighting.photo_file_id, buttons=buttons)
+        for out in (main, pin):
+            if out is not None:
+                await enqueue(
+                    session, chat_id, out, kind="sighting", case_id=case.id, lane=PEOPLE, now=now
+                )
+
+    await send(case.reporter_chat_id, sighting_text(case, sighting, case.language))
+    sighter = f"{sighting.reporter_name or '?'} (id {sighting.reporter_user_id})"
+    for chat_id, lang in await services.officer_chats(session):
+        text = say(
+            lang,
+            "sighting_officers",
+            sighting=Raw(sighting_text(case, sighting, lang)),
+            sighter=sighter,
+            group=Raw(say(lang, "sighting_in_group", title=group.title)) if group else "",
+        )
+        buttons = (
+            (
+                Button(say(lang, "btn_credible"), data=f"sc:{sighting.id}:1"),
+                Button(say(lang, "btn_not_credible"), data=f"sc:{sighting.id}:0"),
+            ),
+            (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
+        )
+        await send(chat_id, text, buttons)

@@ -1,0 +1,163 @@
+"""The one place that turns an outbox payload into a Bot API call, and a Bot API failure into
+what the dispatcher must do about it.
+
+``Out`` renders to sendPhoto / sendMessage / sendLocation with HTML parse mode; a retraction
+deletes the message, or, when Telegram refuses the delete, strips its buttons and replaces its
+caption with the closing notice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from searchbot.messages import Out
+
+
+class DeliveryError(Exception):
+    """Base of what can go wrong with one message."""
+
+
+class Throttled(DeliveryError):
+    """429: this chat must wait ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Gone(DeliveryError):
+    """403: the bot was removed from the group or blocked by the person."""
+
+
+class Moved(DeliveryError):
+    """The group became a supergroup with another id."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class Transient(DeliveryError):
+    """Timeouts, 5xx, connection trouble: worth trying again later."""
+
+
+class Rejected(DeliveryError):
+    """400 and the like: sending the same again will not help."""
+
+
+def keyboard(out: Out) -> InlineKeyboardMarkup | ForceReply | None:
+    if out.force_reply:
+        return ForceReply(selective=False)
+    if not out.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in out.buttons
+        ]
+    )
+
+
+def reply_parameters(out: Out) -> ReplyParameters | None:
+    if out.reply_to is None:
+        return None
+    return ReplyParameters(message_id=out.reply_to, allow_sending_without_reply=True)
+
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
+    """Send one ``Out``; returns the message id. Raises telegram errors as they come."""
+    markup, reply = keyboard(out), reply_parameters(out)
+    if out.photo:
+        message = await bot.send_photo(
+            chat_id, out.photo, caption=out.text or None, parse_mode=ParseMode.HTML,
+            reply_markup=markup, reply_parameters=reply, **extra,
+        )  # fmt: skip
+    elif out.location:
+        message = await bot.send_location(
+            chat_id, latitude=out.location[0], longitude=out.location[1],
+            reply_markup=markup, reply_parameters=reply, **extra,
+        )  # fmt: skip
+    else:
+        message = await bot.send_message(
+            chat_id, out.text, parse_mode=ParseMode.HTML, reply_markup=markup,
+            reply_parameters=reply, link_preview_options=_NO_PREVIEW, **extra,
+        )  # fmt: skip
+    return message.message_id
+
+
+class TelegramTransport:
+    """Executes outbox payloads through a python-telegram-bot ``Bot``."""
+
+    def __init__(self, bot: Bot, paid_broadcast: bool = False) -> None:
+        self._bot = bot
+        self._paid = paid_broadcast
+
+    async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None:
+        """Perform the payload; returns the new message id for sends. Raises DeliveryError."""
+        try:
+            if payload.get("op") == "delete":
+                await self._retract(chat_id, payload)
+                return None
+            extra = {"allow_paid_broadcast": True} if self._paid else {}
+            return await send_out(self._bot, chat_id, Out.from_payload(payload), **extra)
+        except TelegramError as error:
+            raise classify(error) from error
+
+    async def _retract(self, chat_id: int, payload: dict[str, Any]) -> None:
+        message_id = int(payload["message_id"])
+        try:
+            await self._bot.delete_message(chat_id, message_id)
+            return
+        except BadRequest as error:
+            if "not found" in str(error).lower():
+                return  # already gone: a group admin deleted it, or a retry after success
+        # Too old to delete (48 h) or no right to: take the photo's words and buttons back.
+        try:
+            await self._bot.edit_message_caption(
+                chat_id, message_id, caption=payload.get("fallback_text", ""),
+                parse_mode=ParseMode.HTML, reply_markup=None,
+            )  # fmt: skip
+        except BadRequest:
+            await self._bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
+def classify(error: TelegramError) -> DeliveryError:
+    """What a Bot API failure means for delivery."""
+    if isinstance(error, RetryAfter):
+        after = error.retry_after
+        seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+        return Throttled(seconds)
+    if isinstance(error, ChatMigrated):
+        return Moved(error.new_chat_id)
+    if isinstance(error, Forbidden):
+        return Gone(str(error))
+    if isinstance(error, BadRequest | InvalidToken):
+        if "chat not found" in str(error).lower():
+            return Gone(str(error))
+        return Rejected(str(error))
+    if isinstance(error, NetworkError):  # includes TimedOut and 5xx
+        return Transient(str(error))
+    return Rejected(str(error))

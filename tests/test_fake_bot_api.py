@@ -1,0 +1,866 @@
+"""Tests of the fake Bot API server, through a real python-telegram-bot over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import time
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
+from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
+
+from searchbot.fake_bot_api import (
+    TINY_JPEG,
+    EntityParseError,
+    FakeBotApi,
+    FakeMessage,
+    Limits,
+    load_spec,
+    parse_formatted,
+    parse_html,
+)
+from searchbot.fake_bot_api.limits import RateLimiter
+
+TOKEN = "123456:TEST"
+
+
+@contextlib.asynccontextmanager
+async def fake_and_bot(limits: Limits | None = None) -> AsyncIterator[tuple[FakeBotApi, Bot]]:
+    """A started fake plus an initialized PTB Bot talking to it; both cleaned up."""
+    async with FakeBotApi(token=TOKEN, limits=limits) as fake:
+        bot = Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.file_url)
+        async with bot:
+            yield fake, bot
+
+
+def keyboard(*labels_and_data: tuple[str, str]) -> InlineKeyboardMarkup:
+    """One row of callback buttons."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in labels_and_data]]
+    )
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter.retry_after in seconds (an int in PTB 22 with a deprecation warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+async def raw_call(fake: FakeBotApi, method: str, **kwargs: Any) -> httpx.Response:
+    """Call the fake with raw httpx, bypassing PTB's own checks."""
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{fake.base_url}{fake.token}/{method}", **kwargs)
+
+
+# --------------------------------------------------------------- basics
+
+
+async def test_get_me_describes_the_bot() -> None:
+    async with fake_and_bot() as (fake, bot):
+        me = await bot.get_me()
+        assert me.id == 123456
+        assert me.is_bot
+        assert me.username == "searchbot_test_bot"
+        assert me.can_join_groups and not me.can_read_all_group_messages
+        assert fake.calls[0].method == "getMe" and fake.calls[0].ok
+        assert fake.violations == []
+
+
+async def test_wrong_token_is_unauthorized() -> None:
+    async with FakeBotApi(token=TOKEN) as fake:
+        bot = Bot("999:WRONG", base_url=fake.base_url)
+        with pytest.raises(InvalidToken):
+            await bot.get_me()
+        assert fake.calls[-1].error_code == 401
+
+
+async def test_user_text_update_is_delivered_and_confirmed_by_offset() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei", language_code="zh")
+        fake.send(mei, text="/start seen_3")
+        fake.send(mei, text="hello")
+
+        updates = await bot.get_updates(timeout=0)
+        assert [u.message.text for u in updates] == ["/start seen_3", "hello"]
+        first = updates[0].message
+        assert first.from_user.first_name == "Mei" and first.from_user.language_code == "zh"
+        assert first.chat.id == 1001 and first.chat.type == "private"
+        assert first.entities[0].type == "bot_command" and first.entities[0].length == 6
+        assert updates[1].message.message_id == first.message_id + 1
+
+        # Without a higher offset the same updates come again ...
+        again = await bot.get_updates(timeout=0)
+        assert [u.update_id for u in again] == [u.update_id for u in updates]
+        # ... and an offset confirms them.
+        assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0) == ()
+        assert fake.pending_update_count == 0
+
+
+async def test_group_command_with_bot_username_gets_command_entity() -> None:
+    async with fake_and_bot() as (fake, bot):
+        lee = fake.user(1002, "Lee")
+        shop = fake.group(-1001, "Nanjing Rd shop 3", admins=[1002])
+        fake.send(lee, shop, text="/register@searchbot_test_bot merchant")
+        (update,) = await bot.get_updates()
+        assert update.message.chat.title == "Nanjing Rd shop 3"
+        assert update.message.chat.type == "group"
+        command = update.message.parse_entities(["bot_command"])
+        assert list(command.values()) == ["/register@searchbot_test_bot"]
+
+
+async def test_long_poll_returns_as_soon_as_an_update_is_queued() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        poll = asyncio.create_task(bot.get_updates(timeout=5))
+        await asyncio.sleep(0.2)
+        assert not poll.done(), "long poll returned before any update existed"
+        started = time.monotonic()
+        fake.send(mei, text="hi")
+        updates = await asyncio.wait_for(poll, 2)
+        assert time.monotonic() - started < 0.5
+        assert updates[0].message.text == "hi"
+
+
+async def test_stop_releases_a_waiting_long_poll_immediately() -> None:
+    fake = await FakeBotApi(token=TOKEN).start()
+    bot = Bot(TOKEN, base_url=fake.base_url)
+    async with bot:
+        poll = asyncio.create_task(bot.get_updates(timeout=30))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await fake.stop()
+        with contextlib.suppress(NetworkError):
+            assert await asyncio.wait_for(poll, 2) == ()
+        assert time.monotonic() - started < 1.5
+
+
+async def test_user_media_updates_parse_in_ptb() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        wu = fake.user(1003, "Wu", username="wu_the_guard")
+        photo = fake.send(mei, photo=True, caption="she wore red")
+        fake.send(mei, location=(31.2304, 121.4737))
+        fake.send(mei, venue=(31.23, 121.47, "Shop 3", "Nanjing Rd 1"))
+        fake.send(mei, document=True)
+        fake.send(mei, sticker=True)
+        fake.send(mei, voice=True)
+        fake.send(mei, contact="+8613800000000")
+        fake.send(mei, text="fwd", forward_from=wu)
+        fake.send(mei, photo=photo.photo_file_id)
+        fake.send(mei, text="about that photo", reply_to=photo)
+
+        messages = [u.message for u in await bot.get_updates()]
+        assert messages[0].photo[-1].file_id == photo.photo_file_id
+        assert len(messages[0].photo) == 2 and messages[0].caption == "she wore red"
+        assert messages[1].location.latitude == pytest.approx(31.2304)
+        assert messages[2].venue.title == "Shop 3" and messages[2].location is not None
+        assert messages[3].document.file_id
+        assert messages[4].sticker.is_animated is False
+        assert messages[5].voice.mime_type == "audio/ogg"
+        assert messages[6].contact.user_id == 1001
+        assert messages[7].forward_origin.sender_user.username == "wu_the_guard"
+        assert messages[8].photo[-1].file_id == photo.photo_file_id
+        assert messages[9].reply_to_message.message_id == photo.message_id
+        kinds = [m.kind for m in fake.messages(mei, from_bot=False)]
+        assert kinds == [
+            "photo",
+            "location",
+            "venue",
+            "document",
+            "sticker",
+            "voice",
+            "contact",
+            "text",
+            "photo",
+            "text",
+        ]
+
+
+async def test_user_edit_queues_edited_message() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        message = fake.send(mei, text="red coat")
+        fake.edit(mei, message, "blue coat")
+        updates = await bot.get_updates()
+        assert updates[-1].edited_message.text == "blue coat"
+        assert updates[-1].edited_message.edit_date is not None
+        assert message.edited and message.text == "blue coat"
+
+
+# ---------------------------------------------------------- sending media
+
+
+async def test_send_photo_by_known_file_id_and_unknown_file_id() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        user_photo = fake.send(mei, photo=True)
+        assert user_photo.photo_file_id is not None
+
+        sent = await bot.send_photo(
+            1001, user_photo.photo_file_id, caption="<i>seen?</i>", parse_mode="HTML"
+        )
+        assert sent.photo[-1].file_id == user_photo.photo_file_id
+        assert sent.caption == "seen?"
+        assert fake.last(1001).photo_file_id == user_photo.photo_file_id
+        assert fake.last(1001).html == "<i>seen?</i>"
+        assert fake.upload_count == 0, "sending by file_id is not an upload"
+
+        with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+            await bot.send_photo(1001, "AgACAgIAAxkBAAInvented")
+        assert len(fake.bot_messages(1001)) == 1
+        assert fake.violations == []
+
+
+async def test_send_photo_upload_is_counted_and_downloadable() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+        payload = TINY_JPEG + b"\x00" * 500
+        sent = await bot.send_photo(1001, payload, caption="poster")
+        assert fake.upload_count == 1
+        assert fake.uploaded_bytes == len(payload)
+        file_id = sent.photo[-1].file_id
+        assert fake.last(1001).photo_file_id == file_id
+
+        # The minted file_id can be reused without uploading again ...
+        await bot.send_photo(1001, file_id)
+        assert fake.upload_count == 1
+        # ... and downloaded through base_file_url.
+        telegram_file = await bot.get_file(file_id)
+        assert bytes(await telegram_file.download_as_bytearray()) == payload
+        assert fake.violations == []
+
+
+async def test_send_location_venue_and_media_group() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        photos = [fake.send(mei, photo=True).photo_file_id for _ in range(2)]
+        location = await bot.send_location(1001, 31.2, 121.4)
+        venue = await bot.send_venue(1001, 31.2, 121.4, "Shop 3", "Nanjing Rd")
+        from telegram import InputMediaPhoto
+
+        album = await bot.send_media_group(
+            1001, [InputMediaPhoto(photos[0], caption="front"), InputMediaPhoto(photos[1])]
+        )
+        assert location.location.longitude == pytest.approx(121.4)
+        assert venue.venue.address == "Nanjing Rd"
+        assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id
+        assert [m.kind for m in fake.bot_messages(1001)] == ["location", "venue", "photo", "photo"]
+        assert fake.last(1001).location is None and fake.bot_messages(1001)[0].location == (
+            pytest.approx(31.2),
+            pytest.approx(121.4),
+        )
+        assert fake.violations == []
+
+
+# ------------------------------------------------------------- keyboards
+
+
+async def test_inline_keyboard_click_delivers_callback_query() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("✅ I saw her", callback_data="seen:42"),
+                    InlineKeyboardButton("Not here", callback_data="no:42"),
+                ],
+                [InlineKeyboardButton("Share", url="https://t.me/searchbot_test_bot?start=c42")],
+            ]
+        )
+        sent = await bot.send_message(1001, "Have you seen her?", reply_markup=markup)
+        message = fake.last(1001)
+        assert message is not None and message.message_id == sent.message_id
+        assert message.button_texts == ["✅ I saw her", "Not here", "Share"]
+
+        query_id = fake.click(mei, message, "saw her")
+        (update,) = await bot.get_updates()
+        query = update.callback_query
+        assert isinstance(query, CallbackQuery)
+        assert query.id == query_id and query.data == "seen:42"
+        assert query.from_user.id == 1001
+        assert query.message.message_id == sent.message_id and query.message.chat.id == 1001
+        assert query.message.reply_markup.inline_keyboard[0][0].callback_data == "seen:42"
+
+        assert await query.answer("Thanks!") is True
+        assert fake.callback_answers[query_id]["text"] == "Thanks!"
+        with pytest.raises(BadRequest, match="(?i)query is too old"):
+            await query.answer("twice")
+
+        with pytest.raises(LookupError, match="Not here"):
+            fake.click(mei, message, "Maybe")
+        with pytest.raises(ValueError, match="URL button"):
+            fake.click(mei, message, "Share")
+        assert fake.violations == []
+
+
+async def test_callback_data_over_64_bytes_is_a_violation() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+        too_long = "é" * 33  # 66 bytes in UTF-8
+        with pytest.raises(BadRequest):
+            await bot.send_message(1001, "pick", reply_markup=keyboard(("a", too_long)))
+        assert len(fake.violations) == 1
+        assert "callback_data" in fake.violations[0] and "66 bytes" in fake.violations[0]
+        assert fake.bot_messages(1001) == []
+
+
+async def test_force_reply_markup_is_kept_on_the_message() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        await bot.send_message(1001, "What is the shop name?", reply_markup=ForceReply())
+        question = fake.last(1001)
+        assert question.reply_markup == {"force_reply": True}
+        assert question.buttons == []
+        fake.send(mei, text="Shop 3", reply_to=question)
+        (update,) = await bot.get_updates()
+        replied = update.message.reply_to_message
+        assert replied.from_user.is_bot and replied.text == "What is the shop name?"
+
+
+# ------------------------------------------------------- edits and deletes
+
+
+async def test_edit_semantics() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+        sent = await bot.send_message(1001, "Searching…", reply_markup=keyboard(("Stop", "stop")))
+        edited = await bot.edit_message_text(
+            "<b>Found</b>", chat_id=1001, message_id=sent.message_id, parse_mode="HTML"
+        )
+        assert isinstance(edited, Message) and edited.text == "Found"
+        message = fake.last(1001)
+        assert message.edited and message.text == "Found" and message.html == "<b>Found</b>"
+        assert message.reply_markup is None, "editMessageText without reply_markup drops it"
+
+        with pytest.raises(BadRequest, match="(?i)message is not modified"):
+            await bot.edit_message_text(
+                "<b>Found</b>", chat_id=1001, message_id=sent.message_id, parse_mode="HTML"
+            )
+        await bot.edit_message_reply_markup(
+            1001, sent.message_id, reply_markup=keyboard(("Ok", "ok"))
+        )
+        assert fake.last(1001).button_texts == ["Ok"]
+        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+            await bot.edit_message_text("x", chat_id=1001, message_id=999)
+        assert fake.violations == []
+
+
+async def test_edit_caption_of_photo() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        file_id = fake.send(mei, photo=True).photo_file_id
+        sent = await bot.send_photo(1001, file_id, caption="old")
+        with pytest.raises(BadRequest, match="(?i)no text"):
+            await bot.edit_message_text("new", chat_id=1001, message_id=sent.message_id)
+        await bot.edit_message_caption(1001, sent.message_id, caption="new")
+        assert fake.last(1001).caption == "new" and fake.last(1001).body == "new"
+
+
+async def test_delete_semantics() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+        first = await bot.send_message(1001, "one")
+        second = await bot.send_message(1001, "two")
+        assert await bot.delete_message(1001, first.message_id) is True
+
+        assert [m.text for m in fake.messages(1001)] == ["two"]
+        everything = fake.messages(1001, include_deleted=True)
+        assert [m.deleted for m in everything] == [True, False]
+        assert fake.last(1001).message_id == second.message_id
+
+        with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+            await bot.delete_message(1001, first.message_id)
+        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+            await bot.edit_message_text("x", chat_id=1001, message_id=first.message_id)
+        assert await bot.delete_messages(1001, [second.message_id, 12345]) is True
+        assert fake.last(1001) is None
+        assert fake.violations == []
+
+
+# ------------------------------------------------------------------ HTML
+
+
+def test_parse_html_rules() -> None:
+    parsed = parse_html(
+        '<b>bold <i>both</i></b> &lt;tag&gt; &amp; &#128269; <a href="https://x.y/?a=1&amp;b=2">link</a>'
+    )
+    assert parsed.text == "bold both <tag> & 🔍 link"
+    kinds = {(e["type"], e["offset"], e["length"]) for e in parsed.entities}
+    assert ("bold", 0, 9) in kinds and ("italic", 5, 4) in kinds
+    link = next(e for e in parsed.entities if e["type"] == "text_link")
+    assert link["url"] == "https://x.y/?a=1&b=2"
+    # 🔍 is two UTF-16 code units, so the link starts at 21, not 20.
+    assert link["offset"] == 21
+
+    pre = parse_html('<pre><code class="language-python">x = 1</code></pre>')
+    assert pre.entities == [{"type": "pre", "offset": 0, "length": 5, "language": "python"}]
+    spoiler = parse_html('<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>')
+    assert [e["type"] for e in spoiler.entities] == ["spoiler", "spoiler"]
+    quote = parse_html("<blockquote expandable>q</blockquote>")
+    assert quote.entities[0]["type"] == "expandable_blockquote"
+    assert parse_formatted("  <b>x</b>  \n", "HTML").text == "x"
+
+    for bad in (
+        "a < b",
+        "<br>",
+        "<b>x",
+        "<b><i>x</b></i>",
+        "</b>",
+        "Q&A",
+        "&nbsp;",
+        '<span class="x">y</span>',
+    ):
+        with pytest.raises(EntityParseError):
+            parse_html(bad)
+
+
+def test_markdown_fallback_strips_markup() -> None:
+    assert (
+        parse_formatted(r"*bold* \_x\_ [link](https://x\.y)", "MarkdownV2").text == "bold _x_ link"
+    )
+    with pytest.raises(EntityParseError, match="reserved"):
+        parse_formatted("Hello.", "MarkdownV2")
+
+
+async def test_html_is_parsed_and_bad_html_is_rejected() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+        sent = await bot.send_message(1001, "<b>x</b>", parse_mode="HTML")
+        assert sent.text == "x" and sent.entities[0].type == "bold"
+        assert fake.last(1001).text == "x" and fake.last(1001).html == "<b>x</b>"
+
+        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            await bot.send_message(1001, "a < b", parse_mode="HTML")
+        assert len(fake.bot_messages(1001)) == 1, "a rejected message must not be stored"
+        assert len(fake.violations) == 1 and "can't parse entities" in fake.violations[0]
+
+
+async def test_text_and_caption_length_limits() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        file_id = fake.send(mei, photo=True).photo_file_id
+        await bot.send_photo(1001, file_id, caption="c" * 1024)
+        with pytest.raises(BadRequest, match="(?i)caption is too long"):
+            await bot.send_photo(1001, file_id, caption="c" * 1025)
+        # Limits count the visible text, after HTML parsing.
+        await bot.send_message(1001, "<b>" + "t" * 4096 + "</b>", parse_mode="HTML")
+        with pytest.raises(BadRequest, match="(?i)too long"):
+            await bot.send_message(1001, "t" * 4097)
+        with pytest.raises(BadRequest, match="(?i)text is empty"):
+            await bot.send_message(1001, "<b> </b>", parse_mode="HTML")
+        assert len(fake.bot_messages(1001)) == 2
+        assert len(fake.violations) == 3
+
+
+# ------------------------------------------------------- spec validation
+
+
+async def test_unknown_parameter_is_rejected_and_recorded() -> None:
+    async with FakeBotApi(token=TOKEN) as fake:
+        fake.user(1001, "Mei")
+        response = await raw_call(
+            fake, "sendMessage", json={"chat_id": 1001, "text": "x", "colour": "red"}
+        )
+        assert response.status_code == 400
+        assert response.json()["ok"] is False
+        assert fake.violations == ["sendMessage: unknown field 'colour'"]
+        assert fake.bot_messages(1001) == []
+
+
+async def test_missing_required_field_is_a_violation() -> None:
+    async with FakeBotApi(token=TOKEN) as fake:
+        response = await raw_call(fake, "sendPhoto", data={"photo": "AgAC"})
+        assert response.status_code == 400
+        assert response.json()["description"].startswith("Bad Request: missing required field")
+        assert fake.violations == ["sendPhoto: missing required field 'chat_id'"]
+
+
+async def test_wrong_types_and_unknown_method() -> None:
+    async with FakeBotApi(token=TOKEN) as fake:
+        fake.user(1001, "Mei")
+        bad_int = await raw_call(
+            fake, "sendLocation", data={"chat_id": "1001", "latitude": "north", "longitude": "1"}
+        )
+        assert bad_int.status_code == 400
+        bad_markup = await raw_call(
+            fake,
+            "sendMessage",
+            json={
+                "chat_id": 1001,
+                "text": "x",
+                "reply_markup": {"inline_keyboard": [[{"text": "no action"}]]},
+            },
+        )
+        assert bad_markup.status_code == 400
+        unknown = await raw_call(fake, "sendTelepathy", json={"chat_id": 1001})
+        assert unknown.status_code == 404
+        assert unknown.json() == {
+            "ok": False,
+            "error_code": 404,
+            "description": "Not Found: method not found",
+        }
+        assert len(fake.violations) == 3
+        assert "latitude" in fake.violations[0]
+        assert "exactly one action" in fake.violations[1]
+        assert fake.violations[2].startswith("sendTelepathy:")
+
+
+async def test_request_encodings_and_case_insensitive_methods() -> None:
+    async with FakeBotApi(token=TOKEN) as fake:
+        fake.user(1001, "Mei")
+        async with httpx.AsyncClient() as client:
+            url = f"{fake.base_url}{fake.token}"
+            as_get = await client.get(f"{url}/getme")
+            as_form = await client.post(
+                f"{url}/sendMessage", data={"chat_id": "1001", "text": "form"}
+            )
+            as_query = await client.post(f"{url}/sendMessage?chat_id=1001&text=query")
+            as_json = await client.post(
+                f"{url}/SENDMESSAGE",
+                json={
+                    "chat_id": 1001,
+                    "text": "json",
+                    "reply_markup": json.dumps(keyboard(("a", "b")).to_dict()),
+                },
+            )
+        assert as_get.json()["result"]["id"] == 123456
+        assert [r.status_code for r in (as_form, as_query, as_json)] == [200, 200, 200]
+        assert [m.text for m in fake.bot_messages(1001)] == ["form", "query", "json"]
+        assert fake.last(1001).button_texts == ["a"]
+        assert [c.method for c in fake.calls] == [
+            "getMe",
+            "sendMessage",
+            "sendMessage",
+            "sendMessage",
+        ]
+        assert fake.violations == []
+
+
+async def test_commands_are_validated_and_stored() -> None:
+    async with fake_and_bot() as (fake, bot):
+        await bot.set_my_commands(
+            [BotCommand("start", "Start"), BotCommand("report", "Report a sighting")]
+        )
+        await bot.set_my_commands(
+            [BotCommand("register", "Register this group")],
+            scope=BotCommandScopeAllGroupChats(),
+            language_code="zh",
+        )
+        assert [c["command"] for c in fake.commands[('{"type": "default"}', "")]["commands"]] == [
+            "start",
+            "report",
+        ]
+        assert ('{"type": "all_group_chats"}', "zh") in fake.commands
+        assert [c.command for c in await bot.get_my_commands()] == ["start", "report"]
+        assert fake.violations == []
+
+        with pytest.raises(BadRequest):
+            await bot.set_my_commands([BotCommand("Bad-Name", "x")])
+        assert len(fake.violations) == 1 and "Bad-Name" in fake.violations[0]
+
+
+async def test_responses_conform_to_the_spec() -> None:
+    spec = load_spec()
+    async with FakeBotApi(token=TOKEN) as fake:
+        mei = fake.user(1001, "Mei")
+        group = fake.group(-1001, "Shop", admins=[1001])
+        photo = fake.send(mei, photo=True)
+        fake.click  # noqa: B018 - attribute exists
+        results: list[tuple[str, Any]] = []
+        async with httpx.AsyncClient() as client:
+            url = f"{fake.base_url}{fake.token}"
+            for method, params, type_expr in [
+                ("getMe", {}, "User"),
+                (
+                    "sendMessage",
+                    {"chat_id": 1001, "text": "<b>x</b>", "parse_mode": "HTML"},
+                    "Message",
+                ),
+                ("sendPhoto", {"chat_id": 1001, "photo": photo.photo_file_id}, "Message"),
+                (
+                    "sendVenue",
+                    {"chat_id": 1001, "latitude": 1, "longitude": 2, "title": "t", "address": "a"},
+                    "Message",
+                ),
+                ("getChat", {"chat_id": -1001}, "ChatFullInfo"),
+                ("getChatMember", {"chat_id": -1001, "user_id": 1001}, "ChatMember"),
+                ("getChatMember", {"chat_id": -1001, "user_id": 123456}, "ChatMember"),
+                ("getChatAdministrators", {"chat_id": -1001}, "Array of ChatMember"),
+                ("getFile", {"file_id": photo.photo_file_id}, "File"),
+                ("getWebhookInfo", {}, "WebhookInfo"),
+                ("getUpdates", {}, "Array of Update"),
+            ]:
+                body = (await client.post(f"{url}/{method}", json=params)).json()
+                assert body["ok"], (method, body)
+                results.append((type_expr, body["result"]))
+        fake.remove_bot(group, by=mei)
+        for type_expr, result in results:
+            assert spec.validate_object(result, type_expr) == [], type_expr
+        for update in fake.pending_updates():
+            assert spec.validate_object(update, "Update") == []
+            Update.de_json(update, None)
+
+
+# ------------------------------------------------------ chats and members
+
+
+async def test_kicked_group_answers_forbidden() -> None:
+    async with fake_and_bot() as (fake, bot):
+        lee = fake.user(1002, "Lee")
+        shop = fake.group(-1001, "Shop", admins=[1002])
+        await bot.send_message(-1001, "hello group")
+        fake.remove_bot(shop, by=lee)
+        (update,) = await bot.get_updates()
+        assert update.my_chat_member.new_chat_member.status == "left"
+        assert update.my_chat_member.new_chat_member.user.id == 123456
+        with pytest.raises(Forbidden, match="bot was kicked from the group chat"):
+            await bot.send_message(-1001, "still there?")
+
+        fake.add_bot(shop, by=lee)
+        updates = await bot.get_updates(offset=update.update_id + 1)
+        assert updates[0].my_chat_member.new_chat_member.status == "member"
+        assert updates[1].message.new_chat_members[0].id == 123456
+        await bot.send_message(-1001, "back")
+        assert [m.text for m in fake.bot_messages(shop)] == ["hello group", "back"]
+
+
+async def test_blocked_user_answers_forbidden_until_they_write_again() -> None:
+    async with fake_and_bot() as (fake, bot):
+        mei = fake.user(1001, "Mei")
+        fake.block(mei)
+        with pytest.raises(Forbidden, match="blocked by the user"):
+            await bot.send_message(1001, "hi")
+        fake.send(mei, text="/start")
+        kinds = [next(k for k in u.to_dict() if k != "update_id") for u in await bot.get_updates()]
+        assert kinds == ["my_chat_member", "my_chat_member", "message"]
+        assert (await bot.send_message(1001, "welcome back")).text == "welcome back"
+
+
+async def test_migrated_group_raises_chat_migrated() -> None:
+    async with fake_and_bot() as (fake, bot):
+        lee = fake.user(1002, "Lee")
+        old = fake.group(-1001, "Shop", admins=[1002], members=[1003])
+        new = fake.migrate(old, -1009999)
+        with pytest.raises(ChatMigrated) as raised:
+            await bot.send_message(-1001, "hi")
+        assert raised.value.new_chat_id == -1009999
+        sent = await bot.send_message(-1009999, "hi again")
+        assert sent.chat.type == "supergroup" and new.title == "Shop" and new.members == [1003]
+        updates = await bot.get_updates()
+        assert updates[0].message.migrate_to_chat_id == -1009999
+        assert updates[1].message.migrate_from_chat_id == -1001
+        with pytest.raises(ValueError, match="migrated"):
+            fake.send(lee, old, text="x")
+
+
+async def test_unknown_chat_is_not_found() -> None:
+    async with fake_and_bot() as (fake, bot):
+        with pytest.raises(BadRequest, match="(?i)chat not found"):
+            await bot.send_message(4242, "anyone?")
+        assert fake.violations == []
+
+
+async def test_get_chat_member_statuses() -> None:
+    async with fake_and_bot() as (fake, bot):
+        for uid, name in [(1, "Owner"), (2, "Admin"), (3, "Member"), (4, "Stranger")]:
+            fake.user(uid, name)
+        fake.group(-1001, "Shop", admins=[1, 2], members=[3])
+        statuses = [(await bot.get_chat_member(-1001, uid)).status for uid in (1, 2, 3, 4, 123456)]
+        assert statuses == ["creator", "administrator", "member", "left", "member"]
+        assert (await bot.get_chat_member(3, 3)).status == "member"
+        admins = await bot.get_chat_administrators(-1001)
+        assert [a.user.first_name for a in admins] == ["Owner", "Admin"]
+        with pytest.raises(BadRequest, match="(?i)user not found"):
+            await bot.get_chat_member(-1001, 777)
+
+
+async def test_add_member_queues_service_message() -> None:
+    async with fake_and_bot() as (fake, bot):
+        zhang = fake.user(1005, "Zhang")
+        shop = fake.group(-1001, "Shop")
+        fake.add_member(shop, zhang)
+        (update,) = await bot.get_updates()
+        assert update.message.new_chat_members[0].first_name == "Zhang"
+        assert (await bot.get_chat_member(-1001, 1005)).status == "member"
+
+
+# ----------------------------------------------------- failures and limits
+
+
+async def test_fail_next_answers_the_planned_status() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+        fake.fail_next(1001, status=502, count=2)
+        for _ in range(2):
+            with pytest.raises(NetworkError, match="Bad Gateway"):
+                await bot.send_message(1001, "hi")
+        assert (await bot.send_message(1001, "hi")).text == "hi"
+        assert [c.error_code for c in fake.calls_to("sendMessage")] == [502, 502, None]
+        fake.fail_next(1001, status=500)
+        with pytest.raises(NetworkError, match="Internal Server Error"):
+            await bot.delete_message(1001, fake.last(1001).message_id)
+        assert len(fake.bot_messages(1001)) == 1
+
+
+async def test_global_rate_limit_answers_retry_after() -> None:
+    async with fake_and_bot(Limits(global_per_second=30)) as (fake, bot):
+        for index in range(40):
+            fake.group(-2000 - index, f"Group {index}")
+        outcomes: list[object] = []
+        for index in range(40):
+            try:
+                await bot.send_message(-2000 - index, "alert")
+                outcomes.append("ok")
+            except RetryAfter as exc:
+                outcomes.append(exc)
+        limited = [o for o in outcomes if isinstance(o, RetryAfter)]
+        assert 8 <= len(limited) <= 10, outcomes
+        assert fake.count_429 == len(limited)
+        assert all(retry_seconds(o) == 1 for o in limited)
+        assert len([m for g in range(40) for m in fake.bot_messages(-2000 - g)]) == 40 - len(
+            limited
+        )
+
+
+async def test_group_and_private_chat_limits() -> None:
+    async with fake_and_bot(Limits(group_per_minute=3, chat_per_second=1, retry_after=7)) as (
+        fake,
+        bot,
+    ):
+        fake.user(1001, "Mei")
+        fake.group(-1001, "Shop")
+        for _ in range(3):
+            await bot.send_message(-1001, "ok")
+        with pytest.raises(RetryAfter) as raised:
+            await bot.send_message(-1001, "one too many")
+        assert retry_seconds(raised.value) == 7
+        for _ in range(3):  # burst of 3 allowed in a private chat
+            await bot.send_message(1001, "ok")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(1001, "burst exceeded")
+        assert fake.count_429 == 2
+
+
+def test_rate_limiter_windows_slide() -> None:
+    now = [100.0]
+    limiter = RateLimiter(Limits(global_per_second=2, chat_per_second=1), clock=lambda: now[0])
+    limiter.record(None)
+    limiter.record(None)
+    assert limiter.check(None) == 1
+    now[0] += 1.01
+    assert limiter.check(None) is None
+    for _ in range(3):
+        assert limiter.check(5) is None
+        limiter.record(5)
+        now[0] += 0.5  # global window keeps sliding
+    assert limiter.check(5) is None, "tokens refill at chat_per_second"
+
+
+async def test_latency_is_added_to_calls_except_get_updates() -> None:
+    async with fake_and_bot(Limits(latency=0.2)) as (fake, bot):
+        fake.user(1001, "Mei")
+        started = time.monotonic()
+        await bot.send_message(1001, "slow")
+        assert time.monotonic() - started >= 0.2
+        started = time.monotonic()
+        await bot.get_updates(timeout=0)
+        assert time.monotonic() - started < 0.15
+
+
+# -------------------------------------------------------- waiting helpers
+
+
+async def test_wait_for_and_wait_idle() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.user(1001, "Mei")
+
+        async def later() -> None:
+            await asyncio.sleep(0.1)
+            await bot.send_message(1001, "done")
+
+        task = asyncio.create_task(later())
+        message = await fake.wait_for(lambda: fake.last(1001), timeout=2)
+        assert isinstance(message, FakeMessage) and message.text == "done"
+        await task
+        await fake.wait_idle(quiet=0.1, timeout=2)
+
+        with pytest.raises(AssertionError, match=r"timed out(.|\n)*sendMessage"):
+            await fake.wait_for(lambda: fake.last(999), timeout=0.1)
+        fake.send(fake.users[1001], text="nobody polls")
+        with pytest.raises(AssertionError, match="pending updates: 1"):
+            await fake.wait_idle(quiet=0.05, timeout=0.2)
+
+
+# ------------------------------------------------------ PTB Application
+
+
+async def test_ptb_application_polls_replies_and_stops_quickly() -> None:
+    tasks_before = asyncio.all_tasks()
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_user is not None
+        await update.effective_message.reply_text(
+            f"Hello <b>{update.effective_user.first_name}</b>", parse_mode="HTML"
+        )
+
+    fake = await FakeBotApi(token=TOKEN).start()
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(fake.base_url)
+        .base_file_url(fake.file_url)
+        .build()
+    )
+    app.add_handler(CommandHandler("start", start))
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+
+    mei = fake.user(1001, "Mei")
+    fake.send(mei, text="/start")
+    reply = await fake.wait_for(lambda: fake.last(mei), timeout=5)
+    assert reply.text == "Hello Mei" and reply.html == "Hello <b>Mei</b>"
+    await fake.wait_idle(quiet=0.1, timeout=5)
+
+    started = time.monotonic()
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+    assert time.monotonic() - started < 2.0
+    started = time.monotonic()
+    await fake.stop()
+    assert time.monotonic() - started < 1.0
+    assert fake.pending_update_count == 0, "the final getUpdates confirms the /start update"
+    assert fake.violations == []
+
+    await asyncio.sleep(0)
+    leaked = asyncio.all_tasks() - tasks_before - {asyncio.current_task()}
+    assert not leaked, leaked
