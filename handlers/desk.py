@@ -33,8 +33,8 @@ async def _close(services: Services, actor: Actor, args: list[str]) -> Answer:
     if number is None or len(args) < 2:
         return Answer().say(say(actor.language, "close_usage"))
     note = " ".join(args[2:]) or None
-    answer = await closing.close(services, actor, number, args[1].lower(), note)
-    return answer if answer.messages else Answer().say(answer.toast or "✅")
+    # On success the closing notice reaches every officer chat, this one included.
+    return await closing.close(services, actor, number, args[1].lower(), note)
 
 
 async def _groups(services: Services, actor: Actor, args: list[str]) -> Answer:

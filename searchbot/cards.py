@@ -58,7 +58,7 @@ def case_card(case: Case, lang: str, now: datetime, description: str | None = No
     return say(
         lang,
         "card",
-        ref=ref(case.id or 0),
+        ref=ref(case.id) if case.id else "",
         name=case.name or "",
         age=Raw(age_text(case.age, lang)),
         sex=Raw(sex_text(case.sex, lang)),

@@ -135,7 +135,7 @@ async def _tell_people(
                 ref=case_ref,
                 outcome=say(lang, f"outcome_{outcome}"),
                 by=by,
-                note=f"{note}. " if note else "",
+                note=f"“{note}”. " if note else "",
             )
         )
 

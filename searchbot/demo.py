@@ -41,22 +41,34 @@ def _section(title: str) -> None:
 
 
 class _Transcript:
-    """Prints each bot message once, as it appears, labelled with who saw it."""
+    """Prints each bot message once, in the order the bot sent them, labelled with who saw it."""
 
     def __init__(self, fake: FakeBotApi, names: dict[int, str]) -> None:
-        self._fake, self._names, self._seen = fake, names, 0
+        self._fake, self._names = fake, names
+        self._seen_calls = 0
+        self._cursor: dict[int, int] = {}
+
+    def skip(self) -> None:
+        """Leave out everything so far."""
+        for chat in self._names:
+            self._cursor[chat] = len(self._fake.messages(chat, include_deleted=True))
+        self._seen_calls = len(self._fake.calls)
 
     def flush(self) -> None:
-        calls = [c for c in self._fake.calls[self._seen :] if c.ok]
-        self._seen = len(self._fake.calls)
+        calls = [c for c in self._fake.calls[self._seen_calls :] if c.ok]
+        self._seen_calls += len(calls)
         for call in calls:
             chat = call.params.get("chat_id")
-            if call.method.startswith("send") and chat is not None:
-                message = self._fake.last_sent(int(chat), call)
-                if message is not None:
-                    _show(self._names.get(int(chat), str(chat)), message)
+            if chat is None or int(chat) not in self._names:
+                continue
+            who = self._names[int(chat)]
+            if call.method.startswith("send"):
+                sent = self._fake.messages(int(chat), include_deleted=True)
+                index = self._cursor.get(int(chat), 0)
+                if index < len(sent):
+                    self._cursor[int(chat)] = index + 1
+                    _show(who, sent[index])
             elif call.method == "deleteMessage":
-                who = self._names.get(int(chat), str(chat)) if chat else "?"
                 print(f"  {who:<22}│ (alert photo deleted)")
 
 
@@ -91,7 +103,7 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
         names[chat_id] = title
         await world.group(chat_id, title, offset(CENTRE, north, east), officer)
     print(f"  ({count} groups registered and approved; requests and approvals not shown)")
-    transcript._seen = len(fake.calls)
+    transcript.skip()
 
     _section("A mother reports her son missing")
     family = fake.user(5001, first_name="Mother", language_code="en")

@@ -136,13 +136,15 @@ async def _fire_if_due(services: Services, case_id: int) -> bool:
     now = services.now()
     async with services.sessions() as session:
         case = await _lock_due(session, case_id, now)
-        if case is None or not await _claim_stage(session, case, due_by=now):
+        if case is None:
             return False
         index = case.stage + 1
+        if not await _claim_stage(session, case, due_by=now):
+            return False
         count = await fire_stage(services, session, case, index)
         await _report_stage(services, session, case, index, count)
         await session.commit()
-    log.info("case %s stage %s fired: %s groups", case_id, index, count)
+    log.info("case %s stage %s fired: %s groups", case_id, index + 1, count)
     return True
 
 
@@ -166,6 +168,7 @@ async def _claim_stage(session: AsyncSession, case: Case, due_by: datetime | Non
         update(Case)
         .where(col(Case.id) == case.id, col(Case.stage) == case.stage, col(Case.status) == "open")
         .values(next_stage_at=None, stage=case.stage + 1)
+        .execution_options(synchronize_session=False)
     )
     if due_by is not None:
         claim = claim.where(col(Case.next_stage_at) <= due_by)

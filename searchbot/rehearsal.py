@@ -17,6 +17,7 @@ from searchbot.settings import Settings, load_settings
 
 CENTRE = (31.2304, 121.4737)  # the last-seen place in most tests
 OFFICER_ID = 9001
+QUIET = 0.1  # seconds without a Bot API call after which the bot is taken to be done
 ADMIN_ID = 9000
 
 
@@ -63,9 +64,9 @@ class World:
         """Wait until every update was handled and the outbox is empty."""
         deadline = time.monotonic() + timeout
         while True:
-            await self.fake.wait_idle(timeout=timeout)
+            await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
             if await pending_count(self.services) == 0:
-                await self.fake.wait_idle(timeout=timeout)
+                await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
                 return
             if time.monotonic() > deadline:
                 raise AssertionError("the outbox did not drain")

@@ -210,15 +210,16 @@ class BotApiMethods:
 
     def resolve_upload(self, value: Any, files: Files) -> UploadedFile | None:
         """The uploaded file behind an InputFile value or an ``attach://name`` string."""
+        upload: UploadedFile | None = None
         if isinstance(value, UploadedFile):
             upload = value
         elif isinstance(value, str) and value.startswith("attach://"):
             upload = files.get(value[len("attach://") :])
-            if upload is None:
+        if upload is None:
+            if isinstance(value, str) and value.startswith("attach://"):
                 raise ApiError.bad_request(
                     f"file {value} was not uploaded in the request", violation=True
                 )
-        else:
             return None
         if upload.size == 0:
             raise ApiError.bad_request("file must be non-empty")

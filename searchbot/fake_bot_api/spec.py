@@ -386,7 +386,7 @@ _TYPE_HOOKS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
 def _check_set_my_commands(params: Mapping[str, Any]) -> list[str]:
     """setMyCommands: at most 100 commands, no duplicates."""
     commands = params.get("commands") or []
-    names = [c.get("command") for c in commands if isinstance(c, dict)]
+    names = [str(c.get("command")) for c in commands if isinstance(c, dict)]
     errors = [] if len(commands) <= 100 else ["at most 100 commands can be specified"]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
