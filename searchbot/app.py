@@ -17,6 +17,7 @@ from searchbot.places import PlaceResolver
 from searchbot.services import Services
 from searchbot.settings import Settings
 from searchbot.transport import TelegramTransport
+from searchbot.update_order import ChatOrderedUpdates
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .base_file_url(settings.telegram_api_file_url)
         .connection_pool_size(32)
         .pool_timeout(10)
-        .concurrent_updates(8)
+        .concurrent_updates(ChatOrderedUpdates(16))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -650,7 +650,7 @@ async def test_kicked_group_answers_forbidden() -> None:
         await bot.send_message(-1001, "hello group")
         fake.remove_bot(shop, by=lee)
         (update,) = await bot.get_updates()
-        assert update.my_chat_member.new_chat_member.status == "left"
+        assert update.my_chat_member.new_chat_member.status == "kicked"
         assert update.my_chat_member.new_chat_member.user.id == 123456
         with pytest.raises(Forbidden, match="bot was kicked from the group chat"):
             await bot.send_message(-1001, "still there?")

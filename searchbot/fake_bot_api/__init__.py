@@ -5,12 +5,12 @@ See :mod:`searchbot.fake_bot_api.server` for how to point a python-telegram-bot
 """
 
 from .errors import ApiError
+from .files import TINY_JPEG
 from .limits import Limits
 from .markup import EntityParseError, ParsedText, parse_formatted, parse_html
 from .objects import ApiCall, FakeChat, FakeMessage, FakeUser, StoredFile, UploadedFile
 from .server import FakeBotApi
 from .spec import BotApiSpec, load_spec
-from .world import TINY_JPEG
 
 __all__ = [
     "TINY_JPEG",

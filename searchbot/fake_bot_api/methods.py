@@ -124,8 +124,10 @@ class BotApiMethods:
             )
         if chat.is_private and chat.blocked:
             raise ApiError.forbidden("bot was blocked by the user")
-        if chat.bot_removed:
+        if chat.bot_status == "kicked":
             raise ApiError.forbidden(f"bot was kicked from the {chat.kind} chat")
+        if chat.bot_status == "left":
+            raise ApiError.forbidden(f"bot is not a member of the {chat.kind} chat")
         return chat
 
     @staticmethod
@@ -229,10 +231,10 @@ class BotApiMethods:
         """PhotoSize list for an upload, a known file_id, or an HTTP URL."""
         upload = self.resolve_upload(value, files)
         if upload is not None:
-            return self.world.new_photo(upload.data)
+            return self.world.file_store.new_photo(upload.data)
         if value.startswith(("http://", "https://")):
-            return self.world.new_photo(None)
-        sizes = self.world.photo_sizes(value)
+            return self.world.file_store.new_photo(None)
+        sizes = self.world.file_store.photo_sizes(value)
         if sizes is None:
             if value in self.world.files:
                 raise ApiError.bad_request("type of file mismatch")
@@ -243,10 +245,12 @@ class BotApiMethods:
         """Document dict for an upload, a known file_id, or an HTTP URL."""
         upload = self.resolve_upload(value, files)
         if upload is not None:
-            return self.world.new_document(upload.data, upload.filename, upload.content_type)
+            return self.world.file_store.new_document(
+                upload.data, upload.filename, upload.content_type
+            )
         if value.startswith(("http://", "https://")):
-            return self.world.new_document(None, value.rsplit("/", 1)[-1] or "file")
-        document = self.world.document_dict(value)
+            return self.world.file_store.new_document(None, value.rsplit("/", 1)[-1] or "file")
+        document = self.world.file_store.document_dict(value)
         if document is None:
             if value in self.world.files:
                 raise ApiError.bad_request("type of file mismatch")

@@ -37,12 +37,13 @@ from typing import Any
 from aiohttp import web
 
 from .errors import ApiError
+from .files import TINY_JPEG
 from .http_body import BodyError, read_params
 from .limits import Limits, RateLimiter
 from .methods import BotApiMethods
 from .objects import ApiCall, UploadedFile
 from .spec import BotApiSpec, MethodSpec, load_spec
-from .world import TINY_JPEG, ChatRef, World
+from .world import ChatRef, World
 
 __all__ = ["FakeBotApi"]
 
@@ -296,14 +297,26 @@ class FakeBotApi(World):
             error = ApiError(404, "Not Found: method not found", violation=True)
             return self._finish(name, {}, at, error)
         if spec.name == "getUpdates":
-            return await self._serve(request, spec, at)
+            return await self._serve_safely(request, spec, at)
         self._inflight += 1
         self._last_activity = at
         try:
-            return await self._serve(request, spec, at)
+            return await self._serve_safely(request, spec, at)
         finally:
             self._inflight -= 1
             self._last_activity = time.monotonic()
+
+    async def _serve_safely(
+        self, request: web.Request, spec: MethodSpec, at: float
+    ) -> web.Response:
+        """Serve a call; a bug in the fake becomes a JSON 500 and a recorded violation."""
+        try:
+            return await self._serve(request, spec, at)
+        except Exception as exc:
+            log.exception("fake Bot API failed on %s", spec.name)
+            error = ApiError(500, f"Internal Server Error: fake Bot API bug: {exc!r}")
+            self.violations.append(f"{spec.name}: fake Bot API internal error {exc!r}")
+            return self._finish(spec.name, {}, at, error)
 
     async def _serve(self, request: web.Request, spec: MethodSpec, at: float) -> web.Response:
         """Decode, validate, execute and record one call."""
@@ -438,7 +451,7 @@ class FakeBotApi(World):
         """``GET /file/bot<token>/<file_path>``: the stored bytes (a tiny JPEG for photos)."""
         if request.match_info["token"] != self.token:
             return _json_response(401, ApiError(401, "Unauthorized").payload())
-        stored = self.files_by_path.get(request.match_info["path"])
+        stored = self.file_store.download(request.match_info["path"])
         if stored is None:
             return _json_response(404, ApiError(404, "Not Found").payload())
         data = stored.data if stored.data is not None else TINY_JPEG

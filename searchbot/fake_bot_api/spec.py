@@ -27,7 +27,7 @@ SPEC_FILE = "bot-api-10.1.json"
 # Object nesting validated before values are accepted as-is (arrays do not count).
 MAX_DEPTH = 8
 _INTEGER = re.compile(r"^-?\d+$")
-_DISCRIMINATOR = re.compile(r"(?:must be|always) [\"“]?([A-Za-z_]+)")
+_DISCRIMINATOR = re.compile(r"(?:must be|always) [\"“]?([A-Za-z0-9_]+)")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _PARSE_MODES = frozenset({"", "html", "markdown", "markdownv2"})
 # InlineKeyboardButton fields that are not the button's action.
@@ -37,9 +37,11 @@ _BUTTON_DECORATION = frozenset({"text", "icon_custom_emoji_id", "style"})
 class SpecViolation(ValueError):
     """A value does not match the spec; ``path`` says where (used to pick the best error)."""
 
-    def __init__(self, message: str, path: str) -> None:
+    def __init__(self, message: str, path: str, *, weak: bool = False) -> None:
         super().__init__(message)
         self.path = path
+        # A "wrong subtype" mismatch: reported only if no alternative got further.
+        self.weak = weak
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class ObjectSpec:
     fields: Mapping[str, FieldSpec]
     subtypes: tuple[str, ...]
     discriminator: tuple[str, str] | None
+    required: tuple[str, ...]
 
 
 def _fields(raw: Iterable[Mapping[str, Any]]) -> dict[str, FieldSpec]:
@@ -99,12 +102,14 @@ class BotApiSpec:
             name: MethodSpec(name, _fields(m.get("fields", [])), tuple(m.get("returns", [])))
             for name, m in data["methods"].items()
         }
+        subtypes = {sub for t in data["types"].values() for sub in t.get("subtypes", [])}
         self.types: dict[str, ObjectSpec] = {
             name: ObjectSpec(
                 name,
                 _fields(t.get("fields", [])),
                 tuple(t.get("subtypes", [])),
-                _discriminator(t),
+                _discriminator(t) if name in subtypes else None,
+                tuple(f["name"] for f in t.get("fields", []) if f["required"]),
             )
             for name, t in data["types"].items()
         }
@@ -161,7 +166,8 @@ class BotApiSpec:
                 return self._coerce_one(value, type_expr, path, depth)
             except SpecViolation as exc:
                 failures.append(exc)
-        deepest = max(failures, key=lambda exc: len(exc.path))
+        relevant = [exc for exc in failures if not exc.weak] or failures
+        deepest = max(relevant, key=lambda exc: len(exc.path))
         if deepest.path != path:
             raise deepest
         raise SpecViolation(
@@ -208,24 +214,36 @@ class BotApiSpec:
             return value
         if spec.subtypes:
             return self._coerce_subtype(value, spec, path, depth)
-        unknown = sorted(set(value) - set(spec.fields))
-        if unknown and spec.fields:
+        fields = spec.fields
+        if fields and not fields.keys() >= value.keys():
+            unknown = sorted(value.keys() - fields.keys())[0]
             raise SpecViolation(
-                f"field '{path}' has unknown field '{unknown[0]}' for {spec.name}", path
+                f"field '{path}' has unknown field '{unknown}' for {spec.name}", path
             )
-        missing = [f.name for f in spec.fields.values() if f.required and f.name not in value]
-        if missing:
-            raise SpecViolation(
-                f"field '{path}' misses required field '{missing[0]}' of {spec.name}", path
+        if spec.discriminator is not None:
+            key, expected = spec.discriminator
+            if key in value and value[key] != expected:
+                raise SpecViolation(
+                    f"field '{path}.{key}' must be {expected!r} for {spec.name}, "
+                    f"got {_describe(value[key])}",
+                    f"{path}.{key}",
+                    weak=True,
+                )
+        for name in spec.required:
+            if name not in value:
+                raise SpecViolation(
+                    f"field '{path}' misses required field '{name}' of {spec.name}", path
+                )
+        decoded: dict[str, Any] = {}
+        for key, item in value.items():
+            field = fields.get(key)
+            decoded[key] = (
+                item
+                if field is None
+                else self.coerce(item, field.types, f"{path}.{key}", depth + 1)
             )
-        decoded = {
-            key: self.coerce(item, spec.fields[key].types, f"{path}.{key}", depth + 1)
-            if key in spec.fields
-            else item
-            for key, item in value.items()
-        }
-        for key, item in decoded.items():
-            _check_field_hook(key, item, f"{path}.{key}")
+        if "parse_mode" in decoded:
+            _check_field_hook("parse_mode", decoded["parse_mode"], f"{path}.parse_mode")
         hook = _TYPE_HOOKS.get(spec.name)
         if hook is not None:
             problem = hook(decoded)

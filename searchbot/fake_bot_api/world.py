@@ -1,4 +1,4 @@
-"""The fake Telegram cloud: users, chats, messages, files and the bot's update queue.
+"""The fake Telegram cloud: users, chats, messages and the bot's update queue.
 
 :class:`World` holds all state and implements what *people* do (send a message,
 click a button, kick the bot...).  Each action stores the resulting message and
@@ -10,35 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
 import itertools
 import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from .files import FileStore
 from .markup import utf16_len
 from .objects import FakeChat, FakeMessage, FakeUser, StoredFile
 
-__all__ = ["TINY_JPEG", "ChatRef", "World"]
+__all__ = ["ChatRef", "World", "chat_member_dict", "reply_snapshot"]
 
 JsonDict = dict[str, Any]
 ChatRef = FakeChat | FakeUser | int
 
-# A valid 1x1 grey baseline JPEG (SOI, DQT, SOF0, two one-code Huffman tables, SOS, EOI).
-TINY_JPEG = bytes.fromhex(
-    "ffd8ffdb004300" + "01" * 64 + "ffc0000b080001000101011100"
-    "ffc4001400" + "01" + "00" * 15 + "00"
-    "ffc4001410" + "01" + "00" * 15 + "00"
-    "ffda0008010100003f00" + "3f" + "ffd9"
-)
-_FILE_PREFIX = {
-    "photo": "AgACAgIAAxkBAAI",
-    "document": "BQACAgIAAxkBAAI",
-    "voice": "AwACAgIAAxkBAAI",
-    "sticker": "CAACAgIAAxkBAAI",
-}
-_FILE_EXT = {"photo": "jpg", "document": "pdf", "voice": "oga", "sticker": "webp"}
 _ADMIN_RIGHTS: JsonDict = {
     "can_be_edited": False,
     "is_anonymous": False,
@@ -99,16 +85,13 @@ class World:
         }
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, FakeChat] = {}
-        self.files: dict[str, StoredFile] = {}
-        self.files_by_path: dict[str, StoredFile] = {}
+        self.file_store = FileStore(token)
         self.callback_queries: dict[str, JsonDict] = {}
         self.callback_answers: dict[str, JsonDict] = {}
         self.dropped_updates: list[JsonDict] = []
         self._chat_messages: dict[int, list[FakeMessage]] = {}
         self._index: dict[tuple[int, int], FakeMessage] = {}
         self._last_message_id: dict[int, int] = {}
-        self._photo_sets: dict[str, list[JsonDict]] = {}
-        self._file_seq = itertools.count(1)
         self._query_seq = itertools.count(1)
         self._group_seq = itertools.count(1)
         self._updates: deque[JsonDict] = deque()
@@ -147,9 +130,14 @@ class World:
         kind: str = "group",
         *,
         bot_admin: bool = False,
+        bot_member: bool = True,
         username: str | None = None,
     ) -> FakeChat:
-        """Create a group/supergroup the bot is already in.  The first admin is the creator."""
+        """Create a group/supergroup.  The first admin is the creator.
+
+        The bot is already a member (an administrator with ``bot_admin``) unless
+        ``bot_member=False``; then sends answer 403 until ``add_bot``.
+        """
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         if kind not in ("group", "supergroup"):
@@ -161,7 +149,7 @@ class World:
             admins=[_user_id(a) for a in admins],
             members=[_user_id(m) for m in members],
             username=username,
-            bot_status="administrator" if bot_admin else "member",
+            bot_status=("administrator" if bot_admin else "member") if bot_member else "left",
         )
         self.chats[chat_id] = chat
         return chat
@@ -325,76 +313,10 @@ class World:
         messages = self.messages(chat)
         return messages[-1] if messages else None
 
-    # ------------------------------------------------------------------- files
-
-    def mint_file(self, kind: str, data: bytes | None, **extra: Any) -> StoredFile:
-        """Register a new file in the fake cloud and give it a Telegram-looking file_id."""
-        seq = next(self._file_seq)
-        digest = hashlib.sha1(f"{self.token}/{kind}/{seq}".encode()).hexdigest()[:20]
-        stored = StoredFile(
-            file_id=f"{_FILE_PREFIX.get(kind, 'BAACAgIAAxkBAAI')}{seq:05d}{digest}",
-            file_unique_id=f"AQAD{seq:05d}{digest[:6]}",
-            kind=kind,
-            file_path=f"{kind}s/file_{seq}.{_FILE_EXT.get(kind, 'bin')}",
-            size=len(data) if data is not None else len(TINY_JPEG),
-            data=data,
-            **extra,
-        )
-        self.files[stored.file_id] = stored
-        self.files_by_path[stored.file_path] = stored
-        return stored
-
-    def new_photo(self, data: bytes | None = None) -> list[JsonDict]:
-        """A new photo in two sizes (like Telegram's thumbnails); returns the PhotoSize list."""
-        sizes = [
-            self.mint_file("photo", data, width=90, height=67),
-            self.mint_file("photo", data, width=1280, height=960),
-        ]
-        photo = [
-            {
-                "file_id": s.file_id,
-                "file_unique_id": s.file_unique_id,
-                "file_size": s.size,
-                "width": s.width,
-                "height": s.height,
-            }
-            for s in sizes
-        ]
-        for s in sizes:
-            self._photo_sets[s.file_id] = photo
-        return photo
-
-    def photo_sizes(self, file_id: str) -> list[JsonDict] | None:
-        """The PhotoSize list of a known photo file_id."""
-        sizes = self._photo_sets.get(file_id)
-        return copy.deepcopy(sizes) if sizes is not None else None
-
-    def new_document(
-        self,
-        data: bytes | None = None,
-        file_name: str = "document.pdf",
-        mime_type: str | None = None,
-    ) -> JsonDict:
-        """A new Document dict backed by a stored file."""
-        stored = self.mint_file("document", data)
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_name": file_name,
-            "mime_type": mime_type or "application/pdf",
-            "file_size": stored.size,
-        }
-
-    def document_dict(self, file_id: str) -> JsonDict | None:
-        """Document dict for a known document file_id."""
-        stored = self.files.get(file_id)
-        if stored is None or stored.kind != "document":
-            return None
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": stored.size,
-        }
+    @property
+    def files(self) -> dict[str, StoredFile]:
+        """Every file the fake cloud knows, by file_id."""
+        return self.file_store.files
 
     # ----------------------------------------------------------------- updates
 
@@ -539,7 +461,7 @@ class World:
             entities = command_entities(text)
             kinds.append({"text": text, "entities": entities} if entities else {"text": text})
         if photo:
-            kinds.append({"photo": self._user_photo(photo)})
+            kinds.append({"photo": self.file_store.user_photo(photo)})
         if location is not None:
             kinds.append({"location": _location(*location)})
         if venue is not None:
@@ -552,11 +474,11 @@ class World:
                 }
             )
         if document:
-            kinds.append({"document": self.new_document(b"%PDF-1.4 fake\n")})
+            kinds.append({"document": self.file_store.new_document(b"%PDF-1.4 fake\n")})
         if sticker:
-            kinds.append({"sticker": self._sticker()})
+            kinds.append({"sticker": self.file_store.new_sticker()})
         if voice:
-            kinds.append({"voice": self._voice()})
+            kinds.append({"voice": self.file_store.new_voice()})
         if contact is not None:
             kinds.append({"contact": self._contact(user, contact)})
         if len(kinds) != 1:
@@ -567,51 +489,6 @@ class World:
                 raise ValueError("caption needs photo, document or voice")
             content["caption"] = caption
         return content
-
-    def _user_photo(self, photo: bool | str) -> list[JsonDict]:
-        """PhotoSize list for a new photo (True) or a reused file_id (str)."""
-        if photo is True:
-            return self.new_photo(TINY_JPEG)
-        sizes = self.photo_sizes(str(photo))
-        if sizes is not None:
-            return sizes
-        stored = StoredFile(str(photo), f"AQAD{str(photo)[-8:]}", "photo", "photos/x.jpg", 0)
-        self.files[stored.file_id] = stored
-        sizes = [
-            {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "width": 1280,
-                "height": 960,
-            }
-        ]
-        self._photo_sets[stored.file_id] = sizes
-        return copy.deepcopy(sizes)
-
-    def _sticker(self) -> JsonDict:
-        """A new regular sticker."""
-        stored = self.mint_file("sticker", b"RIFF fake webp")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-            "emoji": "\N{THUMBS UP SIGN}",
-        }
-
-    def _voice(self) -> JsonDict:
-        """A new voice note."""
-        stored = self.mint_file("voice", b"OggS fake voice")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "duration": 3,
-            "mime_type": "audio/ogg",
-            "file_size": stored.size,
-        }
 
     @staticmethod
     def _contact(user: FakeUser, phone: str) -> JsonDict:
@@ -667,7 +544,7 @@ class World:
         query: JsonDict = {
             "id": query_id,
             "from": user.to_dict(),
-            "message": reply_snapshot(current),
+            "message": copy.deepcopy(current.raw),
             "chat_instance": str(abs(current.chat_id) * 1_000_003 % 10**18),
             "data": button["callback_data"],
         }
@@ -691,12 +568,21 @@ class World:
         return self._service_message(chat, user, {"left_chat_member": user.to_dict()})
 
     def remove_bot(self, chat: FakeChat, by: FakeUser) -> None:
-        """``by`` removes the bot from a group: my_chat_member update; later sends get 403."""
-        new_status = "left" if chat.kind == "group" else "kicked"
-        self._bot_status_change(chat, by, new_status)
+        """``by`` kicks the bot from a group: my_chat_member (status "kicked").
+
+        Later sends to the chat answer 403 "bot was kicked from the group chat"
+        and the bot no longer receives the group's messages.
+        """
+        self._bot_status_change(chat, by, "kicked")
 
     def add_bot(self, chat: FakeChat, by: FakeUser, *, as_admin: bool = False) -> FakeMessage:
-        """``by`` (re-)adds the bot to a group: my_chat_member + new_chat_members message."""
+        """``by`` adds the bot to a group: my_chat_member + new_chat_members message.
+
+        The update's old status is the bot's previous one if it had been removed,
+        else "left" (so a group made with ``fake.group()`` can be "joined" too).
+        """
+        if not chat.bot_removed:
+            chat.bot_status = "left"
         self._bot_status_change(chat, by, "administrator" if as_admin else "member")
         return self._service_message(chat, by, {"new_chat_members": [dict(self.bot_user)]})
 
