@@ -81,6 +81,7 @@ async def _reply_to_bot(update: Update, context: Context) -> Answer | None:
         photo=given.photo,
         note=given.text,
     )
+    replied = message.reply_to_message
     return await sightings.from_group_reply(
-        services, actor, message.reply_to_message.message_id, report
+        services, actor, replied.message_id, replied.caption or replied.text or "", report
     )

@@ -94,12 +94,14 @@ async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMes
 
 
 async def cancel_pending(session: AsyncSession, case_id: int, kinds: Sequence[str]) -> int:
-    """Cancel the case's unsent messages of these kinds; returns how many."""
+    """Cancel the case's unsent messages of these kinds; returns how many. Rows already claimed
+    (``sending``) are cancelled too: one still waiting for its turn is then skipped, one
+    already on the wire is retracted when its message id comes back."""
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxMessage)
         .where(
             col(OutboxMessage.case_id) == case_id,
-            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.status).in_(("pending", "sending")),
             col(OutboxMessage.kind).in_(kinds),
         )
         .values(status="cancelled")

@@ -88,7 +88,6 @@ class Alert(SQLModel, table=True):
     group_id: int = Field(foreign_key="groups.id", index=True)
     stage: int
     distance_m: float
-    outbox_id: int | None = None
     created_at: datetime
     checked_at: datetime | None = None
     checked_by: int | None = _bigint(nullable=True)

@@ -55,8 +55,9 @@ class _Transcript:
         self._seen_calls = len(self._fake.calls)
 
     def flush(self) -> None:
-        calls = [c for c in self._fake.calls[self._seen_calls :] if c.ok]
-        self._seen_calls += len(calls)
+        fresh = self._fake.calls[self._seen_calls :]
+        self._seen_calls += len(fresh)
+        calls = [c for c in fresh if c.ok]
         for call in calls:
             chat = call.params.get("chat_id")
             if chat is None or int(chat) not in self._names:

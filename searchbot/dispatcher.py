@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from models import Case, Group, OutboxMessage, Person
@@ -31,6 +31,7 @@ from searchbot.transport import DeliveryError, Gone, Moved, Rejected, Throttled,
 
 log = logging.getLogger(__name__)
 
+CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
 ROUND = 30  # rows looked at per round: about a second of sending at the overall limit
 IDLE_WAIT = 0.5
 MAX_BACKOFF = 60.0
@@ -53,8 +54,14 @@ class Job:
     payload: dict[str, Any]
 
 
+def _job(row: OutboxMessage) -> Job:
+    return Job(row.id or 0, row.chat_id, row.case_id, row.kind, row.lane, row.attempts, row.payload)
+
+
 class Dispatcher:
-    def __init__(self, services: Services, transport: Transport, concurrency: int = 16) -> None:
+    def __init__(
+        self, services: Services, transport: Transport, concurrency: int = CONCURRENCY
+    ) -> None:
         settings = services.settings
         self._services = services
         self._transport = transport
@@ -108,54 +115,91 @@ class Dispatcher:
     async def round(self) -> float:
         """Send what is due now; returns how long to wait before the next round (0: at once)."""
         self._wake.clear()
-        jobs = await self._due()
-        started, soonest = 0, IDLE_WAIT
-        for job in jobs:
-            if self._wake.is_set() and job.lane > PEOPLE:
-                return 0.0  # something new arrived: re-read, people first
+        due, soonest = await self._due()
+        ready: list[Job] = []
+        for job in due:
             wait = self._throttle.wait_for_chat(job.chat_id)
             if wait > 0:
                 soonest = min(soonest, wait)
                 continue
+            self._throttle.record(job.chat_id)
+            ready.append(job)
+        claimed = await self._claim([job.id for job in ready])
+        mine = [job for job in ready if job.id in claimed]
+        self._unrecord([job for job in ready if job.id not in claimed])  # another process's
+        for position, job in enumerate(mine):
             await self._throttle.global_slot()
-            if await self._claim(job.id):
-                self._throttle.record(job.chat_id)
-                self._spawn(job)
-                started += 1
-        return 0.0 if started else soonest
+            self._spawn(job)
+            if self._wake.is_set() and job.lane > PEOPLE:
+                await self._release(mine[position + 1 :])
+                return 0.0  # something new arrived: re-read, people first
+        return 0.0 if claimed else soonest
 
-    async def _due(self) -> list[Job]:
+    def _unrecord(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._throttle.unrecord(job.chat_id)
+
+    async def _due(self) -> tuple[list[Job], float]:
+        """The next rows to send, in order; and, if none is due, seconds until one will be."""
+        now = self._services.now()
         query = (
             select(OutboxMessage)
             .where(OutboxMessage.status == "pending")
-            .where(col(OutboxMessage.next_attempt_at) <= self._services.now())
+            .where(col(OutboxMessage.next_attempt_at) <= now)
             .order_by(col(OutboxMessage.lane), col(OutboxMessage.rank), col(OutboxMessage.id))
             .limit(ROUND)
         )
         async with self._services.sessions() as session:
             rows = (await session.exec(query)).all()
-        return [
-            Job(r.id or 0, r.chat_id, r.case_id, r.kind, r.lane, r.attempts, r.payload)
-            for r in rows
-        ]
+            if rows:
+                return [_job(r) for r in rows], IDLE_WAIT
+            later = await session.exec(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending"
+                )
+            )
+            upcoming = later.one()
+        wait = (upcoming - now).total_seconds() if upcoming else IDLE_WAIT
+        return [], min(max(wait, 0.01), IDLE_WAIT)
 
-    async def _claim(self, job_id: int) -> bool:
+    async def _claim(self, ids: list[int]) -> set[int]:
+        """Mark the rows ``sending`` in one statement; returns the ids this process got."""
+        if not ids:
+            return set()
         async with self._services.sessions() as session:
             result = await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
-                .where(col(OutboxMessage.id) == job_id, col(OutboxMessage.status) == "pending")
+                .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == "pending")
                 .values(status="sending")
+                .returning(col(OutboxMessage.id))
+            )
+            claimed = {row[0] for row in result.all()}
+            await session.commit()
+        return claimed
+
+    async def _release(self, jobs: list[Job]) -> None:
+        """Give back claimed rows that were not started (a more urgent row came in)."""
+        if not jobs:
+            return
+        self._unrecord(jobs)
+        async with self._services.sessions() as session:
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_([job.id for job in jobs]))
+                .where(col(OutboxMessage.status) == "sending")
+                .values(status="pending")
             )
             await session.commit()
-        return bool(result.rowcount == 1)
 
     def _spawn(self, job: Job) -> None:
-        task = asyncio.create_task(self._deliver(job))
+        task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, job: Job) -> None:
         async with self._slots:
+            if job.kind == "alert" and await self._cancelled(job):
+                return  # the case closed while this alert waited for its turn
             try:
                 message_id = await self._transport.execute(job.chat_id, job.payload)
             except DeliveryError as error:
@@ -165,6 +209,11 @@ class Dispatcher:
                 await self._failed(job, Transient(repr(error)))
             else:
                 await self._sent(job, message_id)
+
+    async def _cancelled(self, job: Job) -> bool:
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            return row is None or row.status == "cancelled"
 
     async def _sent(self, job: Job, message_id: int | None) -> None:
         now = self._services.now()
@@ -193,7 +242,8 @@ class Dispatcher:
         elif (
             isinstance(error, Transient) and job.attempts + 1 < self._services.settings.max_attempts
         ):
-            backoff = min(MAX_BACKOFF, 2.0 ** (job.attempts + 1))
+            base = self._services.settings.retry_seconds
+            backoff = min(MAX_BACKOFF, base * 2.0**job.attempts)
             await self._retry(job, backoff, str(error), count_attempt=True)
         else:
             await self._dead(job, str(error), tell=not isinstance(error, Rejected) or job.lane == 2)
@@ -277,8 +327,6 @@ class Dispatcher:
 
 async def pending_count(services: Services) -> int:
     """Rows still to send (for tests, the demo and metrics)."""
-    from sqlalchemy import func
-
     async with services.sessions() as session:
         query = select(func.count()).where(col(OutboxMessage.status).in_(("pending", "sending")))
         return int((await session.exec(query)).one())  # type: ignore[call-overload]

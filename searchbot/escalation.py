@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, Case, Group
+from models import Alert, Case, Group, OutboxMessage
 from models import queries as q
 from searchbot.cards import alert_caption, case_status, distance_text
-from searchbot.grid import cover, distance_m
+from searchbot.grid import cover, within
 from searchbot.messages import Button, Out
 from searchbot.outbox import ALERTS, PEOPLE, enqueue
 from searchbot.services import Services
@@ -41,11 +42,26 @@ def next_due(services: Services, case: Case) -> datetime | None:
 
 async def fire_stage(services: Services, session: AsyncSession, case: Case, index: int) -> int:
     """Alert every approved group within stage ``index``'s radius not yet alerted for the
-    case, nearest first; returns how many. The caller commits."""
+    case, nearest first; returns how many. The caller commits.
+
+    The rows go in as one bulk insert: the query already leaves out alerted groups, and the
+    unique keys on alerts and outbox rows stop a second alert should two firings race."""
     radius = services.settings.escalation[index].radius_m
     targets = await groups_within(session, case, radius)
-    for distance, group in targets:
-        await _alert(services, session, case, group, distance, index)
+    if targets:
+        now = services.now()
+        await session.exec(  # type: ignore[call-overload]
+            insert(Alert),
+            params=[
+                {"case_id": case.id, "group_id": g.id, "stage": index, "distance_m": d,
+                 "created_at": now}
+                for d, g in targets
+            ],
+        )  # fmt: skip
+        await session.exec(  # type: ignore[call-overload]
+            insert(OutboxMessage),
+            params=[_alert_row(services, case, group, distance) for distance, group in targets],
+        )
     case.stage = index
     case.next_stage_at = next_due(services, case)
     session.add(case)
@@ -61,43 +77,24 @@ async def groups_within(
     centre = (case.center_lat, case.center_lon)
     area = cover(*centre, radius_m)
     candidates = await q.groups_in_cells(session, area.column, area.cells, excluding_case=case.id)
-    within = [
-        (distance_m(centre, (g.lat, g.lon)), g)
-        for g in candidates
-        if g.lat is not None and g.lon is not None
-    ]
-    return sorted(((d, g) for d, g in within if d <= radius_m), key=lambda pair: pair[0])
+    located = [g for g in candidates if g.lat is not None and g.lon is not None]
+    return within(centre, radius_m, located, lambda g: (g.lat or 0.0, g.lon or 0.0))
 
 
-async def _alert(
-    services: Services,
-    session: AsyncSession,
-    case: Case,
-    group: Group,
-    distance: float,
-    stage: int,
-) -> None:
-    assert case.id is not None and group.id is not None
-    alert = Alert(
-        case_id=case.id,
-        group_id=group.id,
-        stage=stage,
-        distance_m=distance,
-        created_at=services.now(),
-    )
-    session.add(alert)
-    row = await enqueue(
-        session,
-        group.chat_id,
-        alert_out(services, case, group.language, distance),
-        kind="alert",
-        case_id=case.id,
-        lane=ALERTS,
-        rank=distance,
-        dedupe_key=f"alert:{case.id}:{group.id}",
-        now=services.now(),
-    )
-    alert.outbox_id = row.id if row else None
+def _alert_row(services: Services, case: Case, group: Group, distance: float) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "chat_id": group.chat_id,
+        "kind": "alert",
+        "lane": ALERTS,
+        "rank": distance,
+        "payload": alert_out(services, case, group.language, distance).to_payload(),
+        "dedupe_key": f"alert:{case.id}:{group.id}",
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": services.now(),
+        "created_at": services.now(),
+    }
 
 
 def alert_out(services: Services, case: Case, lang: str, distance: float) -> Out:

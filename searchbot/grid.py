@@ -9,10 +9,14 @@ geodesic distance is within the radius.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import h3
 from geopy.distance import geodesic
+
+T = TypeVar("T")
 
 FINE = 9  # ~0.1 km² cells, about 174 m edge
 COARSE = 7  # ~5 km² cells, about 1.2 km edge
@@ -38,6 +42,42 @@ def cells_of(lat: float, lon: float) -> tuple[str, str]:
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic distance in metres (WGS-84)."""
     return float(geodesic(a, b).meters)
+
+
+EARTH_RADIUS_M = 6_371_008.8
+SPHERE_ERROR = 0.006  # a sphere is off the ellipsoid by at most ~0.5 %
+
+
+def sphere_distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle (haversine) distance: ~100x faster than the geodesic, within 0.5 %."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def within(
+    centre: tuple[float, float],
+    radius_m: float,
+    items: Iterable[T],
+    position: Callable[[T], tuple[float, float]],
+) -> list[tuple[float, T]]:
+    """The items within ``radius_m`` of ``centre``, nearest first, with their distances.
+
+    The sphere decides every item clearly inside or outside; only those within its error of
+    the edge get the exact geodesic, which has the last word."""
+    found = []
+    for item in items:
+        point = position(item)
+        distance = sphere_distance_m(centre, point)
+        if abs(distance - radius_m) <= radius_m * SPHERE_ERROR:
+            distance = distance_m(centre, point)
+        if distance <= radius_m:
+            found.append((distance, item))
+    found.sort(key=lambda pair: pair[0])
+    return found
 
 
 def cover(lat: float, lon: float, radius_m: float) -> Cover:

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from geopy.distance import geodesic
 
+from models import Group
 from searchbot import app
+from searchbot.db import Sessions
 from searchbot.dispatcher import pending_count
 from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from searchbot.grid import cells_of
 from searchbot.settings import Settings, load_settings
 
 CENTRE = (31.2304, 121.4737)  # the last-seen place in most tests
@@ -44,33 +48,18 @@ def world_settings(fake: FakeBotApi, database_url: str, **overrides: Any) -> Set
     return load_settings(**values)
 
 
-class World:
-    def __init__(self, fake: FakeBotApi, settings: Settings) -> None:
+class Player:
+    """The people of a search, played through the fake Bot API. The bot may run in this
+    process (``World``) or in another one."""
+
+    def __init__(self, fake: FakeBotApi) -> None:
         self.fake = fake
-        self.settings = settings
-        self.runtime = app.build(settings)
-        self.services = self.runtime.services
-
-    async def __aenter__(self) -> World:
-        await app.start(self.runtime, timeout=1)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await app.stop(self.runtime)
-
-    # --- waiting -------------------------------------------------------------------------
 
     async def settle(self, timeout: float = 20.0) -> None:
-        """Wait until every update was handled and the outbox is empty."""
-        deadline = time.monotonic() + timeout
-        while True:
-            await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
-            if await pending_count(self.services) == 0:
-                await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError("the outbox did not drain")
-            await asyncio.sleep(0.05)
+        """Wait until the bot has fetched every update and fallen quiet."""
+        await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
+
+    # --- waiting -------------------------------------------------------------------------
 
     async def says(self, user: FakeUser, text: str | None = None, **kwargs: Any) -> FakeMessage:
         """``user`` sends a private message; returns the bot's last answer after it settles."""
@@ -134,6 +123,15 @@ class World:
         raise AssertionError(f"no request for group {chat_id} reached the officer")
 
     async def report(
+        self, family: FakeUser, point: tuple[float, float] = CENTRE, **answers: Any
+    ) -> int:
+        """The whole report dialogue, confirmed; returns the new case number."""
+        summary = await self.draft_report(family, point, **answers)
+        done = await self.taps(family, summary, "Confirm")
+        assert done is not None and "is open" in done.body, done.body if done else None
+        return int(done.body.split("#")[1].split()[0])
+
+    async def draft_report(
         self,
         family: FakeUser,
         point: tuple[float, float] = CENTRE,
@@ -142,8 +140,8 @@ class World:
         name: str = "Xiao Ming",
         age: str = "6",
         description: str = "red T-shirt, blue shorts, 110 cm, short hair",
-    ) -> int:
-        """The whole report dialogue; returns the new case number."""
+    ) -> FakeMessage:
+        """The report dialogue up to its summary (with the Confirm button) ."""
         await self.says(family, "/report")
         if photo:
             saved = await self.says(family, photo=True)
@@ -157,7 +155,64 @@ class World:
         when = await self.says(family, location=point)
         contact = await self.taps(family, when, "Just now")
         assert contact is not None
-        summary = await self.says(family, "13800138000")
-        done = await self.taps(family, summary, "Confirm")
-        assert done is not None and "is open" in done.body, done.body if done else None
-        return int(done.body.split("#")[1].split()[0])
+        return await self.says(family, "13800138000")
+
+
+class World(Player):
+    """The bot running in this process against the fake Bot API, and the people around it."""
+
+    def __init__(self, fake: FakeBotApi, settings: Settings) -> None:
+        super().__init__(fake)
+        self.settings = settings
+        self.runtime = app.build(settings)
+        self.services = self.runtime.services
+
+    async def __aenter__(self) -> World:
+        await app.start(self.runtime, timeout=1)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await app.stop(self.runtime)
+
+    async def settle(self, timeout: float = 20.0) -> None:
+        """Wait until every update was handled and the outbox is empty."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
+            if await pending_count(self.services) == 0:
+                await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the outbox did not drain")
+            await asyncio.sleep(0.05)
+
+    async def seed_groups(
+        self, points: list[tuple[float, float]], first_chat_id: int = -5000
+    ) -> list[FakeChat]:
+        return await seed_groups(self.services.sessions, self.fake, points, first_chat_id)
+
+
+async def seed_groups(
+    sessions: Sessions,
+    fake: FakeBotApi,
+    points: list[tuple[float, float]],
+    first_chat_id: int = -5000,
+) -> list[FakeChat]:
+    """Approved groups at ``points`` written straight to the database: registering hundreds
+    through the chat flow would only slow a test or a benchmark down."""
+    chats, rows = [], []
+    for index, (lat, lon) in enumerate(points):
+        chat_id = first_chat_id - index
+        chats.append(fake.group(chat_id=chat_id, title=f"Group {-chat_id}", admins=[]))
+        fine, coarse = cells_of(lat, lon)
+        rows.append(
+            Group(
+                chat_id=chat_id, title=f"Group {-chat_id}", role="merchant", status="approved",
+                lat=lat, lon=lon, cell_fine=fine, cell_coarse=coarse, language="en",
+                registered_by=0, created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+    async with sessions() as session:
+        session.add_all(rows)
+        await session.commit()
+    return chats

@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     group_per_minute: int = Field(default=20, gt=0, alias="SEARCHBOT_GROUP_PER_MINUTE")
     chat_per_second: float = Field(default=1.0, gt=0, alias="SEARCHBOT_CHAT_PER_SECOND")
     max_attempts: int = Field(default=5, ge=1, alias="SEARCHBOT_MAX_ATTEMPTS")
+    retry_seconds: float = Field(default=2.0, gt=0, alias="SEARCHBOT_RETRY_SECONDS")
     allow_paid_broadcast: bool = Field(default=False, alias="SEARCHBOT_ALLOW_PAID_BROADCAST")
 
     @field_validator("admin_ids", mode="before")

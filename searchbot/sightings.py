@@ -7,6 +7,7 @@ The family never learns who the sighter is; officers do (to call them back).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -124,19 +125,39 @@ async def _finish(
 
 
 async def from_group_reply(
-    services: Services, actor: Actor, message_id: int, report: Report
+    services: Services, actor: Actor, message_id: int, replied_text: str, report: Report
 ) -> Answer | None:
-    """A reply to an alert in a group; None when the replied message is not one of our alerts
-    (then the group chatter is none of our business)."""
+    """A reply to one of the bot's alerts in a group; None when the replied message is not an
+    alert (then the group's talk is none of our business)."""
     async with services.sessions() as session:
-        alert = await q.alert_for_message(session, actor.chat_id, message_id)
-        if alert is None or alert.case_id is None:
+        case_id = await _alerted_case(session, actor.chat_id, message_id, replied_text)
+        if case_id is None:
             return None
         group = await q.group_by_chat(session, actor.chat_id)
         lang = group.language if group else actor.language
-        recorded = await record(services, session, actor, alert.case_id, "reply", report, group)
+        recorded = await record(services, session, actor, case_id, "reply", report, group)
         await session.commit()
     return Answer().say(say(lang, "seen_thanks" if recorded else "seen_case_closed"))
+
+
+_CASE_REF = re.compile(r"#(\d+)")
+
+
+async def _alerted_case(
+    session: AsyncSession, chat_id: int, message_id: int, replied_text: str
+) -> int | None:
+    """The case of the alert replied to: by its message id, or, when the reply came before the
+    dispatcher recorded that id, by the ``#N`` in the bot's own caption if this group was
+    alerted for N."""
+    alert = await q.alert_for_message(session, chat_id, message_id)
+    if alert is not None:
+        return alert.case_id
+    match = _CASE_REF.search(replied_text)
+    group = await q.group_by_chat(session, chat_id)
+    if match is None or group is None or group.id is None:
+        return None
+    case_id = int(match.group(1))
+    return case_id if await q.alert_of_group(session, case_id, group.id) else None
 
 
 async def record(

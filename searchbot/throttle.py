@@ -45,15 +45,24 @@ class Throttle:
         return max(paused, full, 0.0)
 
     async def global_slot(self) -> None:
-        """Wait for the next overall sending slot."""
+        """Wait for the next overall sending slot.
+
+        A sender that fell behind (a database round trip between batches) may catch up by one
+        slot, never more: the spacing over any second stays within the limit."""
         now = self._now()
         if self._next_slot > now:
             await asyncio.sleep(self._next_slot - now)
             now = self._now()
-        self._next_slot = max(now, self._next_slot) + self._interval
+        self._next_slot = max(now - self._interval, self._next_slot) + self._interval
 
     def record(self, chat_id: int) -> None:
         self._sent[chat_id].append(self._now())
+
+    def unrecord(self, chat_id: int) -> None:
+        """Take back the newest ``record`` (the message was not sent after all)."""
+        history = self._sent.get(chat_id)
+        if history:
+            history.pop()
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """A 429 for this chat: nothing more to it for ``seconds``."""

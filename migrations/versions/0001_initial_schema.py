@@ -164,7 +164,6 @@ def upgrade() -> None:
         sa.Column("group_id", sa.Integer(), nullable=False),
         sa.Column("stage", sa.Integer(), nullable=False),
         sa.Column("distance_m", sa.Float(), nullable=False),
-        sa.Column("outbox_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("checked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("checked_by", sa.BigInteger(), nullable=True),

@@ -1,7 +1,12 @@
 """In-process fake of the Telegram Bot API for tests, benchmarks and ``searchbot demo``.
 
-See :mod:`searchbot.fake_bot_api.server` for how to point a python-telegram-bot
-``Application`` at it.
+:class:`FakeBotApi` is an aiohttp server on 127.0.0.1 that the real bot talks
+to (``base_url=fake.base_url``, ``base_file_url=fake.file_url``), plus the fake
+world behind it: tests play users and groups (``fake.send``, ``fake.click``,
+``fake.block``...) and inspect what the bot did (``fake.messages``,
+``fake.calls``, ``fake.violations``).  Calls are validated against the bundled
+official spec (``bot-api-10.1.json``, MIT, see ``LICENSE-bot-api-spec``).
+See :mod:`searchbot.fake_bot_api.server` for an example.
 """
 
 from .errors import ApiError

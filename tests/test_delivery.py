@@ -1,0 +1,214 @@
+"""The outbox and its dispatcher against Telegram's failure modes: 429s, kicked and migrated
+groups, flaky servers, duplicate stages, closing in the middle of a fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from models import Alert, Case, Group, OutboxMessage
+from searchbot import escalation
+from searchbot.fake_bot_api import FakeBotApi
+from tests.world import CENTRE, World, offset, world_settings
+
+
+def alert_calls(fake: FakeBotApi, ok: bool | None = True) -> list:
+    return [
+        c
+        for c in fake.calls
+        if c.method == "sendPhoto" and int(c.params["chat_id"]) < 0 and (ok is None or c.ok == ok)
+    ]
+
+
+def ring(count: int, metres: float = 150) -> list[tuple[float, float]]:
+    """``count`` points about ``metres`` from the centre, at increasing distances."""
+    return [offset(CENTRE, metres + 3 * i, (i % 5) * 10) for i in range(count)]
+
+
+async def rows(world: World, model: type, *where: object) -> list:
+    async with world.services.sessions() as session:
+        return list((await session.exec(select(model).where(*where))).all())
+
+
+async def test_a_429_pauses_only_the_chat_that_got_it(world: World, fake: FakeBotApi) -> None:
+    await world.officer()
+    chats = await world.seed_groups(ring(6))
+    throttled = chats[0].chat_id
+    fake.fail_next(throttled, status=429, count=1)  # retry_after: 1 s
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    await world.report(family)
+    await world.settle()
+
+    ok = alert_calls(fake)
+    assert sorted(int(c.params["chat_id"]) for c in ok) == sorted(c.chat_id for c in chats)
+    refused = next(c for c in alert_calls(fake, ok=False) if c.error_code == 429)
+    retried = next(c for c in ok if int(c.params["chat_id"]) == throttled)
+    others = [c for c in ok if int(c.params["chat_id"]) != throttled]
+    assert retried.at - refused.at >= 1.0  # the chat waited out its retry_after
+    assert all(c.at < refused.at + 1.0 for c in others)  # the others did not wait
+    assert fake.violations == []
+
+
+async def test_a_group_that_removed_the_bot_is_deactivated_and_reported_once(
+    world: World, fake: FakeBotApi
+) -> None:
+    officer = await world.officer()
+    chats = await world.seed_groups(ring(3))
+    kicked = chats[1]
+    fake.remove_bot(kicked, by=fake.user(1, first_name="Owner"))
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    await world.report(family)
+    await world.settle()
+    (group,) = await rows(world, Group, Group.chat_id == kicked.chat_id)
+    assert group.status == "inactive"
+    notices = [m for m in fake.messages(officer.user_id) if "can no longer be reached" in m.body]
+    assert len(notices) == 1
+
+    second = fake.user(5002, first_name="Father", language_code="en")
+    await world.report(second)
+    await world.settle()
+    assert (
+        len(
+            [
+                c
+                for c in fake.calls
+                if int(c.params.get("chat_id", 0)) == kicked.chat_id and c.method == "sendPhoto"
+            ]
+        )
+        == 1
+    )
+    notices = [m for m in fake.messages(officer.user_id) if "can no longer be reached" in m.body]
+    assert len(notices) == 1
+
+
+async def test_a_group_upgraded_to_supergroup_gets_the_alert_there(
+    world: World, fake: FakeBotApi
+) -> None:
+    officer = await world.officer()
+    (chat,) = await world.seed_groups(ring(1))
+    new_id = -1009999
+    fake.migrate(chat, new_id)
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    await world.settle()
+    assert [m.photo_file_id is not None for m in fake.messages(new_id)] == [True]
+    (group,) = await rows(world, Group)
+    assert group.chat_id == new_id
+
+    await world.says(officer, f"/close {case_id} found")
+    await world.settle()
+    assert not any(m.photo_file_id for m in fake.messages(new_id))
+    assert any("search is over" in m.body for m in fake.messages(new_id))
+
+
+async def test_server_errors_back_off_then_the_row_dies_and_officers_hear(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    settings = world_settings(
+        fake, database_url, SEARCHBOT_RETRY_SECONDS=0.05, SEARCHBOT_MAX_ATTEMPTS=3
+    )
+    async with World(fake, settings) as world:
+        officer = await world.officer()
+        flaky, broken = await world.seed_groups(ring(2))
+        fake.fail_next(flaky, status=502, count=2)
+        fake.fail_next(broken, status=500, count=10)
+        family = fake.user(5001, first_name="Mother", language_code="en")
+        await world.report(family)
+        await world.settle()
+
+        assert len([c for c in alert_calls(fake) if int(c.params["chat_id"]) == flaky.chat_id]) == 1
+        tries = [
+            c
+            for c in fake.calls
+            if c.method == "sendPhoto" and int(c.params["chat_id"]) == broken.chat_id
+        ]
+        assert len(tries) == 3 and not any(c.ok for c in tries)
+        assert tries[2].at - tries[1].at > tries[1].at - tries[0].at  # the wait grows
+        (dead,) = await rows(world, OutboxMessage, OutboxMessage.status == "dead")
+        assert dead.chat_id == broken.chat_id and dead.attempts == 3
+        assert any("could not be delivered" in m.body for m in fake.messages(officer.user_id))
+
+
+async def test_a_stage_fired_twice_alerts_each_group_once(world: World, fake: FakeBotApi) -> None:
+    await world.seed_groups(ring(4))
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    await world.settle()
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        assert await escalation.fire_stage(world.services, session, case, 0) == 0
+        await session.commit()
+
+    async def widen() -> int | None:
+        async with world.services.sessions() as session:
+            case = await session.get(Case, case_id)
+            assert case is not None
+            fired = await escalation.escalate_now(world.services, session, case)
+            await session.commit()
+            return fired
+
+    results = await asyncio.gather(widen(), widen())
+    assert sorted(r is None for r in results) == [False, True]  # one tap widened, one did not
+    await world.settle()
+    assert len(await rows(world, Alert)) == 4
+    assert len(alert_calls(fake)) == 4
+
+
+async def test_a_sighting_overtakes_a_fanout_in_progress(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    settings = world_settings(fake, database_url, SEARCHBOT_GLOBAL_PER_SECOND=8)
+    async with World(fake, settings) as world:
+        officer = await world.officer()
+        chats = await world.seed_groups(ring(30))
+        family = fake.user(5001, first_name="Mother", language_code="en")
+        summary = await world.draft_report(family)
+        fake.click(family, summary, "Confirm")
+        first = await fake.wait_for(
+            lambda: next((m for c in chats for m in fake.messages(c.chat_id)), None)
+        )
+        keeper = fake.user(7001, first_name="Keeper", language_code="en")
+        fake.send(
+            keeper, chat=fake.chat(first.chat_id), text="saw him by the fountain", reply_to=first
+        )
+
+        def sighting_sent_to(chat_id: int) -> float | None:
+            return next(
+                (c.at for c in fake.calls if c.method == "sendMessage" and c.ok
+                 and int(c.params["chat_id"]) == chat_id and "Sighting for" in str(c.params.get("text"))),
+                None,
+            )  # fmt: skip
+
+        await fake.wait_for(
+            lambda: sighting_sent_to(family.user_id) and sighting_sent_to(officer.user_id),
+            timeout=10,
+        )
+        await world.settle(timeout=30)
+        last_alert = max(c.at for c in alert_calls(fake))
+        assert len(alert_calls(fake)) == 30
+        assert sighting_sent_to(family.user_id) < last_alert  # type: ignore[operator]
+        assert sighting_sent_to(officer.user_id) < last_alert  # type: ignore[operator]
+
+
+async def test_closing_mid_fanout_leaves_no_photo_behind(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    settings = world_settings(fake, database_url, SEARCHBOT_GLOBAL_PER_SECOND=8)
+    async with World(fake, settings) as world:
+        officer = await world.officer()
+        chats = await world.seed_groups(ring(30))
+        family = fake.user(5001, first_name="Mother", language_code="en")
+        summary = await world.draft_report(family)
+        fake.click(family, summary, "Confirm")
+        await fake.wait_for(lambda: len(alert_calls(fake)) >= 3)
+        fake.send(officer, text="/close 1 found")
+        await world.settle(timeout=30)
+        sent = len(alert_calls(fake))
+        assert 3 <= sent < 30  # the queued rest never went out
+        for chat in chats:
+            assert not any(m.photo_file_id for m in fake.messages(chat.chat_id))
+        cancelled = await rows(world, OutboxMessage, OutboxMessage.status == "cancelled")
+        assert len(cancelled) == 30 - sent
+        assert fake.violations == []
