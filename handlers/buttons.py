@@ -7,7 +7,7 @@ from telegram import Update
 
 from handlers.private import on_dialogue_button
 from handlers.render import Context, actor_of, reply, services_of
-from searchbot import closing, desk, registration
+from searchbot import closing, desk, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
 
@@ -35,6 +35,8 @@ async def on_button(update: Update, context: Context) -> None:
             answer = await desk.escalate(services, actor, int(args[0]))
         elif prefix == "cl":
             answer = await closing.close(services, actor, int(args[0]), args[1])
+        elif prefix == "sc":
+            answer = await sightings.judge(services, actor, int(args[0]), args[1] == "1")
         elif prefix == "fd":
             answer = await closing.close(services, actor, int(args[0]), "found")
         else:

@@ -79,3 +79,4 @@ async def reply(update: Update, context: Context, answer: Answer, quote: bool = 
 
             out = replace(out, reply_to=message.message_id)
         await send_out(context.bot, chat.id, out)
+        services_of(context).note_direct_send(chat.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -12,16 +13,41 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.tables import Alert, Case, Group, Officer, OutboxMessage, Person, Sighting
 
 
-async def groups_in_cells(
-    session: AsyncSession, column: str, cells: Sequence[str], *, excluding_case: int | None = None
-) -> Sequence[Group]:
-    """Approved groups whose cell (``cell_fine`` or ``cell_coarse``) is one of ``cells``,
-    leaving out those already alerted for ``excluding_case``."""
-    query = select(Group).where(Group.status == "approved", getattr(Group, column).in_(cells))
+class GroupPoint(NamedTuple):
+    """What alerting needs of a group, without loading the whole row (a tuple: thousands are
+    made per ring)."""
+
+    id: int
+    chat_id: int
+    language: str
+    lat: float
+    lon: float
+
+
+async def groups_in_area(
+    session: AsyncSession,
+    column: str,
+    cells: Sequence[str],
+    box: tuple[float, float, float, float],
+    *,
+    excluding_case: int | None = None,
+) -> list[GroupPoint]:
+    """Approved groups whose cell (``cell_fine`` or ``cell_coarse``) is one of ``cells`` and
+    whose point is inside ``box`` (south, north, west, east), leaving out those already alerted
+    for ``excluding_case``."""
+    south, north, west, east = box
+    query = select(Group.id, Group.chat_id, Group.language, Group.lat, Group.lon).where(  # type: ignore[call-overload]
+        Group.status == "approved",
+        getattr(Group, column).in_(cells),
+        col(Group.lat).between(south, north),
+        col(Group.lon).between(west, east),
+    )
     if excluding_case is not None:
         alerted = select(Alert.group_id).where(Alert.case_id == excluding_case)
         query = query.where(col(Group.id).not_in(alerted))
-    return (await session.exec(query)).all()
+    # Plain tuples from the driver: thousands of rows per ring, no ORM identity map needed.
+    rows = (await session.connection()).execute(query)
+    return [GroupPoint._make(row) for row in await rows]
 
 
 async def group_by_chat(session: AsyncSession, chat_id: int) -> Group | None:

@@ -54,10 +54,19 @@ class Case(SQLModel, table=True):
     close_note: str | None = Field(default=None, max_length=512)
 
 
+# Covering indexes for ring selection: cell, then status and position, then what an alert
+# needs, so selecting thousands of groups never touches the table itself.
+_RING_COLUMNS = ("status", "lat", "lon", "id", "chat_id", "language")
+
+
 class Group(SQLModel, table=True):
     """A merchant, guard or volunteer group chat registered at a location."""
 
     __tablename__ = "groups"
+    __table_args__ = (
+        Index("ix_groups_ring_fine", "cell_fine", *_RING_COLUMNS),
+        Index("ix_groups_ring_coarse", "cell_coarse", *_RING_COLUMNS),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = _bigint(nullable=False, unique=True)
@@ -67,8 +76,8 @@ class Group(SQLModel, table=True):
     # locating -> pending -> approved | rejected; inactive when the bot was removed
     lat: float | None = None
     lon: float | None = None
-    cell_fine: str | None = Field(default=None, max_length=16, index=True)
-    cell_coarse: str | None = Field(default=None, max_length=16, index=True)
+    cell_fine: str | None = Field(default=None, max_length=16)
+    cell_coarse: str | None = Field(default=None, max_length=16)
     language: str = Field(default="zh", max_length=8)
     registered_by: int = _bigint(nullable=False)
     prompt_message_id: int | None = None

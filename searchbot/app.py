@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation
+from searchbot import db, escalation, reminders
 from searchbot.clock import Clock, system_clock
 from searchbot.dispatcher import Dispatcher
 from searchbot.places import PlaceResolver
@@ -38,11 +38,13 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     """Everything wired, nothing started. The token must be set."""
     assert settings.telegram_bot_token, "TELEGRAM_BOT_TOKEN is required"
     engine = db.create_engine(settings.database_url)
-    sessions = db.sessions(engine)
+    built: list[Services] = []  # the sessions' commit hook needs the services made below
+    sessions = db.sessions(engine, lambda: built[0].wake_dispatcher() if built else None)
     places = PlaceResolver(
         sessions, settings.service_area, settings.geocoder, settings.geocoder_domain
     )
     services = Services(settings=settings, sessions=sessions, places=places, clock=clock)
+    built.append(services)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -70,6 +72,7 @@ async def _post_init(application: BotApplication) -> None:
     transport = TelegramTransport(application.bot, services.settings.allow_paid_broadcast)
     runtime.dispatcher = Dispatcher(services, transport)
     services.wake_dispatcher = runtime.dispatcher.wake
+    services.note_direct_send = runtime.dispatcher.note_direct_send
     await runtime.dispatcher.start()
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -81,6 +84,7 @@ async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
     try:
         await escalation.tick(runtime.services)
+        await reminders.tick(runtime.services)
     except Exception:  # a failed tick is retried at the next one; the rows are still due
         log.exception("escalation tick failed")
 

@@ -87,11 +87,13 @@ def case_status(
     )
 
 
-def alert_caption(case: Case, lang: str, distance_m: float, now: datetime, show_name: bool) -> str:
+def alert_caption(
+    case: Case, lang: str, distance_m: float, now: datetime, show_name: bool, headline: str = ""
+) -> str:
     """The public alert, cut to Telegram's caption limit by shortening the description."""
 
     def build(description: str) -> str:
-        return say(
+        return headline + say(
             lang,
             "alert_caption",
             ref=ref(case.id or 0),

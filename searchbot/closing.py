@@ -42,7 +42,6 @@ async def close(
             )
         await _close(services, session, case, actor, outcome, (note or "")[:500] or None)
         await session.commit()
-    services.wake_dispatcher()
     return Answer(toast="✅")
 
 

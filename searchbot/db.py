@@ -6,6 +6,7 @@ can write from one process without "database is locked"; PostgreSQL is used as i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,13 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 Sessions = async_sessionmaker[AsyncSession]
+OUTBOX_WRITTEN = "outbox_written"
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,8 +46,29 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def sessions(engine: AsyncEngine) -> Sessions:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+def sessions(
+    engine: AsyncEngine, after_outbox_commit: Callable[[], None] | None = None
+) -> Sessions:
+    """Sessions on ``engine``. ``after_outbox_commit`` runs after every commit that wrote
+    outbox rows (see ``outbox.mark``): the dispatcher must not look before the rows exist."""
+
+    class _Session(Session):
+        pass
+
+    if after_outbox_commit is not None:
+
+        @event.listens_for(_Session, "after_commit")
+        def _wake(session: Session) -> None:
+            if session.info.pop(OUTBOX_WRITTEN, False):
+                after_outbox_commit()
+
+        @event.listens_for(_Session, "after_rollback")
+        def _forget(session: Session) -> None:
+            session.info.pop(OUTBOX_WRITTEN, None)
+
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
+    )
 
 
 def alembic_config(url: str | None = None) -> Config:

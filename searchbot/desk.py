@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Officer
 from models import queries as q
-from searchbot import escalation
+from searchbot import coverage, escalation
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import minutes_between
 from searchbot.messages import Answer, Button, Out
@@ -71,8 +71,11 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
         if not officer and case.reporter_user_id != actor.user_id:
             return Answer().say(say(lang, "officers_only"))
         counts = await q.case_counts(session, case_id)
+        rings = await coverage.of_case(services.settings, session, case) if officer else None
     now = services.now()
     status = escalation.status_line(services, case, lang, counts)
+    if rings is not None:
+        status += "\n" + coverage.render(rings, lang)
     text = fit(
         lambda d: case_card(case, lang, now, d) + "\n\n" + status,
         case.description or "",

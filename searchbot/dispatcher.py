@@ -73,6 +73,10 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
 
+    def note_direct_send(self, chat_id: int) -> None:
+        """A handler answered someone directly: that message counts against the chat's limit."""
+        self._throttle.record(chat_id)
+
     def wake(self) -> None:
         """New rows were enqueued: look again now (a sighting must not wait out a round)."""
         self._wake.set()

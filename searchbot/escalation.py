@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, Case, Group, OutboxMessage
+from models import Alert, Case, OutboxMessage, Sighting
 from models import queries as q
+from models.queries import GroupPoint
 from searchbot.cards import alert_caption, case_status, distance_text
-from searchbot.grid import cover, within
+from searchbot.clock import local_hhmm
+from searchbot.grid import bounding_box, cover, within
 from searchbot.messages import Button, Out
-from searchbot.outbox import ALERTS, PEOPLE, enqueue
+from searchbot.outbox import ALERTS, PEOPLE, enqueue, mark
 from searchbot.services import Services
 from searchbot.texts import Raw, ref, say
 
@@ -35,60 +38,95 @@ def next_due(services: Services, case: Case) -> datetime | None:
     following = case.stage + 1
     if following >= len(stages):
         return None
-    if following >= services.settings.unverified_stages and case.verified_at is None:
+    if not may_alert_unverified(services, following) and case.verified_at is None:
         return None
     return case.created_at + stages[following].after
 
 
+def may_alert_unverified(services: Services, index: int) -> bool:
+    """Whether stage ``index`` may go out before an officer verifies the case."""
+    return index < services.settings.unverified_stages
+
+
+async def open_case(services: Services, session: AsyncSession, case: Case) -> int | None:
+    """A confirmed case: its first ring goes out now, or (when even the first must wait for
+    an officer) it waits for verification; returns the groups alerted, None when held."""
+    if may_alert_unverified(services, 0):
+        return await fire_stage(services, session, case, 0)
+    case.next_stage_at = None
+    session.add(case)
+    return None
+
+
 async def fire_stage(services: Services, session: AsyncSession, case: Case, index: int) -> int:
     """Alert every approved group within stage ``index``'s radius not yet alerted for the
-    case, nearest first; returns how many. The caller commits.
+    case, nearest first; returns how many. The caller commits."""
+    radius = services.settings.escalation[index].radius_m
+    count = await alert_ring(services, session, case, radius, index)
+    case.stage = index
+    case.next_stage_at = next_due(services, case)
+    session.add(case)
+    await services.audit(session, None, "stage", case.id, stage=index, groups=count)
+    return count
+
+
+async def alert_ring(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    radius_m: float,
+    stage: int,
+    seen: Sighting | None = None,
+) -> int:
+    """Alert the approved groups within ``radius_m`` of the case's centre not yet alerted for
+    it; with ``seen``, the alert says "seen here" with that sighting's time and photo.
 
     The rows go in as one bulk insert: the query already leaves out alerted groups, and the
     unique keys on alerts and outbox rows stop a second alert should two firings race."""
-    radius = services.settings.escalation[index].radius_m
-    targets = await groups_within(session, case, radius)
+    targets = await groups_within(session, case, radius_m)
     if targets:
         now = services.now()
         await session.exec(  # type: ignore[call-overload]
             insert(Alert),
             params=[
-                {"case_id": case.id, "group_id": g.id, "stage": index, "distance_m": d,
+                {"case_id": case.id, "group_id": g.id, "stage": stage, "distance_m": d,
                  "created_at": now}
                 for d, g in targets
             ],
         )  # fmt: skip
         await session.exec(  # type: ignore[call-overload]
             insert(OutboxMessage),
-            params=[_alert_row(services, case, group, distance) for distance, group in targets],
+            params=[_alert_row(services, case, g, d, seen) for d, g in targets],
         )
-    case.stage = index
-    case.next_stage_at = next_due(services, case)
-    session.add(case)
-    await services.audit(session, None, "stage", case.id, stage=index, groups=len(targets))
-    services.wake_dispatcher()
+        mark(session)
     return len(targets)
+
+
+_POSITION = itemgetter(GroupPoint._fields.index("lat"), GroupPoint._fields.index("lon"))
 
 
 async def groups_within(
     session: AsyncSession, case: Case, radius_m: float
-) -> list[tuple[float, Group]]:
+) -> list[tuple[float, GroupPoint]]:
     """Approved, not yet alerted groups within ``radius_m`` of the case's centre, nearest first."""
     centre = (case.center_lat, case.center_lon)
     area = cover(*centre, radius_m)
-    candidates = await q.groups_in_cells(session, area.column, area.cells, excluding_case=case.id)
-    located = [g for g in candidates if g.lat is not None and g.lon is not None]
-    return within(centre, radius_m, located, lambda g: (g.lat or 0.0, g.lon or 0.0))
+    candidates = await q.groups_in_area(
+        session, area.column, area.cells, bounding_box(*centre, radius_m), excluding_case=case.id
+    )
+    return within(centre, radius_m, candidates, _POSITION)
 
 
-def _alert_row(services: Services, case: Case, group: Group, distance: float) -> dict[str, Any]:
+def _alert_row(
+    services: Services, case: Case, group: GroupPoint, distance: float, seen: Sighting | None
+) -> dict[str, Any]:
     return {
         "case_id": case.id,
         "chat_id": group.chat_id,
         "kind": "alert",
         "lane": ALERTS,
         "rank": distance,
-        "payload": alert_out(services, case, group.language, distance).to_payload(),
+        "payload": alert_out(services, case, group.language, distance, seen).to_payload(),
         "dedupe_key": f"alert:{case.id}:{group.id}",
         "status": "pending",
         "attempts": 0,
@@ -97,13 +135,26 @@ def _alert_row(services: Services, case: Case, group: Group, distance: float) ->
     }
 
 
-def alert_out(services: Services, case: Case, lang: str, distance: float) -> Out:
-    caption = alert_caption(case, lang, distance, services.now(), services.settings.alert_show_name)
+def alert_out(
+    services: Services, case: Case, lang: str, distance: float, seen: Sighting | None = None
+) -> Out:
+    """The alert for one group: the photo, the public description and the two buttons."""
+    now, show_name = services.now(), services.settings.alert_show_name
+    if seen is None:
+        caption = alert_caption(case, lang, distance, now, show_name)
+        photo = case.photo_file_ids[0] if case.photo_file_ids else None
+    else:
+        headline = say(lang, "alert_seen_here", time=local_hhmm(seen.seen_at))
+        where = case.model_copy(
+            update={"place_text": seen.place_text, "lat": seen.lat, "lon": seen.lon,
+                    "last_seen_at": seen.seen_at}
+        )  # fmt: skip
+        caption = alert_caption(where, lang, distance, now, show_name, headline + "\n")
+        photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
     buttons = (
         (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{case.id}")),),
         (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
     )
-    photo = case.photo_file_ids[0] if case.photo_file_ids else None
     return Out(text=caption, photo=photo, buttons=buttons)
 
 

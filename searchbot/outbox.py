@@ -14,6 +14,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import OutboxMessage
+from searchbot.db import OUTBOX_WRITTEN
 from searchbot.messages import Out
 
 # Lanes: a family or an officer never waits behind a fan-out to hundreds of groups, and a
@@ -21,6 +22,11 @@ from searchbot.messages import Out
 PEOPLE = 0
 RETRACT = 1
 ALERTS = 2
+
+
+def mark(session: AsyncSession) -> None:
+    """Note that this transaction wrote outbox rows: its commit wakes the dispatcher."""
+    session.info[OUTBOX_WRITTEN] = True
 
 
 async def enqueue(
@@ -55,6 +61,7 @@ async def enqueue(
     )
     session.add(row)
     await session.flush()
+    mark(session)
     return row
 
 

@@ -65,7 +65,6 @@ async def locate(services: Services, actor: Actor, lat: float, lon: float) -> An
         await _request_approval(services, session, group, actor)
         await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
         await session.commit()
-    services.wake_dispatcher()
     return Answer().say(say(lang, "register_sent"))
 
 
@@ -124,7 +123,6 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         action = "group_approve" if approve else "group_reject"
         await services.audit(session, actor.user_id, action, chat_id=chat_id)
         await session.commit()
-    services.wake_dispatcher()
     text = say(lang, "group_approved" if approve else "group_rejected", title=group.title)
     return Answer(toast=text).say(text)
 

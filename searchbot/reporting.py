@@ -14,11 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Dialogue, Person
 from models import queries as q
+from searchbot import coverage, escalation
 from searchbot import dialogue as dlg
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import parse_when
 from searchbot.dialogue import Input
-from searchbot.escalation import fire_stage, status_line
+from searchbot.escalation import status_line
 from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
@@ -386,12 +387,14 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         await session.flush()
         assert case.id is not None
         await services.audit(session, actor.user_id, "report", case.id)
-        count = await fire_stage(services, session, case, 0)
+        count = await escalation.open_case(services, session, case)
         await _tell_officers_new_case(services, session, case, actor)
         await session.delete(await session.merge(dialogue))
         await session.commit()
     radius = Raw(distance_text(services.settings.escalation[0].radius_m, lang))
-    key = "case_opened" if count else "case_opened_no_groups"
+    key = (
+        "case_opened_held" if count is None else "case_opened" if count else "case_opened_no_groups"
+    )
     return Answer().say(say(lang, key, ref=ref(case.id), count=count, radius=radius))
 
 
@@ -400,6 +403,7 @@ async def _tell_officers_new_case(
 ) -> None:
     assert case.id is not None
     counts = await q.case_counts(session, case.id)
+    rings = await coverage.of_case(services.settings, session, case)
     reporter = f"{actor.name} (id {actor.user_id})"
 
     def render(lang: str) -> Out:
@@ -410,7 +414,9 @@ async def _tell_officers_new_case(
                 "new_case",
                 card=Raw(case_card(case, lang, services.now(), description)),
                 reporter=reporter,
-                status=Raw(status_line(services, case, lang, counts)),
+                status=Raw(
+                    status_line(services, case, lang, counts) + "\n" + coverage.render(rings, lang)
+                ),
             ),
             case.description or "",
             CAPTION_LIMIT if photo else TEXT_LIMIT,

@@ -42,6 +42,7 @@ class Services:
     clock: Clock = system_clock
     bot_username: str = "searchbot"
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
+    note_direct_send: Callable[[int], None] = field(default=lambda chat_id: None)
 
     def now(self) -> datetime:
         return self.clock()

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
         default=parse_stages("0:300,10m:1000,30m:2500,1h:5000"), alias="SEARCHBOT_ESCALATION"
     )
     unverified_stages: int = Field(default=1, ge=0, alias="SEARCHBOT_UNVERIFIED_STAGES")
+    verify_reminder: Annotated[timedelta, NoDecode] = Field(
+        default=timedelta(minutes=5), alias="SEARCHBOT_VERIFY_REMINDER"
+    )
+    open_reminder: Annotated[timedelta, NoDecode] = Field(
+        default=timedelta(minutes=30), alias="SEARCHBOT_OPEN_REMINDER"
+    )
+    stale_after: Annotated[timedelta, NoDecode] = Field(
+        default=timedelta(days=1), alias="SEARCHBOT_STALE_AFTER"
+    )
     language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
     service_area: Annotated[Area | None, NoDecode] = Field(
         default=None, alias="SEARCHBOT_SERVICE_AREA"
@@ -128,6 +137,16 @@ class Settings(BaseSettings):
     @classmethod
     def _escalation(cls, value: object) -> object:
         return parse_stages(value) if isinstance(value, str) else value
+
+    @field_validator("verify_reminder", "open_reminder", "stale_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            duration = parse_duration(value)
+            if duration <= timedelta(0):
+                raise ValueError("must be longer than 0")
+            return duration
+        return value
 
     @field_validator("service_area", mode="before")
     @classmethod

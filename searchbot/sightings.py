@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Case, Dialogue, Group, Sighting
 from models import queries as q
 from searchbot import dialogue as dlg
+from searchbot import escalation
 from searchbot.cards import distance_text
 from searchbot.clock import minutes_between, parse_when
 from searchbot.dialogue import Input
@@ -194,7 +195,6 @@ async def record(
         session, actor.user_id, "sighting", case_id, sighting=sighting.id, source=source
     )
     await _tell(services, session, case, sighting, group)
-    services.wake_dispatcher()
     return sighting
 
 
@@ -255,3 +255,43 @@ async def _tell(
             (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
         )
         await send(chat_id, text, buttons)
+
+
+async def judge(services: Services, actor: Actor, sighting_id: int, credible: bool) -> Answer:
+    """An officer marks a sighting credible or not. Credible with a place: the search centres
+    there, and the groups around it that were not alerted yet get "seen here"."""
+    lang = actor.language
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            return Answer(toast=say(lang, "officers_only"))
+        sighting = await session.get(Sighting, sighting_id)
+        case = await session.get(Case, sighting.case_id) if sighting else None
+        if sighting is None or case is None:
+            return Answer(toast=say(lang, "no_such_sighting"))
+        if case.status != "open":
+            return Answer(toast=say(lang, "case_closed_already", ref=ref(case.id or 0)))
+        if sighting.credible is not None:
+            return Answer(toast=say(lang, "already_judged"))
+        sighting.credible, sighting.judged_by = credible, actor.user_id
+        session.add(sighting)
+        count = await _recentre(services, session, case, sighting) if credible else 0
+        await services.audit(
+            session, actor.user_id, "sighting_judged", case.id, sighting=sighting_id,
+            credible=credible, alerted=count,
+        )  # fmt: skip
+        key = "credible_marked" if credible else "not_credible_marked"
+        await services.tell_officers(
+            session, lambda lg: Out(say(lg, key, ref=ref(case.id or 0), by=actor.name, count=count)),
+            kind="notice", case_id=case.id,
+        )  # fmt: skip
+        await session.commit()
+    return Answer(toast=say(lang, key, ref=ref(case.id or 0), by=actor.name, count=count))
+
+
+async def _recentre(services: Services, session: AsyncSession, case: Case, seen: Sighting) -> int:
+    if seen.lat is None or seen.lon is None:
+        return 0
+    case.center_lat, case.center_lon = seen.lat, seen.lon
+    session.add(case)
+    first_ring = services.settings.escalation[0].radius_m
+    return await escalation.alert_ring(services, session, case, first_ring, case.stage, seen)

@@ -99,6 +99,10 @@ EN: dict[str, str] = {
         "✅ Case <b>{ref}</b> is open. There is no registered group within {radius} yet; the "
         "police have your report and the area widens as time passes."
     ),
+    "case_opened_held": (
+        "✅ Case <b>{ref}</b> is open. An officer is checking it now; the alert goes out to the "
+        "groups within {radius} as soon as it is verified. Sightings will come to you here."
+    ),
     "edit_which": "What would you like to change?",
     "report_limit": "You have reported several cases in the last hour. Please call the police.",
     "blocked_user": "You cannot report cases with this bot. Please call the police.",
@@ -240,6 +244,18 @@ EN: dict[str, str] = {
     "found_confirm": "Tap again to confirm they are found.",
     "mycases_none": "You have no open cases.",
     "mycases_line": "{ref} — {name}, reported {minutes} min ago, {sightings} sightings",
+    "remind_verify": "⏸ Reminder: {ref} has waited {minutes} min for an officer to verify it; the next ring ({radius}) holds until then.",
+    "remind_open": "🔔 {ref} is still open after {minutes} min, at its widest ring ({radius}).",
+    "remind_stale": "⚠️ {ref} has been open for {hours} hours. Please review it: close it, or widen the search by other means.",
+    "credible_marked": "👍 Sighting for {ref} marked credible by {by}: {count} more groups around it alerted; the next rings centre there.",
+    "not_credible_marked": "👎 Sighting for {ref} marked not credible by {by}.",
+    "already_judged": "This sighting was already judged.",
+    "no_such_sighting": "There is no such sighting.",
+    "alert_seen_here": "👀 <b>SEEN HERE at {time}</b>",
+    "coverage_ring": "{stage}) {radius}: {alerted} groups alerted, {checked} checked — not here",
+    "coverage_blind": "Blind spots: {blind} of {cells} cells within {radius} have no registered group.",
+    "coverage_blind_near": "Nearest blind spots: {spots}",
+    "coverage_none_blind": "Every cell within {radius} has a registered group.",
 }
 
 ZH: dict[str, str] = {
@@ -300,6 +316,7 @@ ZH: dict[str, str] = {
         "线索会在这里通知您。请尽量留在原地并保持手机畅通。\n找到后请在 /mycases 中点 <b>已找到</b>。"
     ),
     "case_opened_no_groups": "✅ 案件 <b>{ref}</b> 已建立。{radius} 范围内暂无登记群组；警方已收到报告，搜索范围会随时间扩大。",
+    "case_opened_held": "✅ 案件 <b>{ref}</b> 已建立。警务人员正在核实，核实后将立即向 {radius} 范围内的群组发布警报。线索会在这里通知您。",
     "edit_which": "要修改哪一项？",
     "report_limit": "您在一小时内已报告多起案件，请直接报警。",
     "blocked_user": "您无法通过本机器人报告案件，请直接报警。",
@@ -415,6 +432,18 @@ ZH: dict[str, str] = {
     "found_confirm": "再点一次确认已找到。",
     "mycases_none": "您没有进行中的案件。",
     "mycases_line": "{ref} — {name}，{minutes} 分钟前报告，线索 {sightings} 条",
+    "remind_verify": "⏸ 提醒：{ref} 已等待核实 {minutes} 分钟；核实前不会扩大到下一圈（{radius}）。",
+    "remind_open": "🔔 {ref} 已进行 {minutes} 分钟，仍未结案，已达最大范围（{radius}）。",
+    "remind_stale": "⚠️ {ref} 已超过 {hours} 小时未结案。请复核：结案，或通过其他途径扩大搜索。",
+    "credible_marked": "👍 {ref} 的线索已由 {by} 标记为可信：已通知其周边新增 {count} 个群组；之后的搜索圈以此为中心。",
+    "not_credible_marked": "👎 {ref} 的线索已由 {by} 标记为不可信。",
+    "already_judged": "该线索已被评判过。",
+    "no_such_sighting": "没有该线索。",
+    "alert_seen_here": "👀 <b>{time} 有人在此看到</b>",
+    "coverage_ring": "{stage}) {radius}：已通知 {alerted} 个群，{checked} 个已查看未发现",
+    "coverage_blind": "盲区：{radius} 内 {cells} 个网格中有 {blind} 个没有登记群组。",
+    "coverage_blind_near": "最近的盲区：{spots}",
+    "coverage_none_blind": "{radius} 内每个网格都有登记群组。",
 }
 
 CATALOGS: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}

@@ -1,13 +1,16 @@
 """Telegram's sending limits, enforced before a call rather than discovered by 429s.
 
-Overall: evenly spaced sends at a little under the configured rate (a 429 costs far more than
-the margin). Per chat: a sliding window (a group may take 20 a minute, a person about one a
-second with short bursts). A 429 pauses only the chat that received it.
+Overall: at most 95 % of the limit in any sliding second (a 429 costs far more than the
+margin), never closer together than half the even spacing, so a sender that fell behind catches
+up without bursting. Per chat: a group may take 20 a minute (sliding window); a person about one a second with
+bursts of three (a token bucket). Replies the handlers send directly count too. A 429 pauses
+only the chat that received it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -23,12 +26,14 @@ class Throttle:
         chat_per_second: float,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._interval = 1.0 / (per_second * SAFETY)
+        self._window_cap = max(1, math.ceil(per_second * SAFETY))
+        self._min_gap = 0.5 / per_second
+        self._recent: deque[float] = deque()
         self._group = (group_per_minute, 60.0)
-        burst = 3
-        self._person = (burst, burst / chat_per_second)
+        self._person_rate, self._person_burst = chat_per_second, 3.0
+        self._tokens: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
         self._now = now
-        self._next_slot = 0.0
+        self._last_slot = -math.inf
         self._sent: defaultdict[int, deque[float]] = defaultdict(deque)
         self._paused: dict[int, float] = {}
 
@@ -36,7 +41,10 @@ class Throttle:
         """Seconds until ``chat_id`` may receive another message (0 if now)."""
         now = self._now()
         paused = self._paused.get(chat_id, 0.0) - now
-        count, window = self._group if chat_id < 0 else self._person
+        if chat_id > 0:
+            tokens = self._person_tokens(chat_id, now)
+            return max(paused, (1.0 - tokens) / self._person_rate, 0.0)
+        count, window = self._group
         history = self._sent.get(chat_id)
         if history:
             while history and history[0] <= now - window:
@@ -44,22 +52,38 @@ class Throttle:
         full = history[0] + window - now if history and len(history) >= count else 0.0
         return max(paused, full, 0.0)
 
-    async def global_slot(self) -> None:
-        """Wait for the next overall sending slot.
+    def _person_tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._tokens.get(chat_id, (self._person_burst, now))
+        return min(self._person_burst, tokens + (now - at) * self._person_rate)
 
-        A sender that fell behind (a database round trip between batches) may catch up by one
-        slot, never more: the spacing over any second stays within the limit."""
-        now = self._now()
-        if self._next_slot > now:
-            await asyncio.sleep(self._next_slot - now)
+    async def global_slot(self) -> None:
+        """Wait for the next overall sending slot."""
+        while True:
             now = self._now()
-        self._next_slot = max(now - self._interval, self._next_slot) + self._interval
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            wait = self._last_slot + self._min_gap - now
+            if len(self._recent) >= self._window_cap:
+                wait = max(wait, self._recent[0] + 1.0 - now)
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self._recent.append(now)
+        self._last_slot = now
 
     def record(self, chat_id: int) -> None:
-        self._sent[chat_id].append(self._now())
+        now = self._now()
+        if chat_id > 0:
+            self._tokens[chat_id] = (self._person_tokens(chat_id, now) - 1.0, now)
+        else:
+            self._sent[chat_id].append(now)
 
     def unrecord(self, chat_id: int) -> None:
         """Take back the newest ``record`` (the message was not sent after all)."""
+        if chat_id > 0:
+            tokens, at = self._tokens.get(chat_id, (self._person_burst, self._now()))
+            self._tokens[chat_id] = (min(self._person_burst, tokens + 1.0), at)
+            return
         history = self._sent.get(chat_id)
         if history:
             history.pop()

@@ -1,0 +1,92 @@
+"""Nobody forgets an open case: officers are reminded of a case waiting for verification, of
+a case still open at its widest ring, and loudly of one open for more than a day.
+
+The last reminder's time is a column; a reminder is claimed with a conditional update on it,
+so each goes out once even with two bot processes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Case
+from searchbot.cards import case_buttons, distance_text
+from searchbot.clock import minutes_between
+from searchbot.messages import Out
+from searchbot.services import Services
+from searchbot.texts import Raw, ref, say
+
+
+def _kind(services: Services, case: Case) -> str | None:
+    """What this case is waiting for: an officer's verification, or a find; None while a
+    stage is still scheduled."""
+    if case.next_stage_at is not None:
+        return None
+    if case.stage + 1 < len(services.settings.escalation) and case.verified_at is None:
+        return "verify"  # also a case whose very first ring waits (stage -1)
+    return "open"
+
+
+def _due_at(services: Services, case: Case, kind: str) -> datetime:
+    settings = services.settings
+    interval = settings.verify_reminder if kind == "verify" else settings.open_reminder
+    return (case.reminded_at or case.created_at) + interval
+
+
+async def tick(services: Services) -> int:
+    """Send the reminders that are due; returns how many cases were reminded of."""
+    now = services.now()
+    async with services.sessions() as session:
+        query = select(Case).where(Case.status == "open", col(Case.next_stage_at).is_(None))
+        waiting = (await session.exec(query)).all()
+    reminded = 0
+    for case in waiting:
+        kind = _kind(services, case)
+        if kind and _due_at(services, case, kind) <= now and await _remind(services, case, kind):
+            reminded += 1
+    return reminded
+
+
+async def _remind(services: Services, case: Case, kind: str) -> bool:
+    async with services.sessions() as session:
+        if not await _claim(session, case, services.now()):
+            return False
+        await services.tell_officers(
+            session, lambda lang: _reminder(services, case, kind, lang), kind="notice",
+            case_id=case.id,
+        )  # fmt: skip
+        await session.commit()
+    return True
+
+
+async def _claim(session: AsyncSession, case: Case, now: datetime) -> bool:
+    last = col(Case.reminded_at)
+    claim = (
+        update(Case)
+        .where(col(Case.id) == case.id, col(Case.status) == "open")
+        .where(last.is_(None) if case.reminded_at is None else last == case.reminded_at)
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.exec(claim)  # type: ignore[call-overload]
+    return bool(result.rowcount == 1)
+
+
+def _reminder(services: Services, case: Case, kind: str, lang: str) -> Out:
+    case_ref, now = ref(case.id or 0), services.now()
+    minutes = minutes_between(case.created_at, now)
+    stages = services.settings.escalation
+    if kind == "verify":
+        radius = Raw(distance_text(stages[case.stage + 1].radius_m, lang))
+        text = say(lang, "remind_verify", ref=case_ref, minutes=minutes, radius=radius)
+    elif now - case.created_at >= services.settings.stale_after:
+        hours = int((now - case.created_at) / timedelta(hours=1))
+        text = say(lang, "remind_stale", ref=case_ref, hours=hours)
+    else:
+        radius = Raw(distance_text(stages[max(case.stage, 0)].radius_m, lang))
+        text = say(lang, "remind_open", ref=case_ref, minutes=minutes, radius=radius)
+    return Out(text, buttons=case_buttons(case.id or 0, lang, case.verified_at is not None))
