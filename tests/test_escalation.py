@@ -22,7 +22,13 @@ def alerted(fake: FakeBotApi, chats: list[FakeChat]) -> list[int]:
 
 
 def alert_count(fake: FakeBotApi, chat: FakeChat) -> int:
-    return len([c for c in fake.calls if c.method == "sendPhoto" and c.ok and int(c.params["chat_id"]) == chat.chat_id])
+    return len(
+        [
+            c
+            for c in fake.calls
+            if c.method == "sendPhoto" and c.ok and int(c.params["chat_id"]) == chat.chat_id
+        ]
+    )
 
 
 async def stage_entries(world: World) -> list[int]:
@@ -48,7 +54,9 @@ async def test_stages_fire_in_order_alert_only_new_groups_and_stop_at_closing(
         await world.settle()
         assert alerted(fake, ring1 + ring2 + ring3) == [c.chat_id for c in ring1]
 
-        await fake.wait_for(lambda: any("stage 2" in m.body for m in fake.messages(family.user_id)), timeout=5)
+        await fake.wait_for(
+            lambda: any("stage 2" in m.body for m in fake.messages(family.user_id)), timeout=5
+        )
         await world.settle()
         assert alerted(fake, ring1 + ring2 + ring3) == [c.chat_id for c in ring1 + ring2]
         notice = next(m for m in fake.messages(family.user_id) if "stage 2" in m.body)
@@ -148,7 +156,10 @@ async def test_a_credible_sighting_recentres_the_search(world: World, fake: Fake
     async with world.services.sessions() as session:
         case = await session.get(Case, case_id)
         assert case is not None
-        assert (round(case.center_lat, 6), round(case.center_lon, 6)) == (round(seen_at[0], 6), round(seen_at[1], 6))
+        assert (round(case.center_lat, 6), round(case.center_lon, 6)) == (
+            round(seen_at[0], 6),
+            round(seen_at[1], 6),
+        )
 
 
 async def test_coverage_counts_rings_and_finds_blind_spots(world: World, fake: FakeBotApi) -> None:
@@ -179,7 +190,9 @@ async def test_coverage_counts_rings_and_finds_blind_spots(world: World, fake: F
     assert {spot.cell for spot in report.blind} == expected_blind
     card = await world.says(officer, f"/case {case_id}")
     assert "1) 300 m: 4 groups alerted, 1 checked" in card.body
-    assert f"Blind spots: {len(expected_blind)} of {len(within_300)} cells within 300 m" in card.body
+    assert (
+        f"Blind spots: {len(expected_blind)} of {len(within_300)} cells within 300 m" in card.body
+    )
 
 
 async def test_a_restart_between_stages_fires_the_next_once_on_time(
