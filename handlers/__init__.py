@@ -3,11 +3,17 @@ and render its answer. No SQL and no business rules live here."""
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers.buttons import on_button
-from handlers.groups import on_group_message
-from handlers.private import on_private_message
+from handlers.groups import on_group_message, on_membership
+from handlers.private import on_private_edit, on_private_message
 
 
 def install(application: Application) -> None:  # type: ignore[type-arg]
@@ -17,3 +23,6 @@ def install(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(private, on_private_message))
     application.add_handler(MessageHandler(groups, on_group_message))
     application.add_handler(CallbackQueryHandler(on_button))
+    edits = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+    application.add_handler(MessageHandler(edits, on_private_edit))
+    application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER))

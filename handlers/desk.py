@@ -24,6 +24,10 @@ def _with_case(usage: str, work: Callable[[Services, Actor, int], Awaitable[Answ
     return command
 
 
+async def _stats(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await desk.stats(services, actor)
+
+
 async def _cases(services: Services, actor: Actor, args: list[str]) -> Answer:
     return await desk.list_cases(services, actor)
 
@@ -60,6 +64,15 @@ async def _officer(services: Services, actor: Actor, args: list[str]) -> Answer:
     return await desk.appoint(services, actor, args[0], int(args[1]))
 
 
+def _block(blocked: bool) -> Command:
+    async def command(services: Services, actor: Actor, args: list[str]) -> Answer:
+        if not args or not args[0].isdigit():
+            return Answer().say(say(actor.language, "block_usage"))
+        return await desk.block(services, actor, int(args[0]), blocked)
+
+    return command
+
+
 OFFICER_COMMANDS: dict[str, Command] = {
     "/cases": _cases,
     "/case": _with_case("/case 12", desk.show_case),
@@ -70,6 +83,10 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "/approve": _decide(True),
     "/reject": _decide(False),
     "/officer": _officer,
+    "/stats": _stats,
+    "/block": _block(True),
+    "/unblock": _block(False),
+    "/export": _with_case("/export 12", desk.export),
 }
 
 PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel", "/start", "/help"}

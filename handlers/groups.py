@@ -85,3 +85,25 @@ async def _reply_to_bot(update: Update, context: Context) -> Answer | None:
     return await sightings.from_group_reply(
         services, actor, replied.message_id, replied.caption or replied.text or "", report
     )
+
+
+async def on_membership(update: Update, context: Context) -> None:
+    """The bot was added to or removed from a group, or blocked by a person."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    services = services_of(context)
+    chat, status = change.chat, change.new_chat_member.status
+    if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        await registration.recipient_gone(services, chat.id, f"bot {status}")
+        return
+    if chat.type == "private" or change.old_chat_member.status not in (
+        ChatMemberStatus.LEFT, ChatMemberStatus.BANNED,
+    ):  # fmt: skip
+        return  # a person restarted the bot, or the bot's rights changed: nothing to say
+    by = await context.bot.get_chat_member(chat.id, change.from_user.id)
+    actor = actor_of(update, services)
+    answer = await registration.bot_added(services, actor, by.status in ADMIN_STATUSES)
+    await reply(update, context, answer)
+    if by.status not in ADMIN_STATUSES:
+        await context.bot.leave_chat(chat.id)

@@ -123,3 +123,13 @@ async def on_dialogue_button(update: Update, context: Context, choice: str) -> N
     actor = actor_of(update, services)
     answer = await continue_dialogue(services, actor, Input(choice=choice))
     await reply(update, context, answer or Answer(toast=say(actor.language, "stale_button")))
+
+
+async def on_private_edit(update: Update, context: Context) -> None:
+    """An edited message: dialogues read new messages only, so say so when one is open."""
+    services = services_of(context)
+    actor = actor_of(update, services)
+    async with services.sessions() as session:
+        if await dlg.load(session, actor.user_id) is None:
+            return
+    await reply(update, context, Answer().say(say(actor.language, "edited_ignored")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -45,9 +45,10 @@ async def groups_in_area(
     if excluding_case is not None:
         alerted = select(Alert.group_id).where(Alert.case_id == excluding_case)
         query = query.where(col(Group.id).not_in(alerted))
-    # Plain tuples from the driver: thousands of rows per ring, no ORM identity map needed.
-    rows = (await session.connection()).execute(query)
-    return [GroupPoint._make(row) for row in await rows]
+    # The driver's rows as they come (tuples with these attribute names): thousands per ring,
+    # no ORM objects needed.
+    rows = await (await session.connection()).execute(query)
+    return cast(list[GroupPoint], rows.all())
 
 
 async def group_by_chat(session: AsyncSession, chat_id: int) -> Group | None:

@@ -52,6 +52,7 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = None
     closed_by: int | None = _bigint(nullable=True)
     close_note: str | None = Field(default=None, max_length=512)
+    purged_at: datetime | None = None  # personal data removed after the retention period
 
 
 # Covering indexes for ring selection: cell, then status and position, then what an alert

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation, reminders
+from searchbot import db, escalation, reminders, retention
 from searchbot.clock import Clock, system_clock
 from searchbot.dispatcher import Dispatcher
 from searchbot.places import PlaceResolver
@@ -22,6 +22,8 @@ from searchbot.update_order import ChatOrderedUpdates
 log = logging.getLogger(__name__)
 
 BotApplication = Application  # type: ignore[type-arg]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+PURGE_EVERY = 24 * 3600  # seconds: the retention period is counted in days
 
 
 @dataclass
@@ -78,6 +80,7 @@ async def _post_init(application: BotApplication) -> None:
     application.job_queue.run_repeating(
         _tick, interval=services.settings.tick_seconds, first=0.1, name="escalation-tick"
     )
+    application.job_queue.run_repeating(_purge, interval=PURGE_EVERY, first=60, name="purge")
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,6 +90,16 @@ async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
         await reminders.tick(runtime.services)
     except Exception:  # a failed tick is retried at the next one; the rows are still due
         log.exception("escalation tick failed")
+
+
+async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime: Runtime = context.application.bot_data["runtime"]
+    try:
+        result = await retention.purge(runtime.services)
+        if result.cases:
+            log.info("purged personal data of cases %s", result.cases)
+    except Exception:  # tried again at the next run; nothing is lost by waiting
+        log.exception("purge failed")
 
 
 async def _post_shutdown(application: BotApplication) -> None:
@@ -105,7 +118,7 @@ async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10)
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(
-        poll_interval=poll_interval, timeout=timeout, drop_pending_updates=False
+        poll_interval=poll_interval, timeout=timeout, allowed_updates=ALLOWED_UPDATES
     )
 
 

@@ -29,6 +29,18 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="load a CSV with columns name,aliases,lat,lon"
     )
     importing.add_argument("file", type=Path)
+    export = commands.add_parser("export", help="a case as CAP 1.2 messages and a PFIF 1.4 file")
+    export.add_argument("case", type=int)
+    export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
+    stats = commands.add_parser("stats", help="figures for the officers, optionally a PNG chart")
+    stats.add_argument("--days", type=int, default=30, help="cases reported in the last N days")
+    stats.add_argument("--png", type=Path, help="also write the chart here")
+    purge = commands.add_parser("purge", help="remove personal data past the retention period")
+    purge.add_argument("--dry-run", action="store_true", help="only show what would go")
+    audit = commands.add_parser("audit", help="the audit log")
+    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "export", help="write the audit log as JSON lines to standard output"
+    )
     return parser
 
 
@@ -56,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "landmarks":
         return asyncio.run(_import_landmarks(settings, args.file))
+    if args.command == "purge":
+        return asyncio.run(_purge(settings, args.dry_run))
+    if args.command == "audit":
+        return asyncio.run(_audit_export(settings))
+    if args.command == "export":
+        return asyncio.run(_export(settings, args.case, args.out))
+    if args.command == "stats":
+        return asyncio.run(_stats(settings, args.days, args.png))
     return 2
 
 
@@ -68,10 +88,10 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from searchbot.app import build
+    from searchbot.app import ALLOWED_UPDATES, build
 
     runtime = build(settings)
-    runtime.application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 
@@ -96,4 +116,102 @@ async def _import_landmarks(settings: Settings, path: Path) -> int:
     finally:
         await engine.dispose()
     print(f"imported {count} landmarks")
+    return 0
+
+
+async def _export(settings: Settings, case_id: int, folder: Path) -> int:
+    from searchbot.desk import case_documents
+    from searchbot.exports import load_case_record
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.sessions(engine)() as session:
+            record = await load_case_record(session, case_id, settings.escalation)
+    finally:
+        await engine.dispose()
+    if record is None:
+        print(f"searchbot: there is no case {case_id}", file=sys.stderr)
+        return 1
+    try:
+        documents = case_documents(settings, record)
+    except ValueError as error:  # a SEARCHBOT_RECORDS_DOMAIN that CAP or PFIF refuses
+        print(f"searchbot: SEARCHBOT_RECORDS_DOMAIN: {error}", file=sys.stderr)
+        return 2
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, document in documents:
+        (folder / name).write_text(document, encoding="utf-8")
+        print(folder / name)
+    return 0
+
+
+async def _stats(settings: Settings, days: int, png: Path | None) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from searchbot.statistics import chart_png, compute
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.sessions(engine)() as session:
+            figures = await compute(session, datetime.now(UTC) - timedelta(days=days))
+    finally:
+        await engine.dispose()
+    print(f"cases by outcome: {figures.cases_by_outcome}")
+    print(
+        f"time to found (min): median {figures.found_median_minutes}, "
+        f"p90 {figures.found_p90_minutes}, share within 30 min {figures.found_within_30_share}"
+    )
+    print(f"sightings per case: {figures.sightings_per_case}")
+    print(f"approved groups by role: {figures.approved_groups_by_role}")
+    print(f"groups by status: {figures.groups_by_status}")
+    print(f"groups that checked: {figures.groups_answered} of {figures.groups_alerted} alerted")
+    if png:
+        png.write_bytes(chart_png(figures, language=settings.language))
+        print(png)
+    return 0
+
+
+async def _purge(settings: Settings, dry_run: bool) -> int:
+    from searchbot.places import PlaceResolver
+    from searchbot.retention import purge
+    from searchbot.services import Services
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        sessions = db.sessions(engine)
+        services = Services(settings, sessions, PlaceResolver(sessions, None))
+        result = await purge(services, dry_run=dry_run)
+    finally:
+        await engine.dispose()
+    verb = "would purge" if dry_run else "purged"
+    cases = ", ".join(f"#{case}" for case in result.cases) or "none"
+    print(
+        f"{verb} {len(result.cases)} cases closed over {settings.retention_days} days ago "
+        f"({cases}): {result.sightings} sightings, {result.messages} sent messages"
+    )
+    return 0
+
+
+async def _audit_export(settings: Settings) -> int:
+    import json
+
+    from sqlmodel import col, select
+
+    from models import AuditEntry
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.sessions(engine)() as session:
+            entries = await session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))
+            for entry in entries:
+                record = {
+                    "id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor_user_id,
+                    "action": entry.action, "case": entry.case_id, "detail": entry.detail,
+                }  # fmt: skip
+                print(json.dumps(record, ensure_ascii=False))
+    finally:
+        await engine.dispose()
     return 0

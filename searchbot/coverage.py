@@ -4,6 +4,7 @@ the blind spots a station must fill."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import h3
@@ -19,8 +20,19 @@ from searchbot.texts import Raw, say
 
 SHOWN_BLIND_SPOTS = 3
 COVERING_STATUSES = ("approved", "pending")
-# ~0.015 km² cells, centres ~115 m apart: a block of a shopping street
+# ~0.015 km² cells, centres ~115 m apart: a block of a shopping street; wider rings are
+# judged in coarser cells so that a card never weighs more than ~1,500 of them.
 BLIND_SPOT_RESOLUTION = 10
+MAX_CELLS = 1500
+
+
+def blind_spot_resolution(radius_m: float) -> int:
+    """The finest resolution that covers the ring in at most ``MAX_CELLS`` cells."""
+    area_m2 = math.pi * radius_m**2
+    resolution = BLIND_SPOT_RESOLUTION
+    while resolution > 0 and area_m2 / h3.average_hexagon_area(resolution, unit="m^2") > MAX_CELLS:
+        resolution -= 1
+    return resolution
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,9 @@ async def of_case(settings: Settings, session: AsyncSession, case: Case) -> Cove
     rings = [Ring(i + 1, stages[i].radius_m, *counts.get(i, (0, 0))) for i in range(case.stage + 1)]
     radius = stages[max(case.stage, 0)].radius_m
     centre = (case.center_lat, case.center_lon)
-    cells = cells_within(*centre, radius, BLIND_SPOT_RESOLUTION)
-    covered = await _covered(session, bounding_box(*centre, radius))
+    resolution = blind_spot_resolution(radius)
+    cells = cells_within(*centre, radius, resolution)
+    covered = await _covered(session, bounding_box(*centre, radius), resolution)
     blind = [_spot(centre, cell) for cell in cells if cell not in covered]
     blind.sort(key=lambda spot: spot.distance_m)
     return Coverage(rings, radius, len(cells), blind)
@@ -69,7 +82,9 @@ async def _counts_by_stage(session: AsyncSession, case_id: int) -> dict[int, tup
     return {stage: (alerted, checked) for stage, alerted, checked in await session.exec(query)}
 
 
-async def _covered(session: AsyncSession, box: tuple[float, float, float, float]) -> set[str]:
+async def _covered(
+    session: AsyncSession, box: tuple[float, float, float, float], resolution: int
+) -> set[str]:
     """The cells that hold a registered (approved or pending) group."""
     south, north, west, east = box
     query = select(Group.lat, Group.lon).where(
@@ -78,7 +93,7 @@ async def _covered(session: AsyncSession, box: tuple[float, float, float, float]
         col(Group.lon).between(west, east),
     )
     return {
-        h3.latlng_to_cell(lat, lon, BLIND_SPOT_RESOLUTION)
+        h3.latlng_to_cell(lat, lon, resolution)
         for lat, lon in await session.exec(query)
         if lat is not None and lon is not None
     }

@@ -4,16 +4,19 @@ the family's own view of their cases."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Officer
+from models import AuditEntry, Case, Officer, Person
 from models import queries as q
-from searchbot import coverage, escalation
+from searchbot import coverage, escalation, exports, statistics
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
-from searchbot.clock import minutes_between
+from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
 from searchbot.services import Actor, Services
+from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
 
@@ -72,10 +75,11 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
             return Answer().say(say(lang, "officers_only"))
         counts = await q.case_counts(session, case_id)
         rings = await coverage.of_case(services.settings, session, case) if officer else None
+        log = await history(session, case_id, lang) if officer else ""
     now = services.now()
     status = escalation.status_line(services, case, lang, counts)
     if rings is not None:
-        status += "\n" + coverage.render(rings, lang)
+        status += "\n" + coverage.render(rings, lang) + "\n\n" + log
     text = fit(
         lambda d: case_card(case, lang, now, d) + "\n\n" + status,
         case.description or "",
@@ -220,3 +224,117 @@ async def my_cases(services: Services, actor: Actor) -> Answer:
             found = Button(say(lang, "btn_found"), data=f"fd:{case.id}")
             answer.add(Out(text=text, buttons=((found,),)))
     return answer
+
+
+STATS_DAYS = 30
+CHART_LABELS = ("outcomes_title", "found_title", "cases", "minutes", "no_data")
+
+
+async def stats(services: Services, actor: Actor) -> Answer:
+    """/stats: the last 30 days' figures, and the chart."""
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        since = services.now() - timedelta(days=STATS_DAYS)
+        figures = await statistics.compute(session, since)
+        labels = {key: say(lang, f"chart_{key}") for key in CHART_LABELS}
+        labels |= {o: say(lang, f"outcome_{o}") for o in ("found", "false_alarm", "withdrawn")}
+        chart = statistics.chart_png(figures, labels, language=lang)
+        text = say(lang, "stats", days=STATS_DAYS, **_stats_values(figures))
+        return Answer().say(text).add(Out(upload=chart, upload_name="stats.png"))
+
+    return await _as_officer(services, actor, work)
+
+
+def _stats_values(figures: statistics.Figures) -> dict[str, str]:
+    def minutes(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0f}"
+
+    def percent(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0%}"
+
+    by, roles = figures.cases_by_outcome, figures.approved_groups_by_role
+    return {
+        "open": str(by["open"]), "found": str(by["found"]),
+        "false_alarm": str(by["false_alarm"]), "withdrawn": str(by["withdrawn"]),
+        "median": minutes(figures.found_median_minutes), "p90": minutes(figures.found_p90_minutes),
+        "fast": percent(figures.found_within_30_share),
+        "sightings": "–" if figures.sightings_per_case is None else f"{figures.sightings_per_case:.1f}",
+        "merchant": str(roles["merchant"]), "guard": str(roles["guard"]),
+        "volunteer": str(roles["volunteer"]), "pending": str(figures.groups_by_status["pending"]),
+        "answered": str(figures.groups_answered), "alerted": str(figures.groups_alerted),
+    }  # fmt: skip
+
+
+async def export(services: Services, actor: Actor, case_id: int) -> Answer:
+    """/export N: the case as CAP 1.2 messages and a PFIF 1.4 file, sent as documents."""
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        record = await exports.load_case_record(session, case_id, services.settings.escalation)
+        if record is None:
+            return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
+        documents = case_documents(services.settings, record)
+        if not documents:
+            return Answer().say(say(lang, "export_nothing", ref=ref(case_id)))
+        answer = Answer()
+        for name, document in documents:
+            caption = say(lang, "export_caption", ref=ref(case_id), what=name)
+            answer.add(Out(text=caption, upload=document.encode(), upload_name=name))
+        return answer
+
+    return await _as_officer(services, actor, work)
+
+
+def case_documents(settings: Settings, record: exports.CaseRecord) -> list[tuple[str, str]]:
+    """(file name, XML) of every export of a case: its CAP messages, then its PFIF file."""
+    case_id = record.case.id
+    show = settings.alert_show_name
+    caps = exports.cap_messages(record, settings.records_domain, show_name=show)
+    if not caps:
+        return []
+    files = [(f"case-{case_id}-cap-{n}.xml", doc) for n, doc in enumerate(caps, start=1)]
+    pfif = exports.pfif_document(record, settings.records_domain, show_name=show)
+    return [*files, (f"case-{case_id}-pfif.xml", pfif)]
+
+
+async def block(services: Services, actor: Actor, user_id: int, blocked: bool) -> Answer:
+    """/block, /unblock: stop (or allow again) a person's reports and sightings."""
+    lang = actor.language
+
+    async def work(session: AsyncSession) -> Answer:
+        person = await session.get(Person, user_id)
+        if person is None:
+            person = Person(user_id=user_id, updated_at=services.now(), reachable=False)
+        person.blocked = blocked
+        session.add(person)
+        await services.audit(session, actor.user_id, "block" if blocked else "unblock",
+                             target=user_id)  # fmt: skip
+        await session.commit()
+        return Answer().say(say(lang, "blocked_done" if blocked else "unblocked_done",
+                                user_id=user_id))  # fmt: skip
+
+    return await _as_officer(services, actor, work)
+
+
+HISTORY_SHOWN = 12
+
+
+async def history(session: AsyncSession, case_id: int, lang: str) -> str:
+    """The last entries of a case's audit log, for officers."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.case_id == case_id)
+        .order_by(col(AuditEntry.id).desc())
+        .limit(HISTORY_SHOWN)
+    )
+    entries = list(reversed((await session.exec(query)).all()))
+    lines = [say(lang, "history_title")]
+    for entry in entries:
+        detail = entry.detail.get("stage")
+        action = entry.action + (f" {detail + 1}" if isinstance(detail, int) else "")
+        actor = f" ({entry.actor_user_id})" if entry.actor_user_id else ""
+        lines.append(
+            say(lang, "history_line", time=local_hhmm(entry.at), action=action, actor=actor)
+        )
+    return "\n".join(lines)

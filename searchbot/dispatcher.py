@@ -19,9 +19,9 @@ from typing import Any, Protocol
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from models import Case, Group, OutboxMessage, Person
+from models import Case, Group, OutboxMessage
 from models import queries as q
-from searchbot import closing
+from searchbot import closing, registration
 from searchbot.messages import Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Services
@@ -74,8 +74,8 @@ class Dispatcher:
         self._runner: asyncio.Task[None] | None = None
 
     def note_direct_send(self, chat_id: int) -> None:
-        """A handler answered someone directly: that message counts against the chat's limit."""
-        self._throttle.record(chat_id)
+        """A handler answered someone directly: that message counts against the limits."""
+        self._throttle.record_direct(chat_id)
 
     def wake(self) -> None:
         """New rows were enqueued: look again now (a sighting must not wait out a round)."""
@@ -286,29 +286,7 @@ class Dispatcher:
         self.wake()
 
     async def _gone(self, job: Job, error: str) -> None:
-        """The bot was kicked or blocked: stop writing there and tell the officers once."""
-        async with self._services.sessions() as session:
-            group = await q.group_by_chat(session, job.chat_id)
-            if group is not None:
-                group.status = "inactive"
-                session.add(group)
-            person = await session.get(Person, job.chat_id)
-            if person is not None:
-                person.reachable = False
-                session.add(person)
-            await session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(col(OutboxMessage.chat_id) == job.chat_id)
-                .where(col(OutboxMessage.status).in_(("pending", "sending")))
-                .values(status="dead", last_error=error[:512])
-            )
-            name = group.title if group else str(job.chat_id)
-            await self._services.tell_officers(
-                session, lambda lang: Out(say(lang, "recipient_gone", chat=name)),
-                kind="notice", dedupe=f"gone:{job.chat_id}",
-            )  # fmt: skip
-            await self._services.audit(session, None, "recipient_gone", chat_id=job.chat_id)
-            await session.commit()
+        await registration.recipient_gone(self._services, job.chat_id, error)
         self.wake()
 
     async def _move(self, job: Job, new_chat_id: int) -> None:

@@ -29,8 +29,12 @@ class Out:
     buttons: tuple[tuple[Button, ...], ...] = ()
     force_reply: bool = False
     reply_to: int | None = None
+    # a file to upload (a chart, an export): only in direct answers, never through the outbox
+    upload: bytes | None = None
+    upload_name: str = ""
 
     def to_payload(self) -> dict[str, Any]:
+        assert self.upload is None, "uploads are answered directly, not queued"
         payload: dict[str, Any] = {"op": "send", "text": self.text}
         if self.photo:
             payload["photo"] = self.photo

@@ -6,9 +6,11 @@ Telegram and passes ``is_chat_admin``), and only approved groups ever receive an
 
 from __future__ import annotations
 
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Group
+from models import Group, OutboxMessage, Person
 from models import queries as q
 from searchbot.grid import cells_of
 from searchbot.messages import Answer, Button, Out
@@ -175,3 +177,44 @@ async def checked(services: Services, actor: Actor, case_id: int) -> Answer:
         await services.audit(session, actor.user_id, "checked", case_id, chat_id=actor.chat_id)
         await session.commit()
     return Answer(toast=say(lang, "checked_thanks"))
+
+
+async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
+    """The bot was removed from a group or blocked by a person (learnt from a 403 or from
+    Telegram's membership update): stop writing there and tell the officers once."""
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, chat_id)
+        if group is not None:
+            group.status = "inactive"
+            session.add(group)
+        person = await session.get(Person, chat_id)
+        if person is not None:
+            person.reachable = False
+            session.add(person)
+        await session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.chat_id) == chat_id)
+            .where(col(OutboxMessage.status).in_(("pending", "sending")))
+            .values(status="dead", last_error=reason[:512])
+        )
+        if group is not None:  # a person blocking the bot is their right, not officers' news
+            await services.tell_officers(
+                session, lambda lang: Out(say(lang, "recipient_gone", chat=group.title)),
+                kind="notice", dedupe=f"gone:{chat_id}",
+            )  # fmt: skip
+        await services.audit(session, None, "recipient_gone", chat_id=chat_id)
+        await session.commit()
+
+
+async def bot_added(services: Services, actor: Actor, by_chat_admin: bool) -> Answer:
+    """The bot joined a group: welcome it if an administrator added it; otherwise explain
+    (the adapter then leaves the group)."""
+    if not by_chat_admin:
+        return Answer().say(say(actor.language, "added_by_non_admin"))
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+        if group is not None and group.status == "inactive":
+            group.status = "pending" if group.lat is not None else "locating"
+            session.add(group)
+            await session.commit()
+    return Answer().say(say(actor.language, "added_welcome"))

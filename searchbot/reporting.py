@@ -29,7 +29,6 @@ from searchbot.texts import Raw, ref, say
 NAME_MAX = 64
 DESCRIPTION_MAX = 1000
 PHOTOS_MAX = 3
-REPORTS_PER_HOUR = 3
 FIELDS = ("photo", "name", "age", "sex", "description", "place", "time", "contact")
 
 Step = Callable[[Services, Actor, Dialogue, Input, Answer], Awaitable[None]]
@@ -54,7 +53,8 @@ async def _refusal(services: Services, session: AsyncSession, actor: Actor) -> s
     if person is not None and person.blocked:
         return "blocked_user"
     recent = await q.reports_since(session, actor.user_id, services.now() - timedelta(hours=1))
-    if recent >= REPORTS_PER_HOUR and not await services.is_officer(session, actor):
+    limit = services.settings.reports_per_hour
+    if recent >= limit and not await services.is_officer(session, actor):
         return "report_limit"
     return None
 

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     stale_after: Annotated[timedelta, NoDecode] = Field(
         default=timedelta(days=1), alias="SEARCHBOT_STALE_AFTER"
     )
+    reports_per_hour: int = Field(default=3, ge=1, alias="SEARCHBOT_REPORTS_PER_HOUR")
+    sightings_per_case: int = Field(default=10, ge=1, alias="SEARCHBOT_SIGHTINGS_PER_CASE")
+    retention_days: int = Field(default=30, ge=1, alias="SEARCHBOT_RETENTION_DAYS")
+    records_domain: str = Field(default="searchbot.invalid", alias="SEARCHBOT_RECORDS_DOMAIN")
     language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
     service_area: Annotated[Area | None, NoDecode] = Field(
         default=None, alias="SEARCHBOT_SERVICE_AREA"

@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Dialogue, Group, Sighting
+from models import Case, Dialogue, Group, Person, Sighting
 from models import queries as q
 from searchbot import dialogue as dlg
 from searchbot import escalation
@@ -50,6 +52,10 @@ async def begin(services: Services, actor: Actor, case_id: int) -> Answer:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
         if case.status != "open":
             return Answer().say(say(lang, "seen_case_closed"))
+        try:
+            await _check_allowed(services, session, actor, case_id)
+        except Refused as refusal:
+            return Answer().say(say(lang, refusal.key))
         await dlg.begin(services, session, actor.user_id, "seen", "place", case_id=case_id)
         await session.commit()
     return Answer().say(say(lang, "seen_ask_place"))
@@ -119,7 +125,11 @@ async def _finish(
 ) -> Answer:
     async with services.sessions() as session:
         await session.delete(await session.merge(dialogue))
-        recorded = await record(services, session, actor, case_id, "deeplink", report)
+        try:
+            recorded = await record(services, session, actor, case_id, "deeplink", report)
+        except Refused as refusal:
+            await session.commit()  # the dialogue ends either way
+            return Answer().say(say(actor.language, refusal.key))
         await session.commit()
     key = "seen_thanks" if recorded else "seen_case_closed"
     return Answer().say(say(actor.language, key))
@@ -136,7 +146,10 @@ async def from_group_reply(
             return None
         group = await q.group_by_chat(session, actor.chat_id)
         lang = group.language if group else actor.language
-        recorded = await record(services, session, actor, case_id, "reply", report, group)
+        try:
+            recorded = await record(services, session, actor, case_id, "reply", report, group)
+        except Refused as refusal:
+            return Answer().say(say(lang, refusal.key))
         await session.commit()
     return Answer().say(say(lang, "seen_thanks" if recorded else "seen_case_closed"))
 
@@ -170,10 +183,12 @@ async def record(
     report: Report,
     group: Group | None = None,
 ) -> Sighting | None:
-    """Store the sighting and tell the family and the officers; None if the case is closed."""
+    """Store the sighting and tell the family and the officers; None if the case is closed.
+    Raises Refused when this person may not add one (blocked, or over the per-case limit)."""
     case = await session.get(Case, case_id)
     if case is None or case.status != "open":
         return None
+    await _check_allowed(services, session, actor, case_id)
     now = services.now()
     sighting = Sighting(
         case_id=case_id,
@@ -196,6 +211,27 @@ async def record(
     )
     await _tell(services, session, case, sighting, group)
     return sighting
+
+
+class Refused(Exception):
+    """This person may not send (more) sightings; the message key says why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+async def _check_allowed(
+    services: Services, session: AsyncSession, actor: Actor, case_id: int
+) -> None:
+    person = await session.get(Person, actor.user_id)
+    if person is not None and person.blocked:
+        raise Refused("blocked_user")
+    query = select(func.count()).where(
+        Sighting.case_id == case_id, Sighting.reporter_user_id == actor.user_id
+    )
+    if int((await session.exec(query)).one()) >= services.settings.sightings_per_case:  # type: ignore[call-overload]
+        raise Refused("sighting_limit")
 
 
 def sighting_text(case: Case, sighting: Sighting, lang: str) -> str:

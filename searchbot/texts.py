@@ -256,6 +256,32 @@ EN: dict[str, str] = {
     "coverage_blind": "Blind spots: {blind} of {cells} cells within {radius} have no registered group.",
     "coverage_blind_near": "Nearest blind spots: {spots}",
     "coverage_none_blind": "Every cell within {radius} has a registered group.",
+    "stats": (
+        "<b>Last {days} days</b>\n"
+        "Cases: {open} open, {found} found, {false_alarm} false alarms, {withdrawn} withdrawn\n"
+        "Time to found: median {median} min, 90% within {p90} min; {fast} found within 30 min\n"
+        "Sightings per case: {sightings}\n"
+        "Approved groups: {merchant} merchants, {guard} guards, {volunteer} volunteers "
+        "({pending} waiting for approval)\n"
+        "Groups that checked: {answered} of {alerted} alerted"
+    ),
+    "export_caption": "{ref}: {what}",
+    "export_usage": "Usage: <code>/export N</code> — the case as CAP 1.2 and PFIF 1.4 XML.",
+    "export_nothing": "{ref} has no alert to export yet.",
+    "chart_outcomes_title": "Cases by outcome",
+    "chart_found_title": "Time to found",
+    "chart_cases": "cases",
+    "chart_minutes": "minutes",
+    "chart_no_data": "no case found yet",
+    "added_by_non_admin": "Only an administrator of this group can add me. Please ask one of them to add me; I am leaving now.",
+    "added_welcome": "👋 Thank you for adding me. An administrator can now send <code>/register merchant</code> (or guard, volunteer) to receive alerts about missing people nearby.",
+    "edited_ignored": "I only read new messages, not edits. Please send your answer again.",
+    "blocked_done": "{user_id} can no longer report cases or send sightings.",
+    "unblocked_done": "{user_id} can report cases and send sightings again.",
+    "block_usage": "Usage: <code>/block USER_ID</code> or <code>/unblock USER_ID</code>",
+    "sighting_limit": "Thank you — you have already sent many sightings for this case. Please call the police with anything urgent.",
+    "history_title": "<b>History</b>",
+    "history_line": "{time} {action}{actor}",
 }
 
 ZH: dict[str, str] = {
@@ -444,6 +470,31 @@ ZH: dict[str, str] = {
     "coverage_blind": "盲区：{radius} 内 {cells} 个网格中有 {blind} 个没有登记群组。",
     "coverage_blind_near": "最近的盲区：{spots}",
     "coverage_none_blind": "{radius} 内每个网格都有登记群组。",
+    "stats": (
+        "<b>最近 {days} 天</b>\n"
+        "案件：进行中 {open}，已找到 {found}，误报 {false_alarm}，撤回 {withdrawn}\n"
+        "找到用时：中位数 {median} 分钟，90% 在 {p90} 分钟内；{fast} 在 30 分钟内找到\n"
+        "每案线索数：{sightings}\n"
+        "已批准群组：商户 {merchant}，保安 {guard}，志愿者 {volunteer}（待审批 {pending}）\n"
+        "已查看的群组：{answered} / 已通知 {alerted}"
+    ),
+    "export_caption": "{ref}：{what}",
+    "export_usage": "用法：<code>/export 编号</code> — 以 CAP 1.2 和 PFIF 1.4 XML 导出案件。",
+    "export_nothing": "{ref} 尚无可导出的警报。",
+    "chart_outcomes_title": "案件结果",
+    "chart_found_title": "找到所用时间",
+    "chart_cases": "案件",
+    "chart_minutes": "分钟",
+    "chart_no_data": "暂无已找到的案件",
+    "added_by_non_admin": "只有本群管理员可以添加我。请让管理员添加；我现在退出本群。",
+    "added_welcome": "👋 感谢添加。群管理员现在可以发送 <code>/register merchant</code>（或 guard、volunteer）来接收附近的寻人警报。",
+    "edited_ignored": "我只读取新消息，不读取修改后的消息。请重新发送您的回答。",
+    "blocked_done": "{user_id} 已不能报告案件或提供线索。",
+    "unblocked_done": "{user_id} 已恢复报告案件和提供线索。",
+    "block_usage": "用法：<code>/block 用户ID</code> 或 <code>/unblock 用户ID</code>",
+    "sighting_limit": "谢谢——您已为此案提供了很多线索。如有紧急情况请直接报警。",
+    "history_title": "<b>记录</b>",
+    "history_line": "{time} {action}{actor}",
 }
 
 CATALOGS: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}

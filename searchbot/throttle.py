@@ -1,8 +1,8 @@
 """Telegram's sending limits, enforced before a call rather than discovered by 429s.
 
 Overall: at most 95 % of the limit in any sliding second (a 429 costs far more than the
-margin), never closer together than half the even spacing, so a sender that fell behind catches
-up without bursting. Per chat: a group may take 20 a minute (sliding window); a person about one a second with
+margin), never closer together than 90 % of the even spacing, so a sender that fell behind
+catches up without a burst that network jitter could turn into a 429. Per chat: a group may take 20 a minute (sliding window); a person about one a second with
 bursts of three (a token bucket). Replies the handlers send directly count too. A 429 pauses
 only the chat that received it.
 """
@@ -27,7 +27,7 @@ class Throttle:
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._window_cap = max(1, math.ceil(per_second * SAFETY))
-        self._min_gap = 0.5 / per_second
+        self._min_gap = 0.9 / per_second
         self._recent: deque[float] = deque()
         self._group = (group_per_minute, 60.0)
         self._person_rate, self._person_burst = chat_per_second, 3.0
@@ -70,6 +70,16 @@ class Throttle:
             await asyncio.sleep(wait)
         self._recent.append(now)
         self._last_slot = now
+
+    def record_direct(self, chat_id: int) -> None:
+        """A message sent outside ``global_slot`` (a handler's reply): it still counts, but a
+        conversation must not run up a debt that keeps the person's next alert waiting."""
+        now = self._now()
+        self._recent.append(now)
+        if chat_id > 0:
+            self._tokens[chat_id] = (max(0.0, self._person_tokens(chat_id, now) - 1.0), now)
+        else:
+            self._sent[chat_id].append(now)
 
     def record(self, chat_id: int) -> None:
         now = self._now()

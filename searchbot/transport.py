@@ -16,6 +16,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     ReplyParameters,
 )
@@ -90,7 +91,14 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
     """Send one ``Out``; returns the message id. Raises telegram errors as they come."""
     markup, reply = keyboard(out), reply_parameters(out)
-    if out.photo:
+    if out.upload is not None:
+        file = InputFile(out.upload, filename=out.upload_name)
+        send = bot.send_photo if out.upload_name.endswith(".png") else bot.send_document
+        message = await send(
+            chat_id, file, caption=out.text or None, parse_mode=ParseMode.HTML,
+            reply_markup=markup, reply_parameters=reply,
+        )  # fmt: skip
+    elif out.photo:
         message = await bot.send_photo(
             chat_id, out.photo, caption=out.text or None, parse_mode=ParseMode.HTML,
             reply_markup=markup, reply_parameters=reply, **extra,

@@ -56,28 +56,44 @@ async def test_a_group_that_removed_the_bot_is_deactivated_and_reported_once(
     officer = await world.officer()
     chats = await world.seed_groups(ring(3))
     kicked = chats[1]
-    fake.remove_bot(kicked, by=fake.user(1, first_name="Owner"))
-    family = fake.user(5001, first_name="Mother", language_code="en")
-    await world.report(family)
+    fake.remove_bot(kicked, by=fake.user(1, first_name="Owner"))  # Telegram tells the bot
     await world.settle()
     (group,) = await rows(world, Group, Group.chat_id == kicked.chat_id)
     assert group.status == "inactive"
+
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    await world.report(family)
+    await world.settle()
+    sends = [
+        c
+        for c in fake.calls
+        if c.method == "sendPhoto" and int(c.params["chat_id"]) == kicked.chat_id
+    ]
+    assert sends == []  # never even tried
     notices = [m for m in fake.messages(officer.user_id) if "can no longer be reached" in m.body]
     assert len(notices) == 1
 
-    second = fake.user(5002, first_name="Father", language_code="en")
-    await world.report(second)
-    await world.settle()
-    assert (
-        len(
-            [
-                c
-                for c in fake.calls
-                if int(c.params.get("chat_id", 0)) == kicked.chat_id and c.method == "sendPhoto"
-            ]
-        )
-        == 1
-    )
+
+async def test_a_403_deactivates_the_group_and_officers_hear_once(
+    world: World, fake: FakeBotApi
+) -> None:
+    officer = await world.officer()
+    chats = await world.seed_groups(ring(3))
+    gone = chats[1]
+    fake.fail_next(gone, status=403, count=5)  # removed while the bot was not listening
+    for user_id in (5001, 5002):
+        await world.report(fake.user(user_id, first_name="Parent", language_code="en"))
+        await world.settle()
+    (group,) = await rows(world, Group, Group.chat_id == gone.chat_id)
+    assert group.status == "inactive"
+    tries = [
+        c
+        for c in fake.calls
+        if c.method == "sendPhoto" and int(c.params["chat_id"]) == gone.chat_id
+    ]
+    assert len(tries) == 1 and not tries[0].ok  # the second case no longer tries
+    others = [c for c in chats if c is not gone]
+    assert all(len([m for m in fake.messages(c.chat_id) if m.photo_file_id]) == 2 for c in others)
     notices = [m for m in fake.messages(officer.user_id) if "can no longer be reached" in m.body]
     assert len(notices) == 1
 
