@@ -4,15 +4,18 @@ outbox dispatcher and the escalation tick wired to one set of services."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation, reminders, retention
+from searchbot import db, escalation, menus, reminders, retention
 from searchbot.clock import Clock, system_clock
 from searchbot.dispatcher import Dispatcher
+from searchbot.operations import Metrics, OperationsServer
 from searchbot.places import PlaceResolver
 from searchbot.services import Services
 from searchbot.settings import Settings
@@ -33,7 +36,9 @@ class Runtime:
     application: BotApplication
     services: Services
     engine: AsyncEngine
+    metrics: Metrics = field(default_factory=Metrics)
     dispatcher: Dispatcher | None = None
+    operations: OperationsServer | None = None
 
 
 def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
@@ -72,7 +77,7 @@ async def _post_init(application: BotApplication) -> None:
     await db.upgrade(runtime.engine)
     services.bot_username = application.bot.username
     transport = TelegramTransport(application.bot, services.settings.allow_paid_broadcast)
-    runtime.dispatcher = Dispatcher(services, transport)
+    runtime.dispatcher = Dispatcher(services, transport, metrics=runtime.metrics)
     services.wake_dispatcher = runtime.dispatcher.wake
     services.note_direct_send = runtime.dispatcher.note_direct_send
     await runtime.dispatcher.start()
@@ -81,6 +86,12 @@ async def _post_init(application: BotApplication) -> None:
         _tick, interval=services.settings.tick_seconds, first=0.1, name="escalation-tick"
     )
     application.job_queue.run_repeating(_purge, interval=PURGE_EVERY, first=60, name="purge")
+    await menus.install(application.bot, services)
+    if services.settings.metrics_listen:
+        runtime.operations = OperationsServer(
+            services, runtime.metrics, services.settings.metrics_listen
+        )
+        await runtime.operations.start()
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -104,22 +115,42 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _post_shutdown(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data["runtime"]
+    if runtime.operations is not None:
+        await runtime.operations.stop()
     if runtime.dispatcher is not None:
         await runtime.dispatcher.stop()
     await runtime.engine.dispose()
 
 
 async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10) -> None:
-    """Start polling inside the running event loop (tests, the demo)."""
-    application = runtime.application
+    """Start the bot inside the running event loop (tests, the demo): long polling, or the
+    webhook when one is configured."""
+    application, settings = runtime.application, runtime.services.settings
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
     await application.start()
     assert application.updater is not None
+    if settings.webhook_url:
+        await application.updater.start_webhook(**webhook_options(settings))
+        return
     await application.updater.start_polling(
         poll_interval=poll_interval, timeout=timeout, allowed_updates=ALLOWED_UPDATES
     )
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Where to listen and what to tell Telegram, for PTB's start_webhook / run_webhook."""
+    assert settings.webhook_url
+    host, port = settings.webhook_address
+    return {
+        "listen": host,
+        "port": port,
+        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
 
 
 async def stop(runtime: Runtime) -> None:

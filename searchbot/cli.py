@@ -17,7 +17,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="searchbot", description="Coordinate the search for a missing person on Telegram."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook)")
+    run.add_argument("--webhook", metavar="URL", help="public HTTPS URL for Telegram's updates")
     demo = commands.add_parser("demo", help="a complete search against a built-in fake Telegram")
     demo.add_argument("--groups", type=int, default=12, help="how many groups to register")
     database = commands.add_parser("db", help="database tasks")
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"searchbot: configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "run":
+        if args.webhook:
+            settings = settings.model_copy(update={"webhook_url": args.webhook})
         return _run(settings)
     if args.command == "demo":
         from searchbot.demo import run_demo
@@ -88,10 +91,20 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from searchbot.app import ALLOWED_UPDATES, build
+    from searchbot.app import ALLOWED_UPDATES, build, webhook_options
 
+    if settings.webhook_url and not settings.webhook_secret:
+        print(
+            "searchbot: SEARCHBOT_WEBHOOK_SECRET is required with a webhook, so that only "
+            "Telegram can post updates to it",
+            file=sys.stderr,
+        )
+        return 2
     runtime = build(settings)
-    runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    if settings.webhook_url:
+        runtime.application.run_webhook(**webhook_options(settings))
+    else:
+        runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

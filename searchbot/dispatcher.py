@@ -23,6 +23,7 @@ from models import Case, Group, OutboxMessage
 from models import queries as q
 from searchbot import closing, registration
 from searchbot.messages import Out
+from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Services
 from searchbot.texts import ref, say
@@ -60,9 +61,14 @@ def _job(row: OutboxMessage) -> Job:
 
 class Dispatcher:
     def __init__(
-        self, services: Services, transport: Transport, concurrency: int = CONCURRENCY
+        self,
+        services: Services,
+        transport: Transport,
+        concurrency: int = CONCURRENCY,
+        metrics: Metrics | None = None,
     ) -> None:
         settings = services.settings
+        self._metrics = metrics or Metrics()
         self._services = services
         self._transport = transport
         self._throttle = Throttle(
@@ -220,6 +226,10 @@ class Dispatcher:
             return row is None or row.status == "cancelled"
 
     async def _sent(self, job: Job, message_id: int | None) -> None:
+        self._metrics.sent(job.kind, "ok")
+        log.info(
+            "sent %s case=%s chat=%s message=%s", job.kind, job.case_id, job.chat_id, message_id
+        )
         now = self._services.now()
         async with self._services.sessions() as session:
             row = await session.get(OutboxMessage, job.id)
@@ -236,6 +246,12 @@ class Dispatcher:
             await session.commit()
 
     async def _failed(self, job: Job, error: DeliveryError) -> None:
+        result = type(error).__name__.lower()
+        self._metrics.sent(job.kind, result)
+        log.info(
+            "%s %s case=%s chat=%s attempt=%s: %s",
+            result, job.kind, job.case_id, job.chat_id, job.attempts + 1, error,
+        )  # fmt: skip
         if isinstance(error, Throttled):
             self._throttle.pause(job.chat_id, error.seconds)
             await self._retry(job, error.seconds, str(error), count_attempt=False)

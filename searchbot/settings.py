@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     sightings_per_case: int = Field(default=10, ge=1, alias="SEARCHBOT_SIGHTINGS_PER_CASE")
     retention_days: int = Field(default=30, ge=1, alias="SEARCHBOT_RETENTION_DAYS")
     records_domain: str = Field(default="searchbot.invalid", alias="SEARCHBOT_RECORDS_DOMAIN")
+    webhook_url: str | None = Field(default=None, alias="SEARCHBOT_WEBHOOK_URL")
+    webhook_listen: str = Field(default="0.0.0.0:8443", alias="SEARCHBOT_WEBHOOK_LISTEN")
+    webhook_secret: str | None = Field(default=None, alias="SEARCHBOT_WEBHOOK_SECRET")
+    metrics_listen: str | None = Field(default=None, alias="SEARCHBOT_METRICS_LISTEN")
     language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
     service_area: Annotated[Area | None, NoDecode] = Field(
         default=None, alias="SEARCHBOT_SERVICE_AREA"
@@ -165,6 +169,32 @@ class Settings(BaseSettings):
         if value not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
+
+    @field_validator("webhook_url", "webhook_secret", "metrics_listen", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("webhook_listen", "metrics_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9090")
+        return value
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host, int(port)
 
     @field_validator("officer_chat_id", mode="before")
     @classmethod

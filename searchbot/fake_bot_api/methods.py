@@ -66,6 +66,7 @@ class BotApiMethods:
         self.world = world
         self.commands: dict[tuple[str, str], JsonDict] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""
         self.bot_texts: dict[tuple[str, str], str] = {}
         self.menu_buttons: dict[int | None, JsonDict] = {}
         self.handlers: dict[str, Handler] = {
@@ -278,8 +279,10 @@ class BotApiMethods:
     def set_webhook(self, params: JsonDict, files: Files) -> bool:
         """setWebhook: remember the URL (getUpdates then answers 409 like Telegram)."""
         self.webhook_url = params["url"]
+        self.webhook_secret = params.get("secret_token", "")
         if params.get("drop_pending_updates"):
             self.world.drop_pending_updates()
+        self.world.wake_pollers()  # the webhook pusher delivers what is already queued
         return True
 
     def get_webhook_info(self, params: JsonDict, files: Files) -> JsonDict:

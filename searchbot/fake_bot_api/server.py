@@ -34,6 +34,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from .errors import ApiError
@@ -137,6 +138,8 @@ class FakeBotApi(World):
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
+        self._pusher: asyncio.Task[None] | None = None
+        self.webhook_answers: list[int] = []
 
     # ---------------------------------------------------------- lifecycle
 
@@ -159,6 +162,7 @@ class FakeBotApi(World):
         self._runner = runner
         self._port = int(runner.addresses[0][1])
         self._closing = False
+        self._pusher = asyncio.create_task(self._push_to_webhook(), name="fake-webhook-pusher")
         return self
 
     async def stop(self) -> None:
@@ -168,7 +172,34 @@ class FakeBotApi(World):
             return
         self._closing = True
         self.wake_pollers()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            await asyncio.gather(self._pusher, return_exceptions=True)
+            self._pusher = None
         await runner.cleanup()
+
+    async def _push_to_webhook(self) -> None:
+        """While a webhook is set, POST each queued update to it (with the secret token in
+        ``X-Telegram-Bot-Api-Secret-Token``) and confirm it once answered 2xx, as Telegram does;
+        ``webhook_answers`` keeps each HTTP status for the tests."""
+        async with aiohttp.ClientSession() as client:
+            while True:
+                signal = self.update_signal
+                url = self._api.webhook_url
+                batch = self.take_updates(1, self._allowed_updates) if url else []
+                if not batch:
+                    await signal.wait()
+                    continue
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self._api.webhook_secret}
+                try:
+                    async with client.post(url, json=batch[0], headers=headers) as response:
+                        self.webhook_answers.append(response.status)
+                        if 200 <= response.status < 300:
+                            self.confirm_updates(batch[0]["update_id"] + 1)
+                        else:
+                            await asyncio.sleep(0.1)
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
 
     async def __aenter__(self) -> FakeBotApi:
         return await self.start()

@@ -1,0 +1,119 @@
+"""Ready for a station: menus per role and language, webhook mode, health and metrics, Chinese."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+
+from searchbot.fake_bot_api import FakeBotApi
+from tests.world import CENTRE, World, offset, world_settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_command_menus_per_scope_and_language(world: World, fake: FakeBotApi) -> None:
+    def menu(scope: dict[str, object], lang: str) -> dict[str, str]:
+        params = fake.commands[(json.dumps(scope, sort_keys=True), lang)]
+        return {c["command"]: c["description"] for c in params["commands"]}
+
+    private = {"type": "all_private_chats"}
+    assert menu(private, "zh")["report"] == "报告走失"
+    assert menu(private, "en")["report"] == "Report a missing person"
+    assert "close" not in menu(private, "en")  # strangers do not see officers' commands
+    assert set(menu({"type": "all_group_chats"}, "en")) == {"register", "status", "unregister"}
+    assert menu(private, "") == menu(private, "en")  # the default is the station's language
+
+
+async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    settings = world_settings(
+        fake, database_url, SEARCHBOT_WEBHOOK_URL=url, SEARCHBOT_WEBHOOK_SECRET="s3cret-Token",
+        SEARCHBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+    )  # fmt: skip
+    async with World(fake, settings) as world:
+        assert fake.webhook_url == url
+        family = fake.user(5001, first_name="Mother", language_code="en")
+        answer = await world.says(family, "/start")  # pushed by the fake to the webhook
+        assert "This is <b>searchbot</b>" in answer.html or "This is searchbot" in answer.body
+        assert 200 in fake.webhook_answers
+        assert not fake.calls_to("getUpdates")
+
+        forged = {"update_id": 999, "message": {
+            "message_id": 1, "date": 0, "chat": {"id": 6001, "type": "private"},
+            "from": {"id": 6001, "is_bot": False, "first_name": "X"}, "text": "/start"}}  # fmt: skip
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(
+                url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            )
+        assert refused.status_code == 403
+        await world.settle()
+        assert fake.messages(6001) == []
+
+
+async def test_health_and_metrics_follow_a_fanout(fake: FakeBotApi, database_url: str) -> None:
+    port = free_port()
+    settings = world_settings(
+        fake, database_url, SEARCHBOT_METRICS_LISTEN=f"127.0.0.1:{port}",
+        SEARCHBOT_GLOBAL_PER_SECOND=6, SEARCHBOT_ESCALATION="0:2000,1h:3000",
+    )  # fmt: skip
+    async with World(fake, settings) as world, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{port}"
+        health = await client.get(f"{base}/healthz")
+        assert health.status_code == 200 and health.text == "ok\n"
+        await world.seed_groups([offset(CENTRE, 100 + 20 * i) for i in range(24)])
+        family = fake.user(5001, first_name="Mother", language_code="en")
+        summary = await world.draft_report(family)
+        fake.click(family, summary, "Confirm")
+        await fake.wait_for(
+            lambda: len([c for c in fake.calls if c.method == "sendPhoto" and c.ok]) >= 4
+        )
+
+        def alerts_waiting(body: str) -> float:
+            line = next(
+                x
+                for x in body.splitlines()
+                if x.startswith('searchbot_outbox_depth{lane="alerts"}')
+            )
+            return float(line.split()[-1])
+
+        during = (await client.get(f"{base}/metrics")).text
+        assert alerts_waiting(during) > 0
+        assert "searchbot_open_cases 1.0" in during
+        await world.settle(timeout=30)
+        after = (await client.get(f"{base}/metrics")).text
+        assert alerts_waiting(after) == 0
+        assert 'searchbot_sends_total{kind="alert",result="ok"} 24.0' in after
+
+
+async def test_a_chinese_speaker_reports_in_chinese(world: World, fake: FakeBotApi) -> None:
+    mother = fake.user(5009, first_name="妈妈", language_code="zh-hans")
+    answer = await world.says(mother, "/report")
+    assert "请发送走失者的近照" in answer.body
+    saved = await world.says(mother, photo=True)
+    name_ask = await world.taps(mother, saved, "下一步")
+    assert name_ask is not None and "叫什么名字" in name_ask.body
+    age_ask = await world.says(mother, "小明")
+    assert "多大年龄" in age_ask.body
+    sex = await world.says(mother, "6")
+    assert sex.body == "性别？"
+    description = await world.taps(mother, sex, "男")
+    assert description is not None and "外貌特征" in description.body
+    place = await world.says(mother, "红色T恤，蓝色短裤")
+    assert "最后在哪里看到" in place.body
+    when = await world.says(mother, location=CENTRE)
+    contact = await world.taps(mother, when, "刚刚")
+    assert contact is not None and "电话" in contact.body
+    summary = await world.says(mother, "/skip")
+    assert "请核对" in summary.body and "6岁" in summary.body
+    opened = await world.taps(mother, summary, "确认发布")
+    assert opened is not None and "案件" in opened.body and "已建立" in opened.body
+    assert fake.violations == []
