@@ -35,7 +35,10 @@ async def on_group_message(update: Update, context: Context) -> None:
         if name == "/register":
             admin = await _is_chat_admin(update, context)
             role = args[0].lower() if args else None
-            answer = await registration.register(services, actor, role, chat.title or "", admin)
+            language = args[1].lower() if len(args) > 1 else None
+            answer = await registration.register(
+                services, actor, role, chat.title or "", admin, language
+            )
         elif name == "/unregister":
             answer = await registration.unregister(
                 services, actor, await _is_chat_admin(update, context)

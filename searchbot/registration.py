@@ -17,16 +17,23 @@ from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
 from searchbot.services import Actor, Services
+from searchbot.settings import LANGUAGES
 from searchbot.texts import say
 
 ROLES = ("merchant", "guard", "volunteer")
 
 
 async def register(
-    services: Services, actor: Actor, role: str | None, title: str, is_chat_admin: bool
+    services: Services,
+    actor: Actor,
+    role: str | None,
+    title: str,
+    is_chat_admin: bool,
+    language: str | None = None,
 ) -> Answer:
-    """``/register ROLE`` in a group: remember the role and ask for the location."""
-    lang = actor.language
+    """``/register ROLE [zh|en]`` in a group: remember the role and the group's language (the
+    admin's own when not given) and ask for the location."""
+    lang = language if language in LANGUAGES else actor.language
     if not is_chat_admin:
         return Answer().say(say(lang, "register_admins_only"))
     if role not in ROLES:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from babel.messages.pofile import read_po
 
 from searchbot.clock import LOCAL, parse_when
-from searchbot.texts import EN, ZH, Raw, language_of, say
+from searchbot.closing import OUTCOMES
+from searchbot.desk import CHART_LABELS
+from searchbot.menus import GROUPS, OFFICERS, PRIVATE
+from searchbot.registration import ROLES
+from searchbot.reporting import FIELDS
+from searchbot.texts import CATALOGS, EN, LOCALE, ZH, Raw, language_of, say
 
 
 def test_catalogs_have_the_same_messages() -> None:
@@ -46,3 +55,47 @@ def test_when_answers() -> None:
     assert parse_when("23:50", now) == datetime(2026, 11, 22, 23, 50, tzinfo=LOCAL)
     assert parse_when("25:00", now) is None
     assert parse_when("abc", now) is None
+
+
+SOURCES = [
+    path
+    for folder in ("searchbot", "handlers")
+    for path in (Path(__file__).resolve().parent.parent / folder).rglob("*.py")
+]
+LITERAL = re.compile(r'say\(\s*[\w.]+,\s*"([a-z0-9_]+)"')
+DYNAMIC = re.compile(r'say\(\s*[\w.]+,\s*f"([a-z_]+)\{')
+# Every message id built at run time: its prefix and the values that complete it.
+KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
+    "status_": ("locating", "pending", "approved", "rejected", "inactive"),
+    "role_": ROLES,
+    "outcome_": OUTCOMES,
+    "sex_": ("m", "f", "u"),
+    "field_": FIELDS,
+    "cmd_": PRIVATE + GROUPS + OFFICERS,
+    "chart_": CHART_LABELS,
+}
+
+
+def used_message_ids() -> tuple[set[str], set[str]]:
+    literal, prefixes = set(), set()
+    for path in SOURCES:
+        source = path.read_text(encoding="utf-8")
+        literal |= set(LITERAL.findall(source))
+        prefixes |= set(DYNAMIC.findall(source))
+    return literal, prefixes
+
+
+def test_every_message_id_in_the_code_is_in_every_catalog() -> None:
+    literal, prefixes = used_message_ids()
+    assert len(literal) > 100  # the scan works
+    assert prefixes <= set(KNOWN_DYNAMIC), f"list the values of {prefixes - set(KNOWN_DYNAMIC)}"
+    wanted = literal | {p + v for p in prefixes for v in KNOWN_DYNAMIC[p]}
+    for lang, catalog in CATALOGS.items():
+        assert wanted - set(catalog) == set(), f"missing from the {lang} catalog"
+
+
+def test_the_catalogs_are_gettext_files() -> None:
+    for lang in CATALOGS:
+        with (LOCALE / lang / "LC_MESSAGES" / "searchbot.po").open("rb") as handle:
+            catalog = read_po(handle)
+        assert len(catalog) == len(CATALOGS[lang]) and not catalog.fuzzy
