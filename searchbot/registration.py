@@ -102,14 +102,7 @@ async def _request_approval(
 
     await services.tell_officers(session, render, kind="group_request")
     if group.lat is not None and group.lon is not None:
-        for chat_id, _ in await services.officer_chats(session):
-            await enqueue(
-                session,
-                chat_id,
-                Out(location=(group.lat, group.lon)),
-                kind="pin",
-                now=services.now(),
-            )
+        await services.pin_for_officers(session, (group.lat, group.lon))
 
 
 async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) -> Answer:

@@ -21,7 +21,6 @@ from searchbot.clock import parse_when
 from searchbot.dialogue import Input
 from searchbot.escalation import status_line
 from searchbot.messages import Answer, Button, Out
-from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
@@ -157,14 +156,23 @@ async def _photo(
         answer.say(say(lang, "photo_expected"))
 
 
-async def _name(
-    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
-) -> None:
-    text = (given.text or "").strip()
-    if not text or given.command or len(text) > NAME_MAX:
-        answer.say(say(actor.language, "name_expected", max=NAME_MAX))
-        return
-    _next(services, dialogue, "name", answer, actor.language, name=text)
+def _free_text(field: str, limit: int, expected: str) -> Step:
+    """A step that takes one line of the person's own words, at most ``limit`` characters."""
+
+    async def step(
+        services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+    ) -> None:
+        text = (given.text or "").strip()
+        if not text or given.command or len(text) > limit:
+            answer.say(say(actor.language, expected, max=limit))
+            return
+        _next(services, dialogue, field, answer, actor.language, **{field: text})
+
+    return step
+
+
+_name = _free_text("name", NAME_MAX, "name_expected")
+_description = _free_text("description", DESCRIPTION_MAX, "description_expected")
 
 
 async def _age(
@@ -192,16 +200,6 @@ async def _sex(
         answer.say(say(actor.language, "sex_expected"), buttons=_sex_buttons(actor.language))
         return
     _next(services, dialogue, "sex", answer, actor.language, sex=sex)
-
-
-async def _description(
-    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
-) -> None:
-    text = (given.text or "").strip()
-    if not text or given.command or len(text) > DESCRIPTION_MAX:
-        answer.say(say(actor.language, "description_expected", max=DESCRIPTION_MAX))
-        return
-    _next(services, dialogue, "description", answer, actor.language, description=text)
 
 
 async def _place(
@@ -424,18 +422,4 @@ async def _tell_officers_new_case(
         return Out(text=text, photo=photo, buttons=case_buttons(case.id or 0, lang, False))
 
     await services.tell_officers(session, render, kind="card", case_id=case.id)
-    await pin_for_officers(services, session, case)
-
-
-async def pin_for_officers(services: Services, session: AsyncSession, case: Case) -> None:
-    """A map pin of the last-seen place after the card (officers plan with a map)."""
-    for chat_id, _lang in await services.officer_chats(session):
-        await enqueue(
-            session,
-            chat_id,
-            Out(location=(case.lat, case.lon)),
-            kind="pin",
-            case_id=case.id,
-            lane=PEOPLE,
-            now=services.now(),
-        )
+    await services.pin_for_officers(session, (case.lat, case.lon), case.id)

@@ -90,6 +90,16 @@ class Services:
                 dedupe_key=key,
             )
 
+    async def pin_for_officers(
+        self, session: AsyncSession, point: tuple[float, float], case_id: int | None = None
+    ) -> None:
+        """A map pin after a card: officers plan with a map."""
+        for chat_id, _ in await self.officer_chats(session):
+            await enqueue(
+                session, chat_id, Out(location=point), kind="pin", case_id=case_id,
+                lane=PEOPLE, now=self.now(),
+            )  # fmt: skip
+
     async def audit(
         self,
         session: AsyncSession,
