@@ -84,8 +84,11 @@ class PlaceResolver:
         from geopy.geocoders import get_geocoder_for_service
 
         options: dict[str, object] = {"user_agent": "searchbot", "timeout": 5}
-        if self._geocoder_domain:
-            options["domain"] = self._geocoder_domain
+        if self._geocoder_domain:  # "geo.example.org", or "http://host:port" for a local one
+            scheme, _, domain = self._geocoder_domain.rpartition("://")
+            options["domain"] = domain
+            if scheme:
+                options["scheme"] = scheme
         geocoder = get_geocoder_for_service(self._geocoder_name)(**options)
         location = geocoder.geocode(text)
         if location is None:

@@ -117,3 +117,78 @@ async def test_a_chinese_speaker_reports_in_chinese(world: World, fake: FakeBotA
     opened = await world.taps(mother, summary, "确认发布")
     assert opened is not None and "案件" in opened.body and "已建立" in opened.body
     assert fake.violations == []
+
+
+async def test_stats_and_export_reach_the_officer_as_files(world: World, fake: FakeBotApi) -> None:
+    officer = await world.officer()
+    await world.seed_groups([offset(CENTRE, 100)])
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    await world.says(officer, f"/close {case_id} found")
+    await world.settle()
+
+    before = fake.upload_count
+    await world.says(officer, "/stats")
+    await world.settle()
+    texts = [m.body for m in fake.messages(officer.user_id) if "Last 30 days" in m.body]
+    assert texts and "1 found" in texts[-1] and "0 open" in texts[-1]
+    assert fake.upload_count == before + 1  # the chart, as a photo
+    chart = fake.calls_to("sendPhoto")[-1]
+    assert int(chart.params["chat_id"]) == officer.user_id
+
+    await world.says(officer, f"/export {case_id}")
+    await world.settle()
+    names = [str(c.params["document"].filename) for c in fake.calls_to("sendDocument") if c.ok]
+    assert f"case-{case_id}-cap-1.xml" in names and f"case-{case_id}-pfif.xml" in names
+    assert len(names) == 3  # the alert, the all-clear at closing, and the PFIF file
+
+    stranger = fake.user(7777, first_name="Curious", language_code="en")
+    refused = await world.says(stranger, f"/export {case_id}")
+    assert "Only police officers" in refused.body
+    assert len(fake.calls_to("sendDocument")) == 3
+
+
+async def test_place_names_fall_back_to_the_geocoder(fake: FakeBotApi, database_url: str) -> None:
+    """A Nominatim-compatible server on 127.0.0.1, reached through geopy for real."""
+    from aiohttp import web
+
+    gate = offset(CENTRE, 400, 300)
+    asked: list[str] = []
+
+    async def search(request: web.Request) -> web.Response:
+        asked.append(request.query.get("q", ""))
+        if "museum" not in request.query.get("q", "").lower():
+            return web.json_response([])
+        return web.json_response(
+            [{"lat": str(gate[0]), "lon": str(gate[1]), "display_name": "City Museum, East Rd",
+              "place_id": 1, "osm_type": "node", "osm_id": 1, "boundingbox": []}]
+        )  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/search", search)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        settings = world_settings(
+            fake, database_url, SEARCHBOT_GEOCODER="nominatim",
+            SEARCHBOT_GEOCODER_DOMAIN=f"http://127.0.0.1:{port}",
+        )  # fmt: skip
+        async with World(fake, settings) as world:
+            family = fake.user(5001, first_name="Mother", language_code="en")
+            await world.says(family, "/report")
+            await world.says(family, "/skip")
+            await world.says(family, "Li")
+            sex = await world.says(family, "7")
+            await world.taps(family, sex, "Girl")
+            await world.says(family, "yellow coat")
+            unknown = await world.says(family, "nowhere street 99")
+            assert "could not find" in unknown.body
+            check = await world.says(family, "city museum")
+            assert "I found City Museum, East Rd" in check.body
+            when = await world.taps(family, check, "Yes")
+            assert when is not None and "When were they last seen" in when.body
+        assert asked == ["nowhere street 99", "city museum"]
+    finally:
+        await runner.cleanup()
