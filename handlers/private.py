@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
-from searchbot import desk, reporting, sightings
-from searchbot import dialogue as dlg
+from searchbot import conversation, desk, reporting, sightings
 from searchbot.dialogue import Input
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -56,13 +55,7 @@ async def _mycases(services: Services, actor: Actor, args: list[str]) -> Answer:
 
 
 async def _cancel(services: Services, actor: Actor, args: list[str]) -> Answer:
-    async with services.sessions() as session:
-        dialogue = await dlg.load(session, actor.user_id)
-        if dialogue is None:
-            return Answer().say(say(actor.language, "nothing_to_cancel"))
-        await dlg.end(session, dialogue)
-        await session.commit()
-    return Answer().say(say(actor.language, "cancelled"))
+    return await conversation.cancel(services, actor)
 
 
 PRIVATE_COMMANDS: dict[str, Command] = {
@@ -73,21 +66,6 @@ PRIVATE_COMMANDS: dict[str, Command] = {
     "/mycases": _mycases,
     "/cancel": _cancel,
 }
-
-
-async def continue_dialogue(services: Services, actor: Actor, given: Input) -> Answer | None:
-    """Feed ``given`` to the open dialogue; None when there is none."""
-    async with services.sessions() as session:
-        dialogue = await dlg.load(session, actor.user_id)
-    if dialogue is None:
-        return None
-    flow = reporting.handle if dialogue.kind == "report" else sightings.handle
-    answer = await flow(services, actor, dialogue, given)
-    async with services.sessions() as session:
-        if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it
-            await session.merge(dialogue)
-            await session.commit()
-    return answer
 
 
 async def on_private_message(update: Update, context: Context) -> None:
@@ -111,7 +89,7 @@ async def on_private_message(update: Update, context: Context) -> None:
         else:
             answer = await handler(services, actor, command[1])
     else:
-        answer = await continue_dialogue(services, actor, given)
+        answer = await conversation.answer(services, actor, given)
         if answer is None:
             answer = Answer().say(say(actor.language, "start"))
     await reply(update, context, answer)
@@ -121,7 +99,7 @@ async def on_dialogue_button(update: Update, context: Context, choice: str) -> N
     """A tapped dialogue button (``d:CHOICE``)."""
     services = services_of(context)
     actor = actor_of(update, services)
-    answer = await continue_dialogue(services, actor, Input(choice=choice))
+    answer = await conversation.answer(services, actor, Input(choice=choice))
     await reply(update, context, answer or Answer(toast=say(actor.language, "stale_button")))
 
 
@@ -129,7 +107,5 @@ async def on_private_edit(update: Update, context: Context) -> None:
     """An edited message: dialogues read new messages only, so say so when one is open."""
     services = services_of(context)
     actor = actor_of(update, services)
-    async with services.sessions() as session:
-        if await dlg.load(session, actor.user_id) is None:
-            return
-    await reply(update, context, Answer().say(say(actor.language, "edited_ignored")))
+    if await conversation.is_open(services, actor):
+        await reply(update, context, Answer().say(say(actor.language, "edited_ignored")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Group, OutboxMessage
+from models import Case, OutboxMessage
 from models import queries as q
 from searchbot import escalation
 from searchbot.messages import Answer, Out
@@ -139,8 +139,3 @@ async def _tell_people(
         )
 
     await services.tell_officers(session, render, kind="notice", case_id=case.id)
-
-
-async def group_language(session: AsyncSession, chat_id: int, default: str) -> str:
-    group = await q.group_by_chat(session, chat_id)
-    return group.language if isinstance(group, Group) else default

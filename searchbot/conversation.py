@@ -1,0 +1,41 @@
+"""Whatever a person types in private goes to their open dialogue (a report or a sighting);
+``/cancel`` ends it. The dialogue's state is a row, saved after every answer."""
+
+from __future__ import annotations
+
+from searchbot import dialogue as dlg
+from searchbot import reporting, sightings
+from searchbot.dialogue import Input
+from searchbot.messages import Answer
+from searchbot.services import Actor, Services
+from searchbot.texts import say
+
+
+async def answer(services: Services, actor: Actor, given: Input) -> Answer | None:
+    """Feed ``given`` to the open dialogue; None when there is none."""
+    async with services.sessions() as session:
+        dialogue = await dlg.load(session, actor.user_id)
+    if dialogue is None:
+        return None
+    flow = reporting.handle if dialogue.kind == "report" else sightings.handle
+    reply = await flow(services, actor, dialogue, given)
+    async with services.sessions() as session:
+        if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it
+            await session.merge(dialogue)
+            await session.commit()
+    return reply
+
+
+async def cancel(services: Services, actor: Actor) -> Answer:
+    async with services.sessions() as session:
+        dialogue = await dlg.load(session, actor.user_id)
+        if dialogue is None:
+            return Answer().say(say(actor.language, "nothing_to_cancel"))
+        await dlg.end(session, dialogue)
+        await session.commit()
+    return Answer().say(say(actor.language, "cancelled"))
+
+
+async def is_open(services: Services, actor: Actor) -> bool:
+    async with services.sessions() as session:
+        return await dlg.load(session, actor.user_id) is not None
