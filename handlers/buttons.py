@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from handlers.numbers import parse_id
 from handlers.private import on_dialogue_button
 from handlers.render import Context, actor_of, reply, services_of
 from searchbot import closing, desk, registration, sightings
@@ -23,22 +24,26 @@ async def on_button(update: Update, context: Context) -> None:
     services = services_of(context)
     actor = actor_of(update, services)
     args = rest.split(":")
+    number = parse_id(args[0])
     answer: Answer
+    if number is None:  # forged or garbled: no use case sees it
+        await reply(update, context, Answer(toast=say(actor.language, "stale_button")))
+        return
     try:
         if prefix == "ck":
-            answer = await registration.checked(services, actor, int(args[0]))
+            answer = await registration.checked(services, actor, number)
         elif prefix in ("ap", "rj"):
-            answer = await registration.decide(services, actor, int(args[0]), prefix == "ap")
+            answer = await registration.decide(services, actor, number, prefix == "ap")
         elif prefix == "vf":
-            answer = await desk.verify(services, actor, int(args[0]))
+            answer = await desk.verify(services, actor, number)
         elif prefix == "es":
-            answer = await desk.escalate(services, actor, int(args[0]))
+            answer = await desk.escalate(services, actor, number)
         elif prefix == "cl":
-            answer = await closing.close(services, actor, int(args[0]), args[1])
+            answer = await closing.close(services, actor, number, args[1])
         elif prefix == "sc":
-            answer = await sightings.judge(services, actor, int(args[0]), args[1] == "1")
+            answer = await sightings.judge(services, actor, number, args[1] == "1")
         elif prefix == "fd":
-            answer = await closing.close(services, actor, int(args[0]), "found")
+            answer = await closing.close(services, actor, number, "found")
         else:
             answer = Answer(toast=say(actor.language, "stale_button"))
     except (ValueError, IndexError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers.private import case_number
+from handlers.numbers import case_number, parse_id
 from searchbot import closing, desk, registration
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -48,27 +48,30 @@ async def _groups(services: Services, actor: Actor, args: list[str]) -> Answer:
 
 def _decide(approve: bool) -> Command:
     async def command(services: Services, actor: Actor, args: list[str]) -> Answer:
-        if not args or not args[0].lstrip("-").isdigit():
+        chat_id = parse_id(args[0]) if args else None
+        if chat_id is None:
             name = "approve" if approve else "reject"
             return Answer().say(say(actor.language, "chat_id_usage", command=name))
-        return await registration.decide(services, actor, int(args[0]), approve)
+        return await registration.decide(services, actor, chat_id, approve)
 
     return command
 
 
 async def _officer(services: Services, actor: Actor, args: list[str]) -> Answer:
-    if len(args) != 2 or args[0] not in ("add", "remove") or not args[1].isdigit():
+    user_id = parse_id(args[1]) if len(args) == 2 else None
+    if user_id is None or user_id <= 0 or args[0] not in ("add", "remove"):
         if not services.is_admin(actor.user_id):
             return Answer().say(say(actor.language, "admins_only"))
         return Answer().say(say(actor.language, "officer_usage"))
-    return await desk.appoint(services, actor, args[0], int(args[1]))
+    return await desk.appoint(services, actor, args[0], user_id)
 
 
 def _block(blocked: bool) -> Command:
     async def command(services: Services, actor: Actor, args: list[str]) -> Answer:
-        if not args or not args[0].isdigit():
+        user_id = parse_id(args[0]) if args else None
+        if user_id is None or user_id <= 0:
             return Answer().say(say(actor.language, "block_usage"))
-        return await desk.block(services, actor, int(args[0]), blocked)
+        return await desk.block(services, actor, user_id, blocked)
 
     return command
 

@@ -4,8 +4,11 @@ nothing else of a group's talk, which is how it should be."""
 
 from __future__ import annotations
 
+import contextlib
+
 from telegram import Update
 from telegram.constants import ChatMemberStatus
+from telegram.error import Forbidden
 
 from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
 from searchbot import registration, sightings
@@ -48,9 +51,11 @@ async def on_group_message(update: Update, context: Context) -> None:
         else:
             from handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
 
-            if name in OFFICER_COMMANDS:
+            officers_chat = chat.id == services.settings.officer_chat_id
+            if name in OFFICER_COMMANDS and officers_chat:
                 answer = await OFFICER_COMMANDS[name](services, actor, args)
-            elif name in PRIVATE_ONLY:
+            elif name in PRIVATE_ONLY or name in OFFICER_COMMANDS:
+                # a case card in a merchant group would put a child's data in front of strangers
                 answer = Answer().say(say(actor.language, "private_only"))
     elif _replies_to_bot(update, context):
         answer = await _reply_to_bot(update, context)
@@ -75,7 +80,7 @@ async def _reply_to_bot(update: Update, context: Context) -> Answer | None:
         located = await registration.locate(services, actor, *given.location)
         if located is not None:
             return located
-    if not (given.location or given.photo or (given.text and not given.command)):
+    if given.command:
         return None
     report = sightings.Report(
         lat=given.location[0] if given.location else None,
@@ -109,4 +114,5 @@ async def on_membership(update: Update, context: Context) -> None:
     answer = await registration.bot_added(services, actor, by.status in ADMIN_STATUSES)
     await reply(update, context, answer)
     if by.status not in ADMIN_STATUSES:
-        await context.bot.leave_chat(chat.id)
+        with contextlib.suppress(Forbidden):  # already removed again: nothing to leave
+            await context.bot.leave_chat(chat.id)

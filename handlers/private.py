@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
+from handlers.numbers import case_number
 from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
 from searchbot import conversation, desk, reporting, sightings
 from searchbot.dialogue import Input
@@ -15,16 +16,9 @@ from searchbot.services import Actor, Services
 from searchbot.texts import say
 
 DIALOGUE_COMMANDS = {"/skip", "/done", "/next"}
+GROUP_COMMANDS = {"/register", "/unregister", "/status"}
 
 Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
-
-
-def case_number(args: list[str]) -> int | None:
-    """``12``, ``#12`` -> 12."""
-    if not args:
-        return None
-    text = args[0].lstrip("#")
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 async def _start(services: Services, actor: Actor, args: list[str]) -> Answer:
@@ -84,7 +78,9 @@ async def on_private_message(update: Update, context: Context) -> None:
         from handlers.desk import OFFICER_COMMANDS
 
         handler = PRIVATE_COMMANDS.get(command[0]) or OFFICER_COMMANDS.get(command[0])
-        if handler is None:
+        if command[0] in GROUP_COMMANDS:
+            answer = Answer().say(say(actor.language, "group_only"))
+        elif handler is None:
             answer = Answer().say(say(actor.language, "unknown_command"))
         else:
             answer = await handler(services, actor, command[1])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
+
 from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from searchbot import registration
 from searchbot.dialogue import Input
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -65,18 +70,22 @@ def command_of(text: str | None, bot_username: str) -> tuple[str, list[str]] | N
 
 
 async def reply(update: Update, context: Context, answer: Answer, quote: bool = False) -> None:
-    """Say ``answer`` in the chat the update came from (and answer a pressed button)."""
+    """Say ``answer`` in the chat the update came from (and answer a pressed button). A chat
+    that blocked or removed the bot in the meantime is marked gone, not a crash."""
     query = update.callback_query
     if query is not None:
-        await query.answer(text=(answer.toast or "")[:200] or None, show_alert=answer.alert)
+        with contextlib.suppress(TelegramError):  # a button pressed long ago: too old to answer
+            await query.answer(text=(answer.toast or "")[:200] or None, show_alert=answer.alert)
     chat = update.effective_chat
     if chat is None:
         return
+    services = services_of(context)
     message = update.effective_message if quote else None
-    for out in answer.messages:
-        if message is not None and out.reply_to is None:
-            from dataclasses import replace
-
-            out = replace(out, reply_to=message.message_id)
-        await send_out(context.bot, chat.id, out)
-        services_of(context).note_direct_send(chat.id)
+    try:
+        for out in answer.messages:
+            if message is not None and out.reply_to is None:
+                out = replace(out, reply_to=message.message_id)
+            await send_out(context.bot, chat.id, out)
+            services.note_direct_send(chat.id)
+    except Forbidden as error:
+        await registration.recipient_gone(services, chat.id, str(error))

@@ -112,6 +112,7 @@ class Sighting(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     reporter_user_id: int = _bigint(nullable=False)
     reporter_name: str | None = Field(default=None, max_length=128)
+    contact: str | None = Field(default=None, max_length=64)  # officers only, to call back
     group_chat_id: int | None = _bigint(nullable=True)
     source: str = Field(max_length=16)  # reply | deeplink | command
     lat: float | None = None

@@ -18,8 +18,19 @@ from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
 CAPTION_LIMIT = 1024
+PLACE_SHOWN = 200  # a venue title or a typed place can be anything; the card must still fit
+NAME_SHOWN = 64
 TEXT_LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked with … when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def place_text(case: Case) -> str:
+    return clip(case.place_text or f"{case.lat:.5f}, {case.lon:.5f}", PLACE_SHOWN)
 
 
 def visible_length(markup: str) -> int:
@@ -59,11 +70,11 @@ def case_card(case: Case, lang: str, now: datetime, description: str | None = No
         lang,
         "card",
         ref=ref(case.id) if case.id else "",
-        name=case.name or "",
+        name=clip(case.name or "", NAME_SHOWN),
         age=Raw(age_text(case.age, lang)),
         sex=Raw(sex_text(case.sex, lang)),
         description=(case.description or "") if description is None else description,
-        place=case.place_text or f"{case.lat:.5f}, {case.lon:.5f}",
+        place=place_text(case),
         when=Raw(when_text(case.last_seen_at, now, lang)),
         contact=case.contact or say(lang, "no_contact"),
     )
@@ -97,11 +108,11 @@ def alert_caption(
             lang,
             "alert_caption",
             ref=ref(case.id or 0),
-            name=f" — {case.name}" if show_name and case.name else "",
+            name=f" — {clip(case.name, NAME_SHOWN)}" if show_name and case.name else "",
             age=Raw(age_text(case.age, lang)),
             sex=Raw(sex_text(case.sex, lang)),
             description=description,
-            place=case.place_text or f"{case.lat:.5f}, {case.lon:.5f}",
+            place=place_text(case),
             when=Raw(when_text(case.last_seen_at, now, lang)),
             distance=Raw(distance_text(distance_m, lang)),
         )

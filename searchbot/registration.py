@@ -114,7 +114,13 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         group = await q.group_by_chat(session, chat_id)
         if group is None or group.status == "locating":
             return Answer().say(say(lang, "no_such_group", chat_id=chat_id))
-        group.status = "approved" if approve else "rejected"
+        decision = "approved" if approve else "rejected"
+        if group.status == decision:  # a replayed button or a second officer's tap
+            text = say(
+                lang, "group_already", title=group.title, status=say(lang, f"status_{decision}")
+            )
+            return Answer(toast=text).say(text)
+        group.status = decision
         group.decided_by, group.decided_at = actor.user_id, services.now()
         session.add(group)
         key = "approved_group" if approve else "rejected_group"

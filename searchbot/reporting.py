@@ -6,6 +6,7 @@ parent in panic is never stuck and never loses what they already typed (the draf
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from searchbot.places import inside
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 
+AGE = re.compile(r"[0-9]{1,3}")  # ASCII: int() would also take "³" and then fail
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")  # Chinese keyboards
 NAME_MAX = 64
 DESCRIPTION_MAX = 1000
 PHOTOS_MAX = 3
@@ -178,8 +181,9 @@ _description = _free_text("description", DESCRIPTION_MAX, "description_expected"
 async def _age(
     services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
 ) -> None:
-    text = (given.text or "").strip().removesuffix("岁").removesuffix("歲").strip()
-    if not text.isdigit() or not 0 <= int(text) <= 120:
+    text = (given.text or "").translate(FULL_WIDTH_DIGITS).strip()
+    text = text.removesuffix("岁").removesuffix("歲").strip()
+    if not AGE.fullmatch(text) or not 0 <= int(text) <= 120:
         answer.say(say(actor.language, "age_expected"))
         return
     _next(services, dialogue, "age", answer, actor.language, age=int(text))

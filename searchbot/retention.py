@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AuditEntry, Case, OutboxMessage, Sighting
+from models import Alert, AuditEntry, Case, OutboxMessage, Sighting
 from searchbot.services import Services
 
 COARSE_DECIMALS = 2  # ~1 km: enough for "where do we lose children", not for a doorstep
@@ -47,6 +47,9 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
             _forget_case(case, services)
             session.add(case)
         await _forget_sightings(session, ids)
+        await session.exec(  # type: ignore[call-overload]
+            update(Alert).where(col(Alert.case_id).in_(ids)).values(checked_by=None)
+        )
         await session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(ids)))  # type: ignore[call-overload]
         await _forget_audit_people(session, ids)
         await services.audit(session, None, "purge", None, cases=ids)
@@ -79,7 +82,7 @@ async def _forget_sightings(session: AsyncSession, ids: list[int]) -> None:
         update(Sighting)
         .where(col(Sighting.case_id).in_(ids))
         .values(
-            reporter_user_id=0, reporter_name=None, group_chat_id=None, place_text=None,
+            reporter_user_id=0, reporter_name=None, contact=None, group_chat_id=None, place_text=None,
             photo_file_id=None, note=None, lat=None, lon=None, judged_by=None,
         )
         .execution_options(synchronize_session=False)

@@ -41,6 +41,7 @@ class Report:
     photo: str | None = None
     note: str | None = None
     seen_at: datetime | None = None
+    contact: str | None = None
 
 
 async def begin(services: Services, actor: Actor, case_id: int) -> Answer:
@@ -68,6 +69,9 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
     step, data = dialogue.step, dialogue.data
     if given.forwarded:
         return answer.say(say(lang, "forwarded"))
+    if given.contact:  # a phone shared at any point: for the officers, never the family
+        dlg.advance(services, dialogue, step, contact=given.contact[:64])
+        return answer.say(say(lang, "seen_contact_saved"))
     if step == "place":
         if given.location:
             dlg.advance(
@@ -146,6 +150,8 @@ async def from_group_reply(
             return None
         group = await q.group_by_chat(session, actor.chat_id)
         lang = group.language if group else actor.language
+        if report.lat is None and not report.photo and not report.note:  # a voice, a sticker...
+            return Answer().say(say(lang, "reply_how"))
         try:
             recorded = await record(services, session, actor, case_id, "reply", report, group)
         except Refused as refusal:
@@ -194,6 +200,7 @@ async def record(
         case_id=case_id,
         reporter_user_id=actor.user_id,
         reporter_name=actor.name[:128],
+        contact=report.contact,
         group_chat_id=group.chat_id if group else None,
         source=source,
         lat=report.lat,
@@ -275,6 +282,8 @@ async def _tell(
 
     await send(case.reporter_chat_id, sighting_text(case, sighting, case.language))
     sighter = f"{sighting.reporter_name or '?'} (id {sighting.reporter_user_id})"
+    if sighting.contact:
+        sighter += f" ☎️ {sighting.contact}"
     for chat_id, lang in await services.officer_chats(session):
         text = say(
             lang,

@@ -1,0 +1,29 @@
+"""A sighter's phone, for officers to call back
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sightings") as batch_op:
+        batch_op.add_column(
+            sa.Column("contact", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sightings") as batch_op:
+        batch_op.drop_column("contact")
