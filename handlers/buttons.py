@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from handlers.numbers import parse_id
+from handlers.numbers import parse_id, record_id
 from handlers.private import on_dialogue_button
 from handlers.render import Context, actor_of, reply, services_of
 from searchbot import closing, desk, registration, sightings
@@ -24,7 +24,8 @@ async def on_button(update: Update, context: Context) -> None:
     services = services_of(context)
     actor = actor_of(update, services)
     args = rest.split(":")
-    number = parse_id(args[0])
+    # approve/reject carry a chat id; every other button a case or sighting id
+    number = parse_id(args[0]) if prefix in ("ap", "rj") else record_id(args[0])
     answer: Answer
     if number is None:  # forged or garbled: no use case sees it
         await reply(update, context, Answer(toast=say(actor.language, "stale_button")))

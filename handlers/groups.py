@@ -109,7 +109,11 @@ async def on_membership(update: Update, context: Context) -> None:
         ChatMemberStatus.LEFT, ChatMemberStatus.BANNED,
     ):  # fmt: skip
         return  # a person restarted the bot, or the bot's rights changed: nothing to say
-    by = await context.bot.get_chat_member(chat.id, change.from_user.id)
+    try:
+        by = await context.bot.get_chat_member(chat.id, change.from_user.id)
+    except Forbidden as error:  # removed again before this update was handled
+        await registration.recipient_gone(services, chat.id, str(error))
+        return
     actor = actor_of(update, services)
     answer = await registration.bot_added(services, actor, by.status in ADMIN_STATUSES)
     await reply(update, context, answer)

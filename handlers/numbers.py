@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 _ID = re.compile(r"-?[0-9]{1,15}")
+RECORD_ID_MAX = 2**31 - 1  # cases and sightings are INTEGER ids on PostgreSQL
 
 
 def parse_id(text: str | None) -> int | None:
@@ -17,7 +18,12 @@ def parse_id(text: str | None) -> int | None:
     return int(text)
 
 
+def record_id(text: str | None) -> int | None:
+    """The id of a case or a sighting: positive and within the column's range."""
+    number = parse_id(text)
+    return number if number is not None and 0 < number <= RECORD_ID_MAX else None
+
+
 def case_number(args: list[str]) -> int | None:
-    """``12`` or ``#12`` -> 12; cases are positive."""
-    number = parse_id(args[0].lstrip("#")) if args else None
-    return number if number is not None and number > 0 else None
+    """``12`` or ``#12`` -> 12."""
+    return record_id(args[0].lstrip("#")) if args else None
