@@ -18,6 +18,7 @@ from searchbot.texts import language_of
 from searchbot.transport import send_out
 
 Context = ContextTypes.DEFAULT_TYPE
+VENUE_TITLE_MAX = 200  # a venue title is free text: keep it to what a card shows
 
 
 def services_of(context: Context) -> Services:
@@ -51,7 +52,7 @@ def input_of(message: Message) -> Input:
         text=message.text or message.caption,
         photo=message.photo[-1].file_id if message.photo else None,
         location=(location.latitude, location.longitude) if location else None,
-        venue=message.venue.title if message.venue else None,
+        venue=message.venue.title[:VENUE_TITLE_MAX] if message.venue else None,
         contact=message.contact.phone_number if message.contact else None,
         other_media=any(m is not None for m in media),
         forwarded=message.forward_origin is not None,

@@ -115,6 +115,7 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
             data.get("photo"),
             data.get("note"),
             moment,
+            data.get("contact"),
         )
         return await _finish(services, actor, dialogue, int(data["case_id"]), report)
     return answer.say(say(lang, "stale_button"))

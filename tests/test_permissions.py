@@ -1,0 +1,500 @@
+"""Every command and every button through every role: what a role may not do gets a clear
+answer (the refusal, as a message or a button's toast) and changes nothing in the database;
+what it may do is not refused. Forged and replayed callbacks change nothing they should not.
+
+Roles: a stranger, the family (reporter of case #1), a member and an administrator of an
+approved group, an appointed officer, an administrator of the bot.
+
+Forging: ``fake.click`` only presses buttons that exist, so ``forge`` builds the
+``callback_query`` the same way and queues it through the fake's public ``queue_update`` (the
+fake has no public call for a callback with arbitrary data); it registers the query in
+``fake.callback_queries`` so that the bot's ``answerCallbackQuery`` is valid.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from models import Alert, AuditEntry, Case, Group, Officer, OutboxMessage, Person, Sighting
+from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from searchbot.texts import say
+from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
+
+OFFICERS_ONLY = say("en", "officers_only")
+ADMINS_ONLY = say("en", "admins_only")
+GROUP_ADMINS_ONLY = say("en", "register_admins_only")
+STALE = say("en", "stale_button")
+REFUSALS = (OFFICERS_ONLY, ADMINS_ONLY, GROUP_ADMINS_ONLY)
+ANSWER_TIMEOUT = 5.0  # seconds: a refusal is immediate; no answer in this time is a failure
+ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
+PAST_INT32 = "2147483648"  # cases.id and sightings.id are INTEGER: 32 bits on PostgreSQL
+
+# --- the people and the places ---------------------------------------------------------------
+
+
+@dataclass
+class Cast:
+    """One world with a case, a second family's case, a pending and an approved group, and a
+    sighting: everything a permission can be checked against."""
+
+    people: dict[str, FakeUser]
+    approved: FakeChat
+    pending: FakeChat
+    case: int  # reported by "family", alerted to the approved group
+    other_case: int  # reported by another family, far away: no group was alerted for it
+    sighting: int  # by the group member, in reply to the alert
+    alert: FakeMessage  # case #1's alert in the approved group
+
+    def __getitem__(self, role: str) -> FakeUser:
+        return self.people[role]
+
+
+ROLES = ("stranger", "family", "member", "group_admin", "officer", "admin")
+OFFICERS = frozenset({"officer", "admin"})
+EVERYONE = frozenset(ROLES)
+
+
+async def build_cast(world: World, fake: FakeBotApi) -> Cast:
+    officer = await world.officer()
+    admin = fake.users[ADMIN_ID]
+    approved = await world.group(-101, "Tea shop", offset(CENTRE, 50), officer)
+    pending = await world.group(-102, "Kiosk", offset(CENTRE, 100), None)
+    family = fake.user(5001, first_name="Mother", last_name="Zhang", language_code="en")
+    case = await world.report(family)
+    other_family = fake.user(5002, first_name="Father", language_code="en")
+    other_case = await world.report(other_family, offset(CENTRE, 5000))
+    alert = next(m for m in fake.messages(approved) if m.photo_file_id)
+
+    member = fake.user(7001, first_name="Shopkeeper Wang", language_code="en")
+    fake.add_member(approved, member)
+    fake.send(member, chat=approved, location=offset(CENTRE, 80), reply_to=alert)
+    await world.settle()
+    group_admin = fake.users[approved.admins[0]]
+    stranger = fake.user(6001, first_name="Stranger", language_code="en")
+    for person in (group_admin, member, stranger):
+        await world.says(person, "/start")  # each has a chat with the bot (and a bot message)
+    async with world.services.sessions() as session:
+        (sighting,) = (await session.exec(select(Sighting))).all()
+    assert sighting.id is not None
+    people = {
+        "stranger": stranger, "family": family, "member": member, "group_admin": group_admin,
+        "officer": officer, "admin": admin, "other_family": other_family,
+    }  # fmt: skip
+    return Cast(people, approved, pending, case, other_case, sighting.id, alert)
+
+
+# --- acting and hearing back -----------------------------------------------------------------
+
+
+@dataclass
+class Heard:
+    """What the bot answered to one action: new messages in the chat and the button's toast."""
+
+    messages: list[FakeMessage] = field(default_factory=list)
+    toast: str | None = None
+    answered: bool = False
+
+    @property
+    def texts(self) -> list[str]:
+        return ([self.toast] if self.toast else []) + [m.body for m in self.messages]
+
+    def says(self, text: str) -> bool:
+        return any(text in t for t in self.texts)
+
+    def refused(self) -> bool:
+        return any(self.says(r) for r in REFUSALS)
+
+    def __str__(self) -> str:
+        return f"answered={self.answered} {self.texts!r}"
+
+
+async def _collect(
+    world: World,
+    chat_id: int,
+    before: int,
+    query_id: str | None = None,
+    timeout: float = ANSWER_TIMEOUT,
+) -> Heard:
+    fake = world.fake
+
+    def done() -> bool:
+        if query_id is not None:
+            return query_id in fake.callback_answers
+        return len(fake.messages(chat_id)) > before
+
+    try:
+        await fake.wait_for(done, timeout=timeout)
+    except AssertionError:
+        return Heard(fake.messages(chat_id)[before:], None, False)
+    await fake.wait_idle(quiet=0.05, timeout=ANSWER_TIMEOUT)
+    toast = fake.callback_answers[query_id].get("text") if query_id else None
+    return Heard(fake.messages(chat_id)[before:], toast, True)
+
+
+async def send(
+    world: World,
+    user: FakeUser,
+    text: str,
+    chat: FakeChat | None = None,
+    timeout: float = ANSWER_TIMEOUT,
+) -> Heard:
+    """``user`` sends ``text`` (in private, or in ``chat``); what the bot answered there."""
+    chat_id = chat.chat_id if chat is not None else user.user_id
+    before = len(world.fake.messages(chat_id))
+    world.fake.send(user, chat=chat, text=text)
+    return await _collect(world, chat_id, before, timeout=timeout)
+
+
+_forged = itertools.count(1)
+
+
+def forge(fake: FakeBotApi, user: FakeUser, message: FakeMessage, data: str) -> str:
+    """Queue a callback_query from ``user`` on ``message`` with any ``data``, built like
+    ``fake.click`` builds one; returns its id."""
+    query_id = str(8_000_000_000_000_000_000 + next(_forged))
+    query: dict[str, Any] = {
+        "id": query_id,
+        "from": user.to_dict(),
+        "message": copy.deepcopy(message.raw),
+        "chat_instance": str(abs(message.chat_id) * 1_000_003 % 10**18),
+        "data": data,
+    }
+    fake.callback_queries[query_id] = query
+    fake.queue_update("callback_query", query)
+    return query_id
+
+
+async def press(
+    world: World,
+    user: FakeUser,
+    data: str,
+    on: FakeMessage | None = None,
+    timeout: float = ANSWER_TIMEOUT,
+) -> Heard:
+    """``user`` presses a button with ``data`` on ``on`` (default: the last bot message in
+    their private chat); what the bot answered."""
+    fake = world.fake
+    message = on or fake.last(user.user_id)
+    assert message is not None, f"{user.first_name} has no message from the bot to press on"
+    before = len(fake.messages(message.chat_id))
+    query_id = forge(fake, user, message, data)
+    return await _collect(world, message.chat_id, before, query_id, timeout)
+
+
+# --- what must not change --------------------------------------------------------------------
+
+
+async def snapshot(world: World) -> dict[str, Any]:
+    """The state a refused action must leave as it was."""
+    async with world.services.sessions() as session:
+
+        async def rows(model: type[Any], key: Any, exclude: Iterable[str] = ()) -> list[Any]:
+            found = (await session.exec(select(model).order_by(key))).all()
+            return [row.model_dump(exclude=set(exclude)) for row in found]
+
+        async def count(model: type[Any]) -> int:
+            return int((await session.exec(select(func.count()).select_from(model))).one())
+
+        people = (await session.exec(select(Person).order_by(col(Person.user_id)))).all()
+        return {
+            "cases": await rows(Case, col(Case.id), exclude={"reminded_at"}),
+            "groups": await rows(Group, col(Group.id)),
+            "alerts": await rows(Alert, col(Alert.id)),
+            "sightings": await rows(Sighting, col(Sighting.id)),
+            "officers": await rows(Officer, col(Officer.user_id)),
+            "people.blocked": [(p.user_id, p.blocked) for p in people],
+            "outbox rows": await count(OutboxMessage),
+            "audit entries": await count(AuditEntry),
+        }
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One command or button. ``where``: "private" (a command in the actor's chat with the
+    bot), "group" (a command in the approved group), "button" (pressed in the actor's chat).
+    ``step`` orders the permitted runs: 0 reads, 1 changes that leave the world usable,
+    2 closings, 3 unregistering the group."""
+
+    where: str
+    what: str
+    allowed: frozenset[str]
+    refusal: str = OFFICERS_ONLY
+    step: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.where} {self.what}"
+
+
+def actions(cast: Cast) -> list[Action]:
+    case, other, sighting = cast.case, cast.other_case, cast.sighting
+    pending = cast.pending.chat_id
+    family = OFFICERS | {"family"}
+    admin = frozenset({"admin"})
+    group_admin = frozenset({"group_admin"})
+    return [
+        # anyone, in private
+        Action("private", "/start", EVERYONE),
+        Action("private", "/help", EVERYONE),
+        Action("private", "/mycases", EVERYONE),
+        Action("private", "/report", EVERYONE),
+        Action("private", "/cancel", EVERYONE),
+        Action("private", f"/seen {case}", EVERYONE),
+        Action("private", "/cancel", EVERYONE),
+        # officers' desk
+        Action("private", "/cases", OFFICERS),
+        Action("private", f"/case {case}", family),
+        Action("private", f"/case {other}", OFFICERS),
+        Action("private", "/groups", OFFICERS),
+        Action("private", "/groups pending", OFFICERS),
+        Action("private", "/stats", OFFICERS),
+        Action("private", f"/export {case}", OFFICERS),
+        Action("private", f"/verify {case}", OFFICERS, step=1),
+        Action("private", f"/escalate {case}", OFFICERS, step=1),
+        Action("private", f"/approve {pending}", OFFICERS, step=1),
+        Action("private", f"/reject {pending}", OFFICERS, step=1),
+        Action("private", "/block 424242", OFFICERS, step=1),
+        Action("private", "/unblock 424242", OFFICERS, step=1),
+        Action("private", "/officer add 424243", admin, ADMINS_ONLY, step=1),
+        Action("private", "/officer remove 424243", admin, ADMINS_ONLY, step=1),
+        Action("private", f"/close {other} found", OFFICERS, step=2),
+        Action("private", f"/close {case} false_alarm", OFFICERS, step=2),
+        Action("private", f"/close {case} withdrawn", family, step=2),
+        # the group's own commands, in the approved group
+        Action("group", "/status", EVERYONE),
+        Action("group", "/register merchant", group_admin, GROUP_ADMINS_ONLY),
+        Action("group", "/unregister", group_admin, GROUP_ADMINS_ONLY, step=3),
+        # officers' buttons (and the family's Found), pressed in the presser's private chat
+        Action("button", f"vf:{case}", OFFICERS, step=1),
+        Action("button", f"es:{case}", OFFICERS, step=1),
+        Action("button", f"sc:{sighting}:0", OFFICERS, step=1),
+        Action("button", f"sc:{sighting}:1", OFFICERS, step=1),
+        Action("button", f"ap:{pending}", OFFICERS, step=1),
+        Action("button", f"rj:{pending}", OFFICERS, step=1),
+        Action("button", f"fd:{other}", OFFICERS, step=2),
+        Action("button", f"cl:{other}:withdrawn", OFFICERS, step=2),
+        Action("button", f"cl:{case}:false_alarm", OFFICERS, step=2),
+        Action("button", f"fd:{case}", family, step=2),
+        Action("button", f"cl:{case}:found", family, step=2),
+    ]
+
+
+async def perform(world: World, cast: Cast, role: str, action: Action) -> Heard:
+    user = cast[role]
+    if action.where == "private":
+        return await send(world, user, action.what)
+    if action.where == "group":
+        return await send(world, user, action.what, chat=cast.approved)
+    return await press(world, user, action.what)
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+async def test_every_refused_action_answers_clearly_and_changes_nothing(
+    world: World, fake: FakeBotApi
+) -> None:
+    cast = await build_cast(world, fake)
+    failures: list[str] = []
+    tried = 0
+    for action in actions(cast):
+        for role in sorted(EVERYONE - action.allowed):
+            before = await snapshot(world)
+            heard = await perform(world, cast, role, action)
+            after = await snapshot(world)
+            tried += 1
+            if not heard.says(action.refusal):
+                failures.append(f"{role} / {action.label}: expected {action.refusal!r}, {heard}")
+            if changed := changes(before, after):
+                failures.append(f"{role} / {action.label}: changed {changed}")
+    assert tried > 100
+    assert failures == []
+    assert fake.violations == []
+
+
+async def test_every_permitted_action_is_carried_out(world: World, fake: FakeBotApi) -> None:
+    cast = await build_cast(world, fake)
+    failures: list[str] = []
+    for action in sorted(actions(cast), key=lambda a: a.step):
+        for role in sorted(action.allowed):
+            heard = await perform(world, cast, role, action)
+            await world.settle()
+            if not heard.answered or heard.refused():
+                failures.append(f"{role} / {action.label}: {heard}")
+    assert failures == []
+    async with world.services.sessions() as session:
+        case = await session.get(Case, cast.case)
+        query = select(Group).where(Group.chat_id == cast.approved.chat_id)
+        group = (await session.exec(query)).one()
+        assert case is not None
+        assert case.status == "closed" and case.verified_by in (ADMIN_ID, OFFICER_ID)
+        assert group.status == "inactive"  # the group admin unregistered it at the end
+    assert fake.violations == []
+
+
+# --- forged and replayed callbacks -----------------------------------------------------------
+
+
+async def test_forged_callbacks_change_nothing(world: World, fake: FakeBotApi) -> None:
+    cast = await build_cast(world, fake)
+    family, stranger, member = cast["family"], cast["stranger"], cast["member"]
+    pending_prompt = fake.last(cast.pending.chat_id)
+    assert pending_prompt is not None
+    forged: list[tuple[str, FakeUser, str, FakeMessage | None, str]] = [
+        # (what, who, data, pressed on, expected answer)
+        ("the family's Found on another family's case", family, f"fd:{cast.other_case}", None,
+         OFFICERS_ONLY),
+        ("the family closing another case", family, f"cl:{cast.other_case}:found", None,
+         OFFICERS_ONLY),
+        ("the family closing its own case as a false alarm", family,
+         f"cl:{cast.case}:false_alarm", None, OFFICERS_ONLY),
+        ("a stranger's Found", stranger, f"fd:{cast.case}", None, OFFICERS_ONLY),
+        ("a stranger verifying", stranger, f"vf:{cast.case}", None, OFFICERS_ONLY),
+        ("a stranger widening", stranger, f"es:{cast.case}", None, OFFICERS_ONLY),
+        ("a stranger approving", stranger, f"ap:{cast.pending.chat_id}", None, OFFICERS_ONLY),
+        ("a stranger judging", stranger, f"sc:{cast.sighting}:1", None, OFFICERS_ONLY),
+        ("Checked for a case the group was not alerted for", member, f"ck:{cast.other_case}",
+         cast.alert, STALE),
+        ("Checked in a group that was never alerted", member, f"ck:{cast.case}",
+         pending_prompt, STALE),
+        ("Checked from a private chat", member, f"ck:{cast.case}", None, STALE),
+        ("a case number that is not a number", stranger, "cl:abc", None, STALE),
+        ("a verdict without its value", cast["officer"], "sc:1", None, STALE),
+        ("an unknown prefix", stranger, "zz", None, STALE),
+        ("an empty argument", family, "fd:", None, STALE),
+        ("64 bytes of nothing", stranger, "x" * 64, None, STALE),
+        ("a dialogue button without a dialogue", stranger, "d:confirm", None, STALE),
+    ]  # fmt: skip
+    failures: list[str] = []
+    for what, user, data, on, expected in forged:
+        before = await snapshot(world)
+        heard = await press(world, user, data, on)
+        after = await snapshot(world)
+        if not heard.says(expected):
+            failures.append(f"{what} ({data!r}): expected {expected!r}, {heard}")
+        if changed := changes(before, after):
+            failures.append(f"{what} ({data!r}): changed {changed}")
+    assert failures == []
+    assert fake.violations == []
+
+
+HUGE_NUMBERS = [
+    "cl:" + "9" * 55 + ":found",  # 64 bytes: a case number no database column can hold
+    "fd:" + "9" * 61,
+    "vf:" + "9" * 61,
+    "es:" + "9" * 61,
+    "ck:" + "9" * 61,
+    "ap:-" + "9" * 60,
+    "sc:" + "9" * 59 + ":1",
+]
+
+
+async def test_forged_huge_numbers_are_stale_buttons(world: World, fake: FakeBotApi) -> None:
+    officer = await world.officer()
+    failures = []
+    for data in HUGE_NUMBERS:
+        heard = await press(world, officer, data, timeout=1.5)
+        if not heard.says(STALE):
+            failures.append(f"{data}: {heard}")
+    assert failures == []
+
+
+async def test_forged_numbers_past_the_id_column_are_stale_buttons(
+    world: World, fake: FakeBotApi
+) -> None:
+    """Case and sighting ids are INTEGER on PostgreSQL: one past 2,147,483,647 must be a stale
+    button (not an overflow in the database); a chat id is a BIGINT and may be that large."""
+    officer = await world.officer()
+    (group,) = await world.seed_groups([offset(CENTRE, 50)], -101)
+    await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    alert = next(m for m in fake.messages(group) if m.photo_file_id)
+    failures = []
+    for data, on, expected in (
+        (f"vf:{PAST_INT32}", None, STALE),
+        (f"es:{PAST_INT32}", None, STALE),
+        (f"cl:{PAST_INT32}:found", None, STALE),
+        (f"fd:{PAST_INT32}", None, STALE),
+        (f"sc:{PAST_INT32}:1", None, STALE),
+        (f"ck:{PAST_INT32}", alert, STALE),
+        (f"ap:-100{PAST_INT32}", None, say("en", "no_such_group", chat_id=f"-100{PAST_INT32}")),
+    ):
+        heard = await press(world, officer, data, on, timeout=1.5)
+        if not heard.says(expected):
+            failures.append(f"{data}: {heard}")
+    assert failures == []
+
+
+async def test_a_replayed_approve_changes_nothing(world: World, fake: FakeBotApi) -> None:
+    officer = await world.officer()
+    approved = await world.group(-101, "Tea shop", offset(CENTRE, 50), officer)
+    request = world.request_for(officer, approved.chat_id)
+    notices = len(fake.messages(approved))
+    before = await snapshot(world)
+    heard = await press(world, officer, f"ap:{approved.chat_id}", on=request)
+    await world.settle()
+    assert heard.answered and not heard.refused()
+    assert changes(before, await snapshot(world)) == []
+    assert len(fake.messages(approved)) == notices  # no second "approved" notice
+
+
+async def test_replayed_officer_buttons_change_nothing(world: World, fake: FakeBotApi) -> None:
+    """A verify, a verdict and a close pressed twice: the second press is answered and
+    changes nothing."""
+    cast = await build_cast(world, fake)
+    officer = cast["officer"]
+    for data, again in (
+        (f"vf:{cast.case}", say("en", "already_verified", ref=f"#{cast.case}")),
+        (f"sc:{cast.sighting}:0", say("en", "already_judged")),
+        (f"cl:{cast.case}:found", say("en", "case_closed_already", ref=f"#{cast.case}")),
+    ):
+        first = await press(world, officer, data)
+        await world.settle()
+        assert first.answered and not first.refused(), (data, str(first))
+        before = await snapshot(world)
+        second = await press(world, officer, data)
+        await world.settle()
+        assert second.says(again), (data, str(second))
+        assert changes(before, await snapshot(world)) == [], data
+    assert fake.violations == []
+
+
+async def test_a_removed_officer_is_refused_at_once(world: World, fake: FakeBotApi) -> None:
+    officer = await world.officer()
+    assert not (await send(world, officer, "/cases")).refused()
+    admin = fake.users[ADMIN_ID]
+    assert (await send(world, admin, f"/officer remove {officer.user_id}")).says(
+        say("en", "officer_removed", user_id=officer.user_id)
+    )
+    before = await snapshot(world)
+    for text in ("/cases", "/groups", "/stats", "/verify 1"):
+        assert (await send(world, officer, text)).says(OFFICERS_ONLY), text
+    assert changes(before, await snapshot(world)) == []
+
+
+async def test_anyone_in_the_officers_group_acts_as_an_officer_there_only(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    desk_id = -900
+    settings = world_settings(fake, database_url, SEARCHBOT_OFFICER_CHAT_ID=desk_id)
+    async with World(fake, settings) as world:
+        desk = fake.group(chat_id=desk_id, title="Station desk", admins=[ADMIN_ID])
+        constable = fake.user(6100, first_name="Constable", language_code="en")
+        await world.says(constable, "/start")
+        heard = await send(world, constable, "/groups", chat=desk)
+        assert heard.answered and not heard.refused(), str(heard)
+        assert (await send(world, constable, "/groups")).says(OFFICERS_ONLY)

@@ -1,0 +1,227 @@
+"""Forgetting on time: a closed case older than the retention period keeps its anonymous
+figures and nothing personal; an open case, and a case closed recently, are untouched. The
+``searchbot purge --dry-run`` command shows what would go and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from models import Alert, AuditEntry, Case, OutboxMessage, Person, Sighting
+from searchbot import retention, statistics
+from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeUser
+from tests.world import CENTRE, World, offset
+
+RETENTION = timedelta(days=30)  # the default SEARCHBOT_RETENTION_DAYS
+CHILD = "Xiao Ming"
+NOTE = "with a woman in a black coat"
+CLOSE_NOTE = "reunited at the east gate"
+
+
+async def rows_of(world: World, case_id: int | None) -> dict[str, list[dict[str, Any]]]:
+    """Everything stored about one case (``None``: the messages about no case)."""
+    async with world.services.sessions() as session:
+
+        async def dump(model: type[Any], *where: Any) -> list[dict[str, Any]]:
+            found = (await session.exec(select(model).where(*where).order_by(model.id))).all()
+            return [row.model_dump() for row in found]
+
+        outbox_case = (
+            col(OutboxMessage.case_id).is_(None)
+            if case_id is None
+            else OutboxMessage.case_id == case_id
+        )
+        return {
+            "cases": await dump(Case, Case.id == case_id),
+            "sightings": await dump(Sighting, Sighting.case_id == case_id),
+            "alerts": await dump(Alert, Alert.case_id == case_id),
+            "outbox": await dump(OutboxMessage, outbox_case),
+            "audit": await dump(AuditEntry, AuditEntry.case_id == case_id),
+        }
+
+
+async def figures(world: World) -> statistics.Figures:
+    async with world.services.sessions() as session:
+        return await statistics.compute(session, None)
+
+
+async def age_case(world: World, case_id: int, by: timedelta) -> None:
+    """Move a case's times back by ``by``, as if it had happened that long ago."""
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None and case.closed_at is not None
+        await session.exec(  # type: ignore[call-overload]
+            update(Case)
+            .where(col(Case.id) == case_id)
+            .values(
+                created_at=case.created_at - by,
+                last_seen_at=case.last_seen_at - by,
+                closed_at=case.closed_at - by,
+            )
+        )
+        await session.commit()
+
+
+async def reported_and_seen(
+    world: World, fake: FakeBotApi, family: FakeUser, group: FakeChat, name: str
+) -> int:
+    """A case with a sighting (a reply with a note) and a "checked" in the group."""
+    case_id = await world.report(family, name=name)
+    alert = next(m for m in fake.messages(group) if m.photo_file_id and f"#{case_id}" in m.body)
+    sighter = fake.user(7000 + case_id, first_name="Haoran", last_name="Wu", language_code="en")
+    fake.send(sighter, chat=group, text=f"saw them {NOTE}", reply_to=alert)
+    await world.settle()
+    await world.taps(fake.user(7100 + case_id, first_name="Guard", language_code="en"), alert,
+                     "Checked")  # fmt: skip
+    return case_id
+
+
+async def three_cases(world: World, fake: FakeBotApi) -> tuple[int, int, int]:
+    """#old closed (then aged past the retention period), #open, #recent closed today."""
+    officer = await world.officer()
+    (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
+    families = [
+        fake.user(5000 + n, first_name="Meiling", last_name="Zhang", username=f"mz{n}",
+                  language_code="en")
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    old = await reported_and_seen(world, fake, families[0], group, CHILD)
+    still_open = await reported_and_seen(world, fake, families[1], group, "Lili")
+    recent = await reported_and_seen(world, fake, families[2], group, "Bao")
+    await world.says(officer, f"/close {old} found {CLOSE_NOTE}")
+    await world.says(officer, f"/close {recent} false_alarm")
+    await world.settle()
+    await age_case(world, old, RETENTION + timedelta(days=1))
+    return old, still_open, recent
+
+
+async def test_an_old_closed_case_keeps_its_figures_and_nothing_personal(
+    world: World, fake: FakeBotApi
+) -> None:
+    old, still_open, recent = await three_cases(world, fake)
+    (before_old,) = (await rows_of(world, old))["cases"]
+    untouched = {case: await rows_of(world, case) for case in (still_open, recent)}
+    counted = await figures(world)
+
+    dry = await retention.purge(world.services, dry_run=True)
+    assert dry.cases == [old] and dry.sightings == 1 and dry.messages > 0
+    assert (await rows_of(world, old))["cases"] == [before_old]  # a dry run changes nothing
+
+    done = await retention.purge(world.services)
+    assert (done.cases, done.sightings, done.messages) == (dry.cases, 1, dry.messages)
+
+    # the anonymous figures stay
+    after = await figures(world)
+    assert after.cases_by_outcome == counted.cases_by_outcome
+    assert after.found_minutes == counted.found_minutes
+    assert after.sightings_per_case == counted.sightings_per_case
+    assert (after.groups_alerted, after.groups_answered) == (
+        counted.groups_alerted,
+        counted.groups_answered,
+    )
+
+    # nothing personal stays
+    purged = await rows_of(world, old)
+    (case,) = purged["cases"]
+    assert case["purged_at"] is not None
+    assert (case["status"], case["outcome"], case["stage"]) == ("closed", "found", 0)
+    for field in ("name", "description", "contact", "place_text", "close_note", "closed_by"):
+        assert case[field] is None, field
+    assert case["photo_file_ids"] == [] and case["reporter_user_id"] == 0
+    assert case["reporter_chat_id"] == 0
+    for axis in ("lat", "lon", "center_lat", "center_lon"):
+        assert case[axis] == round(before_old[axis], 2), axis  # about 1 km: not a doorstep
+    (sighting,) = purged["sightings"]
+    assert sighting["reporter_user_id"] == 0
+    for field in ("reporter_name", "contact", "note", "photo_file_id", "lat", "lon", "place_text"):
+        assert sighting[field] is None, field
+    assert purged["outbox"] == []  # every caption and card about it is gone
+    for entry in purged["audit"]:
+        if entry["action"] in ("report", "sighting", "checked"):
+            assert entry["actor_user_id"] is None, entry
+        assert entry["detail"].get("note") in (None, ""), entry
+    stored = repr(purged) + repr(await rows_of(world, None))
+    for secret in (CHILD, "13800138000", "red T-shirt", "Haoran", NOTE, CLOSE_NOTE, "Zhang"):
+        assert secret not in stored, secret
+
+    # an open case and a recently closed one are untouched
+    for case_id, rows in untouched.items():
+        assert await rows_of(world, case_id) == rows, case_id
+
+    # a second run has nothing left to do
+    assert (await retention.purge(world.services)).cases == []
+    assert fake.violations == []
+
+
+async def test_a_purged_case_keeps_no_user_id_of_who_checked(
+    world: World, fake: FakeBotApi
+) -> None:
+    old, _, _ = await three_cases(world, fake)
+    await retention.purge(world.services)
+    alerts = (await rows_of(world, old))["alerts"]
+    assert alerts and alerts[0]["checked_at"] is not None  # the figure stays...
+    assert [a["checked_by"] for a in alerts] == [None] * len(alerts)  # ...not the person
+
+
+async def test_the_retention_period_is_counted_from_closing(world: World, fake: FakeBotApi) -> None:
+    """With an injected clock: 29 days after closing nothing goes, 31 days after it does."""
+    officer = await world.officer()
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    await world.says(officer, f"/close {case_id} withdrawn")
+    await world.settle()
+    real_clock = world.services.clock
+    closed = datetime.now(UTC)
+    try:
+        world.services.clock = lambda: closed + RETENTION - timedelta(days=1)
+        assert (await retention.purge(world.services)).cases == []
+        world.services.clock = lambda: closed + RETENTION + timedelta(days=1)
+        assert (await retention.purge(world.services)).cases == [case_id]
+    finally:
+        world.services.clock = real_clock
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None and case.name is None and case.purged_at is not None
+
+
+async def run_cli(database_url: str, cwd: Path, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEARCHBOT_", "TELEGRAM_"))}
+    env["DATABASE_URL"] = database_url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "searchbot", *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_purge_dry_run_command_shows_what_would_go_and_changes_nothing(
+    world: World, fake: FakeBotApi, database_url: str, tmp_path: Path
+) -> None:
+    old, still_open, recent = await three_cases(world, fake)
+    before = {case: await rows_of(world, case) for case in (old, still_open, recent)}
+    async with world.services.sessions() as session:
+        people = [p.model_dump() for p in (await session.exec(select(Person))).all()]
+
+    code, out, err = await run_cli(database_url, tmp_path, "purge", "--dry-run")
+    assert code == 0, err
+    assert f"would purge 1 cases closed over 30 days ago (#{old}): 1 sightings" in out
+    assert {case: await rows_of(world, case) for case in before} == before
+    async with world.services.sessions() as session:
+        assert [p.model_dump() for p in (await session.exec(select(Person))).all()] == people
+
+    code, out, err = await run_cli(database_url, tmp_path, "purge")
+    assert code == 0, err
+    assert f"purged 1 cases closed over 30 days ago (#{old})" in out
+    (case,) = (await rows_of(world, old))["cases"]
+    assert case["name"] is None and case["purged_at"] is not None
+    for case_id in (still_open, recent):
+        assert await rows_of(world, case_id) == before[case_id]
