@@ -26,7 +26,7 @@ async def _start(services: Services, actor: Actor, args: list[str]) -> Answer:
         number = case_number([args[0].removeprefix("seen_")])
         if number is not None:
             return await sightings.begin(services, actor, number)
-    return Answer().say(say(actor.language, "start"))
+    return await desk.welcome(services, actor)
 
 
 async def _help(services: Services, actor: Actor, args: list[str]) -> Answer:

@@ -10,7 +10,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from searchbot import registration
+from searchbot import menus, registration
 from searchbot.dialogue import Input
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -90,3 +90,5 @@ async def reply(update: Update, context: Context, answer: Answer, quote: bool = 
             services.note_direct_send(chat.id)
     except Forbidden as error:
         await registration.recipient_gone(services, chat.id, str(error))
+    for user_id in answer.menus_for:
+        await menus.follow_role(context.bot, services, user_id)

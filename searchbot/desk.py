@@ -186,6 +186,16 @@ async def list_groups(services: Services, actor: Actor, status: str | None) -> A
     return await _as_officer(services, actor, work)
 
 
+async def welcome(services: Services, actor: Actor) -> Answer:
+    """/start: the greeting. An officer's chat also gets the officers' menu, since one appointed
+    before they ever opened this chat could not be given it then."""
+    answer = Answer().say(say(actor.language, "start"))
+    async with services.sessions() as session:
+        if await services.is_officer(session, actor):
+            answer.menus_for.append(actor.user_id)
+    return answer
+
+
 async def appoint(services: Services, actor: Actor, action: str, user_id: int) -> Answer:
     """Admins: ``/officer add|remove USER_ID``."""
     lang = actor.language
@@ -200,7 +210,7 @@ async def appoint(services: Services, actor: Actor, action: str, user_id: int) -
         await services.audit(session, actor.user_id, f"officer_{action}", target=user_id)
         await session.commit()
     key = "officer_added" if action == "add" else "officer_removed"
-    return Answer().say(say(lang, key, user_id=user_id))
+    return Answer(menus_for=[user_id]).say(say(lang, key, user_id=user_id))
 
 
 async def my_cases(services: Services, actor: Actor) -> Answer:

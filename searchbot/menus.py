@@ -16,7 +16,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from models import queries as q
-from searchbot.services import Services
+from searchbot.services import Actor, Services
 from searchbot.settings import LANGUAGES
 from searchbot.texts import say
 
@@ -57,8 +57,30 @@ async def install(bot: Bot, services: Services) -> None:
         scopes = await _scopes(services, session)
     try:
         for scope, names in scopes:
-            await bot.set_my_commands(commands(names, services.settings.language), scope=scope)
-            for lang in LANGUAGES:
-                await bot.set_my_commands(commands(names, lang), scope=scope, language_code=lang)
+            await _set(bot, services, scope, names)
     except TelegramError as error:
         log.warning("could not set the command menus: %s", error)
+
+
+async def follow_role(bot: Bot, services: Services, user_id: int) -> None:
+    """Give an officer's private chat the officers' menu, or take it back from someone who is
+    no longer one (their chat then shows the menu of all private chats)."""
+    scope = BotCommandScopeChat(user_id)
+    async with services.sessions() as session:
+        officer = await services.is_officer(session, Actor(user_id=user_id, chat_id=user_id))
+    try:
+        if officer:
+            await _set(bot, services, scope, PRIVATE + OFFICERS)
+        else:
+            for lang in ("", *LANGUAGES):
+                await bot.delete_my_commands(scope=scope, language_code=lang or None)
+    except TelegramError as error:  # e.g. an officer who has never opened the bot's chat
+        log.info("could not set the menu of chat=%s: %s", user_id, error)
+
+
+async def _set(
+    bot: Bot, services: Services, scope: BotCommandScope, names: tuple[str, ...]
+) -> None:
+    await bot.set_my_commands(commands(names, services.settings.language), scope=scope)
+    for lang in LANGUAGES:
+        await bot.set_my_commands(commands(names, lang), scope=scope, language_code=lang)

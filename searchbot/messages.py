@@ -73,6 +73,8 @@ class Answer:
     messages: list[Out] = field(default_factory=list)
     toast: str | None = None  # for a button press: the short popup text
     alert: bool = False  # show the toast as a modal alert
+    # people whose role changed (or who just arrived as officers): their "/" menu must follow
+    menus_for: list[int] = field(default_factory=list)
 
     def say(self, text: str, **kwargs: Any) -> Answer:
         self.messages.append(Out(text=text, **kwargs))

@@ -8,7 +8,7 @@ import socket
 import httpx
 
 from searchbot.fake_bot_api import FakeBotApi
-from tests.world import CENTRE, World, offset, world_settings
+from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 
 
 def free_port() -> int:
@@ -28,6 +28,32 @@ async def test_command_menus_per_scope_and_language(world: World, fake: FakeBotA
     assert "close" not in menu(private, "en")  # strangers do not see officers' commands
     assert set(menu({"type": "all_group_chats"}, "en")) == {"register", "status", "unregister"}
     assert menu(private, "") == menu(private, "en")  # the default is the station's language
+
+
+async def test_an_officers_menu_follows_their_appointment(world: World, fake: FakeBotApi) -> None:
+    def menu(chat_id: int, lang: str) -> set[str]:
+        scope = json.dumps({"type": "chat", "chat_id": chat_id}, sort_keys=True)
+        return {c["command"] for c in fake.commands.get((scope, lang), {}).get("commands", [])}
+
+    await world.officer()
+    await world.settle()
+    for chat_id in (ADMIN_ID, OFFICER_ID):
+        for lang in ("", "zh", "en"):
+            assert {"close", "verify", "report"} <= menu(chat_id, lang)
+
+    admin = fake.user(ADMIN_ID, first_name="Admin", language_code="en")
+    await world.says(admin, f"/officer remove {OFFICER_ID}")
+    await world.settle()
+    assert all(menu(OFFICER_ID, lang) == set() for lang in ("", "zh", "en"))
+
+    # appointed before ever opening the bot's chat: the menu comes with their first /start
+    await world.says(admin, "/officer add 9100")
+    await world.settle()
+    assert menu(9100, "en") == set()
+    await world.says(fake.user(9100, first_name="Officer Wang", language_code="zh"), "/start")
+    await world.settle()
+    assert "close" in menu(9100, "zh")
+    assert not fake.violations
 
 
 async def test_webhook_mode_answers_and_refuses_a_wrong_secret(

@@ -584,14 +584,22 @@ class BotApiMethods:
 
     def set_my_commands(self, params: JsonDict, files: Files) -> bool:
         """setMyCommands keyed by (scope JSON, language_code)."""
+        self._scope_chat(params)
         key = (_scope_key(params.get("scope")), params.get("language_code", ""))
         self.commands[key] = dict(params)
         return True
 
     def delete_my_commands(self, params: JsonDict, files: Files) -> bool:
         """deleteMyCommands."""
+        self._scope_chat(params)
         self.commands.pop((_scope_key(params.get("scope")), params.get("language_code", "")), None)
         return True
+
+    def _scope_chat(self, params: JsonDict) -> None:
+        """A scope naming a chat the bot does not know is refused, as Telegram does."""
+        scope = params.get("scope") or {}
+        if "chat_id" in scope and self.world.find_chat(scope["chat_id"]) is None:
+            raise ApiError.bad_request("chat not found")
 
     def get_my_commands(self, params: JsonDict, files: Files) -> list[JsonDict]:
         """getMyCommands."""
