@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
 
@@ -13,8 +14,16 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-# The station's wall clock: people type local times. China Standard Time has no DST.
-LOCAL = timezone(timedelta(hours=8))
+# The station's wall clock: people type and read local times. One station, one zone, set once
+# at start from SEARCHBOT_TIMEZONE, so it is process-wide rather than passed through every card.
+_local: tzinfo = ZoneInfo("Asia/Shanghai")
+
+
+def use_zone(name: str) -> None:
+    """Make ``name`` (an IANA zone, e.g. ``Europe/Berlin``) the station's wall clock."""
+    global _local
+    _local = ZoneInfo(name)
+
 
 _NOW_WORDS = {"now", "just now", "刚刚", "刚才", "现在", "/now"}
 _AGO = re.compile(
@@ -23,7 +32,7 @@ _AGO = re.compile(
 _CLOCK = re.compile(r"^(\d{1,2})[:：.](\d{2})$")
 
 
-def parse_when(text: str, now: datetime, local: timezone = LOCAL) -> datetime | None:
+def parse_when(text: str, now: datetime, local: tzinfo | None = None) -> datetime | None:
     """The moment a "when" answer means, or None when it is not understood.
 
     A bare clock time later than now is taken as yesterday only when it is more than an hour
@@ -40,7 +49,7 @@ def parse_when(text: str, now: datetime, local: timezone = LOCAL) -> datetime | 
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour > 23 or minute > 59:
             return None
-        local_now = now.astimezone(local)
+        local_now = now.astimezone(local or _local)
         moment = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if moment - local_now > timedelta(hours=1):
             moment -= timedelta(days=1)
@@ -52,5 +61,5 @@ def minutes_between(earlier: datetime, later: datetime) -> int:
     return max(0, int((later - earlier).total_seconds() // 60))
 
 
-def local_hhmm(moment: datetime, local: timezone = LOCAL) -> str:
-    return moment.astimezone(local).strftime("%H:%M")
+def local_hhmm(moment: datetime, local: tzinfo | None = None) -> str:
+    return moment.astimezone(local or _local).strftime("%H:%M")

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, alias="SEARCHBOT_WEBHOOK_SECRET")
     metrics_listen: str | None = Field(default=None, alias="SEARCHBOT_METRICS_LISTEN")
     language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
+    timezone: str = Field(default="Asia/Shanghai", alias="SEARCHBOT_TIMEZONE")
     service_area: Annotated[Area | None, NoDecode] = Field(
         default=None, alias="SEARCHBOT_SERVICE_AREA"
     )
@@ -168,6 +170,15 @@ class Settings(BaseSettings):
     def _language(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Shanghai)") from None
         return value
 
     @field_validator("webhook_url", "webhook_secret", "metrics_listen", mode="before")

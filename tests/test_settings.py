@@ -36,6 +36,8 @@ def test_stage_schedule_parsing() -> None:
         ("SEARCHBOT_LANGUAGE", "fr", "zh, en"),
         ("SEARCHBOT_SERVICE_AREA", "31.2,121.4", "LAT,LON,RADIUS_M"),
         ("SEARCHBOT_UNVERIFIED_STAGES", "many", "integer"),
+        ("SEARCHBOT_TIMEZONE", "Mars/Olympus", "not a time zone name"),
+        ("SEARCHBOT_TIMEZONE", "../etc/passwd", "not a time zone name"),
     ],
 )
 def test_a_wrong_value_names_its_variable(

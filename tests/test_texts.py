@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 
-from searchbot.clock import LOCAL, parse_when
+from searchbot.clock import local_hhmm, parse_when
 from searchbot.closing import OUTCOMES
 from searchbot.desk import CHART_LABELS
 from searchbot.menus import GROUPS, OFFICERS, PRIVATE
@@ -51,10 +52,19 @@ def test_when_answers() -> None:
     assert parse_when("20 min", now) == now - timedelta(minutes=20)
     assert parse_when("20分钟前", now) == now - timedelta(minutes=20)
     assert parse_when("1 hour ago", now) == now - timedelta(hours=1)
-    assert parse_when("13:30", now) == datetime(2026, 11, 23, 13, 30, tzinfo=LOCAL)
-    assert parse_when("23:50", now) == datetime(2026, 11, 22, 23, 50, tzinfo=LOCAL)
+    china = ZoneInfo("Asia/Shanghai")
+    assert parse_when("13:30", now) == datetime(2026, 11, 23, 13, 30, tzinfo=china)
+    assert parse_when("23:50", now) == datetime(2026, 11, 22, 23, 50, tzinfo=china)
     assert parse_when("25:00", now) is None
     assert parse_when("abc", now) is None
+
+
+def test_the_station_clock_follows_its_zone() -> None:
+    now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    berlin = ZoneInfo("Europe/Berlin")  # 07:00 there, winter time
+    assert local_hhmm(now) == "14:00"  # the default station is in China
+    assert local_hhmm(now, berlin) == "07:00"
+    assert parse_when("06:45", now, berlin) == datetime(2026, 11, 23, 5, 45, tzinfo=UTC)
 
 
 SOURCES = [
