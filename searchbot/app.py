@@ -108,8 +108,11 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
     try:
         result = await retention.purge(runtime.services)
-        if result.cases:
-            log.info("purged personal data of cases %s", result.cases)
+        if result.cases or result.drafts or result.people:
+            log.info(
+                "purged personal data of cases %s, %s drafts, %s people",
+                result.cases, result.drafts, result.people,
+            )  # fmt: skip
     except Exception:  # tried again at the next run; nothing is lost by waiting
         log.exception("purge failed")
 

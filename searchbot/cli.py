@@ -202,7 +202,8 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
     cases = ", ".join(f"#{case}" for case in result.cases) or "none"
     print(
         f"{verb} {len(result.cases)} cases closed over {settings.retention_days} days ago "
-        f"({cases}): {result.sightings} sightings, {result.messages} sent messages"
+        f"({cases}): {result.sightings} sightings, {result.messages} sent messages; "
+        f"{result.drafts} abandoned drafts; {result.people} people not heard from since"
     )
     return 0
 

@@ -57,6 +57,11 @@ def parse_when(text: str, now: datetime, local: tzinfo | None = None) -> datetim
     return None
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Aware UTC; a naive value is taken to be UTC already (as the database hands it back)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def minutes_between(earlier: datetime, later: datetime) -> int:
     return max(0, int((later - earlier).total_seconds() // 60))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -31,6 +31,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Sighting
+from searchbot.clock import as_utc
 from searchbot.settings import Stage
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -116,7 +117,7 @@ def rings_from_audit(entries: Sequence[AuditEntry], stages: Sequence[Stage]) -> 
             continue
         seen.add(index)
         radius = stages[min(index, len(stages) - 1)].radius_m
-        rings.append(Ring(index=index, at=_utc(entry.at), radius_m=radius))
+        rings.append(Ring(index=index, at=as_utc(entry.at), radius_m=radius))
     return tuple(rings)
 
 
@@ -252,14 +253,14 @@ def _info_start(
 
 def _certainty(case: Case, at: datetime) -> str:
     """Observed once an officer verified the report (at or before ``at``), Likely before."""
-    verified = case.verified_at is not None and _utc(case.verified_at) <= _utc(at)
+    verified = case.verified_at is not None and as_utc(case.verified_at) <= as_utc(at)
     return "Observed" if verified else "Likely"
 
 
 def cap_datetime(moment: datetime) -> str:
     """CAP 1.2 dateTime: ``2002-05-24T16:49:00-07:00``, whole seconds, no "Z"; UTC is written
     ``-00:00`` as the standard requires."""
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S") + "-00:00"
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S") + "-00:00"
 
 
 def cap_circle(lat: float, lon: float, radius_m: float) -> str:
@@ -420,7 +421,7 @@ def _pfif_note(person: ET.Element, note: _Note) -> None:
 
 def pfif_datetime(moment: datetime) -> str:
     """PFIF date: UTC, ``yyyy-mm-ddThh:mm:ssZ``."""
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pfif(tag: str) -> str:
@@ -467,7 +468,7 @@ def _full_name(case: Case, show_name: bool) -> str:
 
 def _when(moment: datetime) -> str:
     """A moment for people to read, in UTC."""
-    return _utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _free(case: Case, text: str | None) -> str:
@@ -516,13 +517,6 @@ def xml_text(text: str) -> str:
     (every XML parser would turn them into LF anyway). Markup characters are escaped by
     ElementTree itself."""
     return _NOT_XML_CHAR.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC; a naive value is taken to be UTC already (as the database stores it)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _int_or_none(value: Any) -> int | None:

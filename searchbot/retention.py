@@ -2,21 +2,27 @@
 about it goes — photos' file ids, names, the phone, descriptions, places typed, sighting photos
 and notes, who reported and who saw — while the anonymous figures (times, counts, outcome,
 ring reached, a coarse position) stay for statistics.
+
+People are forgotten too: a report or sighting left half-typed for a day is dropped with what it
+held, and the name and username of someone the bot has not heard from for the whole retention
+period go — unless they are an officer, are blocked, or have a case still open.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, AuditEntry, Case, OutboxMessage, Sighting
+from models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
+from models import queries as q
 from searchbot.services import Services
 
 COARSE_DECIMALS = 2  # ~1 km: enough for "where do we lose children", not for a doorstep
+DRAFT_LIFETIME = timedelta(days=1)  # a dialogue untouched this long has been abandoned
 
 
 @dataclass(frozen=True)
@@ -26,11 +32,15 @@ class Purge:
     cases: list[int]
     sightings: int
     messages: int
+    drafts: int = 0
+    people: int = 0
 
 
 async def purge(services: Services, dry_run: bool = False) -> Purge:
-    """Purge every closed case past the retention period that still holds personal data."""
-    cutoff = services.now() - timedelta(days=services.settings.retention_days)
+    """Purge every closed case past the retention period that still holds personal data, the
+    abandoned drafts and the people long quiet."""
+    now = services.now()
+    cutoff = now - timedelta(days=services.settings.retention_days)
     async with services.sessions() as session:
         query = select(Case).where(
             Case.status == "closed",
@@ -39,22 +49,56 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
         )
         cases = list((await session.exec(query)).all())
         ids = [case.id for case in cases if case.id is not None]
-        sightings = await _count(session, Sighting, ids)
-        messages = await _count(session, OutboxMessage, ids)
-        if dry_run or not ids:
-            return Purge(ids, sightings, messages)
-        for case in cases:
-            _forget_case(case, services)
-            session.add(case)
-        await _forget_sightings(session, ids)
-        await session.exec(  # type: ignore[call-overload]
-            update(Alert).where(col(Alert.case_id).in_(ids)).values(checked_by=None)
+        drafts = list(await session.exec(select(Dialogue.user_id).where(
+            col(Dialogue.updated_at) < now - DRAFT_LIFETIME
+        )))  # fmt: skip
+        people = await _quiet_people(session, services, cutoff, drafts)
+        result = Purge(
+            ids,
+            await _count(session, Sighting, ids),
+            await _count(session, OutboxMessage, ids),
+            len(drafts),
+            len(people),
         )
-        await session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(ids)))  # type: ignore[call-overload]
-        await _forget_audit_people(session, ids)
-        await services.audit(session, None, "purge", None, cases=ids)
+        if dry_run or not (ids or drafts or people):
+            return result
+        await _forget_cases(session, services, cases)
+        await session.exec(delete(Dialogue).where(col(Dialogue.user_id).in_(drafts)))  # type: ignore[call-overload]
+        await session.exec(delete(Person).where(col(Person.user_id).in_(people)))  # type: ignore[call-overload]
+        await services.audit(
+            session, None, "purge", None, cases=ids, drafts=len(drafts), people=len(people)
+        )
         await session.commit()
-    return Purge(ids, sightings, messages)
+    return result
+
+
+async def _forget_cases(session: AsyncSession, services: Services, cases: list[Case]) -> None:
+    ids = [case.id for case in cases if case.id is not None]
+    for case in cases:
+        _forget_case(case, services)
+        session.add(case)
+    await _forget_sightings(session, ids)
+    await session.exec(  # type: ignore[call-overload]
+        update(Alert).where(col(Alert.case_id).in_(ids)).values(checked_by=None)
+    )
+    await session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(ids)))  # type: ignore[call-overload]
+    await _forget_audit_people(session, ids)
+
+
+async def _quiet_people(
+    session: AsyncSession, services: Services, cutoff: datetime, drafts: list[int]
+) -> list[int]:
+    """People not heard from since ``cutoff`` whom the bot has no reason to remember."""
+    open_reporters = select(Case.reporter_user_id).where(Case.status == "open")
+    in_dialogue = select(Dialogue.user_id).where(col(Dialogue.user_id).not_in(drafts))
+    keep = set(services.settings.admin_ids) | set(await q.officer_ids(session))
+    query = select(Person.user_id).where(
+        col(Person.updated_at) < cutoff,
+        Person.blocked == False,  # noqa: E712  (the block must outlive the quiet)
+        col(Person.user_id).not_in(open_reporters),
+        col(Person.user_id).not_in(in_dialogue),
+    )
+    return [user_id for user_id in (await session.exec(query)).all() if user_id not in keep]
 
 
 async def _count(

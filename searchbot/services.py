@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Officer, Person
 from models import queries as q
-from searchbot.clock import Clock, system_clock
+from searchbot.clock import Clock, as_utc, system_clock
 from searchbot.db import Sessions
 from searchbot.messages import Out
 from searchbot.outbox import PEOPLE, enqueue
@@ -121,21 +121,24 @@ class Services:
     async def remember_person(
         self, user_id: int, first_name: str, username: str | None, language: str
     ) -> None:
-        """Record that this person can be reached in private, and in which language."""
+        """Record that this person can be reached in private, and in which language.
+        ``updated_at`` is when they were last heard from, to the day: retention forgets people
+        who have been quiet for its whole period."""
+        now = self.now()
         async with self.sessions() as session:
-            person = await session.get(Person, user_id)
-            if person is None:
-                person = Person(user_id=user_id, updated_at=self.now())
+            found = await session.get(Person, user_id)
+            person = found or Person(user_id=user_id, updated_at=now)
             changed = (person.first_name, person.username, person.language, person.reachable) != (
                 first_name,
                 username,
                 language,
                 True,
             )
-            if changed or person.user_id is None:
+            quiet = now - as_utc(person.updated_at) > timedelta(days=1)
+            if found is None or changed or quiet:
                 person.first_name, person.username = first_name[:128], username
                 person.language, person.reachable = language, True
-                person.updated_at = self.now()
+                person.updated_at = now
                 session.add(person)
                 await session.commit()
 

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import distinct, func
@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Alert, Case, Group, Sighting
+from searchbot.clock import as_utc
 
 OUTCOMES = ("open", "found", "false_alarm", "withdrawn")
 ROLES = ("merchant", "guard", "volunteer")
@@ -150,7 +151,7 @@ async def _found_minutes(session: AsyncSession, since: datetime | None) -> tuple
 
 
 def _minutes(start: datetime, end: datetime) -> float:
-    return (_utc(end) - _utc(start)).total_seconds() / 60
+    return (as_utc(end) - as_utc(start)).total_seconds() / 60
 
 
 async def _sighting_count(session: AsyncSession, since: datetime | None) -> int:
@@ -183,10 +184,6 @@ async def _groups_by_status(session: AsyncSession) -> dict[str, int]:
     for status, count in (await session.exec(query)).all():
         counts[status] = int(count)
     return counts
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------------------- chart

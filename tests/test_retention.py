@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from models import Alert, AuditEntry, Case, OutboxMessage, Person, Sighting
+from models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
 from searchbot import retention, statistics
 from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeUser
-from tests.world import CENTRE, World, offset
+from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset
 
 RETENTION = timedelta(days=30)  # the default SEARCHBOT_RETENTION_DAYS
 CHILD = "Xiao Ming"
@@ -225,3 +225,60 @@ async def test_purge_dry_run_command_shows_what_would_go_and_changes_nothing(
     assert case["name"] is None and case["purged_at"] is not None
     for case_id in (still_open, recent):
         assert await rows_of(world, case_id) == before[case_id]
+
+
+async def test_abandoned_drafts_and_long_quiet_people_are_forgotten(
+    world: World, fake: FakeBotApi
+) -> None:
+    """A half-typed report goes after a day; a person goes after the retention period of quiet,
+    unless they are an officer, blocked, or wait on an open case."""
+    officer = await world.officer()
+    searching = fake.user(5001, first_name="Meiling", username="searching", language_code="en")
+    found = fake.user(5002, first_name="Jun", username="found", language_code="en")
+    typing = fake.user(5003, first_name="Wei", username="typing", language_code="en")
+    stranger = fake.user(5004, first_name="Curious", username="curious", language_code="en")
+    await world.report(searching)
+    closed = await world.report(found)
+    await world.says(officer, f"/close {closed} found")
+    await world.says(typing, "/report")
+    await world.says(typing, "/skip")
+    await world.says(stranger, "/start")
+    await world.says(officer, "/block 5005")  # never wrote: the block alone is stored
+    await world.settle()
+
+    async def stored() -> tuple[set[int], set[int]]:
+        async with world.services.sessions() as session:
+            people = set((await session.exec(select(Person.user_id))).all())
+            drafts = set((await session.exec(select(Dialogue.user_id))).all())
+            return people, drafts
+
+    everyone, drafts = await stored()
+    assert {5001, 5002, 5003, 5004, 5005, OFFICER_ID, ADMIN_ID} <= everyone
+    assert drafts == {5003}
+    real_clock = world.services.clock
+    now = datetime.now(UTC)
+    try:
+        world.services.clock = lambda: now + timedelta(hours=12)
+        assert await retention.purge(world.services) == retention.Purge([], 0, 0, 0, 0)
+
+        world.services.clock = lambda: now + RETENTION + timedelta(days=1)
+        dry = await retention.purge(world.services, dry_run=True)
+        assert (dry.drafts, dry.people) == (1, 3)
+        assert await stored() == (everyone, drafts)  # a dry run changes nothing
+
+        done = await retention.purge(world.services)
+        assert (done.drafts, done.people) == (1, 3)
+        people, drafts = await stored()
+        assert people == everyone - {5002, 5003, 5004} and drafts == set()
+        async with world.services.sessions() as session:
+            stored_text = repr([p.model_dump() for p in (await session.exec(select(Person))).all()])
+        for name in ("Jun", "found", "Wei", "typing", "Curious"):
+            assert f"'{name}'" not in stored_text, name
+
+        # coming back is like coming for the first time
+        answer = await world.says(typing, "/start")
+        assert "searchbot" in answer.body
+        assert 5003 in (await stored())[0]
+    finally:
+        world.services.clock = real_clock
+    assert fake.violations == []
