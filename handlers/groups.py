@@ -57,6 +57,9 @@ async def on_group_message(update: Update, context: Context) -> None:
             elif name in PRIVATE_ONLY or name in OFFICER_COMMANDS:
                 # a case card in a merchant group would put a child's data in front of strangers
                 answer = Answer().say(say(actor.language, "private_only"))
+            elif "@" in (message.text or "").split()[0]:
+                # addressed to this bot by name; a bare /typo may be meant for another bot
+                answer = Answer().say(say(actor.language, "unknown_command_group"))
     elif _replies_to_bot(update, context):
         answer = await _reply_to_bot(update, context)
     if answer is not None:

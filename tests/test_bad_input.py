@@ -264,6 +264,8 @@ async def test_private_commands_in_a_group_point_to_the_private_chat(
     fake.send(member, chat=group, text="/report@another_bot")
     await world.settle()
     assert len(fake.messages(group)) == silent
+    heard = await send(world, member, "/frobnicate@searchbot_test_bot", chat=group)
+    assert heard.says(en("unknown_command_group"))  # addressed to us by name: we answer
     assert changes(before, await snapshot(world)) == []
     assert errors == []
 
