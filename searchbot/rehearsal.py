@@ -33,6 +33,11 @@ def offset(point: tuple[float, float], north_m: float, east_m: float = 0.0) -> t
 
 
 def world_settings(fake: FakeBotApi, database_url: str, **overrides: Any) -> Settings:
+    return load_settings(**world_environment(fake, database_url, **overrides))
+
+
+def world_environment(fake: FakeBotApi, database_url: str, **overrides: Any) -> dict[str, str]:
+    """The configuration of a bot playing in this world, as environment variables."""
     values: dict[str, Any] = {
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_BASE_URL": fake.base_url,
@@ -45,7 +50,7 @@ def world_settings(fake: FakeBotApi, database_url: str, **overrides: Any) -> Set
         "SEARCHBOT_CHAT_PER_SECOND": 10,  # the throttle has tests of its own; keep these quick
     }
     values.update(overrides)
-    return load_settings(**values)
+    return {name: str(value) for name, value in values.items()}
 
 
 class Player:

@@ -1,5 +1,21 @@
 """The end-to-end tests play in the same world as the demo."""
 
-from searchbot.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
+from searchbot.rehearsal import (
+    ADMIN_ID,
+    CENTRE,
+    OFFICER_ID,
+    World,
+    offset,
+    world_environment,
+    world_settings,
+)
 
-__all__ = ["ADMIN_ID", "CENTRE", "OFFICER_ID", "World", "offset", "world_settings"]
+__all__ = [
+    "ADMIN_ID",
+    "CENTRE",
+    "OFFICER_ID",
+    "World",
+    "offset",
+    "world_environment",
+    "world_settings",
+]
