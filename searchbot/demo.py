@@ -23,6 +23,15 @@ TITLES = [
 ]  # fmt: skip
 
 
+LABEL = 22
+
+
+def _line(who: str, text: str) -> None:
+    """One transcript line: the speaker's column, cut to fit, then the text."""
+    label = who if len(who) <= LABEL else who[: LABEL - 1] + "…"
+    print(f"  {label:<{LABEL}}│ {text}")
+
+
 def _show(who: str, message: FakeMessage) -> None:
     body = message.body or (
         f"📍 pin {message.location[0]:.5f}, {message.location[1]:.5f}" if message.location else ""
@@ -31,9 +40,9 @@ def _show(who: str, message: FakeMessage) -> None:
         body = "[photo] " + body
     buttons = "  " + " ".join(f"[{t}]" for t in message.button_texts) if message.buttons else ""
     first, *rest = (body + buttons).splitlines() or [""]
-    print(f"  {who:<22}│ {first}")
+    _line(who, first)
     for line in rest:
-        print(f"  {'':<22}│ {line}")
+        _line("", line)
 
 
 def _section(title: str) -> None:
@@ -70,7 +79,7 @@ class _Transcript:
                     self._cursor[int(chat)] = index + 1
                     _show(who, sent[index])
             elif call.method == "deleteMessage":
-                print(f"  {who:<22}│ (alert photo deleted)")
+                _line(who, "(alert photo deleted)")
 
 
 async def run_demo(groups: int = 12) -> int:
