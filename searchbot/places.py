@@ -20,8 +20,12 @@ from models import Landmark
 from searchbot.db import Sessions
 from searchbot.grid import distance_m
 from searchbot.settings import Area
+from searchbot.texts import plain
 
 log = logging.getLogger(__name__)
+
+NEAR_M = 300  # a landmark this close names a bare location better than its coordinates
+AT_M = 25  # closer than this, the point is the landmark
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,19 @@ class PlaceResolver:
 
     async def resolve(self, text: str) -> Place | None:
         return await self._landmark(text) or await self._geocode(text)
+
+    async def label(self, lat: float, lon: float, lang: str) -> str:
+        """What people would call a bare location: "120 m from the East Gate" when a landmark
+        is near (a shopkeeper reads a place, not coordinates), else the coordinates."""
+        async with self._sessions() as session:
+            landmarks = (await session.exec(select(Landmark))).all()
+        near = sorted((distance_m((lm.lat, lm.lon), (lat, lon)), lm.name) for lm in landmarks)
+        if not near or near[0][0] > NEAR_M:
+            return f"{lat:.5f}, {lon:.5f}"
+        metres, name = near[0]
+        if metres < AT_M:
+            return name
+        return plain(lang, "near_landmark", landmark=name, metres=int(round(metres, -1)))
 
     async def _landmark(self, text: str) -> Place | None:
         wanted = _normalise(text)

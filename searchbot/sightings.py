@@ -8,7 +8,7 @@ The family never learns who the sighter is; officers do (to call them back).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -197,6 +197,9 @@ async def record(
         return None
     await _check_allowed(services, session, actor, case_id)
     now = services.now()
+    if report.place_text is None and report.lat is not None and report.lon is not None:
+        place = await services.places.label(report.lat, report.lon, case.language)
+        report = replace(report, place_text=place)
     sighting = Sighting(
         case_id=case_id,
         reporter_user_id=actor.user_id,

@@ -51,6 +51,13 @@ def say(lang: str, key: str, **values: Any) -> str:
     return template.format(**{name: _escape(value) for name, value in values.items()})
 
 
+def plain(lang: str, key: str, **values: Any) -> str:
+    """The text ``key`` in ``lang`` with ``values`` as they are: for a label that is stored and
+    escaped later, where it is shown (the template itself must hold no markup)."""
+    template = CATALOGS.get(lang, EN).get(key) or EN[key]
+    return template.format(**values)
+
+
 def _escape(value: Any) -> str:
     if isinstance(value, Raw):
         return value

@@ -106,6 +106,39 @@ async def test_place_names_resolve_through_landmarks(
     assert (round(case.lat, 6), round(case.lon, 6)) == (round(gate[0], 6), round(gate[1], 6))
 
 
+async def test_a_bare_location_is_named_by_the_nearest_landmark(
+    world: World, fake: FakeBotApi, tmp_path: Path
+) -> None:
+    """A shopkeeper reads "120 m from the East Gate", not coordinates; far from every landmark
+    the coordinates stay."""
+    gate = offset(CENTRE, 120)
+    table = tmp_path / "landmarks.csv"
+    table.write_text(
+        f"name,aliases,lat,lon\nEast Gate,,{gate[0]},{gate[1]}\nHarbour,,{offset(CENTRE, 5000)[0]},"
+        f"{offset(CENTRE, 5000)[1]}\n",
+        encoding="utf-8",
+    )
+    assert await import_landmarks(world.services.sessions, table) == 2
+    (group,) = await world.seed_groups([offset(CENTRE, 50)], -101)
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    await world.report(family)
+    (case,) = await cases(world)
+    assert case.place_text == "120 m from East Gate"
+    alert = next(m for m in fake.messages(group) if m.photo_file_id)
+    assert "Last seen: 120 m from East Gate" in alert.body
+
+    sighter = fake.user(7001, first_name="Mr Wang", language_code="en")
+    fake.send(sighter, chat=group, location=gate, reply_to=alert)  # at the gate itself
+    fake.send(sighter, chat=group, location=offset(CENTRE, -1500), reply_to=alert)
+    await world.settle()
+    heard = [m.body for m in fake.messages(family.user_id) if "Sighting for" in m.body]
+    assert len(heard) == 2
+    assert "East Gate — 120 m from the last-seen place" in heard[0]
+    far = offset(CENTRE, -1500)
+    assert f"{far[0]:.5f}, {far[1]:.5f} — 1.5 km from the last-seen place" in heard[1]
+    assert fake.violations == []
+
+
 async def test_edit_and_cancel(world: World, fake: FakeBotApi) -> None:
     family = fake.user(5003, first_name="Grandma", language_code="en")
     await world.says(family, "/report")

@@ -72,7 +72,7 @@ SOURCES = [
     for folder in ("searchbot", "handlers")
     for path in (Path(__file__).resolve().parent.parent / folder).rglob("*.py")
 ]
-LITERAL = re.compile(r'say\(\s*[\w.]+,\s*"([a-z0-9_]+)"')
+LITERAL = re.compile(r'(?:say|plain)\(\s*[\w.]+,\s*"([a-z0-9_]+)"')
 DYNAMIC = re.compile(r'say\(\s*[\w.]+,\s*f"([a-z_]+)\{')
 # Every message id built at run time: its prefix and the values that complete it.
 KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
