@@ -52,14 +52,15 @@ async def _scopes(
 
 async def install(bot: Bot, services: Services) -> None:
     """Set every scope's menu in each language, and the default in the station's language. A
-    failure here must not stop the bot: the commands work without a menu."""
+    failure here must not stop the bot (the commands work without a menu), nor the other
+    scopes (an officers' group that is gone must not cost the officers their menus)."""
     async with services.sessions() as session:
         scopes = await _scopes(services, session)
-    try:
-        for scope, names in scopes:
+    for scope, names in scopes:
+        try:
             await _set(bot, services, scope, names)
-    except TelegramError as error:
-        log.warning("could not set the command menus: %s", error)
+        except TelegramError as error:
+            log.warning("could not set the command menu of %s: %s", scope.type, error)
 
 
 async def follow_role(bot: Bot, services: Services, user_id: int) -> None:

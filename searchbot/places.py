@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Landmark
 from searchbot.db import Sessions
-from searchbot.grid import distance_m
+from searchbot.grid import bounding_box, distance_m
 from searchbot.settings import Area
 from searchbot.texts import plain
 
@@ -64,11 +65,23 @@ class PlaceResolver:
     async def resolve(self, text: str) -> Place | None:
         return await self._landmark(text) or await self._geocode(text)
 
-    async def label(self, lat: float, lon: float, lang: str) -> str:
+    async def label(
+        self, lat: float, lon: float, lang: str, session: AsyncSession | None = None
+    ) -> str:
         """What people would call a bare location: "120 m from the East Gate" when a landmark
-        is near (a shopkeeper reads a place, not coordinates), else the coordinates."""
-        async with self._sessions() as session:
-            landmarks = (await session.exec(select(Landmark))).all()
+        is near (a shopkeeper reads a place, not coordinates), else the coordinates. ``lang``
+        is the station's: the label is stored once and read by everyone, like the landmark
+        names themselves. Pass the
+        caller's ``session`` when it holds one: a second connection per sighting could drain
+        the pool in a burst of replies."""
+        if session is None:
+            async with self._sessions() as own:
+                return await self.label(lat, lon, lang, own)
+        south, north, west, east = bounding_box(lat, lon, NEAR_M)
+        query = select(Landmark).where(
+            col(Landmark.lat).between(south, north), col(Landmark.lon).between(west, east)
+        )
+        landmarks = (await session.exec(query)).all()
         near = sorted((distance_m((lm.lat, lm.lon), (lat, lon)), lm.name) for lm in landmarks)
         if not near or near[0][0] > NEAR_M:
             return f"{lat:.5f}, {lon:.5f}"

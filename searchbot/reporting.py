@@ -212,7 +212,7 @@ async def _place(
     lang = actor.language
     if given.location:
         lat, lon = given.location
-        label = given.venue or await services.places.label(lat, lon, lang)
+        label = given.venue or await services.places.label(lat, lon, services.settings.language)
         _accept_place(services, dialogue, answer, lang, label, lat, lon)
         return
     text = (given.text or "").strip()

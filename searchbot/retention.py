@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import ColumnElement, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
-from models import queries as q
+from models import Alert, AuditEntry, Case, Dialogue, Officer, OutboxMessage, Person, Sighting
 from searchbot.services import Services
 
 COARSE_DECIMALS = 2  # ~1 km: enough for "where do we lose children", not for a doorstep
 DRAFT_LIFETIME = timedelta(days=1)  # a dialogue untouched this long has been abandoned
+BATCH = 500  # ids in one IN list: PostgreSQL takes at most 32,767 parameters a statement
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,12 @@ class Purge:
 
 async def purge(services: Services, dry_run: bool = False) -> Purge:
     """Purge every closed case past the retention period that still holds personal data, the
-    abandoned drafts and the people long quiet."""
+    abandoned drafts and the people long quiet. Cases go in one transaction, people and drafts
+    in the next, so a failure in the second never holds back the first."""
     now = services.now()
     cutoff = now - timedelta(days=services.settings.retention_days)
+    stale_draft = col(Dialogue.updated_at) < now - DRAFT_LIFETIME
+    quiet = _quiet_people(services, cutoff, now - DRAFT_LIFETIME)
     async with services.sessions() as session:
         query = select(Case).where(
             Case.status == "closed",
@@ -49,27 +52,55 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
         )
         cases = list((await session.exec(query)).all())
         ids = [case.id for case in cases if case.id is not None]
-        drafts = list(await session.exec(select(Dialogue.user_id).where(
-            col(Dialogue.updated_at) < now - DRAFT_LIFETIME
-        )))  # fmt: skip
-        people = await _quiet_people(session, services, cutoff, drafts)
         result = Purge(
             ids,
             await _count(session, Sighting, ids),
             await _count(session, OutboxMessage, ids),
-            len(drafts),
-            len(people),
+            await _rows(session, Dialogue, stale_draft),
+            await _rows(session, Person, *quiet),
         )
-        if dry_run or not (ids or drafts or people):
+        if dry_run:
             return result
-        await _forget_cases(session, services, cases)
-        await session.exec(delete(Dialogue).where(col(Dialogue.user_id).in_(drafts)))  # type: ignore[call-overload]
-        await session.exec(delete(Person).where(col(Person.user_id).in_(people)))  # type: ignore[call-overload]
-        await services.audit(
-            session, None, "purge", None, cases=ids, drafts=len(drafts), people=len(people)
-        )
-        await session.commit()
+        if ids:
+            for start in range(0, len(cases), BATCH):
+                await _forget_cases(session, services, cases[start : start + BATCH])
+            await services.audit(session, None, "purge", None, cases=ids)
+            await session.commit()
+    if result.drafts or result.people:
+        async with services.sessions() as session:
+            # by rule, not by a list of ids: somebody who wrote meanwhile no longer matches
+            await session.exec(delete(Person).where(*quiet))  # type: ignore[call-overload]
+            await session.exec(delete(Dialogue).where(stale_draft))  # type: ignore[call-overload]
+            await services.audit(
+                session, None, "forget", None, drafts=result.drafts, people=result.people
+            )
+            await session.commit()
     return result
+
+
+def _quiet_people(
+    services: Services, cutoff: datetime, draft_cutoff: datetime
+) -> tuple[ColumnElement[bool], ...]:
+    """Who the bot may forget: not heard from since ``cutoff``, not an admin or officer, not
+    blocked (the block must outlive the quiet), no open case, no draft still in progress."""
+    open_reporters = select(Case.reporter_user_id).where(Case.status == "open")
+    writing = select(Dialogue.user_id).where(col(Dialogue.updated_at) >= draft_cutoff)
+    officers = select(Officer.user_id).where(Officer.active == True)  # noqa: E712
+    return (
+        col(Person.updated_at) < cutoff,
+        col(Person.blocked) == False,  # noqa: E712
+        col(Person.user_id).not_in(list(services.settings.admin_ids)),
+        col(Person.user_id).not_in(officers),
+        col(Person.user_id).not_in(open_reporters),
+        col(Person.user_id).not_in(writing),
+    )
+
+
+async def _rows(
+    session: AsyncSession, model: type[Person] | type[Dialogue], *where: ColumnElement[bool]
+) -> int:
+    query = select(func.count()).select_from(model).where(*where)
+    return int((await session.exec(query)).one())  # type: ignore[call-overload]
 
 
 async def _forget_cases(session: AsyncSession, services: Services, cases: list[Case]) -> None:
@@ -85,29 +116,14 @@ async def _forget_cases(session: AsyncSession, services: Services, cases: list[C
     await _forget_audit_people(session, ids)
 
 
-async def _quiet_people(
-    session: AsyncSession, services: Services, cutoff: datetime, drafts: list[int]
-) -> list[int]:
-    """People not heard from since ``cutoff`` whom the bot has no reason to remember."""
-    open_reporters = select(Case.reporter_user_id).where(Case.status == "open")
-    in_dialogue = select(Dialogue.user_id).where(col(Dialogue.user_id).not_in(drafts))
-    keep = set(services.settings.admin_ids) | set(await q.officer_ids(session))
-    query = select(Person.user_id).where(
-        col(Person.updated_at) < cutoff,
-        Person.blocked == False,  # noqa: E712  (the block must outlive the quiet)
-        col(Person.user_id).not_in(open_reporters),
-        col(Person.user_id).not_in(in_dialogue),
-    )
-    return [user_id for user_id in (await session.exec(query)).all() if user_id not in keep]
-
-
 async def _count(
     session: AsyncSession, model: type[Sighting] | type[OutboxMessage], ids: list[int]
 ) -> int:
-    if not ids:
-        return 0
-    query = select(func.count()).where(col(model.case_id).in_(ids))
-    return int((await session.exec(query)).one())  # type: ignore[call-overload]
+    total = 0
+    for start in range(0, len(ids), BATCH):
+        query = select(func.count()).where(col(model.case_id).in_(ids[start : start + BATCH]))
+        total += int((await session.exec(query)).one())  # type: ignore[call-overload]
+    return total
 
 
 def _forget_case(case: Case, services: Services) -> None:

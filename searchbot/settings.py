@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     def _timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a folder
             raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Shanghai)") from None
         return value
 

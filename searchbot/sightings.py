@@ -198,7 +198,9 @@ async def record(
     await _check_allowed(services, session, actor, case_id)
     now = services.now()
     if report.place_text is None and report.lat is not None and report.lon is not None:
-        place = await services.places.label(report.lat, report.lon, case.language)
+        place = await services.places.label(
+            report.lat, report.lon, services.settings.language, session
+        )
         report = replace(report, place_text=place)
     sighting = Sighting(
         case_id=case_id,

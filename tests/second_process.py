@@ -14,6 +14,7 @@ from searchbot.settings import load_settings
 
 async def tick_for(seconds: float) -> int:
     runtime = app.build(load_settings())
+    print("ready", flush=True)  # the test reports only once this process can race it
     fired = 0
     deadline = time.monotonic() + seconds
     try:

@@ -242,15 +242,21 @@ async def test_two_processes_on_one_database_fire_each_stage_once(
         points = [offset(CENTRE, 100 + 100 * i) for i in range(11)]
         chats = await world.seed_groups(points, -100)
         other = await asyncio.create_subprocess_exec(  # started first: it takes a while to load
-            sys.executable, "-m", "tests.second_process", "6",
+            sys.executable, "-m", "tests.second_process", "7",
             env={**os.environ, **world_environment(fake, database_url, **schedule)},
             cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
+        assert other.stdout is not None
+        assert await asyncio.wait_for(other.stdout.readline(), timeout=60) == b"ready\n"
         done = asyncio.ensure_future(other.communicate())
         await world.report(fake.user(5001, first_name="Mother", language_code="en"))
-        while not done.done():
-            await escalation.tick(world.services)
-            await asyncio.sleep(0.01)
+
+        async def race() -> None:
+            while not done.done():
+                await escalation.tick(world.services)
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(race(), timeout=60)
         out, err = done.result()
         assert other.returncode == 0, err.decode()[-2000:]
         assert out.decode().startswith("fired ")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 
 from models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
@@ -282,3 +282,37 @@ async def test_abandoned_drafts_and_long_quiet_people_are_forgotten(
     finally:
         world.services.clock = real_clock
     assert fake.violations == []
+
+
+async def test_a_purge_of_tens_of_thousands_stays_within_the_statement_limits(
+    world: World, fake: FakeBotApi
+) -> None:
+    """The first purge after months may forget more than the 32,767 parameters PostgreSQL takes
+    in one statement: it must still forget everyone and every case."""
+    officer = await world.officer()
+    case_id = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    await world.says(officer, f"/close {case_id} found")
+    await world.settle()
+    await age_case(world, case_id, RETENTION + timedelta(days=1))
+    long_ago = datetime.now(UTC) - RETENTION - timedelta(days=2)
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        clone = case.model_dump(exclude={"id"})
+        connection = await session.connection()  # a bulk insert, below the ORM
+        await connection.execute(insert(Case), [clone] * 1200)
+        people = [
+            {"user_id": 10_000_000 + n, "first_name": f"P{n}", "language": "en",
+             "reachable": True, "blocked": False, "updated_at": long_ago}
+            for n in range(40_000)
+        ]  # fmt: skip
+        await connection.execute(insert(Person), people)
+        await session.commit()
+
+    done = await retention.purge(world.services)
+    assert len(done.cases) == 1201 and done.people >= 40_000
+    async with world.services.sessions() as session:
+        left = await session.exec(select(func.count()).where(col(Person.user_id) >= 10_000_000))
+        assert left.one() == 0  # type: ignore[call-overload]
+        kept = await session.exec(select(func.count()).where(col(Case.purged_at).is_(None)))
+        assert kept.one() == 0  # type: ignore[call-overload]

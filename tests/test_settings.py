@@ -38,6 +38,8 @@ def test_stage_schedule_parsing() -> None:
         ("SEARCHBOT_UNVERIFIED_STAGES", "many", "integer"),
         ("SEARCHBOT_TIMEZONE", "Mars/Olympus", "not a time zone name"),
         ("SEARCHBOT_TIMEZONE", "../etc/passwd", "not a time zone name"),
+        ("SEARCHBOT_TIMEZONE", "Asia", "not a time zone name"),
+        ("SEARCHBOT_TIMEZONE", "", "not a time zone name"),
     ],
 )
 def test_a_wrong_value_names_its_variable(
