@@ -92,4 +92,4 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "/export": _with_case("/export 12", desk.export),
 }
 
-PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel", "/start", "/help"}
+PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel"}

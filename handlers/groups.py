@@ -48,6 +48,8 @@ async def on_group_message(update: Update, context: Context) -> None:
             )
         elif name == "/status":
             answer = await registration.status(services, actor)
+        elif name in ("/start", "/help"):
+            answer = Answer().say(say(actor.language, "help_group"))
         else:
             from handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
 

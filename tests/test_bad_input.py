@@ -255,9 +255,12 @@ async def test_private_commands_in_a_group_point_to_the_private_chat(
 ) -> None:
     member = fake.user(7001, first_name="Shopkeeper", language_code="en")
     group = fake.group(chat_id=-101, title="Tea shop", admins=[], members=[member])
-    for command in ("/report", "/mycases", "/seen 1", "/cancel", "/start", "/help"):
+    for command in ("/report", "/mycases", "/seen 1", "/cancel"):
         heard = await send(world, member, command, chat=group)
         assert heard.says(en("private_only")), (command, str(heard))
+    for command in ("/start", "/help"):  # what the bot does for a group, told in the group
+        heard = await send(world, member, command, chat=group)
+        assert heard.says(en("help_group")), (command, str(heard))
     before = await snapshot(world)
     silent = len(fake.messages(group))
     fake.send(member, chat=group, text="/frobnicate")  # other bots' commands: not ours to answer

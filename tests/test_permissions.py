@@ -104,7 +104,8 @@ class Heard:
 
     @property
     def texts(self) -> list[str]:
-        return ([self.toast] if self.toast else []) + [m.body for m in self.messages]
+        shown = [m.body for m in self.messages] + [m.html for m in self.messages if m.html]
+        return ([self.toast] if self.toast else []) + shown
 
     def says(self, text: str) -> bool:
         return any(text in t for t in self.texts)
