@@ -20,8 +20,21 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        self._in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Updates being handled now, or waiting for their chat's turn."""
+        return self._in_flight
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        self._in_flight += 1
+        try:
+            await self._in_chat_order(update, coroutine)
+        finally:
+            self._in_flight -= 1
+
+    async def _in_chat_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
