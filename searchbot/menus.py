@@ -23,7 +23,7 @@ from searchbot.texts import say
 log = logging.getLogger(__name__)
 
 PRIVATE = ("report", "mycases", "seen", "cancel", "help")
-GROUPS = ("register", "status", "unregister")
+GROUPS = ("register", "status", "unregister", "help")
 OFFICERS = (
     "cases", "case", "verify", "escalate", "close", "groups", "approve", "reject", "stats",
     "export", "block", "unblock",

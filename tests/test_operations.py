@@ -26,7 +26,12 @@ async def test_command_menus_per_scope_and_language(world: World, fake: FakeBotA
     assert menu(private, "zh")["report"] == "报告走失"
     assert menu(private, "en")["report"] == "Report a missing person"
     assert "close" not in menu(private, "en")  # strangers do not see officers' commands
-    assert set(menu({"type": "all_group_chats"}, "en")) == {"register", "status", "unregister"}
+    assert set(menu({"type": "all_group_chats"}, "en")) == {
+        "register",
+        "status",
+        "unregister",
+        "help",
+    }
     assert menu(private, "") == menu(private, "en")  # the default is the station's language
 
 
