@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from searchbot import db
+from searchbot.db import Sessions
 from searchbot.fake_bot_api import FakeBotApi
 from tests.world import World, world_settings
 
@@ -32,6 +33,17 @@ async def reset_postgres(url: str) -> None:
         await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[Sessions]:
+    """The migrated database alone, for use cases tested without the bot around them."""
+    engine = db.create_engine(database_url)
+    await db.upgrade(engine)
+    try:
+        yield db.sessions(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

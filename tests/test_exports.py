@@ -17,7 +17,7 @@ The official XSDs are not vendored; instead the checks below are written from th
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -25,7 +25,6 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from models import AuditEntry, Case, Sighting
-from searchbot import db
 from searchbot.db import Sessions
 from searchbot.exports import (
     CaseRecord,
@@ -250,16 +249,6 @@ def _check_pfif_fields(record: ET.Element) -> None:
 
 
 # ------------------------------------------------------------------------------- the data
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = db.create_engine(database_url)
-    await db.upgrade(engine)
-    try:
-        yield db.sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 async def seed_case(

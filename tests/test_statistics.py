@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models import Alert, Case, Group, Sighting
-from searchbot import db, statistics
+from searchbot import statistics
 from searchbot.db import Sessions
 from searchbot.statistics import Figures, chart_png, compute, nearest_rank
 
@@ -46,16 +45,6 @@ GROUPS = [
 ]
 # (case number, group number, checked)
 ALERTS = [(1, 1, True), (1, 2, False), (1, 3, False), (5, 1, True), (5, 4, True), (10, 5, False)]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = db.create_engine(database_url)
-    await db.upgrade(engine)
-    try:
-        yield db.sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 async def seed(sessions: Sessions) -> None:
