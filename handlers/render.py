@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from dataclasses import replace
 
-from telegram import Message, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from searchbot import menus, registration
+from searchbot import menus, registration, replies
 from searchbot.dialogue import Input
-from searchbot.messages import Answer
+from searchbot.messages import Answer, Out
 from searchbot.services import Actor, Services
 from searchbot.texts import language_of
 from searchbot.transport import send_out
 
 Context = ContextTypes.DEFAULT_TYPE
 VENUE_TITLE_MAX = 200  # a venue title is free text: keep it to what a card shows
+UPLOAD_ATTEMPTS = 4  # a chart or an export sent directly: tries before giving up
+UPLOAD_MAX_WAIT = 60.0  # seconds: a longer retry_after is not worth holding a handler for
+
+log = logging.getLogger(__name__)
 
 
 def services_of(context: Context) -> Services:
@@ -71,8 +77,11 @@ def command_of(text: str | None, bot_username: str) -> tuple[str, list[str]] | N
 
 
 async def reply(update: Update, context: Context, answer: Answer, quote: bool = False) -> None:
-    """Say ``answer`` in the chat the update came from (and answer a pressed button). A chat
-    that blocked or removed the bot in the meantime is marked gone, not a crash."""
+    """Say ``answer`` in the chat the update came from (and answer a pressed button at once).
+
+    The messages go to the outbox (the dispatcher sends them as soon as the chat is free, in
+    order with its other messages, and again after a 429); an answer with an upload is sent
+    directly, retried on 429. A chat that blocked or removed the bot is marked gone."""
     query = update.callback_query
     if query is not None:
         with contextlib.suppress(TelegramError):  # a button pressed long ago: too old to answer
@@ -82,13 +91,37 @@ async def reply(update: Update, context: Context, answer: Answer, quote: bool = 
         return
     services = services_of(context)
     message = update.effective_message if quote else None
-    try:
-        for out in answer.messages:
-            if message is not None and out.reply_to is None:
-                out = replace(out, reply_to=message.message_id)
-            await send_out(context.bot, chat.id, out)
-            services.note_direct_send(chat.id)
-    except Forbidden as error:
-        await registration.recipient_gone(services, chat.id, str(error))
+    outs = [
+        replace(out, reply_to=message.message_id)
+        if message is not None and out.reply_to is None
+        else out
+        for out in answer.messages
+    ]
+    if any(out.upload is not None for out in outs):
+        try:
+            for out in outs:  # in order: the caption text before its chart
+                await _send_directly(context.bot, services, chat.id, out)
+        except Forbidden as error:
+            await registration.recipient_gone(services, chat.id, str(error))
+    else:
+        await replies.post(services, chat.id, outs)
     for user_id in answer.menus_for:
         await menus.follow_role(context.bot, services, user_id)
+
+
+async def _send_directly(bot: Bot, services: Services, chat_id: int, out: Out) -> None:
+    """One message straight to Telegram: waits out a 429 and retries a timeout, a few times."""
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        try:
+            await send_out(bot, chat_id, out)
+            services.note_direct_send(chat_id)
+            return
+        except RetryAfter as error:
+            after = error.retry_after
+            wait = after if isinstance(after, int | float) else after.total_seconds()
+            if wait > UPLOAD_MAX_WAIT:
+                break
+            await asyncio.sleep(wait)
+        except NetworkError:  # a timeout or a 5xx (RetryAfter is not one)
+            await asyncio.sleep(float(attempt))
+    log.warning("gave up sending a direct answer to %s", chat_id)

@@ -3,6 +3,7 @@
 from models.tables import (
     Alert,
     AuditEntry,
+    BotState,
     Case,
     Dialogue,
     Group,
@@ -16,6 +17,7 @@ from models.tables import (
 __all__ = [
     "Alert",
     "AuditEntry",
+    "BotState",
     "Case",
     "Dialogue",
     "Group",

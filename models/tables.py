@@ -85,6 +85,7 @@ class Group(SQLModel, table=True):
     decided_by: int | None = _bigint(nullable=True)
     created_at: datetime
     decided_at: datetime | None = None
+    cooldown_until: datetime | None = None  # no new request before (after /unregister, reject)
 
 
 class Alert(SQLModel, table=True):
@@ -145,7 +146,8 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str | None = Field(default=None, max_length=128, unique=True)
     status: str = Field(default="pending", max_length=16)
-    # pending -> sending -> sent | dead | cancelled
+    # pending -> sending -> sent | dead | cancelled; held: a retraction waiting for the bot
+    # to be added back to its group
     attempts: int = 0
     next_attempt_at: datetime
     message_id: int | None = None
@@ -215,3 +217,13 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=32)
     case_id: int | None = Field(default=None, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class BotState(SQLModel, table=True):
+    """Small facts the bot learns once and keeps (the placeholder picture's file id)."""
+
+    __tablename__ = "bot_state"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=512)
+    updated_at: datetime

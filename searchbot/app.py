@@ -16,6 +16,7 @@ from searchbot import db, escalation, menus, reminders, retention
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
+from searchbot.placeholder import PlaceholderStore
 from searchbot.places import PlaceResolver
 from searchbot.services import Services
 from searchbot.settings import Settings
@@ -77,7 +78,10 @@ async def _post_init(application: BotApplication) -> None:
     services = runtime.services
     await db.upgrade(runtime.engine)
     services.bot_username = application.bot.username
-    transport = TelegramTransport(application.bot, services.settings.allow_paid_broadcast)
+    placeholder = PlaceholderStore(services.sessions, services.clock)
+    transport = TelegramTransport(
+        application.bot, services.settings.allow_paid_broadcast, placeholder
+    )
     runtime.dispatcher = Dispatcher(services, transport, metrics=runtime.metrics)
     services.wake_dispatcher = runtime.dispatcher.wake
     services.note_direct_send = runtime.dispatcher.note_direct_send

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Group, OutboxMessage
 from models import queries as q
@@ -28,7 +29,15 @@ from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Services
 from searchbot.texts import ref, say
 from searchbot.throttle import Throttle
-from searchbot.transport import DeliveryError, Gone, Moved, Rejected, Throttled, Transient
+from searchbot.transport import (
+    DeliveryError,
+    Gone,
+    Moved,
+    Rejected,
+    Stuck,
+    Throttled,
+    Transient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +268,8 @@ class Dispatcher:
             await self._move(job, error.new_chat_id)
         elif isinstance(error, Gone):
             await self._gone(job, str(error))
+        elif isinstance(error, Stuck):
+            await self._stuck(job, job.chat_id, str(error))
         elif (
             isinstance(error, Transient) and job.attempts + 1 < self._services.settings.max_attempts
         ):
@@ -306,21 +317,61 @@ class Dispatcher:
         self.wake()
 
     async def _move(self, job: Job, new_chat_id: int) -> None:
-        """The group became a supergroup: follow it and send there."""
+        """The group became a supergroup: follow it and send there. A retraction is not
+        moved: its message id belongs to the old chat (and went with it); used against the new
+        chat it would delete another message. Officers hear that the old photo may remain."""
         async with self._services.sessions() as session:
             group = await q.group_by_chat(session, job.chat_id)
             if group is not None and await q.group_by_chat(session, new_chat_id) is None:
                 group.chat_id = new_chat_id
                 session.add(group)
+            waiting = col(OutboxMessage.status).in_(("pending", "sending"))
+            old_chat = col(OutboxMessage.chat_id) == job.chat_id
+            retractions = (
+                await session.exec(
+                    select(OutboxMessage).where(old_chat, waiting, OutboxMessage.kind == "retract")
+                )
+            ).all()
+            for row in retractions:
+                row.status, row.last_error = "dead", f"chat migrated to {new_chat_id}"
+                session.add(row)
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
-                .where(col(OutboxMessage.chat_id) == job.chat_id)
-                .where(col(OutboxMessage.status).in_(("pending", "sending")))
+                .where(old_chat, waiting, col(OutboxMessage.kind) != "retract")
                 .values(chat_id=new_chat_id, status="pending")
             )
+            for row in retractions:
+                title = group.title if group is not None else str(job.chat_id)
+                await self._tell_stuck(session, row.id or 0, row.case_id, title, new_chat_id)
             await session.commit()
         log.info("chat %s migrated to %s", job.chat_id, new_chat_id)
         self.wake()
+
+    async def _stuck(self, job: Job, chat_id: int, error: str) -> None:
+        """Telegram kept an alert photo: the row is dead and officers learn where it stays."""
+        log.warning("outbox row %s: the photo stays in %s: %s", job.id, chat_id, error)
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status, row.attempts, row.last_error = "dead", job.attempts + 1, error[:512]
+            session.add(row)
+            group = await q.group_by_chat(session, chat_id)
+            title = group.title if group is not None else str(chat_id)
+            await self._tell_stuck(session, job.id, job.case_id, title, chat_id)
+            await session.commit()
+        self.wake()
+
+    async def _tell_stuck(
+        self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
+    ) -> None:
+        await self._services.tell_officers(
+            session,
+            lambda lang: Out(
+                say(lang, "photo_stuck", ref=ref(case_id or 0), group=title, chat=chat_id)
+            ),
+            kind="notice", case_id=case_id, dedupe=f"stuck:{row_id}",
+        )  # fmt: skip
 
 
 async def pending_count(services: Services) -> int:

@@ -23,6 +23,10 @@ PEOPLE = 0
 RETRACT = 1
 ALERTS = 2
 
+# What closing sends to a group: held (status ``held``) while the bot is out of the group and
+# carried out when it is added back.
+RETRACTION_KINDS = ("retract", "closing_notice")
+
 
 def mark(session: AsyncSession) -> None:
     """Note that this transaction wrote outbox rows: its commit wakes the dispatcher."""

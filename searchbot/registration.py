@@ -14,7 +14,7 @@ from models import Group, OutboxMessage, Person
 from models import queries as q
 from searchbot.grid import cells_of
 from searchbot.messages import Answer, Button, Out
-from searchbot.outbox import PEOPLE, enqueue
+from searchbot.outbox import PEOPLE, RETRACTION_KINDS, enqueue, mark
 from searchbot.places import inside
 from searchbot.services import Actor, Services
 from searchbot.settings import LANGUAGES
@@ -197,11 +197,19 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
         if person is not None:
             person.reachable = False
             session.add(person)
+        waiting = (
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.status).in_(("pending", "sending")),
+        )
+        retraction = col(OutboxMessage.kind).in_(RETRACTION_KINDS)
+        if group is not None:  # the photo must still leave once the bot is back: hold those
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(*waiting, retraction)
+                .values(status="held", last_error=reason[:512])
+            )
         await session.exec(  # type: ignore[call-overload]
-            update(OutboxMessage)
-            .where(col(OutboxMessage.chat_id) == chat_id)
-            .where(col(OutboxMessage.status).in_(("pending", "sending")))
-            .values(status="dead", last_error=reason[:512])
+            update(OutboxMessage).where(*waiting).values(status="dead", last_error=reason[:512])
         )
         if group is not None:  # a person blocking the bot is their right, not officers' news
             await services.tell_officers(
@@ -222,5 +230,17 @@ async def bot_added(services: Services, actor: Actor, by_chat_admin: bool) -> An
         if group is not None and group.status == "inactive":
             group.status = "pending" if group.lat is not None else "locating"
             session.add(group)
-            await session.commit()
+        await _release_held(services, session, actor.chat_id)
+        await session.commit()
     return Answer().say(say(actor.language, "added_welcome"))
+
+
+async def _release_held(services: Services, session: AsyncSession, chat_id: int) -> None:
+    """Retractions held while the bot was out of the group are due again now."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage)
+        .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status) == "held")
+        .values(status="pending", next_attempt_at=services.now(), attempts=0)
+    )
+    if result.rowcount:
+        mark(session)  # the commit wakes the dispatcher

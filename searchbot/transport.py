@@ -2,8 +2,9 @@
 what the dispatcher must do about it.
 
 ``Out`` renders to sendPhoto / sendMessage / sendLocation with HTML parse mode; a retraction
-deletes the message, or, when Telegram refuses the delete, strips its buttons and replaces its
-caption with the closing notice.
+deletes the message, or, when Telegram refuses the delete (48 hours old), puts the neutral
+placeholder picture in the photo's place with the closing notice as caption and no buttons.
+When that fails too the retraction is ``Stuck``: the dispatcher tells the officers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
     LinkPreviewOptions,
     ReplyParameters,
 )
@@ -32,6 +34,7 @@ from telegram.error import (
 )
 
 from searchbot.messages import Out
+from searchbot.placeholder import PlaceholderStore, picture
 
 
 class DeliveryError(Exception):
@@ -64,6 +67,10 @@ class Transient(DeliveryError):
 
 class Rejected(DeliveryError):
     """400 and the like: sending the same again will not help."""
+
+
+class Stuck(Rejected):
+    """Telegram would neither delete an alert nor let its photo be replaced: it still shows."""
 
 
 def keyboard(out: Out) -> InlineKeyboardMarkup | ForceReply | None:
@@ -119,9 +126,12 @@ async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
 class TelegramTransport:
     """Executes outbox payloads through a python-telegram-bot ``Bot``."""
 
-    def __init__(self, bot: Bot, paid_broadcast: bool = False) -> None:
+    def __init__(
+        self, bot: Bot, paid_broadcast: bool = False, placeholder: PlaceholderStore | None = None
+    ) -> None:
         self._bot = bot
         self._paid = paid_broadcast
+        self._placeholder = placeholder
 
     async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None:
         """Perform the payload; returns the new message id for sends. Raises DeliveryError."""
@@ -136,20 +146,51 @@ class TelegramTransport:
 
     async def _retract(self, chat_id: int, payload: dict[str, Any]) -> None:
         message_id = int(payload["message_id"])
+        text = payload.get("fallback_text", "")
         try:
             await self._bot.delete_message(chat_id, message_id)
             return
         except BadRequest as error:
             if "not found" in str(error).lower():
                 return  # already gone: a group admin deleted it, or a retry after success
-        # Too old to delete (48 h) or no right to: take the photo's words and buttons back.
+        # Too old to delete (48 h) or no right to: the photo still leaves, the picture replaces it.
         try:
-            await self._bot.edit_message_caption(
-                chat_id, message_id, caption=payload.get("fallback_text", ""),
-                parse_mode=ParseMode.HTML, reply_markup=None,
-            )  # fmt: skip
-        except BadRequest:
-            await self._bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+            await self._cover(chat_id, message_id, text)
+        except BadRequest as error:
+            reason = str(error).lower()
+            if "not modified" in reason or "not found" in reason:
+                return  # covered by an earlier try, or deleted by an admin meanwhile
+            raise Stuck(str(error)) from error
+
+    async def _cover(self, chat_id: int, message_id: int, text: str) -> None:
+        """Swap the alert's photo for the placeholder, caption the closing notice, drop the
+        buttons; an alert without a photo gets the notice as its text."""
+        known = await self._placeholder.file_id() if self._placeholder else None
+        try:
+            await self._swap(chat_id, message_id, text, known)
+        except BadRequest as error:
+            reason = str(error).lower()
+            if "no media" in reason:
+                await self._bot.edit_message_text(
+                    text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=None
+                )
+            elif known is not None and ("file" in reason or "identifier" in reason):
+                await self._swap(chat_id, message_id, text, None)  # Telegram forgot the file
+            else:
+                raise
+
+    async def _swap(self, chat_id: int, message_id: int, text: str, file_id: str | None) -> None:
+        media = InputMediaPhoto(
+            file_id or picture(), caption=text, parse_mode=ParseMode.HTML,
+            filename=None if file_id else "placeholder.png",
+        )  # fmt: skip
+        edited = await self._bot.edit_message_media(
+            media,
+            chat_id=chat_id, message_id=message_id, reply_markup=None,
+        )  # fmt: skip
+        photo = getattr(edited, "photo", None)
+        if file_id is None and self._placeholder is not None and photo:
+            await self._placeholder.remember(photo[-1].file_id)  # uploaded once, sent by id
 
 
 def classify(error: TelegramError) -> DeliveryError:

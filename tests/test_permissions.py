@@ -201,8 +201,9 @@ async def snapshot(world: World) -> dict[str, Any]:
             found = (await session.exec(select(model).order_by(key))).all()
             return [row.model_dump(exclude=set(exclude)) for row in found]
 
-        async def count(model: type[Any]) -> int:
-            return int((await session.exec(select(func.count()).select_from(model))).one())
+        async def count(model: type[Any], *where: Any) -> int:
+            query = select(func.count()).select_from(model).where(*where)
+            return int((await session.exec(query)).one())
 
         people = (await session.exec(select(Person).order_by(col(Person.user_id)))).all()
         return {
@@ -212,7 +213,8 @@ async def snapshot(world: World) -> dict[str, Any]:
             "sightings": await rows(Sighting, col(Sighting.id)),
             "officers": await rows(Officer, col(Officer.user_id)),
             "people.blocked": [(p.user_id, p.blocked) for p in people],
-            "outbox rows": await count(OutboxMessage),
+            # the answer itself is an outbox row too (kind "reply"); anything else is a change
+            "outbox rows": await count(OutboxMessage, col(OutboxMessage.kind) != "reply"),
             "audit entries": await count(AuditEntry),
         }
 
