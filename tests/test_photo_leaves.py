@@ -31,7 +31,7 @@ async def test_an_alert_too_old_to_delete_gets_the_placeholder(
     alerts = [alert_in(fake, first.chat_id), alert_in(fake, second.chat_id)]
     photo = alerts[0].photo_file_id
     for alert in alerts:
-        fake.age(alert, TWO_DAYS)  # Telegram: "message can't be deleted for everyone"
+        fake.backdate(alert, TWO_DAYS)  # Telegram: "message can't be deleted for everyone"
     uploads = fake.upload_count
 
     await world.says(officer, f"/close {case_id} found")
@@ -61,7 +61,7 @@ async def test_when_the_placeholder_is_refused_too_officers_hear_which_group(
     family = fake.user(5001, first_name="Mother", language_code="en")
     case_id = await world.report(family)
     await world.settle()
-    fake.age(alert_in(fake, chat.chat_id), TWO_DAYS)
+    fake.backdate(alert_in(fake, chat.chat_id), TWO_DAYS)
     fake.fail_next(chat, status=400, count=2)  # the delete, then the media edit, refused
 
     await world.says(officer, f"/close {case_id} found")

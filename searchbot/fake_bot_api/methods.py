@@ -9,7 +9,6 @@ server because it waits.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -47,8 +46,6 @@ _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
-DELETE_WINDOW = 48 * 3600  # seconds: older messages cannot be deleted
-_CANT_DELETE = "message can't be deleted for everyone"
 _BAD_QUERY = "query is too old and response timeout expired or query ID is invalid"
 
 
@@ -503,24 +500,20 @@ class BotApiMethods:
         return message.raw
 
     def delete_message(self, params: JsonDict, files: Files) -> bool:
-        """deleteMessage (any message of the chat; deleting twice is an error). Like Telegram,
-        a message sent 48 hours ago or more cannot be deleted (no exception for admins: the
-        fake is never kinder than Telegram)."""
+        """deleteMessage (any message of the chat; deleting twice is an error)."""
         chat = self.target_chat(params)
         message = self.world.get_message(chat.chat_id, params["message_id"])
         if message is None or message.deleted:
             raise ApiError.bad_request("message to delete not found")
-        if _too_old_to_delete(message):
-            raise ApiError.bad_request(_CANT_DELETE)
         message.deleted = True
         return True
 
     def delete_messages(self, params: JsonDict, files: Files) -> bool:
-        """deleteMessages: messages that cannot be found (or are too old) are skipped."""
+        """deleteMessages: messages that cannot be found are skipped."""
         chat = self.target_chat(params)
         for message_id in params["message_ids"]:
             message = self.world.get_message(chat.chat_id, message_id)
-            if message is not None and not _too_old_to_delete(message):
+            if message is not None:
                 message.deleted = True
         return True
 
@@ -666,11 +659,6 @@ def _checked_location(params: JsonDict) -> JsonDict:
     if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
         raise ApiError.bad_request("wrong latitude or longitude")
     return {"latitude": latitude, "longitude": longitude}
-
-
-def _too_old_to_delete(message: FakeMessage) -> bool:
-    """Telegram's rule: only messages sent less than 48 hours ago can be deleted."""
-    return time.time() - message.date >= DELETE_WINDOW
 
 
 def _true(params: JsonDict, files: Files) -> bool:

@@ -520,12 +520,6 @@ class World:
         self._deliver(self.chat(message.chat_id), "edited_message", message.raw)
         return message
 
-    def age(self, message: FakeMessage, seconds: float) -> FakeMessage:
-        """Pretend ``message`` was sent ``seconds`` earlier (the 48-hour delete rule)."""
-        message.raw["date"] = int(message.raw.get("date", time.time()) - seconds)
-        message.refresh_from_raw()
-        return message
-
     def click(self, user: FakeUser, message: FakeMessage, button_text: str) -> str:
         """``user`` presses the inline button whose label contains ``button_text``.
 
