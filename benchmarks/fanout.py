@@ -107,7 +107,10 @@ def sqlite_url(path: Path) -> str:
 def fake_limits(latency: float) -> Limits:
     """Telegram's flood limits as the fake enforces them (see ``fake_bot_api/limits.py``)."""
     return Limits(
-        global_per_second=GLOBAL_PER_SECOND, group_per_minute=GROUP_PER_MINUTE, latency=latency
+        global_per_second=GLOBAL_PER_SECOND,
+        group_per_minute=GROUP_PER_MINUTE,
+        chat_per_second=1.0,
+        latency=latency,
     )
 
 

@@ -807,43 +807,113 @@ async def test_fail_next_answers_the_planned_status() -> None:
         assert len(fake.bot_messages(1001)) == 1
 
 
-async def test_global_rate_limit_answers_retry_after() -> None:
-    async with fake_and_bot(Limits(global_per_second=30)) as (fake, bot):
-        for index in range(40):
-            fake.group(-2000 - index, f"Group {index}")
-        outcomes: list[object] = []
-        for index in range(40):
-            try:
-                await bot.send_message(-2000 - index, "alert")
-                outcomes.append("ok")
-            except RetryAfter as exc:
-                outcomes.append(exc)
-        limited = [o for o in outcomes if isinstance(o, RetryAfter)]
-        assert 8 <= len(limited) <= 10, outcomes
-        assert fake.count_429 == len(limited)
-        assert all(retry_seconds(o) == 1 for o in limited)
-        assert len([m for g in range(40) for m in fake.bot_messages(-2000 - g)]) == 40 - len(
-            limited
-        )
+class FrozenClock:
+    """A monotonic clock the test moves by hand: the limits see no real time pass."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-async def test_group_and_private_chat_limits() -> None:
-    async with fake_and_bot(Limits(group_per_minute=3, chat_per_second=1, retry_after=7)) as (
-        fake,
-        bot,
-    ):
+@contextlib.asynccontextmanager
+async def limited(limits: Limits) -> AsyncIterator[tuple[FakeBotApi, Bot, FrozenClock]]:
+    """A fake with ``limits`` on a frozen clock, plus a PTB Bot talking to it."""
+    clock = FrozenClock()
+    async with FakeBotApi(token=TOKEN, limits=limits, clock=clock) as fake:
+        bot = Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.file_url)
+        async with bot:
+            yield fake, bot, clock
+
+
+async def refused(call: Any) -> float:
+    """Await a call that must be answered 429; its retry_after in seconds."""
+    with pytest.raises(RetryAfter) as raised:
+        await call
+    return retry_seconds(raised.value)
+
+
+async def test_the_overall_limit_refuses_the_whole_bot_until_retry_after() -> None:
+    async with limited(Limits(global_per_second=30, retry_after=2)) as (fake, bot, clock):
         fake.user(1001, "Mei")
+        for index in range(31):
+            fake.group(-2000 - index, f"Group {index}")
+        for index in range(30):
+            await bot.send_message(-2000 - index, "alert")
+        assert await refused(bot.send_message(-2030, "one too many")) == 2
+        clock.now += 1.5  # the window has freed, but the cool-down has not passed
+        assert await refused(bot.send_message(1001, "another chat")) == 1
+        assert await refused(bot.edit_message_text("x", -2000, 1)) == 1
+        assert fake.count_429_by_kind["overall"] == 1
+        assert fake.count_429_by_kind["cooldown"] == 2
+        assert fake.count_429 == 3
+        clock.now += 0.6
+        await bot.send_message(1001, "after the cool-down")
+        await bot.send_message(-2030, "after the cool-down")
+        assert fake.count_429 == 3
+
+
+async def test_a_chat_stays_refused_until_its_retry_after_has_passed() -> None:
+    async with limited(Limits(chat_per_second=1, retry_after=1)) as (fake, bot, clock):
+        fake.user(1001, "Mei")
+        fake.user(1002, "Wei")
+        for _ in range(3):  # a burst of three passes
+            await bot.send_message(1001, "ok")
+        assert await refused(bot.send_message(1001, "burst exceeded")) == 1
+        clock.now += 0.9  # a token is back, but the cool-down is not over
+        assert await refused(bot.send_message(1001, "too early")) == 1
+        await bot.send_message(1002, "another chat is not held")
+        clock.now += 0.2
+        await bot.send_message(1001, "after retry_after")
+        assert fake.count_429_by_kind["chat"] == 1
+        assert fake.count_429_by_kind["cooldown"] == 1
+
+
+async def test_groups_are_paced_one_a_second_and_twenty_a_minute() -> None:
+    async with limited(Limits(group_per_minute=20, chat_per_second=1)) as (fake, bot, clock):
         fake.group(-1001, "Shop")
         for _ in range(3):
-            await bot.send_message(-1001, "ok")
-        with pytest.raises(RetryAfter) as raised:
-            await bot.send_message(-1001, "one too many")
-        assert retry_seconds(raised.value) == 7
-        for _ in range(3):  # burst of 3 allowed in a private chat
-            await bot.send_message(1001, "ok")
-        with pytest.raises(RetryAfter):
-            await bot.send_message(1001, "burst exceeded")
-        assert fake.count_429 == 2
+            await bot.send_message(-1001, "burst")
+        assert await refused(bot.send_message(-1001, "fourth in the same second")) == 1
+        assert fake.count_429_by_kind["chat"] == 1
+        for _ in range(17):  # one a second: the bucket allows it, the minute fills up
+            clock.now += 1.0
+            await bot.send_message(-1001, "paced")
+        clock.now += 1.0
+        # 20 in the last minute: refused until the first of them is a minute old
+        assert await refused(bot.send_message(-1001, "twenty-first")) == 42
+        assert fake.count_429_by_kind["group"] == 1
+        clock.now += 42.0
+        await bot.send_message(-1001, "a minute later")
+
+
+async def test_a_storm_refuses_every_call_for_its_duration() -> None:
+    async with limited(Limits()) as (fake, bot, clock):
+        fake.user(1001, "Mei")
+        fake.group(-1001, "Shop")
+        fake.storm(3)
+        assert await refused(bot.send_message(1001, "hi")) == 3
+        clock.now += 1.2
+        assert await refused(bot.send_message(-1001, "hi")) == 2
+        assert await refused(bot.get_me()) == 2
+        clock.now += 2.0
+        await bot.send_message(1001, "after the storm")
+        await bot.send_message(-1001, "after the storm")
+        assert fake.count_429_by_kind["storm"] == 3
+
+
+async def test_a_planned_429_starts_the_chats_cool_down() -> None:
+    async with limited(Limits(retry_after=5)) as (fake, bot, clock):
+        fake.user(1001, "Mei")
+        fake.fail_next(1001, status=429)
+        assert await refused(bot.send_message(1001, "planned")) == 5
+        clock.now += 4.5
+        assert await refused(bot.send_message(1001, "still cooling")) == 1
+        clock.now += 0.6
+        await bot.send_message(1001, "ok")
+        assert fake.count_429_by_kind["injected"] == 1
+        assert fake.count_429_by_kind["cooldown"] == 1
 
 
 def test_rate_limiter_windows_slide() -> None:
@@ -851,7 +921,8 @@ def test_rate_limiter_windows_slide() -> None:
     limiter = RateLimiter(Limits(global_per_second=2, chat_per_second=1), clock=lambda: now[0])
     limiter.record(None)
     limiter.record(None)
-    assert limiter.check(None) == 1
+    refusal = limiter.check(None)
+    assert refusal is not None and (refusal.retry_after, refusal.kind) == (1, "overall")
     now[0] += 1.01
     assert limiter.check(None) is None
     for _ in range(3):
@@ -859,6 +930,22 @@ def test_rate_limiter_windows_slide() -> None:
         limiter.record(5)
         now[0] += 0.5  # global window keeps sliding
     assert limiter.check(5) is None, "tokens refill at chat_per_second"
+
+
+async def test_a_message_older_than_48_hours_cannot_be_deleted() -> None:
+    async with fake_and_bot() as (fake, bot):
+        fake.group(-1001, "Shop")
+        old = await bot.send_photo(-1001, TINY_JPEG, caption="alert")
+        fresh = await bot.send_message(-1001, "fresh")
+        stored = fake.get_message(-1001, old.message_id)
+        assert stored is not None
+        fake.backdate(stored, 48 * 3600 + 60)
+        with pytest.raises(BadRequest, match="(?i)message can.t be deleted"):
+            await bot.delete_message(-1001, old.message_id)
+        assert await bot.delete_messages(-1001, [old.message_id, fresh.message_id])
+        assert [m.message_id for m in fake.messages(-1001)] == [old.message_id]
+        edited = await bot.edit_message_caption(-1001, old.message_id, caption="closed")
+        assert isinstance(edited, Message) and edited.caption == "closed"
 
 
 async def test_latency_is_added_to_calls_except_get_updates() -> None:

@@ -1,64 +1,152 @@
 """Flood limits of the fake Bot API (Telegram answers 429 "Too Many Requests").
 
-Real Telegram limits bots to about 30 messages per second overall, 20 per
-minute per group and about one per second per private chat (with some burst).
-Benchmarks and rate-limit tests switch them on with :class:`Limits`; by default
-nothing is limited.
+Real Telegram limits bots to about 30 messages per second overall, 20 per minute per group
+and about one per second in any chat (a short burst passes). Benchmarks and rate-limit tests
+switch them on with :class:`Limits` (``Limits.telegram()`` gives Telegram's figures); by
+default nothing is limited.
+
+The fake is never kinder than Telegram:
+
+- after a 429 the chat stays refused until its ``retry_after`` has passed: every call to it
+  in the cool-down is answered 429 again with the time that remains;
+- exceeding the overall limit refuses the whole bot (every chat) for ``retry_after``;
+- every chat, groups included, has a token bucket of ``chat_per_second`` holding
+  ``chat_burst`` tokens, and groups also a sliding 60-second window of ``group_per_minute``;
+- a test can make the server refuse everything for a while (:meth:`RateLimiter.storm`).
+
+Each 429 is counted by kind (:data:`KINDS`) so tests and the benchmark can tell a limit the
+bot ran into from one it kept running into.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Limits", "RateLimiter"]
+__all__ = ["KINDS", "Limits", "RateLimiter", "Refusal"]
+
+# Why a 429 was answered: a chat's one-a-second bucket, a group's 20 a minute, the overall
+# limit, a call made while a cool-down from an earlier 429 was running, a storm, fail_next().
+KINDS = ("chat", "group", "overall", "cooldown", "storm", "injected")
 
 
 @dataclass
 class Limits:
     """Limits for send* calls (``None`` = unlimited) and artificial latency.
 
-    ``chat_per_second`` is a token bucket per private chat (positive chat id)
-    refilled at that rate and holding up to ``chat_burst`` tokens, so a short
-    burst of ``chat_burst`` messages passes.  ``latency`` is added to every call
-    except getUpdates.  A 429 carries ``retry_after`` seconds, except the global
-    limit, which answers the time until its 1-second window frees (at least 1).
+    ``chat_per_second`` is a token bucket per chat (people and groups) refilled at that rate
+    and holding up to ``chat_burst`` tokens. ``latency`` is added to every call except
+    getUpdates. A 429 carries at least ``retry_after`` seconds, more when the limit frees
+    later (a full group window answers the time until its oldest message leaves it).
     """
 
     global_per_second: int | None = None
     group_per_minute: int | None = None
-    chat_per_second: int | None = None
+    chat_per_second: float | None = None
     latency: float = 0.0
     retry_after: int = 1
     chat_burst: int = 3
 
+    @classmethod
+    def telegram(cls, latency: float = 0.0, retry_after: int = 1) -> Limits:
+        """Telegram's published limits: 30/s overall, 20/min per group, ~1/s per chat."""
+        return cls(
+            global_per_second=30,
+            group_per_minute=20,
+            chat_per_second=1.0,
+            latency=latency,
+            retry_after=retry_after,
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A 429 to answer: after how many seconds, and why (one of :data:`KINDS`)."""
+
+    retry_after: int
+    kind: str
+
 
 class RateLimiter:
-    """Sliding-window / token-bucket bookkeeping for :class:`Limits`.
+    """Sliding-window / token-bucket / cool-down bookkeeping for :class:`Limits`.
 
-    ``check`` and ``record`` are separate so that only successful sends count:
-    a call that is refused (429 or any other error) does not use up the window.
+    ``check`` and ``record`` are separate so that only successful sends use up a window or a
+    token: a call that is refused (429 or any other error) does not.
     """
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
+        self.counts: Counter[str] = Counter({kind: 0 for kind in KINDS})
         self._clock = clock
         self._global: deque[float] = deque()
         self._groups: dict[int, deque[float]] = {}
         self._buckets: dict[int, tuple[float, float]] = {}
+        self._chat_cooldown: dict[int, float] = {}
+        self._bot_cooldown = -math.inf
+        self._storm_until = -math.inf
 
-    def check(self, chat_id: int | None) -> int | None:
-        """Seconds to retry after if a send to ``chat_id`` now would exceed a limit."""
+    # ------------------------------------------------------------------ control
+
+    def storm(self, seconds: float) -> None:
+        """Refuse every call (except getUpdates) for ``seconds`` from now."""
+        self._storm_until = max(self._storm_until, self._clock() + seconds)
+
+    def refused(self, chat_id: int | None, retry_after: float, kind: str) -> None:
+        """A 429 was answered for ``chat_id``: count it and start the chat's cool-down."""
+        self.counts[kind] += 1
+        if chat_id is not None and kind != "cooldown":
+            until = self._clock() + retry_after
+            self._chat_cooldown[chat_id] = max(self._chat_cooldown.get(chat_id, until), until)
+
+    # ------------------------------------------------------------------ checks
+
+    def check(
+        self, chat_id: int | None, *, sends: bool = True, targets: bool = True
+    ) -> Refusal | None:
+        """Whether a call to ``chat_id`` now is refused, and how.
+
+        ``sends``: the call sends a message (it uses up the limits). ``targets``: the call acts
+        on the chat's messages (send, edit, delete), so a cool-down of the chat or the bot
+        refuses it; other calls are refused only by a storm.
+        """
         now = self._clock()
-        retry = self._check_global(now)
-        if retry is None and chat_id is not None:
-            retry = (
-                self._check_group(chat_id, now) if chat_id < 0 else self._check_chat(chat_id, now)
-            )
-        return retry
+        refusal = self._cooling(chat_id, now, targets)
+        if refusal is None and sends:
+            refusal = self._exceeded(chat_id, now)
+        if refusal is not None:
+            self.refused(chat_id, refusal.retry_after, refusal.kind)
+        return refusal
+
+    def _cooling(self, chat_id: int | None, now: float, targets: bool) -> Refusal | None:
+        """A storm, or a cool-down still running from an earlier 429."""
+        if self._storm_until > now:
+            return Refusal(_seconds(self._storm_until - now), "storm")
+        if not targets:
+            return None
+        until = max(self._bot_cooldown, self._chat_cooldown.get(chat_id or 0, -math.inf))
+        if until > now:
+            return Refusal(_seconds(until - now), "cooldown")
+        return None
+
+    def _exceeded(self, chat_id: int | None, now: float) -> Refusal | None:
+        """A limit this send would exceed; the overall one also starts the bot's cool-down."""
+        wait = self._global_wait(now)
+        if wait is not None:
+            retry = self._retry(wait)
+            self._bot_cooldown = now + retry
+            return Refusal(retry, "overall")
+        if chat_id is None:
+            return None
+        wait = self._bucket_wait(chat_id, now)
+        if wait is not None:
+            return Refusal(self._retry(wait), "chat")
+        wait = self._group_wait(chat_id, now) if chat_id < 0 else None
+        if wait is not None:
+            return Refusal(self._retry(wait), "group")
+        return None
 
     def record(self, chat_id: int | None) -> None:
         """Count a successful send to ``chat_id``."""
@@ -69,44 +157,48 @@ class RateLimiter:
             return
         if chat_id < 0 and self.limits.group_per_minute is not None:
             self._groups.setdefault(chat_id, deque()).append(now)
-        elif chat_id > 0 and self.limits.chat_per_second is not None:
-            tokens, _ = self._refill(chat_id, now)
-            self._buckets[chat_id] = (tokens - 1.0, now)
+        if self.limits.chat_per_second is not None:
+            self._buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
 
-    def _check_global(self, now: float) -> int | None:
-        """Global sliding 1-second window."""
+    def _retry(self, wait: float) -> int:
+        return max(self.limits.retry_after, _seconds(wait))
+
+    def _global_wait(self, now: float) -> float | None:
+        """Global sliding 1-second window: seconds until it frees, if full."""
         limit = self.limits.global_per_second
         if limit is None:
             return None
         _prune(self._global, now - 1.0)
-        if len(self._global) < limit:
-            return None
-        return max(1, math.ceil(self._global[0] + 1.0 - now))
+        return self._global[0] + 1.0 - now if len(self._global) >= limit else None
 
-    def _check_group(self, chat_id: int, now: float) -> int | None:
-        """Per-group sliding 60-second window."""
+    def _group_wait(self, chat_id: int, now: float) -> float | None:
+        """Per-group sliding 60-second window: seconds until it frees, if full."""
         limit = self.limits.group_per_minute
-        if limit is None:
-            return None
         window = self._groups.get(chat_id)
-        if window is None:
+        if limit is None or window is None:
             return None
         _prune(window, now - 60.0)
-        return self.limits.retry_after if len(window) >= limit else None
+        return window[0] + 60.0 - now if len(window) >= limit else None
 
-    def _check_chat(self, chat_id: int, now: float) -> int | None:
-        """Per-private-chat token bucket."""
-        if self.limits.chat_per_second is None:
+    def _bucket_wait(self, chat_id: int, now: float) -> float | None:
+        """Per-chat token bucket: seconds until a token is back, if empty."""
+        rate = self.limits.chat_per_second
+        if rate is None:
             return None
-        tokens, _ = self._refill(chat_id, now)
-        return self.limits.retry_after if tokens < 1.0 else None
+        tokens = self._tokens(chat_id, now)
+        return (1.0 - tokens) / rate if tokens < 1.0 else None
 
-    def _refill(self, chat_id: int, now: float) -> tuple[float, float]:
-        """Current (tokens, time) of a private chat's bucket."""
+    def _tokens(self, chat_id: int, now: float) -> float:
+        """Tokens in a chat's bucket now."""
         rate = float(self.limits.chat_per_second or 0)
-        capacity = float(max(self.limits.chat_burst, self.limits.chat_per_second or 0, 1))
+        capacity = float(max(self.limits.chat_burst, 1))
         tokens, last = self._buckets.get(chat_id, (capacity, now))
-        return min(capacity, tokens + (now - last) * rate), now
+        return min(capacity, tokens + (now - last) * rate)
+
+
+def _seconds(wait: float) -> int:
+    """Whole seconds Telegram would answer for a wait (at least 1)."""
+    return max(1, math.ceil(wait))
 
 
 def _prune(window: deque[float], older_than: float) -> None:

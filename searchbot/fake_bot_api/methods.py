@@ -9,6 +9,7 @@ server because it waits.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ Handler = Callable[[JsonDict, Files], Any]
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_TEXT_LIMIT = 200
+DELETE_WINDOW = 48 * 3600  # seconds after which Telegram refuses to delete a message
 # Content keys copied by copyMessage/forwardMessage.
 _CONTENT_KEYS = (
     "text",
@@ -505,6 +507,8 @@ class BotApiMethods:
         message = self.world.get_message(chat.chat_id, params["message_id"])
         if message is None or message.deleted:
             raise ApiError.bad_request("message to delete not found")
+        if _too_old_to_delete(message):
+            raise ApiError.bad_request("message can't be deleted")
         message.deleted = True
         return True
 
@@ -513,7 +517,7 @@ class BotApiMethods:
         chat = self.target_chat(params)
         for message_id in params["message_ids"]:
             message = self.world.get_message(chat.chat_id, message_id)
-            if message is not None:
+            if message is not None and not _too_old_to_delete(message):
                 message.deleted = True
         return True
 
@@ -664,3 +668,8 @@ def _checked_location(params: JsonDict) -> JsonDict:
 def _true(params: JsonDict, files: Files) -> bool:
     """Methods that simply succeed."""
     return True
+
+
+def _too_old_to_delete(message: FakeMessage) -> bool:
+    """Telegram: "A message can only be deleted if it was sent less than 48 hours ago"."""
+    return message.date < time.time() - DELETE_WINDOW

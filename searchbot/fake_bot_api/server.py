@@ -87,6 +87,20 @@ def _is_rate_limited(method: str) -> bool:
     return method.startswith(_RATE_LIMITED_PREFIXES) and method not in _NOT_RATE_LIMITED
 
 
+def _is_failable(method: str) -> bool:
+    """Whether a method acts on a chat's messages (fail_next() and cool-downs hit it)."""
+    return method.startswith(_FAILABLE_PREFIXES) and method != "sendChatAction"
+
+
+def _too_many(retry_after: int) -> ApiError:
+    """Telegram's 429."""
+    return ApiError(
+        429,
+        f"Too Many Requests: retry after {retry_after}",
+        parameters={"retry_after": retry_after},
+    )
+
+
 def _describe_predicate(predicate: Callable[[], Any]) -> str:
     """Source of a lambda or the name of a function, for timeout messages."""
     name = getattr(predicate, "__name__", repr(predicate))
@@ -119,7 +133,9 @@ class FakeBotApi(World):
         token: str = "123456:TEST",
         bot_username: str = "searchbot_test_bot",
         limits: Limits | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (seconds, monotonic) drives the flood limits; tests may inject one."""
         super().__init__(token, bot_username)
         self.limits = limits or Limits()
         self.spec: BotApiSpec = load_spec()
@@ -129,7 +145,7 @@ class FakeBotApi(World):
         self.uploaded_bytes = 0
         self.count_429 = 0
         self._api = BotApiMethods(self)
-        self._limiter = RateLimiter(self.limits)
+        self._limiter = RateLimiter(self.limits, clock)
         self._failures: dict[int, deque[int]] = {}
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
@@ -251,6 +267,15 @@ class FakeBotApi(World):
         """
         chat_id = chat if isinstance(chat, int) else self.chat(chat).chat_id
         self._failures.setdefault(chat_id, deque()).extend([status] * count)
+
+    def storm(self, seconds: float) -> None:
+        """Refuse every call but getUpdates with 429 for ``seconds`` (Telegram in a flood)."""
+        self._limiter.storm(seconds)
+
+    @property
+    def count_429_by_kind(self) -> dict[str, int]:
+        """Responses 429 so far by kind: chat, group, overall, cooldown, storm, injected."""
+        return dict(self._limiter.counts)
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """Recorded calls of one method."""
@@ -378,16 +403,12 @@ class FakeBotApi(World):
         if method == "getUpdates":
             return await self._get_updates(params)
         chat_id = self._chat_id_param(params)
-        self._inject_failure(method, chat_id)
+        targets = chat_id is not None and _is_failable(method)
         limited = _is_rate_limited(method)
-        if limited:
-            retry_after = self._limiter.check(chat_id)
-            if retry_after is not None:
-                raise ApiError(
-                    429,
-                    f"Too Many Requests: retry after {retry_after}",
-                    parameters={"retry_after": retry_after},
-                )
+        refusal = self._limiter.check(chat_id, sends=limited, targets=targets)
+        if refusal is not None:
+            raise _too_many(refusal.retry_after)
+        self._inject_failure(method, chat_id)
         handler = self._api.handlers.get(method)
         result = handler(params, files) if handler else self._api.generic(params, spec.returns)
         if limited:
@@ -433,21 +454,15 @@ class FakeBotApi(World):
 
     def _inject_failure(self, method: str, chat_id: int | None) -> None:
         """Raise the next planned fail_next() failure for this chat, if any."""
-        if (
-            chat_id is None
-            or method == "sendChatAction"
-            or not method.startswith(_FAILABLE_PREFIXES)
-        ):
+        if chat_id is None or not _is_failable(method):
             return
         plan = self._failures.get(chat_id)
         if not plan:
             return
         status = plan.popleft()
         if status == 429:
-            retry = self.limits.retry_after
-            raise ApiError(
-                429, f"Too Many Requests: retry after {retry}", parameters={"retry_after": retry}
-            )
+            self._limiter.refused(chat_id, self.limits.retry_after, "injected")
+            raise _too_many(self.limits.retry_after)
         raise ApiError(status, _status_description(status))
 
     async def _get_updates(self, params: JsonDict) -> list[JsonDict]:

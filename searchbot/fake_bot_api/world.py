@@ -239,6 +239,12 @@ class World:
         """A stored message (deleted ones included)."""
         return self._index.get((chat_id, message_id))
 
+    def backdate(self, message: FakeMessage, seconds: float) -> FakeMessage:
+        """Make ``message`` ``seconds`` older (Telegram refuses to delete one older than 48 h)."""
+        message.raw["date"] = int(message.raw.get("date", 0) - seconds)
+        message.date = message.raw["date"]
+        return message
+
     def add_bot_message(
         self,
         chat: FakeChat,
