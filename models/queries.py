@@ -10,7 +10,16 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.tables import Alert, Case, Group, Officer, OutboxMessage, Person, Sighting
+from models.tables import (
+    Alert,
+    AuditEntry,
+    Case,
+    Group,
+    Officer,
+    OutboxMessage,
+    Person,
+    Sighting,
+)
 
 
 class GroupPoint(NamedTuple):
@@ -148,4 +157,14 @@ async def reachable_people(session: AsyncSession, user_ids: Sequence[int]) -> Se
 
 async def alerts_of_group(session: AsyncSession, group_id: int) -> int:
     query = select(func.count()).where(Alert.group_id == group_id)
+    return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+
+async def group_requests_since(session: AsyncSession, user_id: int, since: datetime) -> int:
+    """How many group requests ``user_id`` sent since ``since`` (from the audit log)."""
+    query = select(func.count()).where(
+        AuditEntry.actor_user_id == user_id,
+        AuditEntry.action == "group_request",
+        AuditEntry.at >= since,
+    )
     return int((await session.exec(query)).one())  # type: ignore[call-overload]

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Group, OutboxMessage
 from models import queries as q
-from searchbot import closing, registration
+from searchbot import closing, digests, registration
 from searchbot.messages import Out
 from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, enqueue
@@ -219,8 +219,15 @@ class Dispatcher:
         async with self._slots:
             if job.kind == "alert" and await self._cancelled(job):
                 return  # the case closed while this alert waited for its turn
+            payload = job.payload
+            if payload.get("op") == "digest":
+                rendered = await self._render_digest(job)
+                if rendered is None:  # nothing to say any more
+                    await self._sent(job, None)
+                    return
+                payload = rendered
             try:
-                message_id = await self._transport.execute(job.chat_id, job.payload)
+                message_id = await self._transport.execute(job.chat_id, payload)
             except DeliveryError as error:
                 await self._failed(job, error)
             except Exception as error:  # an unexpected bug must not leave the row in limbo
@@ -228,6 +235,12 @@ class Dispatcher:
                 await self._failed(job, Transient(repr(error)))
             else:
                 await self._sent(job, message_id)
+
+    async def _render_digest(self, job: Job) -> dict[str, Any] | None:
+        """A folded officers' message is written when it is sent: it shows the present."""
+        async with self._services.sessions() as session:
+            lang = str(job.payload.get("lang", self._services.settings.language))
+            return await digests.render(self._services, session, job.chat_id, job.kind, lang)
 
     async def _cancelled(self, job: Job) -> bool:
         async with self._services.sessions() as session:

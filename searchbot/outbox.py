@@ -23,6 +23,17 @@ PEOPLE = 0
 RETRACT = 1
 ALERTS = 2
 
+# Within the people lane, officers' traffic has a budget (the officers' group takes 20 messages
+# a minute): what a person is waiting for (an answer, a new case card, a sighting) goes first,
+# stage notices next, then the low ones (group requests, reminders), which are folded into one
+# message each.
+URGENT, NOTICE, LOW = 0.0, 1.0, 2.0
+PEOPLE_RANKS = {
+    "reply": URGENT, "card": URGENT, "sighting": URGENT, "pin": URGENT,
+    "notice": NOTICE, "closing_notice": NOTICE,
+    "requests_digest": LOW, "verify_digest": LOW, "reminder": LOW, "group_request": LOW,
+}  # fmt: skip
+
 # What closing sends to a group: held (status ``held``) while the bot is out of the group and
 # carried out when it is added back.
 RETRACTION_KINDS = ("retract", "closing_notice")
@@ -42,10 +53,11 @@ async def enqueue(
     now: datetime,
     case_id: int | None = None,
     lane: int = PEOPLE,
-    rank: float = 0.0,
+    rank: float | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
-    """Add a message to the outbox; with ``dedupe_key``, at most once ever (None if it exists)."""
+    """Add a message to the outbox; with ``dedupe_key``, at most once ever (None if it exists).
+    ``rank`` orders rows within a lane; in the people lane it follows from ``kind``."""
     if dedupe_key is not None:
         existing = await session.exec(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -57,7 +69,7 @@ async def enqueue(
         chat_id=chat_id,
         kind=kind,
         lane=lane,
-        rank=rank,
+        rank=_rank(kind, lane) if rank is None else rank,
         payload=out.to_payload() if isinstance(out, Out) else out,
         dedupe_key=dedupe_key,
         next_attempt_at=now,
@@ -67,6 +79,10 @@ async def enqueue(
     await session.flush()
     mark(session)
     return row
+
+
+def _rank(kind: str, lane: int) -> float:
+    return PEOPLE_RANKS.get(kind, NOTICE) if lane == PEOPLE else 0.0
 
 
 def delete_op(message_id: int, fallback_text: str) -> dict[str, Any]:

@@ -6,14 +6,19 @@ Telegram and passes ``is_chat_admin``), and only approved groups ever receive an
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Group, OutboxMessage, Person
 from models import queries as q
+from searchbot import digests
+from searchbot.clock import as_utc
 from searchbot.grid import cells_of
-from searchbot.messages import Answer, Button, Out
+from searchbot.messages import Answer, Out
 from searchbot.outbox import PEOPLE, RETRACTION_KINDS, enqueue, mark
 from searchbot.places import inside
 from searchbot.services import Actor, Services
@@ -43,6 +48,9 @@ async def register(
         if group is not None and group.status in ("pending", "approved"):
             status = say(lang, f"status_{group.status}")
             return Answer().say(say(lang, "register_already", status=status))
+        refusal = await _limited(services, session, group, actor, lang)
+        if refusal is not None:
+            return refusal
         if group is None:
             group = Group(
                 chat_id=actor.chat_id,
@@ -55,6 +63,25 @@ async def register(
         session.add(group)
         await session.commit()
     return Answer().say(say(lang, "register_ask_location"), force_reply=True)
+
+
+async def _limited(
+    services: Services, session: AsyncSession, group: Group | None, actor: Actor, lang: str
+) -> Answer | None:
+    """Officers' attention is scarce: a group waits after /unregister or a rejection, and a
+    person may send only so many requests a day. The refusal, or None."""
+    now = services.now()
+    if group is not None and group.cooldown_until is not None:
+        left = (as_utc(group.cooldown_until) - now).total_seconds()
+        if left > 0:
+            return Answer().say(say(lang, "register_cooldown", minutes=math.ceil(left / 60)))
+    if services.is_admin(actor.user_id):
+        return None
+    cap = services.settings.registrations_per_day
+    sent = await q.group_requests_since(session, actor.user_id, now - timedelta(days=1))
+    if sent >= cap:
+        return Answer().say(say(lang, "register_daily_cap", count=sent))
+    return None
 
 
 async def locate(services: Services, actor: Actor, lat: float, lon: float) -> Answer | None:
@@ -71,38 +98,10 @@ async def locate(services: Services, actor: Actor, lat: float, lon: float) -> An
         group.cell_fine, group.cell_coarse = cells_of(lat, lon)
         group.status = "pending"
         session.add(group)
-        await _request_approval(services, session, group, actor)
         await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
+        await digests.refresh(services, session, digests.REQUESTS)
         await session.commit()
     return Answer().say(say(lang, "register_sent"))
-
-
-async def _request_approval(
-    services: Services, session: AsyncSession, group: Group, actor: Actor
-) -> None:
-    def render(lang: str) -> Out:
-        return Out(
-            say(
-                lang,
-                "new_group",
-                title=group.title,
-                role=say(lang, f"role_{group.role}"),
-                chat_id=group.chat_id,
-                lat=f"{group.lat:.5f}",
-                lon=f"{group.lon:.5f}",
-                by=f"{actor.name} (id {actor.user_id})",
-            ),
-            buttons=(
-                (
-                    Button(say(lang, "btn_approve"), data=f"ap:{group.chat_id}"),
-                    Button(say(lang, "btn_reject"), data=f"rj:{group.chat_id}"),
-                ),
-            ),
-        )
-
-    await services.tell_officers(session, render, kind="group_request")
-    if group.lat is not None and group.lon is not None:
-        await services.pin_for_officers(session, (group.lat, group.lon))
 
 
 async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) -> Answer:
@@ -122,7 +121,10 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
             return Answer(toast=text).say(text)
         group.status = decision
         group.decided_by, group.decided_at = actor.user_id, services.now()
+        if not approve:
+            group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
+        await digests.refresh(services, session, digests.REQUESTS)
         key = "approved_group" if approve else "rejected_group"
         await enqueue(
             session, group.chat_id, Out(say(group.language, key)), kind="notice", lane=PEOPLE,
@@ -143,7 +145,10 @@ async def unregister(services: Services, actor: Actor, is_chat_admin: bool) -> A
         group = await q.group_by_chat(session, actor.chat_id)
         if group is None:
             return Answer().say(say(lang, "not_registered"))
+        if group.status == "pending":
+            await digests.refresh(services, session, digests.REQUESTS)
         group.status = "inactive"
+        group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
         await services.audit(session, actor.user_id, "group_unregister", chat_id=actor.chat_id)
         await session.commit()
@@ -191,6 +196,8 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
     async with services.sessions() as session:
         group = await q.group_by_chat(session, chat_id)
         if group is not None:
+            if group.status == "pending":
+                await digests.refresh(services, session, digests.REQUESTS)
             group.status = "inactive"
             session.add(group)
         person = await session.get(Person, chat_id)

@@ -119,13 +119,20 @@ class Player:
         await self.settle()
         if officer is not None:
             request = self.request_for(officer, chat_id)
-            await self.taps(officer, request, "Approve")
+            await self.taps(officer, request, f"Approve: {title}")
         return group
 
     def request_for(self, officer: FakeUser, chat_id: int) -> FakeMessage:
+        """The officer's list of group requests while it names ``chat_id`` (after that: the
+        list, edited in place)."""
+        listed = None
         for message in reversed(self.fake.messages(officer.user_id)):
             if str(chat_id) in message.body and any("Approve" in t for t in message.button_texts):
                 return message
+            if listed is None and "group requests" in message.body.lower():
+                listed = message
+        if listed is not None:
+            return listed
         raise AssertionError(f"no request for group {chat_id} reached the officer")
 
     async def report(

@@ -7,6 +7,7 @@ so each goes out once even with two bot processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case
+from searchbot import digests
 from searchbot.cards import case_buttons, distance_text
 from searchbot.clock import minutes_between
 from searchbot.messages import Out
@@ -38,17 +40,33 @@ def _due_at(services: Services, case: Case, kind: str) -> datetime:
 
 
 async def tick(services: Services) -> int:
-    """Send the reminders that are due; returns how many cases were reminded of."""
+    """Send the reminders that are due; returns how many cases were reminded of. Cases waiting
+    for verification share one reminder message (see ``digests``)."""
     now = services.now()
     async with services.sessions() as session:
         query = select(Case).where(Case.status == "open", col(Case.next_stage_at).is_(None))
         waiting = (await session.exec(query)).all()
-    reminded = 0
-    for case in waiting:
-        kind = _kind(services, case)
-        if kind and _due_at(services, case, kind) <= now and await _remind(services, case, kind):
+    due = [c for c in waiting if (k := _kind(services, c)) and _due_at(services, c, k) <= now]
+    verify = [c for c in due if _kind(services, c) == "verify"]
+    reminded = await _remind_verify(services, verify, waiting) if verify else 0
+    for case in due:
+        if case not in verify and await _remind(services, case, "open"):
             reminded += 1
     return reminded
+
+
+async def _remind_verify(services: Services, due: list[Case], waiting: Sequence[Case]) -> int:
+    """One reminder lists every case waiting for verification; each counts as reminded."""
+    async with services.sessions() as session:
+        claimed = [case for case in due if await _claim(session, case, services.now())]
+        if not claimed:
+            return 0  # another process reminded of them
+        for case in waiting:
+            if case not in due and _kind(services, case) == "verify":
+                await _claim(session, case, services.now())
+        await digests.refresh(services, session, digests.VERIFY)
+        await session.commit()
+    return len(claimed)
 
 
 async def _remind(services: Services, case: Case, kind: str) -> bool:
@@ -56,7 +74,7 @@ async def _remind(services: Services, case: Case, kind: str) -> bool:
         if not await _claim(session, case, services.now()):
             return False
         await services.tell_officers(
-            session, lambda lang: _reminder(services, case, kind, lang), kind="notice",
+            session, lambda lang: _reminder(services, case, kind, lang), kind="reminder",
             case_id=case.id,
         )  # fmt: skip
         await session.commit()
@@ -80,10 +98,7 @@ def _reminder(services: Services, case: Case, kind: str, lang: str) -> Out:
     case_ref, now = ref(case.id or 0), services.now()
     minutes = minutes_between(case.created_at, now)
     stages = services.settings.escalation
-    if kind == "verify":
-        radius = Raw(distance_text(stages[case.stage + 1].radius_m, lang))
-        text = say(lang, "remind_verify", ref=case_ref, minutes=minutes, radius=radius)
-    elif now - case.created_at >= services.settings.stale_after:
+    if now - case.created_at >= services.settings.stale_after:
         hours = int((now - case.created_at) / timedelta(hours=1))
         text = say(lang, "remind_stale", ref=case_ref, hours=hours)
     else:

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         default=timedelta(days=1), alias="SEARCHBOT_STALE_AFTER"
     )
     reports_per_hour: int = Field(default=3, ge=1, alias="SEARCHBOT_REPORTS_PER_HOUR")
+    register_cooldown: Annotated[timedelta, NoDecode] = Field(
+        default=timedelta(hours=1), alias="SEARCHBOT_REGISTER_COOLDOWN"
+    )
+    registrations_per_day: int = Field(default=5, ge=1, alias="SEARCHBOT_REGISTRATIONS_PER_DAY")
     sightings_per_case: int = Field(default=10, ge=1, alias="SEARCHBOT_SIGHTINGS_PER_CASE")
     retention_days: int = Field(default=30, ge=1, alias="SEARCHBOT_RETENTION_DAYS")
     records_domain: str = Field(default="searchbot.invalid", alias="SEARCHBOT_RECORDS_DOMAIN")
@@ -148,7 +152,9 @@ class Settings(BaseSettings):
     def _escalation(cls, value: object) -> object:
         return parse_stages(value) if isinstance(value, str) else value
 
-    @field_validator("verify_reminder", "open_reminder", "stale_after", mode="before")
+    @field_validator(
+        "verify_reminder", "open_reminder", "stale_after", "register_cooldown", mode="before"
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

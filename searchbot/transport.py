@@ -9,6 +9,7 @@ When that fails too the retraction is ``Stuck``: the dispatcher tells the office
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -139,10 +140,35 @@ class TelegramTransport:
             if payload.get("op") == "delete":
                 await self._retract(chat_id, payload)
                 return None
+            if payload.get("op") in ("edit", "renew"):
+                return await self._digest(chat_id, payload)
             extra = {"allow_paid_broadcast": True} if self._paid else {}
             return await send_out(self._bot, chat_id, Out.from_payload(payload), **extra)
         except TelegramError as error:
             raise classify(error) from error
+
+    async def _digest(self, chat_id: int, payload: dict[str, Any]) -> int:
+        """A folded officers' message: ``edit`` changes the previous one in place (a new one
+        if it is gone); ``renew`` sends a new one (it notifies) and deletes the previous."""
+        out, previous = Out.from_payload(payload), payload.get("message_id")
+        markup = keyboard(out)
+        if payload["op"] == "edit" and previous:
+            try:
+                await self._bot.edit_message_text(
+                    out.text, chat_id, previous, parse_mode=ParseMode.HTML,
+                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+                    link_preview_options=_NO_PREVIEW,
+                )  # fmt: skip
+                return int(previous)
+            except BadRequest as error:
+                if "not modified" in str(error).lower():
+                    return int(previous)
+                # deleted by someone, or no longer editable: say it anew below
+        message_id = await send_out(self._bot, chat_id, out)
+        if payload["op"] == "renew" and previous:
+            with contextlib.suppress(TelegramError):  # an old reminder left behind is harmless
+                await self._bot.delete_message(chat_id, previous)
+        return message_id
 
     async def _retract(self, chat_id: int, payload: dict[str, Any]) -> None:
         message_id = int(payload["message_id"])

@@ -91,7 +91,8 @@ async def test_the_verification_gate_holds_and_reminds_until_an_officer_verifies
         case_id = await world.report(family)
 
         def reminders() -> int:
-            return len([m for m in fake.messages(officer.user_id) if "waited" in m.body])
+            sent = fake.messages(officer.user_id, include_deleted=True)  # each replaces the last
+            return len([m for m in sent if "waited" in m.body])
 
         await fake.wait_for(lambda: reminders() >= 2, timeout=6)
         assert alerted(fake, near + far) == [near[0].chat_id]  # held at the first ring
