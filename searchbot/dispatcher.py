@@ -1,22 +1,30 @@
 """The dispatcher: drains the outbox to Telegram, people first, nearest groups first, as fast as
 Telegram allows and no faster.
 
-Each row is claimed (``pending`` -> ``sending``) by a conditional update before its call, and
-settled after it (``sent`` with its message id, back to ``pending`` with a later attempt time,
-or ``dead``). A crash leaves at most the in-flight rows in ``sending``; the next start puts them
-back to ``pending``, so nothing is lost and duplicates are bounded by what was in flight.
+Each round reads the first row of every chat that can take a message now (at most one row per
+chat, in lane, rank, id order): rows waiting for a throttled chat take one place in the line,
+not all of it, and a chat's messages go out one at a time in the order they were written. The
+pace (overall, per chat, per group, and what a 429 teaches) is :mod:`searchbot.throttle`'s.
+
+Each row is claimed (``pending`` -> ``sending``) by a conditional update just before its call,
+and settled after it (``sent`` with its message id, back to ``pending`` with a later attempt
+time, or ``dead``). A crash leaves at most the in-flight rows in ``sending``; the next start
+puts them back to ``pending`` and tells the officers how many groups may see an alert twice,
+so nothing is lost and duplicates are bounded by what was in flight (``CONCURRENCY``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, update
+from sqlalchemy import Subquery, func, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,7 +50,7 @@ from searchbot.transport import (
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
-ROUND = 30  # rows looked at per round: about a second of sending at the overall limit
+BATCH_SECONDS = 0.3  # rows claimed per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5
 MAX_BACKOFF = 60.0
 
@@ -83,8 +91,13 @@ class Dispatcher:
         self._throttle = Throttle(
             settings.paid_broadcast_rate, settings.group_per_minute, settings.chat_per_second
         )
+        self._metrics.send_rate.set_function(self._throttle.rate)
+        # Rows claimed per round: about a third of a second of sending, so that a chat freed
+        # by a finished send is looked at again soon.
+        self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
         self._slots = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # new rows: re-read at once, people first
+        self._freed = asyncio.Event()  # a send ended: its chat may take the next message
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
 
@@ -97,7 +110,9 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        await self.recover()
+        alerts = await self.recover()
+        if alerts:
+            await self._tell_possible_duplicates(alerts)
         self._runner = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
@@ -108,15 +123,36 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def recover(self) -> int:
-        """Rows left ``sending`` by a crash go back to ``pending``."""
+        """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
+        group alerts. Such an alert may have reached its group before the crash without the bot
+        learning its message id: sent again, the group sees it twice. Only the rows claimed
+        when the crash came can be such rows (a round's batch and the sends in flight)."""
         async with self._services.sessions() as session:
-            result = await session.exec(  # type: ignore[call-overload]
+            alerts = await session.exec(
+                select(func.count())
+                .where(col(OutboxMessage.status) == "sending")
+                .where(col(OutboxMessage.kind) == "alert")
+            )
+            count = int(alerts.one())  # type: ignore[call-overload]
+            await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
                 .where(col(OutboxMessage.status) == "sending")
                 .values(status="pending")
             )
             await session.commit()
-        return int(result.rowcount or 0)
+        return count
+
+    async def _tell_possible_duplicates(self, count: int) -> None:
+        """Officers hear once, after the restart, how many groups may hold an alert twice."""
+        log.warning("%s alert(s) were being sent when the bot stopped; sending them again", count)
+        async with self._services.sessions() as session:
+            await self._services.tell_officers(
+                session,
+                lambda lang: Out(say(lang, "restart_duplicates", count=count)),
+                kind="notice",
+            )
+            await session.commit()
+        self.wake()
 
     async def _run(self) -> None:
         while True:
@@ -128,46 +164,77 @@ class Dispatcher:
                 log.exception("dispatcher round failed")
                 pause = 1.0
             if pause > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=pause)
+                await self._sleep(pause)
+
+    async def _sleep(self, pause: float) -> None:
+        """Wait ``pause`` seconds, or less if rows arrive or a send ends."""
+        waits = [asyncio.ensure_future(event.wait()) for event in (self._wake, self._freed)]
+        try:
+            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def round(self) -> float:
-        """Send what is due now; returns how long to wait before the next round (0: at once)."""
+        """Send what is due now; returns how long to wait before the next round (0: at once).
+
+        Each row is claimed just before its call, once a send slot is free: a row is
+        ``sending`` only while its call may be in the air, so a crash leaves no more rows in
+        doubt than there are sends in flight (``CONCURRENCY``)."""
         self._wake.clear()
-        due, soonest = await self._due()
-        ready: list[Job] = []
+        self._freed.clear()
+        paused = self._throttle.paused_all()
+        if paused > 0:
+            return paused  # the bot as a whole is over the limit: nothing goes out
+        blocked = self._throttle.blocked_chats()
+        due, soonest = await self._due(set(blocked))
+        if blocked:
+            soonest = min(soonest, *blocked.values())
+        started = 0
         for job in due:
-            wait = self._throttle.wait_for_chat(job.chat_id)
-            if wait > 0:
-                soonest = min(soonest, wait)
-                continue
-            self._throttle.record(job.chat_id)
-            ready.append(job)
-        claimed = await self._claim([job.id for job in ready])
-        mine = [job for job in ready if job.id in claimed]
-        self._unrecord([job for job in ready if job.id not in claimed])  # another process's
-        for position, job in enumerate(mine):
-            await self._throttle.global_slot()
-            self._spawn(job)
             if self._wake.is_set() and job.lane > PEOPLE:
-                await self._release(mine[position + 1 :])
                 return 0.0  # something new arrived: re-read, people first
-        return 0.0 if claimed else soonest
+            if await self._start(job):
+                started += 1
+        return 0.0 if started else soonest
 
-    def _unrecord(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            self._throttle.unrecord(job.chat_id)
+    async def _start(self, job: Job) -> bool:
+        """Wait for a free slot, claim the row and send it; False if it is not ours to send
+        (another process took it, or its chat cannot take a message now)."""
+        await self._slots.acquire()
+        try:
+            await self._throttle.global_slot()
+        except BaseException:
+            self._slots.release()
+            raise
+        if self._throttle.wait_for_chat(job.chat_id) > 0 or not await self._claim(job.id):
+            self._throttle.slot_unused()
+            self._slots.release()
+            return False
+        self._throttle.record(job.chat_id)
+        task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
 
-    async def _due(self) -> tuple[list[Job], float]:
-        """The next rows to send, in order; and, if none is due, seconds until one will be."""
+    async def _due(self, blocked: set[int]) -> tuple[list[Job], float]:
+        """The next rows to send, in order, at most one per chat: each chat's first row (its
+        messages go out in the order they were written), and only for chats that can take a
+        message now: not ``blocked`` by the pace, none of their rows being sent (by this
+        process or another), their first row due. However many rows wait for a throttled chat,
+        they take one place in the line. If none is due: seconds until one may be."""
         now = self._services.now()
+        heads = _heads()
         query = (
             select(OutboxMessage)
-            .where(OutboxMessage.status == "pending")
-            .where(col(OutboxMessage.next_attempt_at) <= now)
-            .order_by(col(OutboxMessage.lane), col(OutboxMessage.rank), col(OutboxMessage.id))
-            .limit(ROUND)
+            .join(heads, heads.c.id == OutboxMessage.id)
+            .where(heads.c.position == 1, heads.c.status == "pending")
+            .where(heads.c.next_attempt_at <= now)
+            .order_by(heads.c.lane, heads.c.rank, heads.c.id)
+            .limit(self._batch)
         )
+        if blocked:
+            query = query.where(heads.c.chat_id.not_in(sorted(blocked)))
         async with self._services.sessions() as session:
             rows = (await session.exec(query)).all()
             if rows:
@@ -181,53 +248,23 @@ class Dispatcher:
         wait = (upcoming - now).total_seconds() if upcoming else IDLE_WAIT
         return [], min(max(wait, 0.01), IDLE_WAIT)
 
-    async def _claim(self, ids: list[int]) -> set[int]:
-        """Mark the rows ``sending`` in one statement; returns the ids this process got."""
-        if not ids:
-            return set()
+    async def _claim(self, row_id: int) -> bool:
+        """Mark the row ``sending`` if it is still pending and due; False if it is not."""
+        now = self._services.now()
         async with self._services.sessions() as session:
             result = await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == "pending")
+                .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "pending")
+                .where(col(OutboxMessage.next_attempt_at) <= now)  # not one retried meanwhile
                 .values(status="sending")
-                .returning(col(OutboxMessage.id))
-            )
-            claimed = {row[0] for row in result.all()}
-            await session.commit()
-        return claimed
-
-    async def _release(self, jobs: list[Job]) -> None:
-        """Give back claimed rows that were not started (a more urgent row came in)."""
-        if not jobs:
-            return
-        self._unrecord(jobs)
-        async with self._services.sessions() as session:
-            await session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_([job.id for job in jobs]))
-                .where(col(OutboxMessage.status) == "sending")
-                .values(status="pending")
             )
             await session.commit()
-
-    def _spawn(self, job: Job) -> None:
-        task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        return bool(result.rowcount)
 
     async def _deliver(self, job: Job) -> None:
-        async with self._slots:
-            if job.kind == "alert" and await self._cancelled(job):
-                return  # the case closed while this alert waited for its turn
-            payload = job.payload
-            if payload.get("op") == "digest":
-                rendered = await self._render_digest(job)
-                if rendered is None:  # nothing to say any more
-                    await self._sent(job, None)
-                    return
-                payload = rendered
+        try:
             try:
-                message_id = await self._transport.execute(job.chat_id, payload)
+                message_id = await self._call(job)
             except DeliveryError as error:
                 await self._failed(job, error)
             except Exception as error:  # an unexpected bug must not leave the row in limbo
@@ -235,17 +272,30 @@ class Dispatcher:
                 await self._failed(job, Transient(repr(error)))
             else:
                 await self._sent(job, message_id)
+        finally:
+            self._slots.release()
+            self._freed.set()  # the chat may take its next message
+
+    async def _call(self, job: Job) -> int | None:
+        """The Bot API call; the pace counts from its end. A folded officers' message is
+        rendered now (None: nothing to say any more, no call)."""
+        try:
+            payload = job.payload
+            if payload.get("op") == "digest":
+                rendered = await self._render_digest(job)
+                if rendered is None:
+                    return None
+                payload = rendered
+            return await self._transport.execute(job.chat_id, payload)
+        finally:
+            self._throttle.slot_done()
+            self._throttle.settle(job.chat_id)
 
     async def _render_digest(self, job: Job) -> dict[str, Any] | None:
         """A folded officers' message is written when it is sent: it shows the present."""
         async with self._services.sessions() as session:
             lang = str(job.payload.get("lang", self._services.settings.language))
             return await digests.render(self._services, session, job.chat_id, job.kind, lang)
-
-    async def _cancelled(self, job: Job) -> bool:
-        async with self._services.sessions() as session:
-            row = await session.get(OutboxMessage, job.id)
-            return row is None or row.status == "cancelled"
 
     async def _sent(self, job: Job, message_id: int | None) -> None:
         self._metrics.sent(job.kind, "ok")
@@ -275,7 +325,14 @@ class Dispatcher:
             result, job.kind, job.case_id, job.chat_id, job.attempts + 1, error,
         )  # fmt: skip
         if isinstance(error, Throttled):
-            self._throttle.pause(job.chat_id, error.seconds)
+            before = self._throttle.overall_429s
+            self._throttle.throttled(job.chat_id, error.seconds)
+            if self._throttle.overall_429s > before:
+                self._metrics.overall_pauses.inc()
+                log.warning(
+                    "429s for several chats: over the overall limit; every send pauses %.0f s "
+                    "and the rate drops to %.1f/s", error.seconds, self._throttle.rate(),
+                )  # fmt: skip
             await self._retry(job, error.seconds, str(error), count_attempt=False)
         elif isinstance(error, Moved):
             await self._move(job, error.new_chat_id)
@@ -385,6 +442,30 @@ class Dispatcher:
             ),
             kind="notice", case_id=case_id, dedupe=f"stuck:{row_id}",
         )  # fmt: skip
+
+
+def _heads() -> Subquery:
+    """Each unsent row with its place in its chat's line (1: the first). A chat with a row
+    being sent has that row first, so none of its other rows is chosen meanwhile."""
+    busy_first = sql_case((col(OutboxMessage.status) == "sending", 0), else_=1)
+    position = func.row_number().over(
+        partition_by=col(OutboxMessage.chat_id),
+        order_by=(
+            busy_first,
+            col(OutboxMessage.lane),
+            col(OutboxMessage.rank),
+            col(OutboxMessage.id),
+        ),
+    )
+    return (
+        sql_select(
+            col(OutboxMessage.id), col(OutboxMessage.chat_id), col(OutboxMessage.status),
+            col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
+            position.label("position"),
+        )
+        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+        .subquery("heads")
+    )  # fmt: skip
 
 
 async def pending_count(services: Services) -> int:

@@ -43,6 +43,16 @@ class Metrics:
         self.throttled = Counter(
             "searchbot_telegram_429", "429 Too Many Requests answers received", registry=r
         )
+        self.send_rate = Gauge(
+            "searchbot_send_rate",
+            "Messages a second the dispatcher allows itself now (lowered after an overall 429)",
+            registry=r,
+        )
+        self.overall_pauses = Counter(
+            "searchbot_overall_limit_pauses",
+            "Times 429s for several chats at once paused every send",
+            registry=r,
+        )
         self.open_cases = Gauge("searchbot_open_cases", "Cases still open", registry=r)
         self.tick_lag = Gauge(
             "searchbot_tick_lag_seconds", "How late the most overdue stage is", registry=r

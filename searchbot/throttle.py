@@ -1,10 +1,21 @@
-"""Telegram's sending limits, enforced before a call rather than discovered by 429s.
+"""Telegram's sending limits, kept before a call rather than discovered by 429s.
 
-Overall: at most 95 % of the limit in any sliding second (a 429 costs far more than the
-margin), never closer together than 90 % of the even spacing, so a sender that fell behind
-catches up without a burst that network jitter could turn into a 429. Per chat: a group may take 20 a minute (sliding window); a person about one a second with
-bursts of three (a token bucket). Replies the handlers send directly count too. A 429 pauses
-only the chat that received it.
+Overall: a current rate, at most the configured limit, with at most 95 % of it in any sliding
+second (a 429 costs far more than the margin) and sends never closer together than 90 % of the
+even spacing. A call counts in that second from its start until a second after its end, so
+network jitter cannot squeeze more calls into one of the server's seconds than the bot allowed
+in one of its own.
+
+Per chat, people and groups alike: a token bucket of about one message a second holding a short
+burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
+from the moment a send *ended*: Telegram counts a message when it arrives, and the next one to
+the same chat starts only after it (one in flight per chat), so the server never sees two
+messages closer together than the bot planned. Replies the handlers send directly count too.
+
+429s: a chat that got one is paused until its retry_after. 429s for several different chats
+within a short time mean the bot as a whole is over the overall limit (Telegram then refuses
+every chat until retry_after): every send pauses, and the rate is halved, then climbs back by
+one message a second each second (additive increase, multiplicative decrease).
 """
 
 from __future__ import annotations
@@ -12,92 +23,187 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 
-SAFETY = 0.95  # aim this much under the limit
+SAFETY = 0.95  # aim this much under the limit in any sliding second
+GAP = 0.9  # sends at least this fraction of the even spacing apart
+BURST = 3.0  # a chat takes this many messages at once, then about one a second
+GROUP_WINDOW = 60.0
+OVERALL_WINDOW = 2.0  # 429s for different chats within this many seconds: the overall limit
+OVERALL_CHATS = 2  # ... from at least this many chats
+DECREASE = 0.5  # the rate is multiplied by this on an overall 429
+INCREASE = 1.0  # messages a second added back each second without one
+MIN_RATE = 1.0
+POLL = 0.01  # how often a full second of calls still in flight is looked at again
 
 
 class Throttle:
+    """The bookkeeping of the dispatcher's pace; time comes from ``now`` (injectable)."""
+
     def __init__(
         self,
         per_second: float,
         group_per_minute: int,
         chat_per_second: float,
         now: Callable[[], float] = time.monotonic,
+        burst: float = BURST,
     ) -> None:
-        self._window_cap = max(1, math.ceil(per_second * SAFETY))
-        self._min_gap = 0.9 / per_second
-        self._recent: deque[float] = deque()
-        self._group = (group_per_minute, 60.0)
-        self._person_rate, self._person_burst = chat_per_second, 3.0
-        self._tokens: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self.limit = per_second
         self._now = now
+        self._rate, self._rate_at = per_second, now()
+        self._recent: deque[float] = deque()  # ends of the calls of the last second
+        self._in_flight = 0
         self._last_slot = -math.inf
-        self._sent: defaultdict[int, deque[float]] = defaultdict(deque)
+        self._paused_all = -math.inf
+        self._group_count = group_per_minute
+        self._chat_rate, self._burst = chat_per_second, burst
+        self._tokens: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self._sent: dict[int, deque[float]] = {}  # group -> times of its messages
         self._paused: dict[int, float] = {}
+        self._refusals: deque[tuple[float, int]] = deque()  # (when, chat) of recent 429s
+        self.overall_429s = 0
+
+    # ----------------------------------------------------------------- overall
+
+    def rate(self) -> float:
+        """The overall rate now: climbing back after a decrease, at most the limit."""
+        now = self._now()
+        climbed = self._rate + max(0.0, now - self._rate_at) * INCREASE
+        return min(self.limit, climbed)
+
+    def slot_wait(self) -> float:
+        """Seconds until the next overall sending slot (0 if now)."""
+        now = self._now()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        rate = self.rate()
+        wait = max(self._paused_all - now, self._last_slot + GAP / rate - now)
+        if self._in_flight + len(self._recent) >= max(1, math.ceil(rate * SAFETY)):
+            freed = self._recent[0] + 1.0 - now if self._recent else POLL
+            wait = max(wait, min(freed, POLL) if self._in_flight else freed)
+        return max(wait, 0.0)
+
+    def take_slot(self) -> None:
+        """Use the slot ``slot_wait`` said is free; ``slot_done`` when the call has ended."""
+        self._in_flight += 1
+        self._last_slot = self._now()
+
+    def slot_done(self) -> None:
+        """The call of a slot has ended. It stays in the sliding second until a second after its
+        end: the server counted it at some moment between its start and its end, so no second
+        of the server's can hold more sends than one of the bot's, whatever the network did."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._recent.append(self._now())
+
+    def slot_unused(self) -> None:
+        """A slot taken for a call that was not made after all."""
+        self._in_flight = max(0, self._in_flight - 1)
+
+    async def global_slot(self) -> None:
+        """Wait for the next overall sending slot and take it."""
+        while (wait := self.slot_wait()) > 0:
+            await asyncio.sleep(wait)
+        self.take_slot()
+
+    # ---------------------------------------------------------------- per chat
 
     def wait_for_chat(self, chat_id: int) -> float:
         """Seconds until ``chat_id`` may receive another message (0 if now)."""
         now = self._now()
-        paused = self._paused.get(chat_id, 0.0) - now
-        if chat_id > 0:
-            tokens = self._person_tokens(chat_id, now)
-            return max(paused, (1.0 - tokens) / self._person_rate, 0.0)
-        count, window = self._group
-        history = self._sent.get(chat_id)
-        if history:
-            while history and history[0] <= now - window:
-                history.popleft()
-        full = history[0] + window - now if history and len(history) >= count else 0.0
-        return max(paused, full, 0.0)
+        wait = max(self._paused.get(chat_id, 0.0), self._paused_all) - now
+        tokens = self._chat_tokens(chat_id, now)
+        if tokens < 1.0:
+            wait = max(wait, (1.0 - tokens) / self._chat_rate)
+        if chat_id < 0:
+            history = self._window(chat_id, now)
+            if history and len(history) >= self._group_count:
+                wait = max(wait, history[-self._group_count] + GROUP_WINDOW - now)
+        return max(wait, 0.0)
 
-    def _person_tokens(self, chat_id: int, now: float) -> float:
-        tokens, at = self._tokens.get(chat_id, (self._person_burst, now))
-        return min(self._person_burst, tokens + (now - at) * self._person_rate)
-
-    async def global_slot(self) -> None:
-        """Wait for the next overall sending slot."""
-        while True:
-            now = self._now()
-            while self._recent and self._recent[0] <= now - 1.0:
-                self._recent.popleft()
-            wait = self._last_slot + self._min_gap - now
-            if len(self._recent) >= self._window_cap:
-                wait = max(wait, self._recent[0] + 1.0 - now)
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self._recent.append(now)
-        self._last_slot = now
-
-    def record_direct(self, chat_id: int) -> None:
-        """A message sent outside ``global_slot`` (a handler's reply): it still counts, but a
-        conversation must not run up a debt that keeps the person's next alert waiting."""
-        now = self._now()
-        self._recent.append(now)
-        if chat_id > 0:
-            self._tokens[chat_id] = (max(0.0, self._person_tokens(chat_id, now) - 1.0), now)
-        else:
-            self._sent[chat_id].append(now)
+    def blocked_chats(self) -> dict[int, float]:
+        """Every chat that may not receive a message now, with seconds until it may."""
+        chats = set(self._paused) | set(self._sent) | set(self._tokens)
+        blocked = {chat: self.wait_for_chat(chat) for chat in chats}
+        self._forget_idle()
+        return {chat: wait for chat, wait in blocked.items() if wait > 0}
 
     def record(self, chat_id: int) -> None:
+        """A message to ``chat_id`` is about to be sent: it uses a token (and a group's minute)."""
         now = self._now()
-        if chat_id > 0:
-            self._tokens[chat_id] = (self._person_tokens(chat_id, now) - 1.0, now)
-        else:
-            self._sent[chat_id].append(now)
+        self._tokens[chat_id] = (self._chat_tokens(chat_id, now) - 1.0, now)
+        if chat_id < 0:
+            self._sent.setdefault(chat_id, deque()).append(now)
 
     def unrecord(self, chat_id: int) -> None:
         """Take back the newest ``record`` (the message was not sent after all)."""
-        if chat_id > 0:
-            tokens, at = self._tokens.get(chat_id, (self._person_burst, self._now()))
-            self._tokens[chat_id] = (min(self._person_burst, tokens + 1.0), at)
-            return
+        tokens, at = self._tokens.get(chat_id, (self._burst, self._now()))
+        self._tokens[chat_id] = (min(self._burst, tokens + 1.0), at)
         history = self._sent.get(chat_id)
         if history:
             history.pop()
 
-    def pause(self, chat_id: int, seconds: float) -> None:
-        """A 429 for this chat: nothing more to it for ``seconds``."""
-        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), self._now() + seconds)
+    def settle(self, chat_id: int) -> None:
+        """The send ``record`` counted has ended: count the chat's pace from now (the server
+        counted the message when it arrived, later than when the bot started sending it)."""
+        now = self._now()
+        tokens, _ = self._tokens.get(chat_id, (self._burst, now))
+        self._tokens[chat_id] = (tokens, now)
+        history = self._sent.get(chat_id)
+        if history:
+            history[-1] = max(history[-1], now)
+
+    def record_direct(self, chat_id: int) -> None:
+        """A message sent outside the dispatcher (a handler's reply): it still counts, but a
+        conversation must not run up a debt that keeps the person's next message waiting."""
+        now = self._now()
+        self._recent.append(now)
+        self._tokens[chat_id] = (max(0.0, self._chat_tokens(chat_id, now) - 1.0), now)
+        if chat_id < 0:
+            self._sent.setdefault(chat_id, deque()).append(now)
+
+    # --------------------------------------------------------------------- 429
+
+    def throttled(self, chat_id: int, seconds: float) -> bool:
+        """A 429 for ``chat_id``: nothing more to it for ``seconds``. Returns True when 429s
+        for several chats at once show the overall limit: then every send pauses and the
+        rate drops (once per pause: the 429s of sends already in the air add nothing)."""
+        now = self._now()
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), now + seconds)
+        self._refusals.append((now, chat_id))
+        while self._refusals and self._refusals[0][0] < now - OVERALL_WINDOW:
+            self._refusals.popleft()
+        if len({chat for _, chat in self._refusals}) < OVERALL_CHATS:
+            return False
+        if self._paused_all <= now:  # a new overall event, not the echo of the last one
+            self._rate = max(MIN_RATE, self.rate() * DECREASE)
+            self.overall_429s += 1
+        self._paused_all = max(self._paused_all, now + seconds)
+        self._rate_at = self._paused_all  # climb back only once the pause is over
+        return True
+
+    def paused_all(self) -> float:
+        """Seconds every send still waits after an overall 429 (0 if none)."""
+        return max(0.0, self._paused_all - self._now())
+
+    # ---------------------------------------------------------------- internals
+
+    def _chat_tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._tokens.get(chat_id, (self._burst, now))
+        return min(self._burst, tokens + max(0.0, now - at) * self._chat_rate)
+
+    def _window(self, chat_id: int, now: float) -> deque[float] | None:
+        history = self._sent.get(chat_id)
+        while history and history[0] <= now - GROUP_WINDOW:
+            history.popleft()
+        return history
+
+    def _forget_idle(self) -> None:
+        """Drop chats whose limits have all recovered (the dicts would grow without end)."""
+        now = self._now()
+        for chat in [c for c, until in self._paused.items() if until <= now]:
+            del self._paused[chat]
+        for chat in [c for c in self._tokens if self._chat_tokens(c, now) >= self._burst]:
+            del self._tokens[chat]
+        for chat in [c for c in self._sent if not self._window(c, now)]:
+            del self._sent[chat]
