@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from models import BotState
 from searchbot.clock import Clock, system_clock
 from searchbot.db import Sessions
@@ -35,15 +37,14 @@ class PlaceholderStore:
             row = await session.get(BotState, KEY)
             return row.value if row else None
 
-    async def remember(self, file_id: str | None) -> None:
-        """Keep ``file_id`` (None: forget a file id Telegram no longer knows)."""
+    async def remember(self, file_id: str) -> None:
+        """Keep ``file_id`` (replacing one Telegram no longer knows)."""
         async with self._sessions() as session:
             row = await session.get(BotState, KEY)
-            if file_id is None:
-                if row is not None:
-                    await session.delete(row)
-            else:
-                row = row or BotState(key=KEY, value=file_id, updated_at=self._clock())
-                row.value, row.updated_at = file_id, self._clock()
-                session.add(row)
-            await session.commit()
+            row = row or BotState(key=KEY, value=file_id, updated_at=self._clock())
+            row.value, row.updated_at = file_id, self._clock()
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:  # another process kept its upload first: as good as ours
+                await session.rollback()

@@ -9,6 +9,7 @@ When that fails too the retraction is ``Stuck``: the dispatcher tells the office
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 from typing import Any
@@ -133,6 +134,7 @@ class TelegramTransport:
         self._bot = bot
         self._paid = paid_broadcast
         self._placeholder = placeholder
+        self._uploading = asyncio.Lock()
 
     async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None:
         """Perform the payload; returns the new message id for sends. Raises DeliveryError."""
@@ -191,19 +193,26 @@ class TelegramTransport:
     async def _cover(self, chat_id: int, message_id: int, text: str) -> None:
         """Swap the alert's photo for the placeholder, caption the closing notice, drop the
         buttons; an alert without a photo gets the notice as its text."""
-        known = await self._placeholder.file_id() if self._placeholder else None
         try:
-            await self._swap(chat_id, message_id, text, known)
-        except BadRequest as error:
-            reason = str(error).lower()
-            if "no media" in reason:
-                await self._bot.edit_message_text(
-                    text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=None
-                )
-            elif known is not None and ("file" in reason or "identifier" in reason):
+            known = await self._placeholder.file_id() if self._placeholder else None
+            if known is None:
+                async with self._uploading:  # uploaded once, however many retractions at once
+                    known = await self._placeholder.file_id() if self._placeholder else None
+                    if known is None:
+                        await self._swap(chat_id, message_id, text, None)
+                        return
+            try:
+                await self._swap(chat_id, message_id, text, known)
+            except BadRequest as error:
+                if "file" not in str(error).lower() and "identifier" not in str(error).lower():
+                    raise
                 await self._swap(chat_id, message_id, text, None)  # Telegram forgot the file
-            else:
+        except BadRequest as error:
+            if "no media" not in str(error).lower():
                 raise
+            await self._bot.edit_message_text(
+                text, chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=None
+            )
 
     async def _swap(self, chat_id: int, message_id: int, text: str, file_id: str | None) -> None:
         media = InputMediaPhoto(

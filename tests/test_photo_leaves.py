@@ -10,7 +10,10 @@ from sqlmodel import select
 from models import BotState, Group, OutboxMessage
 from searchbot.fake_bot_api import FakeBotApi, FakeMessage
 from searchbot.placeholder import KEY
+from tests.test_strict_limits import strict, strict_world
 from tests.world import CENTRE, World, offset
+
+__all__ = ["strict"]  # the fixture: a Bot API as strict as Telegram
 
 TWO_DAYS = 49 * 3600
 
@@ -21,6 +24,14 @@ def alert_in(fake: FakeBotApi, chat_id: int) -> FakeMessage:
 
 
 async def test_an_alert_too_old_to_delete_gets_the_placeholder(
+    strict: FakeBotApi, database_url: str
+) -> None:
+    fake = strict
+    async with strict_world(fake, database_url) as world:
+        await _test_an_alert_too_old_to_delete_gets_the_placeholder(world, fake)
+
+
+async def _test_an_alert_too_old_to_delete_gets_the_placeholder(
     world: World, fake: FakeBotApi
 ) -> None:
     officer = await world.officer()
@@ -54,6 +65,14 @@ async def test_an_alert_too_old_to_delete_gets_the_placeholder(
 
 
 async def test_when_the_placeholder_is_refused_too_officers_hear_which_group(
+    strict: FakeBotApi, database_url: str
+) -> None:
+    fake = strict
+    async with strict_world(fake, database_url) as world:
+        await _test_when_the_placeholder_is_refused_too_officers_hear_which_group(world, fake)
+
+
+async def _test_when_the_placeholder_is_refused_too_officers_hear_which_group(
     world: World, fake: FakeBotApi
 ) -> None:
     officer = await world.officer()
@@ -77,6 +96,14 @@ async def test_when_the_placeholder_is_refused_too_officers_hear_which_group(
 
 
 async def test_a_group_that_removed_the_bot_is_retracted_when_it_adds_the_bot_back(
+    strict: FakeBotApi, database_url: str
+) -> None:
+    fake = strict
+    async with strict_world(fake, database_url) as world:
+        await _test_a_group_that_removed_the_bot_is_retracted_when_it_adds_the_bot_back(world, fake)
+
+
+async def _test_a_group_that_removed_the_bot_is_retracted_when_it_adds_the_bot_back(
     world: World, fake: FakeBotApi
 ) -> None:
     officer = await world.officer()
@@ -108,6 +135,14 @@ async def test_a_group_that_removed_the_bot_is_retracted_when_it_adds_the_bot_ba
 
 
 async def test_a_migrated_group_keeps_no_photo_and_loses_no_other_message(
+    strict: FakeBotApi, database_url: str
+) -> None:
+    fake = strict
+    async with strict_world(fake, database_url) as world:
+        await _test_a_migrated_group_keeps_no_photo_and_loses_no_other_message(world, fake)
+
+
+async def _test_a_migrated_group_keeps_no_photo_and_loses_no_other_message(
     world: World, fake: FakeBotApi
 ) -> None:
     officer = await world.officer()
