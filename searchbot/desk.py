@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Officer, Person
 from models import queries as q
-from searchbot import coverage, escalation, exports, statistics
+from searchbot import coverage, escalation, exports, sightings, statistics
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
@@ -107,6 +107,9 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
             due = escalation.next_due(services, case)
             case.next_stage_at = max(due, services.now()) if due else None
         session.add(case)
+        # the reporter is who they say: sightings held back from the family now go to them
+        for held in await q.held_sightings(session, case_id):
+            await sightings.share_with_family(services, session, case, held)
         await services.audit(session, actor.user_id, "verify", case_id)
         text = say(lang, "verified_by", ref=ref(case_id), by=actor.name or actor.user_id)
         await services.tell_officers(
