@@ -138,11 +138,12 @@ def _known_pattern(contact: str) -> re.Pattern[str] | None:
 
 
 def _phone_forms(contact: str) -> set[str]:
-    """The digit strings a phone number may be written as (at least six digits each)."""
+    """The digit strings a phone number may be written as (at least five digits each: the
+    report takes a contact of five digits or more)."""
     digits = re.sub(r"\D", "", contact)
     forms = {digits}
     if contact.startswith("+") or digits.startswith("00"):
         bare = digits[2:] if digits.startswith("00") else digits
         for code in (1, 2, 3):
             forms |= {bare[code:], "0" + bare[code:]}
-    return {form for form in forms if len(form) >= 6}
+    return {form for form in forms if len(form) >= 5}
