@@ -68,11 +68,12 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
+        officer = await services.is_officer(session, actor)
+        if not officer and (case is None or case.reporter_user_id != actor.user_id):
+            # the same refusal whether the case exists or not: numbers tried tell nothing
+            return Answer().say(say(lang, "officers_only"))
         if case is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
-        officer = await services.is_officer(session, actor)
-        if not officer and case.reporter_user_id != actor.user_id:
-            return Answer().say(say(lang, "officers_only"))
         counts = await q.case_counts(session, case_id)
         rings = await coverage.of_case(services.settings, session, case) if officer else None
         log = await history(session, case_id, lang) if officer else ""
