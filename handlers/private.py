@@ -23,9 +23,13 @@ Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
 
 async def _start(services: Services, actor: Actor, args: list[str]) -> Answer:
     if args and args[0].startswith("seen_"):
-        number = case_number([args[0].removeprefix("seen_")])
-        if number is not None:
-            return await sightings.begin(services, actor, number)
+        payload = args[0].removeprefix("seen_")
+        if payload.isascii() and payload.isdigit():  # an alert sent before links had tokens
+            number = case_number([payload])
+            if number is not None:
+                return await sightings.begin(services, actor, number)
+            return await desk.welcome(services, actor)
+        return await sightings.begin_from_link(services, actor, payload)
     return await desk.welcome(services, actor)
 
 

@@ -120,6 +120,23 @@ async def alert_of_group(session: AsyncSession, case_id: int, group_id: int) -> 
     return (await session.exec(query)).first()
 
 
+async def alert_by_token(session: AsyncSession, token: str) -> Alert | None:
+    """The alert whose "I saw them" link carries ``token``."""
+    return (await session.exec(select(Alert).where(Alert.token == token))).first()
+
+
+async def held_sightings(session: AsyncSession, case_id: int) -> Sequence[Sighting]:
+    """Sightings of a case from its alerted groups that the family has not had in full yet
+    (neither typed with ``/seen`` by an outsider nor judged not credible), oldest first."""
+    query = (
+        select(Sighting)
+        .where(Sighting.case_id == case_id, col(Sighting.shared_at).is_(None))
+        .where(Sighting.source != "command", col(Sighting.credible).is_not(False))
+        .order_by(col(Sighting.id))
+    )
+    return (await session.exec(query)).all()
+
+
 async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMessage]:
     query = select(OutboxMessage).where(
         OutboxMessage.case_id == case_id,

@@ -102,6 +102,8 @@ class Alert(SQLModel, table=True):
     created_at: datetime
     checked_at: datetime | None = None
     checked_by: int | None = _bigint(nullable=True)
+    # the "I saw them" deep link of this alert: random, so no case number can be guessed
+    token: str | None = Field(default=None, max_length=32, unique=True)
 
 
 class Sighting(SQLModel, table=True):
@@ -125,6 +127,8 @@ class Sighting(SQLModel, table=True):
     created_at: datetime
     credible: bool | None = None
     judged_by: int | None = _bigint(nullable=True)
+    # when the family got it in full (None: officers only so far)
+    shared_at: datetime | None = None
 
 
 class OutboxMessage(SQLModel, table=True):

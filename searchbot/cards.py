@@ -1,7 +1,8 @@
 """How a case reads: the full card (officers, the family) and the public alert (groups).
 
-The alert shows only what helps a stranger recognise the person; never the family's phone,
-and the name only where the station allows it.
+The alert shows only what helps a stranger recognise the person; never the family's phone
+(nor any contact detail typed into the family's words: see ``redaction``), and the name only
+where the station allows it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from models import Case
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Button
+from searchbot.redaction import redact
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
@@ -101,23 +103,38 @@ def case_status(
 def alert_caption(
     case: Case, lang: str, distance_m: float, now: datetime, show_name: bool, headline: str = ""
 ) -> str:
-    """The public alert, cut to Telegram's caption limit by shortening the description."""
+    """The public alert, cut to Telegram's caption limit by shortening the description.
+    Contact details in the family's words (name, description, place) are taken out."""
+    public = public_case(case, lang)
 
     def build(description: str) -> str:
         return headline + say(
             lang,
             "alert_caption",
             ref=ref(case.id or 0),
-            name=f" — {clip(case.name, NAME_SHOWN)}" if show_name and case.name else "",
+            name=f" — {clip(public.name, NAME_SHOWN)}" if show_name and public.name else "",
             age=Raw(age_text(case.age, lang)),
             sex=Raw(sex_text(case.sex, lang)),
             description=description,
-            place=place_text(case),
+            place=place_text(public),
             when=Raw(when_text(case.last_seen_at, now, lang)),
             distance=Raw(distance_text(distance_m, lang)),
         )
 
-    return fit(build, case.description or "", CAPTION_LIMIT)
+    return fit(build, public.description or "", CAPTION_LIMIT)
+
+
+def public_case(case: Case, lang: str) -> Case:
+    """A copy of ``case`` whose free text (name, description, place) strangers may read:
+    phone numbers, e-mail addresses and messenger ids, the family's contact above all, out."""
+    marker = say(lang, "contact_removed")
+
+    def clean(text: str | None) -> str | None:
+        return redact(text, marker, also=(case.contact,)) if text else text
+
+    update = {"name": clean(case.name), "description": clean(case.description),
+              "place_text": clean(case.place_text)}  # fmt: skip
+    return case.model_copy(update=update)
 
 
 def fit(build: Callable[[str], str], value: str, limit: int) -> str:

@@ -7,12 +7,14 @@ moment of closing is retracted by the dispatcher as soon as its message id is kn
 
 from __future__ import annotations
 
+import html
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, OutboxMessage
 from models import queries as q
 from searchbot import escalation
-from searchbot.messages import Answer, Out
+from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, RETRACT, delete_op, enqueue
 from searchbot.services import Actor, Services
 from searchbot.texts import ref, say
@@ -24,7 +26,8 @@ FAMILY_OUTCOMES = ("found", "withdrawn")
 async def close(
     services: Services, actor: Actor, case_id: int, outcome: str, note: str | None = None
 ) -> Answer:
-    """Close ``case_id``: officers with any outcome, the reporter with found or withdrawn."""
+    """Close ``case_id``: officers with any outcome, the reporter with found or withdrawn (on a
+    case no officer has verified yet, the reporter's word asks an officer to confirm)."""
     lang = actor.language
     if outcome not in OUTCOMES:
         return Answer().say(say(lang, "close_usage"))
@@ -40,9 +43,48 @@ async def close(
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id))).say(
                 say(lang, "case_closed_already", ref=ref(case_id))
             )
-        await _close(services, session, case, actor, outcome, (note or "")[:500] or None)
+        note = (note or "")[:500] or None
+        if not officer and case.verified_at is None:
+            answer = await _ask_officers(services, session, case, actor, outcome, note)
+            await session.commit()
+            return answer
+        await _close(services, session, case, actor, outcome, note)
         await session.commit()
     return Answer(toast="✅")
+
+
+async def _ask_officers(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    actor: Actor,
+    outcome: str,
+    note: str | None,
+) -> Answer:
+    """The family ends a case no officer has verified: an officer confirms first, so a false
+    reporter cannot take the alerts down (nor learn that they could). The officers' card has the
+    Confirm button; their press closes and retracts at once. Asked once per outcome."""
+    assert case.id is not None
+    case_id = case.id
+    lang = actor.language
+
+    def render(lg: str) -> Out:
+        outcome_text = say(lg, f"outcome_{outcome}")
+        text = say(lg, "close_request_officers", ref=ref(case_id), outcome=outcome_text)
+        if note:
+            text += f"\n“{html.escape(note, quote=False)}”"
+        confirm = Button(say(lg, "btn_confirm_close", outcome=outcome_text),
+                         data=f"cl:{case_id}:{outcome}")  # fmt: skip
+        return Out(
+            text, buttons=((confirm,), (Button(say(lg, "btn_verify"), data=f"vf:{case_id}"),))
+        )
+
+    await services.tell_officers(
+        session, render, kind="card", case_id=case_id, dedupe=f"close-ask:{case_id}:{outcome}"
+    )
+    await services.audit(session, actor.user_id, "close_requested", case_id, outcome=outcome)
+    text = say(lang, "close_request_family", ref=ref(case_id))
+    return Answer(toast=text).say(text)
 
 
 async def _close(

@@ -121,6 +121,10 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
     case_id = await world.report(family)
     transcript.flush()
 
+    _section("An officer checks the report and verifies the case")
+    await world.says(officer, f"/verify {case_id}")
+    transcript.flush()
+
     _section("A shopkeeper replies to the alert with a location")
     first_alert = next(
         m for chat in sorted(names) if chat < 0 for m in fake.messages(chat) if m.photo_file_id

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Officer, Person
 from models import queries as q
-from searchbot import coverage, escalation, exports, statistics
+from searchbot import coverage, escalation, exports, sightings, statistics
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
@@ -68,11 +68,12 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
+        officer = await services.is_officer(session, actor)
+        if not officer and (case is None or case.reporter_user_id != actor.user_id):
+            # the same refusal whether the case exists or not: numbers tried tell nothing
+            return Answer().say(say(lang, "officers_only"))
         if case is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
-        officer = await services.is_officer(session, actor)
-        if not officer and case.reporter_user_id != actor.user_id:
-            return Answer().say(say(lang, "officers_only"))
         counts = await q.case_counts(session, case_id)
         rings = await coverage.of_case(services.settings, session, case) if officer else None
         log = await history(session, case_id, lang) if officer else ""
@@ -107,6 +108,9 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
             due = escalation.next_due(services, case)
             case.next_stage_at = max(due, services.now()) if due else None
         session.add(case)
+        # the reporter is who they say: sightings held back from the family now go to them
+        for held in await q.held_sightings(session, case_id):
+            await sightings.share_with_family(services, session, case, held)
         await services.audit(session, actor.user_id, "verify", case_id)
         text = say(lang, "verified_by", ref=ref(case_id), by=actor.name or actor.user_id)
         await services.tell_officers(

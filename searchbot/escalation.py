@@ -9,6 +9,7 @@ once, even across restarts and with two bot processes on one database.
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -86,17 +87,18 @@ async def alert_ring(
     targets = await groups_within(session, case, radius_m)
     if targets:
         now = services.now()
+        tokens = {g.id: new_token() for _, g in targets}
         await session.exec(  # type: ignore[call-overload]
             insert(Alert),
             params=[
                 {"case_id": case.id, "group_id": g.id, "stage": stage, "distance_m": d,
-                 "created_at": now}
+                 "created_at": now, "token": tokens[g.id]}
                 for d, g in targets
             ],
         )  # fmt: skip
         await session.exec(  # type: ignore[call-overload]
             insert(OutboxMessage),
-            params=[_alert_row(services, case, g, d, seen) for d, g in targets],
+            params=[_alert_row(services, case, g, d, tokens[g.id], seen) for d, g in targets],
         )
         mark(session)
     return len(targets)
@@ -117,8 +119,19 @@ async def groups_within(
     return within(centre, radius_m, candidates, _POSITION)
 
 
+def new_token() -> str:
+    """An alert's deep-link token: 96 random bits, URL-safe (a /start payload allows
+    A-Z, a-z, 0-9, _ and -)."""
+    return secrets.token_urlsafe(12)
+
+
 def _alert_row(
-    services: Services, case: Case, group: GroupPoint, distance: float, seen: Sighting | None
+    services: Services,
+    case: Case,
+    group: GroupPoint,
+    distance: float,
+    token: str,
+    seen: Sighting | None,
 ) -> dict[str, Any]:
     return {
         "case_id": case.id,
@@ -126,7 +139,7 @@ def _alert_row(
         "kind": "alert",
         "lane": ALERTS,
         "rank": distance,
-        "payload": alert_out(services, case, group.language, distance, seen).to_payload(),
+        "payload": alert_out(services, case, group.language, distance, token, seen).to_payload(),
         "dedupe_key": f"alert:{case.id}:{group.id}",
         "status": "pending",
         "attempts": 0,
@@ -136,9 +149,16 @@ def _alert_row(
 
 
 def alert_out(
-    services: Services, case: Case, lang: str, distance: float, seen: Sighting | None = None
+    services: Services,
+    case: Case,
+    lang: str,
+    distance: float,
+    token: str,
+    seen: Sighting | None = None,
 ) -> Out:
-    """The alert for one group: the photo, the public description and the two buttons."""
+    """The alert for one group: the photo, the public description and the two buttons. The
+    "I saw them" link carries the alert's own ``token``, never the case number; the photo is
+    protected from forwarding and saving unless the station turned that off."""
     now, show_name = services.now(), services.settings.alert_show_name
     if seen is None:
         caption = alert_caption(case, lang, distance, now, show_name)
@@ -152,10 +172,12 @@ def alert_out(
         caption = alert_caption(where, lang, distance, now, show_name, headline + "\n")
         photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
     buttons = (
-        (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{case.id}")),),
+        (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
         (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
     )
-    return Out(text=caption, photo=photo, buttons=buttons)
+    return Out(
+        text=caption, photo=photo, buttons=buttons, protect=services.settings.protect_content
+    )
 
 
 async def tick(services: Services, limit: int = 20) -> int:

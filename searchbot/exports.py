@@ -23,7 +23,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -32,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Sighting
 from searchbot.clock import as_utc
+from searchbot.redaction import MARKER, redact
 from searchbot.settings import Stage
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -472,37 +472,10 @@ def _when(moment: datetime) -> str:
 
 
 def _free(case: Case, text: str | None) -> str:
-    """Free text typed by a person (name, description, place, sighting note) with the family's
-    phone number taken out, however it was written (spaces, dashes, a leading +): families
-    sometimes type it into the description, and it must not travel."""
-    if not text:
-        return ""
-    pattern = _contact_pattern(case.contact or "")
-    return pattern.sub("[contact removed]", text) if pattern else text
-
-
-@lru_cache(maxsize=64)
-def _contact_pattern(contact: str) -> re.Pattern[str] | None:
-    """The contact as typed, and, when it is a phone number, its digits with any separators
-    between them, also without the country code (``+86 138…`` is often typed ``138…``, and a
-    national ``0`` may replace it); None when there is nothing safe to look for."""
-    contact = contact.strip()
-    ways = [re.escape(contact)] if len(contact) >= 4 else []
-    for digits in sorted(_phone_forms(contact), key=len, reverse=True):
-        ways.append(r"\+?" + r"[\s\-.()/]*".join(digits))
-    return re.compile("|".join(ways), re.IGNORECASE) if ways else None
-
-
-def _phone_forms(contact: str) -> set[str]:
-    """The digit strings a phone number may be written as (at least six digits each)."""
-    digits = re.sub(r"\D", "", contact)
-    forms = {digits}
-    international = contact.startswith("+") or digits.startswith("00")
-    if international:
-        bare = digits[2:] if digits.startswith("00") else digits
-        for code in (1, 2, 3):
-            forms |= {bare[code:], "0" + bare[code:]}
-    return {form for form in forms if len(form) >= 6}
+    """Free text typed by a person (name, description, place, sighting note) with contact
+    details taken out (the family's own number however it was written, and any phone, e-mail
+    or messenger id): the same redaction as the alerts, for the same reason."""
+    return redact(text, MARKER, also=(case.contact,))
 
 
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:

@@ -29,6 +29,8 @@ class Out:
     buttons: tuple[tuple[Button, ...], ...] = ()
     force_reply: bool = False
     reply_to: int | None = None
+    # Telegram's protect_content: no forwarding or saving (alerts and sighting photos in groups)
+    protect: bool = False
     # a file to upload (a chart, an export): only in direct answers, never through the outbox
     upload: bytes | None = None
     upload_name: str = ""
@@ -49,6 +51,8 @@ class Out:
             payload["force_reply"] = True
         if self.reply_to:
             payload["reply_to"] = self.reply_to
+        if self.protect:
+            payload["protect"] = True
         return payload
 
     @classmethod
@@ -63,6 +67,7 @@ class Out:
             ),
             force_reply=bool(payload.get("force_reply")),
             reply_to=payload.get("reply_to"),
+            protect=bool(payload.get("protect")),
         )
 
 

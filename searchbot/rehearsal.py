@@ -122,6 +122,12 @@ class Player:
             await self.taps(officer, request, f"Approve: {title}")
         return group
 
+    @staticmethod
+    def seen_payload(alert: FakeMessage) -> str:
+        """The ``/start`` payload of an alert's "I saw them" link (``seen_<token>``)."""
+        url = next(b["url"] for row in alert.buttons for b in row if "url" in b)
+        return str(url).split("?start=", 1)[1]
+
     def request_for(self, officer: FakeUser, chat_id: int) -> FakeMessage:
         """The officer's list of group requests while it names ``chat_id`` (after that: the
         list, edited in place)."""

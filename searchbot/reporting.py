@@ -23,6 +23,7 @@ from searchbot.dialogue import Input
 from searchbot.escalation import status_line
 from searchbot.messages import Answer, Button, Out
 from searchbot.places import inside
+from searchbot.redaction import has_contact
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 
@@ -397,7 +398,11 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
     key = (
         "case_opened_held" if count is None else "case_opened" if count else "case_opened_no_groups"
     )
-    return Answer().say(say(lang, key, ref=ref(case.id), count=count, radius=radius))
+    answer = Answer().say(say(lang, key, ref=ref(case.id), count=count, radius=radius))
+    words = (case.name, case.description, case.place_text)
+    if any(has_contact(text, also=(case.contact,)) for text in words):
+        answer.say(say(lang, "contact_police_only", ref=ref(case.id)))  # once, at the report
+    return answer
 
 
 async def _tell_officers_new_case(

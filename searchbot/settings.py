@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     geocoder: str | None = Field(default=None, alias="SEARCHBOT_GEOCODER")
     geocoder_domain: str | None = Field(default=None, alias="SEARCHBOT_GEOCODER_DOMAIN")
     alert_show_name: bool = Field(default=False, alias="SEARCHBOT_ALERT_SHOW_NAME")
+    protect_content: bool = Field(default=True, alias="SEARCHBOT_PROTECT_CONTENT")
     tick_seconds: float = Field(default=5.0, gt=0, alias="SEARCHBOT_TICK_SECONDS")
     global_per_second: float = Field(default=30.0, gt=0, alias="SEARCHBOT_GLOBAL_PER_SECOND")
     group_per_minute: int = Field(default=20, gt=0, alias="SEARCHBOT_GROUP_PER_MINUTE")

@@ -1,6 +1,7 @@
 """Sightings: someone saw the missing person. Three ways in (a reply to an alert in a group,
-the alert's "I saw them" deep link, ``/seen N``), one way out: the family and the officers hear
-at once, with a pin, the distance from the last-seen place and the minutes since.
+the alert's "I saw them" deep link, ``/seen N``). The officers hear every one at once, with a
+pin, the distance from the last-seen place and the minutes since; the family hears those from
+the alerted groups in full once the case is verified (or an officer marks one credible).
 
 The family never learns who the sighter is; officers do (to call them back).
 """
@@ -25,6 +26,7 @@ from searchbot.dialogue import Input
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
+from searchbot.redaction import redact
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 
@@ -45,19 +47,43 @@ class Report:
 
 
 async def begin(services: Services, actor: Actor, case_id: int) -> Answer:
-    """Deep link ``seen_N`` or ``/seen N``: open the sighting dialogue for an open case."""
+    """``/seen N`` (or an old ``seen_N`` link): anyone may type a number, so what they send goes
+    to the officers only. The answer is the same whether case N is open, closed or unknown, so
+    numbers tried one after another tell nothing."""
+    return await _open(services, actor, case_id, "command")
+
+
+async def begin_from_link(services: Services, actor: Actor, token: str) -> Answer:
+    """The alert's "I saw them" link (``seen_<token>``): the token names one alerted group's
+    alert, so the sighting follows the family's rules. A forged or stale token gets the same
+    dialogue and the same thanks, and nothing reaches anyone."""
+    async with services.sessions() as session:
+        alert = await q.alert_by_token(session, token) if _TOKEN.fullmatch(token) else None
+        group = await session.get(Group, alert.group_id) if alert else None
+    if alert is None or group is None:
+        return await _open(services, actor, None, "deeplink")
+    return await _open(services, actor, alert.case_id, "deeplink", group.chat_id)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,32}")
+
+
+async def _open(
+    services: Services,
+    actor: Actor,
+    case_id: int | None,
+    source: str,
+    group_chat_id: int | None = None,
+) -> Answer:
     lang = actor.language
     async with services.sessions() as session:
-        case = await session.get(Case, case_id)
-        if case is None:
-            return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
-        if case.status != "open":
-            return Answer().say(say(lang, "seen_case_closed"))
-        try:
-            await _check_allowed(services, session, actor, case_id)
-        except Refused as refusal:
-            return Answer().say(say(lang, refusal.key))
-        await dlg.begin(services, session, actor.user_id, "seen", "place", case_id=case_id)
+        person = await session.get(Person, actor.user_id)
+        if person is not None and person.blocked:  # about the person, not the case
+            return Answer().say(say(lang, "blocked_user"))
+        await dlg.begin(
+            services, session, actor.user_id, "seen", "place",
+            case_id=case_id, source=source, group_chat_id=group_chat_id,
+        )  # fmt: skip
         await session.commit()
     return Answer().say(say(lang, "seen_ask_place"))
 
@@ -117,7 +143,7 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
             moment,
             data.get("contact"),
         )
-        return await _finish(services, actor, dialogue, int(data["case_id"]), report)
+        return await _finish(services, actor, dialogue, report)
     return answer.say(say(lang, "stale_button"))
 
 
@@ -125,19 +151,22 @@ def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
     return ((Button(say(lang, "btn_skip"), data="d:skip"),),)
 
 
-async def _finish(
-    services: Services, actor: Actor, dialogue: Dialogue, case_id: int, report: Report
-) -> Answer:
+async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: Report) -> Answer:
+    """Record the sighting if its case is open; thank the sighter the same way either way."""
+    data = dialogue.data
+    case_id, chat_id = data.get("case_id"), data.get("group_chat_id")
+    source = "command" if data.get("source") == "command" else "deeplink"
     async with services.sessions() as session:
         await session.delete(await session.merge(dialogue))
+        group = await q.group_by_chat(session, int(chat_id)) if chat_id is not None else None
         try:
-            recorded = await record(services, session, actor, case_id, "deeplink", report)
+            if case_id is not None:
+                await record(services, session, actor, int(case_id), source, report, group)
         except Refused as refusal:
             await session.commit()  # the dialogue ends either way
             return Answer().say(say(actor.language, refusal.key))
         await session.commit()
-    key = "seen_thanks" if recorded else "seen_case_closed"
-    return Answer().say(say(actor.language, key))
+    return Answer().say(say(actor.language, "seen_thanks"))
 
 
 async def from_group_reply(
@@ -190,8 +219,10 @@ async def record(
     report: Report,
     group: Group | None = None,
 ) -> Sighting | None:
-    """Store the sighting and tell the family and the officers; None if the case is closed.
-    Raises Refused when this person may not add one (blocked, or over the per-case limit)."""
+    """Store the sighting and tell the officers, and the family as far as it may hear (see
+    ``_tell``); None if the case is closed. ``source``: reply, deeplink (both from an alerted
+    group) or command (``/seen N``, anyone). Raises Refused when this person may not add one
+    (blocked, or over the per-case limit)."""
     case = await session.get(Case, case_id)
     if case is None or case.status != "open":
         return None
@@ -247,16 +278,24 @@ async def _check_allowed(
         raise Refused("sighting_limit")
 
 
-def sighting_text(case: Case, sighting: Sighting, lang: str) -> str:
-    """What the family reads: where, how far from the last-seen place, how long after."""
+def sighting_text(case: Case, sighting: Sighting, lang: str, public: bool = False) -> str:
+    """What the family reads: where, how far from the last-seen place, how long after.
+    ``public``: the sighter's words without contact details (for the family, who must not
+    learn who the sighter is); officers read them as typed."""
+    marker = say(lang, "contact_removed")
+
+    def words(text: str | None) -> str | None:
+        return redact(text, marker) if public and text else text
+
+    place = words(sighting.place_text)
     if sighting.lat is not None and sighting.lon is not None:
         distance = Raw(
             distance_text(distance_m((case.lat, case.lon), (sighting.lat, sighting.lon)), lang)
         )
-        where = sighting.place_text or f"{sighting.lat:.5f}, {sighting.lon:.5f}"
+        where = place or f"{sighting.lat:.5f}, {sighting.lon:.5f}"
     else:
         distance = Raw("?")
-        where = sighting.place_text or say(lang, "sighting_where_unknown")
+        where = place or say(lang, "sighting_where_unknown")
     return say(
         lang,
         "sighting",
@@ -264,29 +303,29 @@ def sighting_text(case: Case, sighting: Sighting, lang: str) -> str:
         where=where,
         distance=distance,
         minutes=minutes_between(case.last_seen_at, sighting.seen_at),
-        note=sighting.note or "",
+        note=words(sighting.note) or "",
     )
 
 
 async def _tell(
     services: Services, session: AsyncSession, case: Case, sighting: Sighting, group: Group | None
 ) -> None:
-    now = services.now()
-    pin = (
-        Out(location=(sighting.lat, sighting.lon))
-        if sighting.lat is not None and sighting.lon is not None
-        else None
-    )
-
-    async def send(chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
-        main = Out(text=text, photo=sighting.photo_file_id, buttons=buttons)
-        for out in (main, pin):
-            if out is not None:
-                await enqueue(
-                    session, chat_id, out, kind="sighting", case_id=case.id, lane=PEOPLE, now=now
-                )
-
-    await send(case.reporter_chat_id, sighting_text(case, sighting, case.language))
+    """Officers hear every sighting in full. The family hears it in full only when it came
+    from an alerted group and the case is verified; while the case is unverified the family is
+    only told that one came in (the reporter may be the person someone fled from), and a
+    ``/seen N`` typed by anyone never reaches the family unless an officer marks it credible."""
+    held = None
+    if sighting.source == "command":
+        held = "sighting_outside_officers"
+    elif case.verified_at is None:
+        held = "sighting_held_officers"
+        notice = Out(say(case.language, "sighting_held_family", ref=ref(case.id or 0)))
+        await enqueue(
+            session, case.reporter_chat_id, notice, kind="notice", case_id=case.id,
+            lane=PEOPLE, now=services.now(),
+        )  # fmt: skip
+    else:
+        await share_with_family(services, session, case, sighting)
     sighter = f"{sighting.reporter_name or '?'} (id {sighting.reporter_user_id})"
     if sighting.contact:
         sighter += f" ☎️ {sighting.contact}"
@@ -298,6 +337,8 @@ async def _tell(
             sighter=sighter,
             group=Raw(say(lang, "sighting_in_group", title=group.title)) if group else "",
         )
+        if held:
+            text += "\n" + say(lang, held, ref=ref(case.id or 0))
         buttons = (
             (
                 Button(say(lang, "btn_credible"), data=f"sc:{sighting.id}:1"),
@@ -305,7 +346,40 @@ async def _tell(
             ),
             (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
         )
-        await send(chat_id, text, buttons)
+        await _send(services, session, case, chat_id, text, sighting, buttons)
+
+
+async def share_with_family(
+    services: Services, session: AsyncSession, case: Case, sighting: Sighting
+) -> None:
+    """The sighting in full (place, pin, photo, the sighter's words without contact details)
+    to the family, at most once."""
+    if sighting.shared_at is not None:
+        return
+    sighting.shared_at = services.now()
+    session.add(sighting)
+    text = sighting_text(case, sighting, case.language, public=True)
+    await _send(services, session, case, case.reporter_chat_id, text, sighting)
+
+
+async def _send(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    chat_id: int,
+    text: str,
+    sighting: Sighting,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+) -> None:
+    """A sighting's text (with its photo) and, when it has a place, its pin."""
+    outs = [Out(text=text, photo=sighting.photo_file_id, buttons=buttons)]
+    if sighting.lat is not None and sighting.lon is not None:
+        outs.append(Out(location=(sighting.lat, sighting.lon)))
+    for out in outs:
+        await enqueue(
+            session, chat_id, out, kind="sighting", case_id=case.id, lane=PEOPLE,
+            now=services.now(),
+        )  # fmt: skip
 
 
 async def judge(services: Services, actor: Actor, sighting_id: int, credible: bool) -> Answer:
@@ -325,6 +399,8 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
             return Answer(toast=say(lang, "already_judged"))
         sighting.credible, sighting.judged_by = credible, actor.user_id
         session.add(sighting)
+        if credible:  # an officer vouches for it: the family may have it in full
+            await share_with_family(services, session, case, sighting)
         count = await _recentre(services, session, case, sighting) if credible else 0
         await services.audit(
             session, actor.user_id, "sighting_judged", case.id, sighting=sighting_id,

@@ -100,6 +100,8 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
     """Send one ``Out``; returns the message id. Raises telegram errors as they come."""
     markup, reply = keyboard(out), reply_parameters(out)
+    if out.protect:
+        extra = {**extra, "protect_content": True}
     if out.upload is not None:
         file = InputFile(out.upload, filename=out.upload_name)
         send = bot.send_photo if out.upload_name.endswith(".png") else bot.send_document

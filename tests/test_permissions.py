@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -501,3 +503,173 @@ async def test_anyone_in_the_officers_group_acts_as_an_officer_there_only(
         heard = await send(world, constable, "/groups", chat=desk)
         assert heard.answered and not heard.refused(), str(heard)
         assert (await send(world, constable, "/groups")).says(OFFICERS_ONLY)
+
+
+# --- an unverified reporter, guessed numbers, forged links (issue 11) -------------------------
+
+
+async def test_the_family_cannot_end_an_unverified_search_alone(
+    world: World, fake: FakeBotApi
+) -> None:
+    """A false reporter (say, the person someone fled from) must not be able to take the
+    alerts down before an officer looked at the case: the family's Found asks an officer,
+    whose Confirm retracts at once."""
+    officer = await world.officer()
+    (group,) = await world.seed_groups([offset(CENTRE, 50)], -101)
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    listing = await world.says(family, "/mycases")
+    before = await snapshot(world)
+    asked = await world.taps(family, listing, "Found")
+    await world.says(family, f"/close {case_id} withdrawn")  # typed, another outcome
+    await world.taps(family, listing, "Found")  # pressed again
+    after = await snapshot(world)
+    assert asked is not None and asked.body == say("en", "close_request_family", ref=f"#{case_id}")
+    assert set(changes(before, after)) <= {"outbox rows", "audit entries"}
+    assert not any(c.method == "deleteMessage" for c in fake.calls)
+    assert [m.photo_file_id is not None for m in fake.messages(group)] == [True]
+
+    confirm = say("en", "btn_confirm_close", outcome=say("en", "outcome_found"))
+    cards = [m for m in fake.messages(officer) if confirm in m.button_texts]
+    assert len(cards) == 1  # asked once, however often the family presses
+    assert any(say("en", "outcome_withdrawn") in t for m in fake.messages(officer)
+               for t in m.button_texts)  # fmt: skip
+    await world.taps(officer, cards[0], confirm)
+    await world.settle()
+    assert not any(m.photo_file_id for m in fake.messages(group))  # the photo is gone
+    assert any("closed: found" in m.body for m in fake.messages(family))
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None and case.status == "closed" and case.closed_by == officer.user_id
+    assert fake.violations == []
+
+
+async def test_a_verified_familys_found_closes_at_once(world: World, fake: FakeBotApi) -> None:
+    officer = await world.officer()
+    (group,) = await world.seed_groups([offset(CENTRE, 50)], -101)
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    await world.says(officer, f"/verify {case_id}")
+    await world.taps(family, await world.says(family, "/mycases"), "Found")
+    await world.settle()
+    assert not any(m.photo_file_id for m in fake.messages(group))
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None and case.status == "closed" and case.closed_by == family.user_id
+
+
+async def sight(world: World, user: FakeUser, start: str) -> list[str]:
+    """``user`` goes through a whole sighting dialogue opened with ``start``, sending an
+    extortion note; every answer the bot gave, in order."""
+    answers = [(await world.says(user, start)).body]
+    photo_ask = await world.says(user, "by the fountain")
+    note_ask = await world.taps(user, photo_ask, "Skip")
+    assert note_ask is not None
+    when_ask = await world.says(user, "pay 5000 yuan or you never see him again")
+    thanks = await world.taps(user, when_ask, "Just now")
+    assert thanks is not None
+    return [*answers, photo_ask.body, note_ask.body, when_ask.body, thanks.body]
+
+
+@dataclass
+class Probe:
+    """An open case and a closed one, each alerted to its own group, and a stranger."""
+
+    officer: FakeUser
+    families: list[FakeUser]
+    open_case: int
+    closed_case: int
+    open_alert: FakeMessage
+    closed_alert: FakeMessage
+    stranger: FakeUser
+
+
+async def probe_world(world: World, fake: FakeBotApi) -> Probe:
+    officer = await world.officer()
+    near, far = await world.seed_groups([offset(CENTRE, 50), offset(CENTRE, 9000)], -101)
+    first = fake.user(5001, first_name="Mother", language_code="en")
+    second = fake.user(5002, first_name="Father", language_code="en")
+    open_case = await world.report(first)
+    closed_case = await world.report(second, offset(CENTRE, 9000))
+    await world.says(officer, f"/close {closed_case} false_alarm")
+    await world.settle()
+    open_alert = next(m for m in fake.messages(near, include_deleted=True) if m.photo_file_id)
+    closed_alert = next(m for m in fake.messages(far, include_deleted=True) if m.photo_file_id)
+    stranger = fake.user(6001, first_name="Stranger", language_code="en")
+    await world.says(stranger, "/start")
+    return Probe(officer, [first, second], open_case, closed_case, open_alert, closed_alert,
+                 stranger)  # fmt: skip
+
+
+def heard_by(fake: FakeBotApi, people: list[FakeUser]) -> list[int]:
+    return [len(fake.messages(person, include_deleted=True)) for person in people]
+
+
+async def test_case_numbers_tried_one_after_another_tell_nothing(
+    world: World, fake: FakeBotApi
+) -> None:
+    """``/seen N`` for an open, a closed and an unknown case: the same answers word for word,
+    nothing reaches any family, and only the open case's officers get the note."""
+    probe = await probe_world(world, fake)
+    families = probe.families
+    answers = {}
+    for number in (probe.open_case, probe.closed_case, 99, probe.open_case + 100):
+        told, cards = heard_by(fake, families), heard_by(fake, [probe.officer])
+        before = await snapshot(world)
+        answers[number] = await sight(world, probe.stranger, f"/seen {number}")
+        await world.settle()
+        assert heard_by(fake, families) == told, number  # nothing reaches a family
+        if number != probe.open_case:
+            assert changes(before, await snapshot(world)) == [], number
+            assert heard_by(fake, [probe.officer]) == cards, number
+    assert len({tuple(a) for a in answers.values()}) == 1, answers
+    assert answers[99][-1] == say("en", "seen_thanks")
+
+    # the officers have it, marked as from outside; verifying the case does not pass it on
+    card = next(m for m in fake.messages(probe.officer) if "pay 5000" in m.body)
+    assert say("en", "sighting_outside_officers") in card.body
+    await world.says(probe.officer, f"/verify {probe.open_case}")
+    await world.settle()
+    assert not any("pay 5000" in m.body for m in fake.messages(families[0]))
+    (sighting,) = (await snapshot(world))["sightings"]
+    assert sighting["source"] == "command" and sighting["shared_at"] is None
+
+    # someone else with a case number cannot even tell the case exists from /case
+    for number in (probe.open_case, probe.closed_case, 99):
+        assert (await send(world, probe.stranger, f"/case {number}")).says(OFFICERS_ONLY)
+    assert fake.violations == []
+
+
+async def test_forged_and_stale_links_tell_nothing(world: World, fake: FakeBotApi) -> None:
+    """The alert's link carries a random token, not the case number. A forged token, another
+    case's number, and the link of a closed case's alert get the same dialogue as a real link,
+    and change nothing; the real one reaches the officers (and the family only as a notice,
+    the case being unverified)."""
+    probe = await probe_world(world, fake)
+    real = world.seen_payload(probe.open_alert)
+    stale = world.seen_payload(probe.closed_alert)
+    assert re.fullmatch(r"seen_[A-Za-z0-9_-]{16}", real) and real != stale  # 96 random bits
+    forged = [
+        "seen_" + secrets.token_urlsafe(12), "seen_" + real[5:-1] + ("A" if real[-1] != "A" else "B"),
+        f"seen_{probe.closed_case}", "seen_99", "seen_", "seen_../../etc", stale,
+    ]  # fmt: skip
+    answers = {}
+    watched = [*probe.families, probe.officer]
+    for payload in forged:
+        told = heard_by(fake, watched)
+        before = await snapshot(world)
+        answers[payload] = await sight(world, probe.stranger, f"/start {payload}")
+        await world.settle()
+        assert heard_by(fake, watched) == told, payload
+        assert changes(before, await snapshot(world)) == [], payload
+    told = heard_by(fake, probe.families)
+    answers[real] = await sight(world, probe.stranger, f"/start {real}")
+    await world.settle()
+    assert len({tuple(a) for a in answers.values()}) == 1, answers
+    family = fake.messages(probe.families[0])[told[0] :]
+    assert [m.body for m in family] == [
+        say("en", "sighting_held_family", ref=f"#{probe.open_case}")
+    ]
+    assert heard_by(fake, probe.families[1:]) == told[1:]
+    assert any("pay 5000" in m.body for m in fake.messages(probe.officer))
+    assert fake.violations == []

@@ -66,11 +66,12 @@ async def search_with_sightings(
     (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
     family = family_of(fake)
     case_id = await world.report(family, name=CHILD)
+    await world.says(officer, f"/verify {case_id}")  # sightings reach the family in full
     alert = alerts_in(fake, group)[0]
     sighter = sighter_of(fake)
     fake.send(sighter, chat=group, location=offset(CENTRE, 90), reply_to=alert)
     await world.settle()
-    await world.says(sighter, f"/start seen_{case_id}")
+    await world.says(sighter, f"/start {world.seen_payload(alert)}")
     photo_ask = await world.says(sighter, location=offset(CENTRE, -120))
     note_ask = await world.taps(sighter, photo_ask, "Skip")
     assert note_ask is not None
@@ -199,6 +200,7 @@ async def test_hostile_answers_reach_groups_and_officers_literally(
         assert HOSTILE_NAME in summary.body and description[:200] in summary.body
         done = await world.taps(family, summary, "Confirm")
         assert done is not None and "is open" in done.body
+        await world.says(officer, "/verify 1")  # sightings reach the family in full
         await world.settle()
 
         (alert,) = alerts_in(fake, group)
@@ -247,7 +249,7 @@ async def test_a_5000_character_description_is_cut_to_a_valid_caption(
         (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
         officer = await world.officer()
         case = long_case(fake)
-        out = escalation.alert_out(world.services, case, "en", 60.0)
+        out = escalation.alert_out(world.services, case, "en", 60.0, "token")
         await deliver(world, group, out.text, out.photo)
         alert = fake.last(group)
         assert alert is not None and alert.caption is not None
@@ -270,7 +272,7 @@ async def test_a_5000_character_place_still_gives_a_valid_caption(
     async with World(fake, world_settings(fake, database_url)) as world:
         (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
         case = long_case(fake, place_text=hostile(5000))
-        out = escalation.alert_out(world.services, case, "en", 60.0)
+        out = escalation.alert_out(world.services, case, "en", 60.0, "token")
         await deliver(world, group, out.text, out.photo)
         alert = fake.last(group)
         assert alert is not None and alert.caption is not None

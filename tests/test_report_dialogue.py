@@ -121,7 +121,9 @@ async def test_a_bare_location_is_named_by_the_nearest_landmark(
     assert await import_landmarks(world.services.sessions, table) == 2
     (group,) = await world.seed_groups([offset(CENTRE, 50)], -101)
     family = fake.user(5001, first_name="Mother", language_code="en")
-    await world.report(family)
+    officer = await world.officer()
+    case_id = await world.report(family)
+    await world.says(officer, f"/verify {case_id}")  # sightings reach the family in full
     (case,) = await cases(world)
     assert case.place_text == "120 m from East Gate"
     alert = next(m for m in fake.messages(group) if m.photo_file_id)

@@ -71,6 +71,9 @@ async def test_report_alerts_sightings_and_close(world: World, fake: FakeBotApi)
     opened = next(m for m in fake.messages(family.user_id) if "is open" in m.body)
     assert "5 groups within 300 m" in opened.body
 
+    # an officer verifies the case: from now on sightings reach the family in full
+    await world.says(officer, f"/verify {case_id}")
+
     # a sighting by reply in a group
     tea_alert = alerts_in(fake, -101)[0]
     shopkeeper = fake.user(7001, first_name="Shopkeeper Wang", language_code="en")
@@ -87,10 +90,10 @@ async def test_report_alerts_sightings_and_close(world: World, fake: FakeBotApi)
     assert pins and abs(pins[-1].location[0] - offset(CENTRE, 80, 0)[0]) < 1e-6
 
     # a sighting through the alert's deep link
-    link = next(b["url"] for row in tea_alert.buttons for b in row if "url" in b)
-    assert link.endswith(f"?start=seen_{case_id}")
+    payload = world.seen_payload(tea_alert)
+    assert payload.startswith("seen_") and str(case_id) not in payload  # a token, not the number
     passer = fake.user(7002, first_name="Passer-by", language_code="en")
-    await world.says(passer, f"/start seen_{case_id}")
+    await world.says(passer, f"/start {payload}")
     photo_ask = await world.says(passer, location=offset(CENTRE, -150, 40))
     await world.taps(passer, photo_ask, "Skip")
     when_ask = await world.says(passer, "walking towards the metro with a woman in black")
