@@ -25,7 +25,9 @@ MARKER = "[contact removed]"
 _CHINESE_DIGITS = dict(zip("零〇一二三四五六七八九幺", "001234567891", strict=True))
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+)
 _HANDLE = re.compile(r"(?<![A-Za-z0-9_.@])@[A-Za-z0-9_]{3,32}")
 _MESSENGER_LINK = re.compile(
     r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.(?:me|dog)|wa\.me|(?:api|chat)\.whatsapp\.com"
@@ -62,7 +64,13 @@ def redact(text: str | None, marker: str = MARKER, also: Iterable[str | None] = 
     by ``marker``; ``also``: known contacts (the family's own) to take out however written."""
     if not text:
         return ""
-    spans = _spans(text, tuple(c.strip() for c in also if c and c.strip()))
+    return _redact(text, marker, tuple(c.strip() for c in also if c and c.strip()))
+
+
+@lru_cache(maxsize=256)
+def _redact(text: str, marker: str, known: tuple[str, ...]) -> str:
+    """Cached: a ring's alerts redact the same description once per group."""
+    spans = _spans(text, known)
     if not spans:
         return text
     parts, at = [], 0

@@ -164,6 +164,9 @@ async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: 
                 await record(services, session, actor, int(case_id), source, report, group)
         except Refused as refusal:
             await session.commit()  # the dialogue ends either way
+            if source == "command" and refusal.key == "sighting_limit":
+                # a refusal only an existing open case gives would tell numbers apart
+                return Answer().say(say(actor.language, "seen_thanks"))
             return Answer().say(say(actor.language, refusal.key))
         await session.commit()
     return Answer().say(say(actor.language, "seen_thanks"))

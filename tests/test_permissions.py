@@ -673,3 +673,25 @@ async def test_forged_and_stale_links_tell_nothing(world: World, fake: FakeBotAp
     assert heard_by(fake, probe.families[1:]) == told[1:]
     assert any("pay 5000" in m.body for m in fake.messages(probe.officer))
     assert fake.violations == []
+
+
+async def test_the_sighting_limit_does_not_tell_numbers_apart(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    """Past the per-case limit, ``/seen N`` of an open case still answers like an unknown one
+    (a "too many" refusal only an open case gives would be an oracle); a link from an alert
+    still says so."""
+    settings = world_settings(fake, database_url, SEARCHBOT_SIGHTINGS_PER_CASE=1)
+    async with World(fake, settings) as world:
+        probe = await probe_world(world, fake)
+        first = await sight(world, probe.stranger, f"/seen {probe.open_case}")
+        before = await snapshot(world)
+        again = await sight(world, probe.stranger, f"/seen {probe.open_case}")
+        unknown = await sight(world, probe.stranger, "/seen 99")
+        assert first == again == unknown
+        assert changes(before, await snapshot(world)) == []
+        linked = await sight(
+            world, probe.stranger, f"/start {world.seen_payload(probe.open_alert)}"
+        )
+        assert linked[-1] == say("en", "sighting_limit")
+    assert fake.violations == []
