@@ -5,12 +5,16 @@ from models.tables import (
     AuditEntry,
     Case,
     Dialogue,
+    ExitWatch,
+    FoundReport,
     Group,
     Landmark,
     Officer,
     OutboxMessage,
     Person,
+    Playbook,
     Sighting,
+    VolunteerCell,
 )
 
 __all__ = [
@@ -18,10 +22,14 @@ __all__ = [
     "AuditEntry",
     "Case",
     "Dialogue",
+    "ExitWatch",
+    "FoundReport",
     "Group",
     "Landmark",
     "Officer",
     "OutboxMessage",
     "Person",
+    "Playbook",
     "Sighting",
+    "VolunteerCell",
 ]

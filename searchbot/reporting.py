@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Dialogue, Person
 from models import queries as q
-from searchbot import coverage, escalation
+from searchbot import coverage, escalation, found
 from searchbot import dialogue as dlg
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import parse_when
@@ -391,6 +391,7 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         await services.audit(session, actor.user_id, "report", case.id)
         count = await escalation.open_case(services, session, case)
         await _tell_officers_new_case(services, session, case, actor)
+        await found.tell_if_found_waiting(services, session, case)
         await session.delete(await session.merge(dialogue))
         await session.commit()
     radius = Raw(distance_text(services.settings.escalation[0].radius_m, lang))
