@@ -1,4 +1,4 @@
-"""The ``searchbot`` command: run, demo, db upgrade, landmarks import."""
+"""The ``searchbot`` command: run, demo, db upgrade, landmarks and playbooks import."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="load a CSV with columns name,aliases,lat,lon"
     )
     importing.add_argument("file", type=Path)
+    playbooks = commands.add_parser("playbooks", help="the station's wording of each role's job")
+    playbook_import = playbooks.add_subparsers(dest="playbooks_command", required=True).add_parser(
+        "import", help="load a CSV with columns role,language,text (see the README)"
+    )
+    playbook_import.add_argument("file", type=Path)
     export = commands.add_parser("export", help="a case as CAP 1.2 messages and a PFIF 1.4 file")
     export.add_argument("case", type=int)
     export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "landmarks":
         return asyncio.run(_import_landmarks(settings, args.file))
+    if args.command == "playbooks":
+        return asyncio.run(_import_playbooks(settings, args.file))
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.dry_run))
     if args.command == "audit":
@@ -129,6 +136,22 @@ async def _import_landmarks(settings: Settings, path: Path) -> int:
     finally:
         await engine.dispose()
     print(f"imported {count} landmarks")
+    return 0
+
+
+async def _import_playbooks(settings: Settings, path: Path) -> int:
+    from searchbot.playbooks import import_playbooks
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        count = await import_playbooks(db.sessions(engine), path)
+    except (OSError, ValueError) as error:
+        print(f"searchbot: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"imported {count} playbooks")
     return 0
 
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Officer, Person
 from models import queries as q
-from searchbot import coverage, escalation, exports, found, statistics
+from searchbot import coverage, escalation, exits, exports, found, statistics
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
@@ -77,10 +77,11 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
         rings = await coverage.of_case(services.settings, session, case) if officer else None
         log = await history(session, case_id, lang) if officer else ""
         matched = await found.matched_line(session, case_id, lang) if officer else ""
+        ways_out = exits.render(await exits.state(services, session, case), lang) if officer else ""
     now = services.now()
     status = escalation.status_line(services, case, lang, counts)
-    if matched:
-        status += "\n" + matched
+    for block in (matched, ways_out):
+        status += "\n" + block if block else ""
     if rings is not None:
         status += "\n" + coverage.render(rings, lang) + "\n\n" + log
     text = fit(

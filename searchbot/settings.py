@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     stale_after: Annotated[timedelta, NoDecode] = Field(
         default=timedelta(days=1), alias="SEARCHBOT_STALE_AFTER"
     )
+    exit_warning: Annotated[timedelta, NoDecode] = Field(
+        default=timedelta(minutes=10), alias="SEARCHBOT_EXIT_WARNING"
+    )
     reports_per_hour: int = Field(default=3, ge=1, alias="SEARCHBOT_REPORTS_PER_HOUR")
     sightings_per_case: int = Field(default=10, ge=1, alias="SEARCHBOT_SIGHTINGS_PER_CASE")
     retention_days: int = Field(default=30, ge=1, alias="SEARCHBOT_RETENTION_DAYS")
@@ -148,7 +151,9 @@ class Settings(BaseSettings):
     def _escalation(cls, value: object) -> object:
         return parse_stages(value) if isinstance(value, str) else value
 
-    @field_validator("verify_reminder", "open_reminder", "stale_after", mode="before")
+    @field_validator(
+        "verify_reminder", "open_reminder", "stale_after", "exit_warning", mode="before"
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str):

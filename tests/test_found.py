@@ -36,8 +36,9 @@ async def test_a_guard_finds_a_child_near_an_open_case(world: World, fake: FakeB
     guard = fake.user(7101, first_name="Guard Zhang", language_code="en")
     fake.add_member(guards, guard)
     fake.send(guard, chat=guards, text="/found")
-    prompt = await fake.wait_for(lambda: fake.last(GUARDS) if "Found a child" in
-                                 " ".join(fake.last(GUARDS).button_texts) else None)  # fmt: skip
+    prompt = await fake.wait_for(
+        lambda: next((m for m in fake.messages(GUARDS) if "Found a child alone?" in m.body), None)
+    )
     link = next(b["url"] for row in prompt.buttons for b in row if "url" in b)
     assert link.endswith(f"?start=found_{GUARDS}")
 

@@ -85,6 +85,7 @@ KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
     "cmd_": PRIVATE + GROUPS + OFFICERS,
     "chart_": CHART_LABELS,
     "check_": CHECKLIST,
+    "playbook_": ROLES,
 }
 
 
