@@ -156,6 +156,7 @@ async def _import_playbooks(settings: Settings, path: Path) -> int:
 
 
 async def _export(settings: Settings, case_id: int, folder: Path) -> int:
+    from searchbot.after_action import export_text
     from searchbot.desk import case_documents
     from searchbot.exports import load_case_record
 
@@ -164,6 +165,7 @@ async def _export(settings: Settings, case_id: int, folder: Path) -> int:
         await db.upgrade(engine)
         async with db.sessions(engine)() as session:
             record = await load_case_record(session, case_id, settings.escalation)
+            page = await export_text(session, case_id, settings)
     finally:
         await engine.dispose()
     if record is None:
@@ -174,6 +176,8 @@ async def _export(settings: Settings, case_id: int, folder: Path) -> int:
     except ValueError as error:  # a SEARCHBOT_RECORDS_DOMAIN that CAP or PFIF refuses
         print(f"searchbot: SEARCHBOT_RECORDS_DOMAIN: {error}", file=sys.stderr)
         return 2
+    if page and documents:
+        documents.append((f"case-{case_id}-after-action.txt", page))
     folder.mkdir(parents=True, exist_ok=True)
     for name, document in documents:
         (folder / name).write_text(document, encoding="utf-8")

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Officer, Person
 from models import queries as q
-from searchbot import coverage, escalation, exits, exports, found, statistics
+from searchbot import after_action, coverage, escalation, exits, exports, found, statistics
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
@@ -291,6 +291,9 @@ async def export(services: Services, actor: Actor, case_id: int) -> Answer:
         documents = case_documents(services.settings, record)
         if not documents:
             return Answer().say(say(lang, "export_nothing", ref=ref(case_id)))
+        page = await after_action.export_text(session, case_id, services.settings)
+        if page:
+            documents.append((f"case-{case_id}-after-action.txt", page))
         answer = Answer()
         for name, document in documents:
             caption = say(lang, "export_caption", ref=ref(case_id), what=name)
