@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,12 +25,13 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Playbook, VolunteerCell
+from models import Case, Landmark, Playbook, VolunteerCell
 from models.queries import GroupPoint
 from searchbot import coverage, exits
 from searchbot.db import Sessions
-from searchbot.grid import distance_m
+from searchbot.grid import bounding_box, distance_m
 from searchbot.messages import Button
+from searchbot.places import NEAR_M
 from searchbot.services import Services
 from searchbot.settings import LANGUAGES
 from searchbot.texts import Raw, say
@@ -109,9 +111,18 @@ async def _share_cells(
 ) -> dict[int, str]:
     """Blind-spot cells for each volunteer group, nearest to it first; a cell that is some
     group's first is nobody else's first. Stored, so later rings keep sharing them out."""
-    spots = await coverage.blind_spots(session, (case.center_lat, case.center_lon), radius_m)
+    centre = (case.center_lat, case.center_lon)
+    spots = await coverage.blind_spots(session, centre, radius_m)
     if not spots:
         return {}
+    south, north, west, east = bounding_box(*centre, radius_m + NEAR_M)
+    landmarks = (
+        await session.exec(
+            select(Landmark).where(
+                col(Landmark.lat).between(south, north), col(Landmark.lon).between(west, east)
+            )
+        )
+    ).all()
     taken_query = select(VolunteerCell.cell).where(
         VolunteerCell.case_id == case.id, col(VolunteerCell.first).is_(True)
     )
@@ -127,13 +138,29 @@ async def _share_cells(
         for index, spot in enumerate(mine):
             session.add(VolunteerCell(case_id=case.id or 0, group_id=group.id, cell=spot.cell,
                                       first=index == 0))  # fmt: skip
-        labels = [
-            html.escape((await services.places.label(s.lat, s.lon, services.settings.language,
-                                                     session))[:LABEL_MAX])
-            for s in mine
-        ]  # fmt: skip
+        labels = [cell_label(s.lat, s.lon, landmarks, group.language) for s in mine]
         named[group.id] = "; ".join(f"{n}) {label}" for n, label in enumerate(labels, start=1))
     return named
+
+
+DIRECTIONS = ("n", "ne", "e", "se", "s", "sw", "w", "nw")
+
+
+def cell_label(lat: float, lon: float, landmarks: Sequence[Landmark], lang: str) -> str:
+    """A cell as a walker finds it: "70 m NE of Lotus Pond" (the nearest landmark within
+    300 m), linked to a map of the spot; coordinates when no landmark is near."""
+    near = sorted((distance_m((lm.lat, lm.lon), (lat, lon)), lm.name, lm) for lm in landmarks)
+    if near and near[0][0] <= NEAR_M:
+        metres, _, landmark = near[0]
+        east = (lon - landmark.lon) * math.cos(math.radians(lat))
+        bearing = math.degrees(math.atan2(east, lat - landmark.lat)) % 360
+        direction = say(lang, f"dir_{DIRECTIONS[int((bearing + 22.5) // 45) % 8]}")
+        text = say(lang, "cell_near", metres=int(round(metres, -1)), direction=direction,
+                   landmark=landmark.name[:LABEL_MAX])  # fmt: skip
+    else:
+        text = f"{lat:.5f}, {lon:.5f}"
+    link = f"https://www.openstreetmap.org/?mlat={lat:.5f}&amp;mlon={lon:.5f}#map=19/{lat:.5f}/{lon:.5f}"
+    return f'<a href="{link}">{text}</a>'
 
 
 # --- the station's own wording ---------------------------------------------------------------

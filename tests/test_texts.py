@@ -14,6 +14,7 @@ from searchbot.closing import OUTCOMES
 from searchbot.desk import CHART_LABELS
 from searchbot.found import CHECKLIST
 from searchbot.menus import GROUPS, OFFICERS, PRIVATE
+from searchbot.playbooks import DIRECTIONS
 from searchbot.registration import ROLES
 from searchbot.reporting import FIELDS
 from searchbot.texts import CATALOGS, EN, LOCALE, ZH, Raw, language_of, say
@@ -86,6 +87,7 @@ KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
     "chart_": CHART_LABELS,
     "check_": CHECKLIST,
     "playbook_": ROLES,
+    "dir_": DIRECTIONS,
 }
 
 
