@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation, exits, menus, reminders, retention
+from searchbot import db, escalation, exits, found, menus, reminders, retention
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
@@ -109,6 +109,7 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
     try:
         result = await retention.purge(runtime.services)
+        await found.forget(runtime.services)
         if result.cases or result.drafts or result.people:
             log.info(
                 "purged personal data of cases %s, %s drafts, %s people",

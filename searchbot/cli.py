@@ -213,6 +213,7 @@ async def _stats(settings: Settings, days: int, png: Path | None) -> int:
 
 
 async def _purge(settings: Settings, dry_run: bool) -> int:
+    from searchbot.found import forget as forget_found
     from searchbot.places import PlaceResolver
     from searchbot.retention import purge
     from searchbot.services import Services
@@ -223,6 +224,7 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
         sessions = db.sessions(engine)
         services = Services(settings, sessions, PlaceResolver(sessions, None))
         result = await purge(services, dry_run=dry_run)
+        found = await forget_found(services, dry_run=dry_run)
     finally:
         await engine.dispose()
     verb = "would purge" if dry_run else "purged"
@@ -230,7 +232,8 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
     print(
         f"{verb} {len(result.cases)} cases closed over {settings.retention_days} days ago "
         f"({cases}): {result.sightings} sightings, {result.messages} sent messages; "
-        f"{result.drafts} abandoned drafts; {result.people} people not heard from since"
+        f"{result.drafts} abandoned drafts; {result.people} people not heard from since; "
+        f"{found} reports of children found alone"
     )
     return 0
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -461,3 +462,21 @@ async def matched_line(session: AsyncSession, case_id: int, lang: str) -> str:
     ticked = len(report.checklist)
     return say(lang, "case_matched", fref=fref(report.id or 0), place=report.place_text or "",
                time=local_hhmm(report.matched_at), ticked=ticked, total=len(CHECKLIST))  # fmt: skip
+
+
+async def forget(services: Services, dry_run: bool = False) -> int:
+    """Retention: found-child reports closed (or left open, unmatched) longer than
+    ``SEARCHBOT_RETENTION_DAYS`` are deleted with everything they held (the photo's file id,
+    the description, the finder's name and phone); the audit log keeps that there was one."""
+    cutoff = services.now() - timedelta(days=services.settings.retention_days)
+    old = or_(
+        and_(col(FoundReport.status) == "closed", col(FoundReport.closed_at) < cutoff),
+        and_(col(FoundReport.status) == "open", col(FoundReport.created_at) < cutoff),
+    )
+    async with services.sessions() as session:
+        ids = list((await session.exec(select(FoundReport.id).where(old))).all())
+        if ids and not dry_run:
+            await session.exec(delete(FoundReport).where(old))  # type: ignore[call-overload]
+            await services.audit(session, None, "found_forgotten", None, found=ids)
+            await session.commit()
+    return len(ids)

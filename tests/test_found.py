@@ -152,3 +152,30 @@ async def test_the_found_dialogue_answers_bad_input(world: World, fake: FakeBotA
     await world.says(finder, "5")
     nowhere = await world.says(finder, "x" * 1001)
     assert "请点" in nowhere.body or "按钮" in nowhere.body
+
+
+async def test_found_reports_are_forgotten_after_the_retention_period(
+    world: World, fake: FakeBotApi
+) -> None:
+    from datetime import timedelta
+
+    from searchbot import found
+
+    officer = await world.officer()
+    finder = fake.user(7501, first_name="Finder", language_code="en")
+    await world.found_child(finder, offset(CENTRE, 50, 0))
+    card = (await fake.wait_for(lambda: found_cards(fake, officer.user_id)))[0]
+    await world.taps(officer, card, "Close this report")
+    (report,) = await found_reports(world)
+    assert report.status == "closed"
+    days = world.settings.retention_days
+    real = world.services.clock
+    try:
+        world.services.clock = lambda: real() + timedelta(days=days - 1)
+        assert await found.forget(world.services) == 0
+        world.services.clock = lambda: real() + timedelta(days=days + 1)
+        assert await found.forget(world.services, dry_run=True) == 1
+        assert await found.forget(world.services) == 1
+    finally:
+        world.services.clock = real
+    assert await found_reports(world) == []
