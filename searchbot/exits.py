@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, ExitWatch, Landmark
 from models import queries as q
-from searchbot.cards import distance_text
+from searchbot.cards import clip, distance_text
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Out
 from searchbot.services import Actor, Services
@@ -32,7 +32,8 @@ EXIT_KINDS = ("exit", "entrance", "metro", "parking")
 PER_GUARD_GROUP = 3
 GUARD_REACH_M = 1000  # a guard group is given the exits it can reach on foot in minutes
 WATER_NEAR_M = 500
-SHOWN = 8
+SHOWN = 5
+NAME_SHOWN = 40  # a card must still fit a photo's caption
 
 
 async def ways_out(session: AsyncSession) -> Sequence[Landmark]:
@@ -126,7 +127,10 @@ def render(exits: ExitState, lang: str) -> str:
             )  # fmt: skip
         )
     if exits.water:
-        spots = ", ".join(f"{name} ({distance_text(metres, lang)})" for name, metres in exits.water)
+        spots = ", ".join(
+            f"{clip(name, NAME_SHOWN)} ({distance_text(metres, lang)})"
+            for name, metres in exits.water
+        )
         lines.append(say(lang, "water_card", spots=spots))
     return "\n".join(lines)
 
@@ -134,7 +138,7 @@ def render(exits: ExitState, lang: str) -> str:
 def _names(names: list[str], lang: str) -> str:
     if not names:
         return say(lang, "exits_none")
-    shown = ", ".join(escape(name) for name in names[:SHOWN])
+    shown = ", ".join(escape(clip(name, NAME_SHOWN)) for name in names[:SHOWN])
     return shown + (" …" if len(names) > SHOWN else "")
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +32,7 @@ from searchbot.cards import (
     distance_text,
     fit,
     sex_text,
+    visible_length,
 )
 from searchbot.clock import local_hhmm
 from searchbot.dialogue import Input
@@ -45,6 +47,7 @@ AGE = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as in the family's report
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 DESCRIPTION_MAX = 1000
 WITH_MAX = 200
+CASE_SHOWN = 300  # a case's description beside a found child's card
 CHECKLIST = ("recognises", "id", "photo")  # the child knows the adult; their ID; a photo together
 TOP = -1.0  # outbox rank: a found child goes ahead of every other officer message
 SEX_WORDS = {
@@ -76,11 +79,24 @@ async def begin(services: Services, actor: Actor, group_chat_id: int | None = No
         person = await session.get(Person, actor.user_id)
         if person is not None and person.blocked:
             return Answer().say(say(lang, "blocked_user"))
+        if await _over_limit(services, session, actor):
+            return Answer().say(say(lang, "report_limit"))
         group = await q.group_by_chat(session, group_chat_id) if group_chat_id else None
         chat = group.chat_id if group is not None and group.status == "approved" else None
         await dlg.begin(services, session, actor.user_id, "found", "photo", group=chat)
         await session.commit()
     return Answer().say(say(lang, "found_ask_photo"), buttons=_skip(lang))
+
+
+async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -> bool:
+    """As many found-child reports an hour as missing-person reports (officers exempt)."""
+    since = services.now() - timedelta(hours=1)
+    query = select(func.count()).where(
+        FoundReport.reporter_user_id == actor.user_id, col(FoundReport.created_at) >= since
+    )
+    recent = int((await session.exec(query)).one())  # type: ignore[call-overload]
+    limit = services.settings.reports_per_hour
+    return recent >= limit and not await services.is_officer(session, actor)
 
 
 def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
@@ -216,7 +232,7 @@ async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None
 
 def found_card(report: FoundReport, lang: str, group: str | None, description: str) -> str:
     """Everything the finder said, for officers only (the finder's name and phone included)."""
-    finder = f"{report.reporter_name or '?'} (id {report.reporter_user_id})"
+    finder = f"{clip(report.reporter_name or '?', 64)} (id {report.reporter_user_id})"
     return say(
         lang,
         "found_card",
@@ -228,7 +244,7 @@ def found_card(report: FoundReport, lang: str, group: str | None, description: s
         with_whom=report.with_whom or "?",
         finder=finder,
         contact=report.contact or say(lang, "no_contact"),
-        group=Raw(say(lang, "found_via_group", title=group)) if group else "",
+        group=Raw(say(lang, "found_via_group", title=clip(group, 60))) if group else "",
         time=local_hhmm(report.created_at),
     )
 
@@ -265,11 +281,16 @@ async def _tell_first(
     render: Callable[[str], Out],
     case_id: int | None = None,
 ) -> None:
-    """Each officer chat, ahead of everything else queued for it (then a pin follows)."""
+    """Each officer chat, ahead of everything else queued for it. A card too long for a
+    photo's caption goes as the photo, then the text with the buttons."""
     for chat_id, lang in await services.officer_chats(session):
         out = render(lang)
-        await enqueue(session, chat_id, out, kind="found", case_id=case_id, lane=PEOPLE,
-                      rank=TOP, now=services.now())  # fmt: skip
+        outs = [out]
+        if out.photo and visible_length(out.text) > CAPTION_LIMIT:
+            outs = [Out(photo=out.photo), replace(out, photo=None)]
+        for each in outs:
+            await enqueue(session, chat_id, each, kind="found", case_id=case_id, lane=PEOPLE,
+                          rank=TOP, now=services.now())  # fmt: skip
 
 
 async def _tell_officers_found(
@@ -281,9 +302,10 @@ async def _tell_officers_found(
         lines = [say(lang, "found_candidates" if candidates else "found_no_candidates")]
         lines += [_candidate_line(c, lang) for c in candidates]
         tail = "\n\n" + "\n".join(lines)
-        limit = CAPTION_LIMIT if report.photo_file_id else TEXT_LIMIT
         text = fit(
-            lambda d: found_card(report, lang, group, d) + tail, report.description or "", limit
+            lambda d: found_card(report, lang, group, d) + tail,
+            report.description or "",
+            TEXT_LIMIT,
         )
         buttons = (*_match_buttons(candidates, lang), _close_row(report, lang))
         return Out(text=text, photo=report.photo_file_id, buttons=buttons)
@@ -315,10 +337,10 @@ async def tell_if_found_waiting(services: Services, session: AsyncSession, case:
                     + "\n\n"
                     + found_card(report, lang, group, d)
                     + "\n\n"
-                    + case_card(case, lang, now)
+                    + case_card(case, lang, now, clip(case.description or "", CASE_SHOWN))
                 ),
                 report.description or "",
-                CAPTION_LIMIT if report.photo_file_id else TEXT_LIMIT,
+                TEXT_LIMIT,
             )
             match = Button(say(lang, "btn_match", ref=ref(case.id or 0)),
                            data=f"mt:{report.id}:{case.id}")  # fmt: skip

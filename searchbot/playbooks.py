@@ -28,13 +28,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Case, Landmark, Playbook, VolunteerCell
 from models.queries import GroupPoint
 from searchbot import coverage, exits
+from searchbot.cards import clip
 from searchbot.db import Sessions
 from searchbot.grid import bounding_box, distance_m
 from searchbot.messages import Button
 from searchbot.places import NEAR_M
 from searchbot.services import Services
 from searchbot.settings import LANGUAGES
-from searchbot.texts import Raw, say
+from searchbot.texts import Raw, plain, say
 
 ROLES = ("merchant", "guard", "volunteer")
 PLACEHOLDERS = {"merchant": set(), "guard": {"exits"}, "volunteer": {"cells"}}
@@ -69,9 +70,9 @@ async def jobs(
         near = exits.nearest(
             doors, (group.lat, group.lon), exits.PER_GUARD_GROUP, exits.GUARD_REACH_M
         )
-        names = ", ".join(html.escape(lm.name) for _, lm in near)
+        names = ", ".join(html.escape(clip(lm.name, LABEL_MAX)) for _, lm in near)
         buttons = tuple(
-            (Button(say(group.language, "btn_exit_watched", exit=lm.name[:40]),
+            (Button(plain(group.language, "btn_exit_watched", exit=clip(lm.name, 40)),
                     data=f"ew:{case.id}:{lm.id}"),)
             for _, lm in near
         )  # fmt: skip

@@ -179,3 +179,17 @@ async def test_found_reports_are_forgotten_after_the_retention_period(
     finally:
         world.services.clock = real
     assert await found_reports(world) == []
+
+
+async def test_a_long_found_card_goes_as_photo_then_text(world: World, fake: FakeBotApi) -> None:
+    officer = await world.officer()
+    case_id = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    finder = fake.user(7601, first_name="<b>Finder</b>", language_code="en")
+    await world.found_child(finder, offset(CENTRE, 50, 0), description="<i>crying</i> " + "x" * 980,
+                            with_whom="w" * 200)  # fmt: skip
+    card = (await fake.wait_for(lambda: found_cards(fake, officer.user_id)))[0]
+    assert card.photo_file_id is None and f"Match #{case_id}" in " ".join(card.button_texts)
+    assert "<i>crying</i>" in card.body and "<b>Finder</b>" in card.body  # literal, not markup
+    before = fake.messages(officer.user_id)[fake.messages(officer.user_id).index(card) - 1]
+    assert before.photo_file_id is not None
+    assert fake.violations == []
