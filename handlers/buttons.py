@@ -8,7 +8,7 @@ from telegram import Update
 from handlers.numbers import parse_id, record_id
 from handlers.private import on_dialogue_button
 from handlers.render import Context, actor_of, reply, services_of
-from searchbot import closing, desk, registration, sightings
+from searchbot import closing, desk, exits, found, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
 
@@ -43,6 +43,20 @@ async def on_button(update: Update, context: Context) -> None:
             answer = await closing.close(services, actor, number, args[1])
         elif prefix == "sc":
             answer = await sightings.judge(services, actor, number, args[1] == "1")
+        elif prefix == "mt":
+            case_id = record_id(args[1])
+            if case_id is None:
+                raise ValueError(args[1])
+            answer = await found.match(services, actor, number, case_id)
+        elif prefix == "ew":
+            landmark_id = record_id(args[1])
+            if landmark_id is None:
+                raise ValueError(args[1])
+            answer = await exits.watch(services, actor, number, landmark_id)
+        elif prefix == "hc":
+            answer = await found.tick(services, actor, number, args[1])
+        elif prefix == "fc":
+            answer = await found.close_report(services, actor, number)
         elif prefix == "fd":
             answer = await closing.close(services, actor, number, "found")
         else:

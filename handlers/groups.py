@@ -11,7 +11,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden
 
 from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
-from searchbot import registration, sightings
+from searchbot import found, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
 
@@ -46,6 +46,8 @@ async def on_group_message(update: Update, context: Context) -> None:
             answer = await registration.unregister(
                 services, actor, await _is_chat_admin(update, context)
             )
+        elif name == "/found":
+            answer = await found.group_prompt(services, actor)
         elif name == "/status":
             answer = await registration.status(services, actor)
         elif name in ("/start", "/help"):

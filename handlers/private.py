@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from handlers.numbers import case_number
+from handlers.numbers import case_number, parse_id
 from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
-from searchbot import conversation, desk, reporting, sightings
+from searchbot import conversation, desk, found, reporting, sightings
 from searchbot.dialogue import Input
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -30,6 +30,8 @@ async def _start(services: Services, actor: Actor, args: list[str]) -> Answer:
                 return await sightings.begin(services, actor, number)
             return await desk.welcome(services, actor)
         return await sightings.begin_from_link(services, actor, payload)
+    if args and args[0].startswith("found"):
+        return await found.begin(services, actor, parse_id(args[0].removeprefix("found_")))
     return await desk.welcome(services, actor)
 
 
@@ -48,6 +50,10 @@ async def _seen(services: Services, actor: Actor, args: list[str]) -> Answer:
     return await sightings.begin(services, actor, number)
 
 
+async def _found(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await found.begin(services, actor)
+
+
 async def _mycases(services: Services, actor: Actor, args: list[str]) -> Answer:
     return await desk.my_cases(services, actor)
 
@@ -61,6 +67,7 @@ PRIVATE_COMMANDS: dict[str, Command] = {
     "/help": _help,
     "/report": _report,
     "/seen": _seen,
+    "/found": _found,
     "/mycases": _mycases,
     "/cancel": _cancel,
 }

@@ -6,12 +6,16 @@ from models.tables import (
     BotState,
     Case,
     Dialogue,
+    ExitWatch,
+    FoundReport,
     Group,
     Landmark,
     Officer,
     OutboxMessage,
     Person,
+    Playbook,
     Sighting,
+    VolunteerCell,
 )
 
 __all__ = [
@@ -20,10 +24,14 @@ __all__ = [
     "BotState",
     "Case",
     "Dialogue",
+    "ExitWatch",
+    "FoundReport",
     "Group",
     "Landmark",
     "Officer",
     "OutboxMessage",
     "Person",
+    "Playbook",
     "Sighting",
+    "VolunteerCell",
 ]

@@ -31,6 +31,7 @@ class GroupPoint(NamedTuple):
     language: str
     lat: float
     lon: float
+    role: str
 
 
 async def groups_in_area(
@@ -45,7 +46,7 @@ async def groups_in_area(
     whose point is inside ``box`` (south, north, west, east), leaving out those already alerted
     for ``excluding_case``."""
     south, north, west, east = box
-    query = select(Group.id, Group.chat_id, Group.language, Group.lat, Group.lon).where(  # type: ignore[call-overload]
+    query = select(Group.id, Group.chat_id, Group.language, Group.lat, Group.lon, Group.role).where(  # type: ignore[call-overload]
         Group.status == "approved",
         getattr(Group, column).in_(cells),
         col(Group.lat).between(south, north),

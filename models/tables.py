@@ -53,11 +53,13 @@ class Case(SQLModel, table=True):
     closed_by: int | None = _bigint(nullable=True)
     close_note: str | None = Field(default=None, max_length=512)
     purged_at: datetime | None = None  # personal data removed after the retention period
+    # when the officers are told which first-ring exits nobody watches (claimed once, then None)
+    exits_due_at: datetime | None = None
 
 
 # Covering indexes for ring selection: cell, then status and position, then what an alert
 # needs, so selecting thousands of groups never touches the table itself.
-_RING_COLUMNS = ("status", "lat", "lon", "id", "chat_id", "language")
+_RING_COLUMNS = ("status", "lat", "lon", "id", "chat_id", "language", "role")
 
 
 class Group(SQLModel, table=True):
@@ -208,6 +210,7 @@ class Landmark(SQLModel, table=True):
     aliases: str = Field(default="", max_length=1024)  # '|'-separated
     lat: float
     lon: float
+    kind: str | None = Field(default=None, max_length=16)  # exit|entrance|metro|parking|water
 
 
 class AuditEntry(SQLModel, table=True):
@@ -231,3 +234,73 @@ class BotState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=512)
     updated_at: datetime
+
+
+class FoundReport(SQLModel, table=True):
+    """A child found alone, reported by whoever is with them: officers only see all of it."""
+
+    __tablename__ = "found_reports"
+    __table_args__ = (Index("ix_found_reports_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="open", max_length=16)  # open | matched | closed
+    reporter_user_id: int = _bigint(nullable=False)
+    reporter_chat_id: int = _bigint(nullable=False)
+    reporter_name: str | None = Field(default=None, max_length=128)
+    group_chat_id: int | None = _bigint(nullable=True)  # the group whose button started it
+    language: str = Field(default="zh", max_length=8)
+    age: int | None = None
+    sex: str | None = Field(default=None, max_length=16)
+    description: str | None = Field(default=None, max_length=2000)
+    photo_file_id: str | None = Field(default=None, max_length=256)  # officers only
+    place_text: str | None = Field(default=None, max_length=512)
+    lat: float
+    lon: float
+    with_whom: str | None = Field(default=None, max_length=256)
+    contact: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    matched_case_id: int | None = Field(default=None, index=True)
+    matched_at: datetime | None = None
+    matched_by: int | None = _bigint(nullable=True)
+    checklist: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    closed_at: datetime | None = None
+
+
+class ExitWatch(SQLModel, table=True):
+    """A guard group watches one exit for one case: the first press counts."""
+
+    __tablename__ = "exit_watches"
+    __table_args__ = (UniqueConstraint("case_id", "landmark_id", name="uq_exit_watch"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    landmark_id: int
+    group_chat_id: int = _bigint(nullable=False)
+    user_id: int = _bigint(nullable=False)
+    at: datetime
+
+
+class Playbook(SQLModel, table=True):
+    """The station's own wording of one role's job, in one language (defaults: the catalogs)."""
+
+    __tablename__ = "playbooks"
+    __table_args__ = (UniqueConstraint("role", "language", name="uq_playbook_role_language"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    text: str = Field(max_length=600)
+
+
+class VolunteerCell(SQLModel, table=True):
+    """A blind-spot cell given to a volunteer group for a case; ``first`` cells are never
+    shared, so two groups do not start walking the same block."""
+
+    __tablename__ = "volunteer_cells"
+    __table_args__ = (Index("ix_volunteer_cells_case", "case_id", "first"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int
+    group_id: int
+    cell: str = Field(max_length=16)
+    first: bool = False

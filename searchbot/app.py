@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation, menus, reminders, retention
+from searchbot import db, escalation, exits, found, menus, reminders, retention
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
@@ -104,6 +104,7 @@ async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await escalation.tick(runtime.services)
         await reminders.tick(runtime.services)
+        await exits.tick(runtime.services)
     except Exception:  # a failed tick is retried at the next one; the rows are still due
         log.exception("escalation tick failed")
 
@@ -112,6 +113,7 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
     try:
         result = await retention.purge(runtime.services)
+        await found.forget(runtime.services)
         if result.cases or result.drafts or result.people:
             log.info(
                 "purged personal data of cases %s, %s drafts, %s people",

@@ -101,24 +101,35 @@ def case_status(
 
 
 def alert_caption(
-    case: Case, lang: str, distance_m: float, now: datetime, show_name: bool, headline: str = ""
+    case: Case,
+    lang: str,
+    distance_m: float,
+    now: datetime,
+    show_name: bool,
+    headline: str = "",
+    job: str = "",
 ) -> str:
     """The public alert, cut to Telegram's caption limit by shortening the description.
-    Contact details in the family's words (name, description, place) are taken out."""
+    Contact details in the family's words (name, description, place) are taken out; ``job``
+    (HTML) is the group's playbook, below the alert."""
     public = public_case(case, lang)
 
     def build(description: str) -> str:
-        return headline + say(
-            lang,
-            "alert_caption",
-            ref=ref(case.id or 0),
-            name=f" — {clip(public.name, NAME_SHOWN)}" if show_name and public.name else "",
-            age=Raw(age_text(case.age, lang)),
-            sex=Raw(sex_text(case.sex, lang)),
-            description=description,
-            place=place_text(public),
-            when=Raw(when_text(case.last_seen_at, now, lang)),
-            distance=Raw(distance_text(distance_m, lang)),
+        return (
+            headline
+            + say(
+                lang,
+                "alert_caption",
+                ref=ref(case.id or 0),
+                name=f" — {clip(public.name, NAME_SHOWN)}" if show_name and public.name else "",
+                age=Raw(age_text(case.age, lang)),
+                sex=Raw(sex_text(case.sex, lang)),
+                description=description,
+                place=place_text(public),
+                when=Raw(when_text(case.last_seen_at, now, lang)),
+                distance=Raw(distance_text(distance_m, lang)),
+            )
+            + (f"\n{job}" if job else "")
         )
 
     return fit(build, public.description or "", CAPTION_LIMIT)

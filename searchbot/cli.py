@@ -1,4 +1,4 @@
-"""The ``searchbot`` command: run, demo, db upgrade, landmarks import."""
+"""The ``searchbot`` command: run, demo, db upgrade, landmarks and playbooks import."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="load a CSV with columns name,aliases,lat,lon"
     )
     importing.add_argument("file", type=Path)
+    playbooks = commands.add_parser("playbooks", help="the station's wording of each role's job")
+    playbook_import = playbooks.add_subparsers(dest="playbooks_command", required=True).add_parser(
+        "import", help="load a CSV with columns role,language,text (see the README)"
+    )
+    playbook_import.add_argument("file", type=Path)
     export = commands.add_parser("export", help="a case as CAP 1.2 messages and a PFIF 1.4 file")
     export.add_argument("case", type=int)
     export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "landmarks":
         return asyncio.run(_import_landmarks(settings, args.file))
+    if args.command == "playbooks":
+        return asyncio.run(_import_playbooks(settings, args.file))
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.dry_run))
     if args.command == "audit":
@@ -132,7 +139,24 @@ async def _import_landmarks(settings: Settings, path: Path) -> int:
     return 0
 
 
+async def _import_playbooks(settings: Settings, path: Path) -> int:
+    from searchbot.playbooks import import_playbooks
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        count = await import_playbooks(db.sessions(engine), path)
+    except (OSError, ValueError) as error:
+        print(f"searchbot: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"imported {count} playbooks")
+    return 0
+
+
 async def _export(settings: Settings, case_id: int, folder: Path) -> int:
+    from searchbot.after_action import export_text
     from searchbot.desk import case_documents
     from searchbot.exports import load_case_record
 
@@ -141,6 +165,7 @@ async def _export(settings: Settings, case_id: int, folder: Path) -> int:
         await db.upgrade(engine)
         async with db.sessions(engine)() as session:
             record = await load_case_record(session, case_id, settings.escalation)
+            page = await export_text(session, case_id, settings)
     finally:
         await engine.dispose()
     if record is None:
@@ -151,6 +176,8 @@ async def _export(settings: Settings, case_id: int, folder: Path) -> int:
     except ValueError as error:  # a SEARCHBOT_RECORDS_DOMAIN that CAP or PFIF refuses
         print(f"searchbot: SEARCHBOT_RECORDS_DOMAIN: {error}", file=sys.stderr)
         return 2
+    if page and documents:
+        documents.append((f"case-{case_id}-after-action.txt", page))
     folder.mkdir(parents=True, exist_ok=True)
     for name, document in documents:
         (folder / name).write_text(document, encoding="utf-8")
@@ -186,6 +213,7 @@ async def _stats(settings: Settings, days: int, png: Path | None) -> int:
 
 
 async def _purge(settings: Settings, dry_run: bool) -> int:
+    from searchbot.found import forget as forget_found
     from searchbot.places import PlaceResolver
     from searchbot.retention import purge
     from searchbot.services import Services
@@ -196,6 +224,7 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
         sessions = db.sessions(engine)
         services = Services(settings, sessions, PlaceResolver(sessions, None))
         result = await purge(services, dry_run=dry_run)
+        found = await forget_found(services, dry_run=dry_run)
     finally:
         await engine.dispose()
     verb = "would purge" if dry_run else "purged"
@@ -203,7 +232,8 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
     print(
         f"{verb} {len(result.cases)} cases closed over {settings.retention_days} days ago "
         f"({cases}): {result.sightings} sightings, {result.messages} sent messages; "
-        f"{result.drafts} abandoned drafts; {result.people} people not heard from since"
+        f"{result.drafts} abandoned drafts; {result.people} people not heard from since; "
+        f"{found} reports of children found alone"
     )
     return 0
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, OutboxMessage
 from models import queries as q
-from searchbot import escalation
+from searchbot import after_action, escalation, found
 from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, RETRACT, delete_op, enqueue
 from searchbot.services import Actor, Services
@@ -103,7 +103,9 @@ async def _close(
     for alert in await q.sent_alerts(session, case.id):
         await retract(services, session, case, alert)
     await _tell_people(services, session, case, actor, outcome, note)
+    await found.close_for_case(services, session, case.id)
     await services.audit(session, actor.user_id, "close", case.id, outcome=outcome, note=note)
+    await after_action.tell_officers(services, session, case.id)
 
 
 async def retract(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from searchbot import dialogue as dlg
-from searchbot import reporting, sightings
+from searchbot import found, reporting, sightings
 from searchbot.dialogue import Input
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -17,7 +17,8 @@ async def answer(services: Services, actor: Actor, given: Input) -> Answer | Non
         dialogue = await dlg.load(session, actor.user_id)
     if dialogue is None:
         return None
-    flow = reporting.handle if dialogue.kind == "report" else sightings.handle
+    flows = {"report": reporting.handle, "found": found.handle}
+    flow = flows.get(dialogue.kind, sightings.handle)
     reply = await flow(services, actor, dialogue, given)
     async with services.sessions() as session:
         if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it

@@ -130,3 +130,15 @@ def render(coverage: Coverage, lang: str) -> str:
     )
     lines.append(say(lang, "coverage_blind_near", spots=spots))
     return "\n".join(lines)
+
+
+async def blind_spots(
+    session: AsyncSession, centre: tuple[float, float], radius_m: float
+) -> list[BlindSpot]:
+    """The cells within ``radius_m`` of ``centre`` with no registered group, nearest first:
+    the blocks volunteers are sent to walk."""
+    resolution = blind_spot_resolution(radius_m)
+    cells = cells_within(*centre, radius_m, resolution)
+    covered = await _covered(session, bounding_box(*centre, radius_m), resolution)
+    spots = [_spot(centre, cell) for cell in cells if cell not in covered]
+    return sorted(spots, key=lambda spot: spot.distance_m)

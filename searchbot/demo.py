@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from models import Landmark
 from searchbot.fake_bot_api import FakeBotApi, FakeMessage
 from searchbot.rehearsal import CENTRE, World, offset, world_settings
 
@@ -24,6 +25,17 @@ TITLES = [
 
 
 LABEL = 22
+# The old town's named places: ways out for the guards to watch, water for the officers to check.
+LANDMARKS = [
+    ("East Gate", "exit", 0, 180), ("West Gate", "exit", 0, -220),
+    ("Metro Exit 2", "metro", 260, 40), ("Lotus Pond", "water", -90, 60),
+]  # fmt: skip
+
+
+def _role(title: str) -> str:
+    lowered = title.lower()
+    return "guard" if "guard" in lowered or "security" in lowered else (
+        "volunteer" if "volunteer" in lowered else "merchant")  # fmt: skip
 
 
 def _line(who: str, text: str) -> None:
@@ -111,9 +123,16 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
         north, east = (index * 137) % 900 - 300, (index * 211) % 1100 - 500
         title = TITLES[index % len(TITLES)]
         names[chat_id] = title
-        await world.group(chat_id, title, offset(CENTRE, north, east), officer)
+        await world.group(chat_id, title, offset(CENTRE, north, east), officer, _role(title))
     print(f"  ({count} groups registered and approved; requests and approvals not shown)")
     transcript.skip()
+
+    async with world.services.sessions() as session:
+        for name, kind, north, east in LANDMARKS:
+            lat, lon = offset(CENTRE, north, east)
+            session.add(Landmark(name=name, lat=lat, lon=lon, kind=kind))
+        await session.commit()
+    print(f"  (landmarks: {', '.join(f'{n} ({k})' for n, k, *_ in LANDMARKS)})")
 
     _section("A mother reports her son missing")
     family = fake.user(5001, first_name="Mother", language_code="en")
@@ -143,7 +162,28 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
     await world.settle()
     transcript.flush()
 
-    _section("The officer closes the case: found")
+    _section("A guard finds a boy alone at the metro exit and reports him")
+    guard_chat = next(chat for chat in sorted(names, reverse=True)
+                      if chat < 0 and _role(names[chat]) == "guard")  # fmt: skip
+    guard = fake.user(7002, first_name="Guard Zhang", language_code="en")
+    names[guard.user_id] = "Guard Zhang (private)"
+    fake.add_member(fake.chat(guard_chat), guard)
+    fake.send(guard, chat=fake.chat(guard_chat), text="/found")
+    await world.settle()
+    await world.found_child(guard, offset(CENTRE, 150, 0), group_chat_id=guard_chat)
+    await world.settle()
+    transcript.flush()
+
+    _section("The officer matches him to the report; the mother is sent to him")
+    card = next(m for m in fake.messages(officer.user_id) if "CHILD FOUND ALONE" in m.body)
+    await world.taps(officer, card, f"Match #{case_id}")
+    transcript.flush()
+
+    _section("The handover checklist, then the case is closed: found")
+    for check in ("recognises", "ID checked", "photo of them together"):
+        last = fake.last(officer.user_id)
+        assert last is not None
+        await world.taps(officer, last, check)
     await world.says(officer, f"/close {case_id} found at the metro exit")
     await world.settle()
     transcript.flush()

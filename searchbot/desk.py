@@ -11,7 +11,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, Case, Officer, Person
 from models import queries as q
-from searchbot import coverage, escalation, exports, sightings, statistics
+from searchbot import (
+    after_action,
+    coverage,
+    escalation,
+    exits,
+    exports,
+    found,
+    sightings,
+    statistics,
+)
 from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
@@ -77,8 +86,12 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
         counts = await q.case_counts(session, case_id)
         rings = await coverage.of_case(services.settings, session, case) if officer else None
         log = await history(session, case_id, lang) if officer else ""
+        matched = await found.matched_line(session, case_id, lang) if officer else ""
+        ways_out = exits.render(await exits.state(services, session, case), lang) if officer else ""
     now = services.now()
     status = escalation.status_line(services, case, lang, counts)
+    for block in (matched, ways_out):
+        status += "\n" + block if block else ""
     if rings is not None:
         status += "\n" + coverage.render(rings, lang) + "\n\n" + log
     text = fit(
@@ -291,6 +304,9 @@ async def export(services: Services, actor: Actor, case_id: int) -> Answer:
         documents = case_documents(services.settings, record)
         if not documents:
             return Answer().say(say(lang, "export_nothing", ref=ref(case_id)))
+        page = await after_action.export_text(session, case_id, services.settings)
+        if page:
+            documents.append((f"case-{case_id}-after-action.txt", page))
         answer = Answer()
         for name, document in documents:
             caption = say(lang, "export_caption", ref=ref(case_id), what=name)

@@ -21,11 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Alert, Case, OutboxMessage, Sighting
 from models import queries as q
 from models.queries import GroupPoint
+from searchbot import playbooks
 from searchbot.cards import alert_caption, case_status, distance_text
 from searchbot.clock import local_hhmm
 from searchbot.grid import bounding_box, cover, within
 from searchbot.messages import Button, Out
 from searchbot.outbox import ALERTS, PEOPLE, enqueue, mark
+from searchbot.playbooks import Job
 from searchbot.services import Services
 from searchbot.texts import Raw, ref, say
 
@@ -88,6 +90,7 @@ async def alert_ring(
     if targets:
         now = services.now()
         tokens = {g.id: new_token() for _, g in targets}
+        jobs = await playbooks.jobs(services, session, case, targets, radius_m)
         await session.exec(  # type: ignore[call-overload]
             insert(Alert),
             params=[
@@ -98,7 +101,10 @@ async def alert_ring(
         )  # fmt: skip
         await session.exec(  # type: ignore[call-overload]
             insert(OutboxMessage),
-            params=[_alert_row(services, case, g, d, tokens[g.id], seen) for d, g in targets],
+            params=[
+                _alert_row(services, case, g, d, tokens[g.id], seen, jobs.get(g.id))
+                for d, g in targets
+            ],
         )
         mark(session)
     return len(targets)
@@ -132,6 +138,7 @@ def _alert_row(
     distance: float,
     token: str,
     seen: Sighting | None,
+    job: Job | None = None,
 ) -> dict[str, Any]:
     return {
         "case_id": case.id,
@@ -139,7 +146,9 @@ def _alert_row(
         "kind": "alert",
         "lane": ALERTS,
         "rank": distance,
-        "payload": alert_out(services, case, group.language, distance, token, seen).to_payload(),
+        "payload": alert_out(
+            services, case, group.language, distance, token, seen, job, group.chat_id
+        ).to_payload(),
         "dedupe_key": f"alert:{case.id}:{group.id}",
         "status": "pending",
         "attempts": 0,
@@ -155,13 +164,17 @@ def alert_out(
     distance: float,
     token: str,
     seen: Sighting | None = None,
+    job: Job | None = None,
+    chat_id: int | None = None,
 ) -> Out:
-    """The alert for one group: the photo, the public description and the two buttons. The
-    "I saw them" link carries the alert's own ``token``, never the case number; the photo is
-    protected from forwarding and saving unless the station turned that off."""
+    """The alert for one group: the photo, the public description, the group's job, and the
+    buttons (seen, checked, the guards' exits, found a child). The "I saw them" link carries
+    the alert's own ``token``, never the case number; the photo is protected from forwarding
+    and saving unless the station turned that off."""
     now, show_name = services.now(), services.settings.alert_show_name
+    work = job.text if job else ""
     if seen is None:
-        caption = alert_caption(case, lang, distance, now, show_name)
+        caption = alert_caption(case, lang, distance, now, show_name, job=work)
         photo = case.photo_file_ids[0] if case.photo_file_ids else None
     else:
         headline = say(lang, "alert_seen_here", time=local_hhmm(seen.seen_at))
@@ -169,12 +182,16 @@ def alert_out(
             update={"place_text": seen.place_text, "lat": seen.lat, "lon": seen.lon,
                     "last_seen_at": seen.seen_at}
         )  # fmt: skip
-        caption = alert_caption(where, lang, distance, now, show_name, headline + "\n")
+        caption = alert_caption(where, lang, distance, now, show_name, headline + "\n", work)
         photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
     buttons = (
         (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
         (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
+        *(job.buttons if job else ()),
     )
+    if chat_id is not None:
+        found = Button(say(lang, "btn_found_child"), url=services.deep_link(f"found_{chat_id}"))
+        buttons = (*buttons, (found,))
     return Out(
         text=caption, photo=photo, buttons=buttons, protect=services.settings.protect_content
     )

@@ -22,8 +22,8 @@ from searchbot.texts import say
 
 log = logging.getLogger(__name__)
 
-PRIVATE = ("report", "mycases", "seen", "cancel", "help")
-GROUPS = ("register", "status", "unregister", "help")
+PRIVATE = ("report", "found", "mycases", "seen", "cancel", "help")
+GROUPS = ("register", "status", "found", "unregister", "help")
 OFFICERS = (
     "cases", "case", "verify", "escalate", "close", "groups", "approve", "reject", "stats",
     "export", "block", "unblock",

@@ -130,8 +130,12 @@ def _names(landmark: Landmark) -> list[str]:
     return [_normalise(n) for n in [landmark.name, *landmark.aliases.split("|")] if n.strip()]
 
 
+KINDS = ("exit", "entrance", "metro", "parking", "water")
+
+
 async def import_landmarks(sessions: Sessions, path: Path) -> int:
-    """Load ``name,aliases,lat,lon`` rows (aliases ``|``-separated), replacing same-named ones."""
+    """Load ``name,aliases,lat,lon[,kind]`` rows (aliases ``|``-separated; kind one of
+    ``KINDS`` or empty), replacing same-named ones."""
     rows = _read_landmarks(path)
     async with sessions() as session:
         names = [row.name for row in rows]
@@ -146,16 +150,20 @@ def _read_landmarks(path: Path) -> list[Landmark]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         for number, record in enumerate(csv.DictReader(handle), start=2):
             try:
+                kind = (record.get("kind") or "").strip().lower() or None
+                if kind is not None and kind not in KINDS:
+                    raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
                 rows.append(
                     Landmark(
                         name=record["name"].strip(),
                         aliases=(record.get("aliases") or "").strip(),
                         lat=float(record["lat"]),
                         lon=float(record["lon"]),
+                        kind=kind,
                     )
                 )
             except (KeyError, ValueError, AttributeError) as error:
                 raise ValueError(
-                    f"{path}:{number}: expected name,aliases,lat,lon ({error})"
+                    f"{path}:{number}: expected name,aliases,lat,lon[,kind] ({error})"
                 ) from None
     return rows

@@ -176,6 +176,35 @@ class Player:
         assert contact is not None
         return await self.says(family, "13800138000")
 
+    async def found_child(
+        self,
+        finder: FakeUser,
+        point: tuple[float, float],
+        *,
+        group_chat_id: int | None = None,
+        photo: bool = True,
+        age: str = "6",
+        sex: str = "Boy",
+        description: str = "red T-shirt, crying, says his name is Ming",
+        with_whom: str = "me, the guard at the east gate",
+        phone: str | None = "13900139000",
+    ) -> FakeMessage:
+        """A child found alone, reported from start to end (from a group's button when
+        ``group_chat_id`` is given; without ``phone``, up to that last question); returns the
+        bot's last answer."""
+        start = f"/start found_{group_chat_id}" if group_chat_id else "/found"
+        await self.says(finder, start)
+        if photo:
+            await self.says(finder, photo=True)
+        else:
+            await self.says(finder, "/skip")
+        sex_question = await self.says(finder, age)
+        await self.taps(finder, sex_question, sex)
+        await self.says(finder, description)
+        await self.says(finder, location=point)
+        asked = await self.says(finder, with_whom)
+        return await self.says(finder, phone) if phone is not None else asked
+
 
 class World(Player):
     """The bot running in this process against the fake Bot API, and the people around it."""

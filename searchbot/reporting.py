@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Dialogue, Person
 from models import queries as q
-from searchbot import coverage, escalation
+from searchbot import coverage, escalation, exits, found
 from searchbot import dialogue as dlg
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import parse_when
@@ -386,12 +386,14 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         if refusal:
             return Answer().say(say(lang, refusal))
         case = _case_from(dialogue, actor.user_id, actor.chat_id, lang, services.now())
+        exits.schedule(services, case)
         session.add(case)
         await session.flush()
         assert case.id is not None
         await services.audit(session, actor.user_id, "report", case.id)
         count = await escalation.open_case(services, session, case)
         await _tell_officers_new_case(services, session, case, actor)
+        await found.tell_if_found_waiting(services, session, case)
         await session.delete(await session.merge(dialogue))
         await session.commit()
     radius = Raw(distance_text(services.settings.escalation[0].radius_m, lang))
@@ -405,12 +407,17 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
     return answer
 
 
+def _lines(block: str) -> str:
+    return "\n" + block if block else ""
+
+
 async def _tell_officers_new_case(
     services: Services, session: AsyncSession, case: Case, actor: Actor
 ) -> None:
     assert case.id is not None
     counts = await q.case_counts(session, case.id)
     rings = await coverage.of_case(services.settings, session, case)
+    ways_out = await exits.state(services, session, case)
     reporter = f"{actor.name} (id {actor.user_id})"
 
     def render(lang: str) -> Out:
@@ -422,7 +429,10 @@ async def _tell_officers_new_case(
                 card=Raw(case_card(case, lang, services.now(), description)),
                 reporter=reporter,
                 status=Raw(
-                    status_line(services, case, lang, counts) + "\n" + coverage.render(rings, lang)
+                    status_line(services, case, lang, counts)
+                    + "\n"
+                    + coverage.render(rings, lang)
+                    + _lines(exits.render(ways_out, lang))
                 ),
             ),
             case.description or "",

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     stale_after: Annotated[timedelta, NoDecode] = Field(
         default=timedelta(days=1), alias="SEARCHBOT_STALE_AFTER"
     )
+    exit_warning: Annotated[timedelta, NoDecode] = Field(
+        default=timedelta(minutes=10), alias="SEARCHBOT_EXIT_WARNING"
+    )
     reports_per_hour: int = Field(default=3, ge=1, alias="SEARCHBOT_REPORTS_PER_HOUR")
     register_cooldown: Annotated[timedelta, NoDecode] = Field(
         default=timedelta(hours=1), alias="SEARCHBOT_REGISTER_COOLDOWN"
@@ -154,7 +157,12 @@ class Settings(BaseSettings):
         return parse_stages(value) if isinstance(value, str) else value
 
     @field_validator(
-        "verify_reminder", "open_reminder", "stale_after", "register_cooldown", mode="before"
+        "verify_reminder",
+        "open_reminder",
+        "stale_after",
+        "register_cooldown",
+        "exit_warning",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:

@@ -50,7 +50,7 @@ WORDS = (
     "remove", "#1", "#2", "1", "2", "seen_1", "seen_99", "-101", "-103", str(OFFICER_ID),
 )  # fmt: skip
 ANSWERS = ("Lili", "6", "girl", "boy", "u", "red coat", "now", "14:30", "20 min", "13800138000")
-PREFIXES = ("ck", "ap", "rj", "vf", "es", "cl", "sc", "fd", "d", "zz", "")
+PREFIXES = ("ck", "ap", "rj", "vf", "es", "cl", "sc", "fd", "mt", "hc", "fc", "ew", "d", "zz", "")
 ENTITY_TYPES = ("bold", "italic", "code", "mention", "hashtag", "bot_command", "url", "spoiler")
 LANGUAGES = ("en", "zh-hans", "zh", "ru", "ar", None)
 MEMBERSHIP = ("add_bot", "remove_bot", "block")

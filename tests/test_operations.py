@@ -29,6 +29,7 @@ async def test_command_menus_per_scope_and_language(world: World, fake: FakeBotA
     assert set(menu({"type": "all_group_chats"}, "en")) == {
         "register",
         "status",
+        "found",
         "unregister",
         "help",
     }
@@ -171,12 +172,13 @@ async def test_stats_and_export_reach_the_officer_as_files(world: World, fake: F
     await world.settle()
     names = [str(c.params["document"].filename) for c in fake.calls_to("sendDocument") if c.ok]
     assert f"case-{case_id}-cap-1.xml" in names and f"case-{case_id}-pfif.xml" in names
-    assert len(names) == 3  # the alert, the all-clear at closing, and the PFIF file
+    assert f"case-{case_id}-after-action.txt" in names
+    assert len(names) == 4  # the alert, the all-clear at closing, the PFIF file, the after-action
 
     stranger = fake.user(7777, first_name="Curious", language_code="en")
     refused = await world.says(stranger, f"/export {case_id}")
     assert "Only police officers" in refused.body
-    assert len(fake.calls_to("sendDocument")) == 3
+    assert len(fake.calls_to("sendDocument")) == 4
 
 
 async def test_place_names_fall_back_to_the_geocoder(fake: FakeBotApi, database_url: str) -> None:

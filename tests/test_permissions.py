@@ -406,6 +406,11 @@ HUGE_NUMBERS = [
     "ck:" + "9" * 61,
     "ap:-" + "9" * 60,
     "sc:" + "9" * 59 + ":1",
+    "mt:" + "9" * 59 + ":1",
+    "mt:1:" + "9" * 59,
+    "hc:" + "9" * 59 + ":id",
+    "fc:" + "9" * 61,
+    "ew:1:" + "9" * 59,
 ]
 
 
@@ -435,7 +440,11 @@ async def test_forged_numbers_past_the_id_column_are_stale_buttons(
         (f"cl:{PAST_INT32}:found", None, STALE),
         (f"fd:{PAST_INT32}", None, STALE),
         (f"sc:{PAST_INT32}:1", None, STALE),
+        (f"mt:{PAST_INT32}:1", None, STALE),
+        (f"hc:{PAST_INT32}:id", None, STALE),
+        (f"fc:{PAST_INT32}", None, STALE),
         (f"ck:{PAST_INT32}", alert, STALE),
+        (f"ew:1:{PAST_INT32}", alert, STALE),
         (f"ap:-100{PAST_INT32}", None, say("en", "no_such_group", chat_id=f"-100{PAST_INT32}")),
     ):
         heard = await press(world, officer, data, on, timeout=1.5)

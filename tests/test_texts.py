@@ -12,7 +12,9 @@ from babel.messages.pofile import read_po
 from searchbot.clock import local_hhmm, parse_when
 from searchbot.closing import OUTCOMES
 from searchbot.desk import CHART_LABELS
+from searchbot.found import CHECKLIST
 from searchbot.menus import GROUPS, OFFICERS, PRIVATE
+from searchbot.playbooks import DIRECTIONS
 from searchbot.registration import ROLES
 from searchbot.reporting import FIELDS
 from searchbot.texts import CATALOGS, EN, LOCALE, ZH, Raw, language_of, say
@@ -83,6 +85,9 @@ KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
     "field_": FIELDS,
     "cmd_": PRIVATE + GROUPS + OFFICERS,
     "chart_": CHART_LABELS,
+    "check_": CHECKLIST,
+    "playbook_": ROLES,
+    "dir_": DIRECTIONS,
 }
 
 
