@@ -11,6 +11,7 @@ from handlers.render import Context, actor_of, reply, services_of
 from searchbot import closing, desk, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
+from searchbot.web import room
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -43,6 +44,8 @@ async def on_button(update: Update, context: Context) -> None:
             answer = await closing.close(services, actor, number, args[1])
         elif prefix == "sc":
             answer = await sightings.judge(services, actor, number, args[1] == "1")
+        elif prefix == "mp":
+            answer = await room.map_picture(services, actor, number)
         elif prefix == "fd":
             answer = await closing.close(services, actor, number, "found")
         else:

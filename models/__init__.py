@@ -10,6 +10,7 @@ from models.tables import (
     Officer,
     OutboxMessage,
     Person,
+    ScreenKey,
     Sighting,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "Officer",
     "OutboxMessage",
     "Person",
+    "ScreenKey",
     "Sighting",
 ]
