@@ -38,6 +38,7 @@ class RingLayer:
     lat: float  # the centre it went out from (a credible sighting moves later rings)
     lon: float
     sent_at: str | None
+    time: str | None  # sent_at on the station's clock, as the chat shows times
     alerted: int
     checked: int
 
@@ -189,14 +190,15 @@ async def _rings(
         alerted, checked = counts.get(index, (0, 0))
         rings.append(
             RingLayer(
-                index + 1,
-                settings.escalation[index].radius_m,
-                lat,
-                lon,
-                as_utc(at).isoformat() if at else None,
-                alerted,
-                checked,
-            )  # fmt: skip
+                number=index + 1,
+                radius_m=settings.escalation[index].radius_m,
+                lat=lat,
+                lon=lon,
+                sent_at=as_utc(at).isoformat() if at else None,
+                time=local_hhmm(at) if at else None,
+                alerted=alerted,
+                checked=checked,
+            )
         )
     return rings
 

@@ -16,7 +16,7 @@
   let me = null;
   let map = null;
   let drawn = null;
-  let framed = false;
+  let framed = -1;  // how many rings the view was last fitted to
   let caseId = query.get("case") ? Number(query.get("case")) : null;
 
   function t(key, values) {
@@ -69,7 +69,7 @@
     drawn = L.layerGroup().addTo(map);
     for (const spot of data.blind_spots) {
       L.polygon(spot.boundary, {
-        className: "sb-blind-spot", color: "#e53935", weight: 0.5, fillOpacity: 0.15,
+        className: "sb-blind-spot", color: "#e53935", weight: 0.3, opacity: 0.4, fillOpacity: 0.1,
       }).bindTooltip(t("room_blind_spot")).addTo(drawn);
     }
     let widest = null;
@@ -103,10 +103,10 @@
         radius: 6, className: "sb-centre", color: "#1e88e5", weight: 3, fillColor: "#1e88e5", fillOpacity: 1,
       }).bindTooltip(t("room_centre")).addTo(drawn);
     }
-    if (!framed) {
-      if (widest) map.fitBounds(widest.getBounds(), { padding: [20, 20] });
-      else map.setView(data.last_seen, 16);
-      framed = true;
+    if (framed !== data.rings.length) {  // first drawing, or a new ring: show all of it
+      if (widest) map.fitBounds(widest.getBounds(), { padding: [20, 20], animate: false });
+      else map.setView(data.last_seen, 16, { animate: false });
+      framed = data.rings.length;
     }
   }
 
@@ -115,9 +115,8 @@
   }
 
   function ringText(ring) {
-    if (!ring.sent_at) return t("room_ring_waiting", { number: ring.number, radius: ring.radius_m });
-    const time = new Date(ring.sent_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return t("room_ring", { number: ring.number, radius: ring.radius_m, time: time });
+    if (!ring.time) return t("room_ring_waiting", { number: ring.number, radius: ring.radius_m });
+    return t("room_ring", { number: ring.number, radius: ring.radius_m, time: ring.time });
   }
 
   function sightingText(s) {
@@ -221,7 +220,7 @@
 
   function open(id) {
     caseId = id;
-    framed = false;
+    framed = -1;
     refresh();
   }
 
