@@ -263,7 +263,65 @@ async def test_map_sends_a_png_of_the_search(room: World) -> None:
     refused = await room.says(family, f"/map {case_id}")
     assert not refused.photo_file_id
 
+    # the card's button sends the same picture
+    card = next(
+        m for m in room.fake.messages(officer.user_id) if "Map picture" in str(m.button_texts)
+    )
+    pressed = await room.taps(officer, card, "Map picture")
+    assert (
+        pressed is not None
+        and pressed.photo_file_id
+        and pressed.photo_file_id != answer.photo_file_id
+    )
+
 
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+async def test_chinese_officers_get_the_page_in_chinese(room: World) -> None:
+    officer, _family, case_id = await search(room)
+    chinese = replace(officer, language_code="zh-hans")
+    status, body = await get(room, "/api/me", as_officer(room, chinese))
+    assert status == 200 and json.loads(body)["language"] == "zh"
+    status, body = await get(room, f"/api/cases/{case_id}", as_officer(room, chinese))
+    assert "圈" in json.loads(body)["status_line"]
+    texts = json.loads((await get(room, "/api/texts?lang=zh"))[1])
+    assert texts["room_state_checked"] == "已查看未发现"
+
+
+async def test_one_port_serves_the_room_health_and_metrics(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    environment = command_room_environment()
+    environment["SEARCHBOT_METRICS_LISTEN"] = environment["SEARCHBOT_WEB_LISTEN"]
+    settings = world_settings(fake, database_url, **environment)
+    async with World(fake, settings) as world:
+        assert world.runtime.operations is None and world.runtime.command_room is not None
+        assert await get(world, "/healthz") == (200, b"ok\n")
+        status, body = await get(world, "/metrics")
+        assert status == 200 and b"searchbot_open_cases" in body
+        assert (await get(world, "/app"))[0] == 200
+        assert (await get(world, "/static/leaflet/leaflet.js"))[0] == 200
+
+
+async def test_the_server_stops_with_an_event_stream_open(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    settings = world_settings(fake, database_url, **command_room_environment())
+    world = World(fake, settings)
+    await world.__aenter__()
+    try:
+        officer = await world.officer()
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(base(world) + "/api/events", headers=as_officer(world, officer)) as stream,
+        ):
+            assert await stream.content.readuntil(b"\n\n") == b"event: hello\ndata: {}\n\n"
+            stopping = asyncio.create_task(world.__aexit__(None, None, None))
+            await asyncio.wait_for(stream.content.read(), 10)  # the server ends the stream
+            await asyncio.wait_for(stopping, 30)
+    finally:
+        if world.runtime.application.running:
+            await world.__aexit__(None, None, None)

@@ -23,6 +23,7 @@ from searchbot.services import Services
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 WINDOW = 100
+CLOSING = -1  # the server is stopping: every stream ends
 ALL = 0  # a change not tied to one case (a group approved or gone): every map redraws
 
 
@@ -45,6 +46,11 @@ class CaseWatch:
 
     def unsubscribe(self, queue: asyncio.Queue[int]) -> None:
         self._queues.discard(queue)
+
+    def close_streams(self) -> None:
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(CLOSING)
 
     async def stop(self) -> None:
         if self._task is not None:

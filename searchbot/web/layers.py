@@ -284,7 +284,7 @@ async def _sightings(
             number=number,
             lat=s.lat,
             lon=s.lon,
-            place=(s.place_text or "")[:200],
+            place=(s.place_text or "")[:200] if personal else "",  # typed by the sighter
             seen_at=as_utc(s.seen_at).isoformat(),
             minutes=minutes_between(s.seen_at, now),
             credible=s.credible,

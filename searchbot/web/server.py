@@ -23,7 +23,7 @@ from aiohttp import web
 from searchbot.services import Services
 from searchbot.web import auth, room
 from searchbot.web.auth import Viewer
-from searchbot.web.events import ALL, CaseWatch
+from searchbot.web.events import ALL, CLOSING, CaseWatch
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -46,7 +46,6 @@ class CommandRoom:
         self._extra = extra
         self._runner: web.AppRunner | None = None
         self.watch = CaseWatch(services)
-        self._streams: set[web.StreamResponse] = set()
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -74,9 +73,7 @@ class CommandRoom:
 
     async def stop(self) -> None:
         await self.watch.stop()
-        for stream in list(self._streams):  # open event streams would hold the shutdown
-            with contextlib.suppress(Exception):
-                await stream.write_eof()
+        self.watch.close_streams()  # open event streams would hold the shutdown
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -172,7 +169,6 @@ class CommandRoom:
         )
         await stream.prepare(request)
         queue = self.watch.subscribe()
-        self._streams.add(stream)
         try:
             await stream.write(b"event: hello\ndata: {}\n\n")
             while True:
@@ -184,6 +180,8 @@ class CommandRoom:
                     await self.viewer(request)
                 except (auth.Unauthorized, auth.Forbidden):
                     break  # stale init data, an officer removed, a link revoked: the stream ends
+                if case_id == CLOSING:
+                    break
                 if case_id is None:
                     await stream.write(b": still here\n\n")
                 elif wanted is None or case_id in (ALL, wanted):
@@ -193,7 +191,6 @@ class CommandRoom:
             pass
         finally:
             self.watch.unsubscribe(queue)
-            self._streams.discard(stream)
         return stream
 
 
