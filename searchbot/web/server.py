@@ -28,6 +28,17 @@ from searchbot.web.events import ALL, CLOSING, CaseWatch
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 HEARTBEAT_SECONDS = 15.0
+# The page runs only its own scripts and talks only to this server; images may come from the
+# tile server. No referrer: a screen link's token must not travel to the tile server.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; connect-src 'self'; "
+        "img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; object-src 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
