@@ -103,6 +103,13 @@ async def test_an_officer_watches_the_search_move_and_verifies_from_the_map(
         "document.querySelectorAll('path.sb-ring').length === 2", timeout=LIVE_SECONDS * 1000
     )
     await room.settle()
+
+    # widened from the chat: the third ring comes through the event stream
+    await room.says(officer, f"/escalate {case_id}")
+    await page.wait_for_function(
+        "document.querySelectorAll('path.sb-ring').length === 3", timeout=LIVE_SECONDS * 1000
+    )
+    assert await page.locator("path.sb-group-waiting").count() == 0  # all 4 alerted by now
     assert await page.evaluate("window.sbNoReload") is True
     assert not errors and not fake.violations
 
@@ -122,7 +129,8 @@ async def test_the_screen_link_shows_the_map_without_actions(
     answer = await room.says(officer, "/screen")
     link = next(word for word in answer.body.split() if "/screen?token=" in word)
     page = await browser.new_page()
-    await page.goto(f"{link}&case={case_id}")
+    await page.goto(link)  # the list of open cases, as the Mini App's menu button opens it
+    await page.click(f".sb-case-link:has-text('#{case_id}')")
     await page.wait_for_selector("path.sb-ring")
     assert await page.locator("path.sb-group").count() == 4
     assert await page.locator("#actions button").count() == 0

@@ -27,7 +27,7 @@ from searchbot.grid import bounding_box, distance_m
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
-BLIND_SPOTS_DRAWN = 400  # nearest first; a wide ring has more cells than a screen can show
+BLIND_SPOTS_DRAWN = coverage.MAX_CELLS  # nearest first; coverage keeps a ring within this
 GROUP_STATES = ("alerted", "checked", "waiting", "gone")
 
 
