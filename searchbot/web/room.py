@@ -5,11 +5,10 @@ put the case's fresh card into the officer's private chat, so the chat and the m
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from models import Case
+from models import Case, Sighting
 from models import queries as q
 from searchbot import closing, desk, sightings
 from searchbot.clock import local_hhmm
@@ -21,7 +20,6 @@ from searchbot.texts import CATALOGS, EN, ref, say
 from searchbot.web import auth, layers, picture
 from searchbot.web.auth import Viewer
 
-ACTIONS = ("verify", "escalate", "close", "judge")
 # texts the page shows, besides its own room_* messages
 PAGE_TEXTS = (
     "btn_verify", "btn_escalate", "btn_close_found", "btn_close_false", "btn_close_withdrawn",
@@ -89,8 +87,6 @@ async def act(
 
 
 async def _case_of_sighting(services: Services, sighting_id: int) -> int | None:
-    from models import Sighting
-
     async with services.sessions() as session:
         sighting = await session.get(Sighting, sighting_id)
         return sighting.case_id if sighting else None
@@ -128,11 +124,7 @@ async def screen(services: Services, actor: Actor, revoke: bool) -> Answer:
     async with services.sessions() as session:
         await services.audit(session, actor.user_id, "screen_link")
         await session.commit()
-    return Answer().say(say(lang, "room_screen_link", url=url, until=_until(expires)))
-
-
-def _until(moment: datetime) -> str:
-    return local_hhmm(moment)
+    return Answer().say(say(lang, "room_screen_link", url=url, until=local_hhmm(expires)))
 
 
 async def map_picture(services: Services, actor: Actor, case_id: int) -> Answer:
