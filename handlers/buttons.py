@@ -11,6 +11,7 @@ from handlers.render import Context, actor_of, reply, services_of
 from searchbot import closing, desk, exits, found, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
+from searchbot.web import room
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -57,6 +58,8 @@ async def on_button(update: Update, context: Context) -> None:
             answer = await found.tick(services, actor, number, args[1])
         elif prefix == "fc":
             answer = await found.close_report(services, actor, number)
+        elif prefix == "mp":
+            answer = await room.map_picture(services, actor, number)
         elif prefix == "fd":
             answer = await closing.close(services, actor, number, "found")
         else:

@@ -10,6 +10,7 @@ from searchbot import closing, desk, registration
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
 from searchbot.texts import say
+from searchbot.web import room
 
 Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
 
@@ -76,6 +77,10 @@ def _block(blocked: bool) -> Command:
     return command
 
 
+async def _screen(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await room.screen(services, actor, revoke=bool(args) and args[0].lower() == "revoke")
+
+
 OFFICER_COMMANDS: dict[str, Command] = {
     "/cases": _cases,
     "/case": _with_case("/case 12", desk.show_case),
@@ -90,6 +95,8 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "/block": _block(True),
     "/unblock": _block(False),
     "/export": _with_case("/export 12", desk.export),
+    "/map": _with_case("/map 12", room.map_picture),
+    "/screen": _screen,
 }
 
 PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel"}

@@ -14,6 +14,7 @@ from models.tables import (
     OutboxMessage,
     Person,
     Playbook,
+    ScreenKey,
     Sighting,
     VolunteerCell,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "Playbook",
+    "ScreenKey",
     "Sighting",
     "VolunteerCell",
 ]

@@ -304,3 +304,16 @@ class VolunteerCell(SQLModel, table=True):
     group_id: int
     cell: str = Field(max_length=16)
     first: bool = False
+
+
+class ScreenKey(SQLModel, table=True):
+    """The secret that signs the command room's read-only screen links (one row). ``/screen
+    revoke`` replaces it and bumps ``generation``: every link given before stops working."""
+
+    __tablename__ = "screen_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret: str = Field(max_length=64)
+    generation: int = 1
+    rotated_at: datetime
+    rotated_by: int | None = _bigint(nullable=True)

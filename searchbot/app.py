@@ -22,6 +22,7 @@ from searchbot.services import Services
 from searchbot.settings import Settings
 from searchbot.transport import TelegramTransport
 from searchbot.update_order import ChatOrderedUpdates
+from searchbot.web.server import CommandRoom
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     dispatcher: Dispatcher | None = None
     operations: OperationsServer | None = None
+    command_room: CommandRoom | None = None
 
 
 def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
@@ -92,11 +94,22 @@ async def _post_init(application: BotApplication) -> None:
     )
     application.job_queue.run_repeating(_purge, interval=PURGE_EVERY, first=60, name="purge")
     await menus.install(application.bot, services)
-    if services.settings.metrics_listen:
-        runtime.operations = OperationsServer(
-            services, runtime.metrics, services.settings.metrics_listen
+    settings = services.settings
+    operations = (
+        OperationsServer(services, runtime.metrics, settings.metrics_listen)
+        if settings.metrics_listen
+        else None
+    )
+    if settings.web_listen:  # the command room; /healthz and /metrics too if on the same port
+        shared = operations if settings.metrics_listen == settings.web_listen else None
+        runtime.command_room = CommandRoom(
+            services, settings.web_listen, shared.add_routes if shared else None
         )
-        await runtime.operations.start()
+        await runtime.command_room.start()
+        operations = None if shared else operations
+    if operations is not None:
+        runtime.operations = operations
+        await operations.start()
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -127,6 +140,8 @@ async def _post_shutdown(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data["runtime"]
     if runtime.operations is not None:
         await runtime.operations.stop()
+    if runtime.command_room is not None:
+        await runtime.command_room.stop()
     if runtime.dispatcher is not None:
         await runtime.dispatcher.stop()
     await runtime.engine.dispose()

@@ -162,8 +162,26 @@ def fit(build: Callable[[str], str], value: str, limit: int) -> str:
         keep = max(0, keep - 16)
 
 
-def case_buttons(case_id: int, lang: str, verified: bool) -> tuple[tuple[Button, ...], ...]:
-    """The officer's buttons on a case card."""
+def mini_app_url(settings: Settings, case_id: int | None = None) -> str | None:
+    """Where the command room's Mini App opens (Telegram adds the init data in the fragment);
+    None while the command room is off."""
+    if not settings.web_url:
+        return None
+    return f"{settings.web_url}/app" + (f"?case={case_id}" if case_id else "")
+
+
+def map_buttons(settings: Settings, case_id: int, lang: str) -> tuple[Button, ...]:
+    """A card's map buttons: the picture (any chat) and the Mini App, which ``Out.for_chat``
+    leaves out of groups (Telegram takes it in private chats only)."""
+    picture = Button(say(lang, "btn_map_picture"), data=f"mp:{case_id}")
+    url = mini_app_url(settings, case_id)
+    return (picture,) if url is None else (Button(say(lang, "btn_map"), web_app=url), picture)
+
+
+def case_buttons(
+    case_id: int, lang: str, verified: bool, settings: Settings | None = None
+) -> tuple[tuple[Button, ...], ...]:
+    """The officer's buttons on a case card (with the map row when ``settings`` is given)."""
     first = [Button(say(lang, "btn_escalate"), data=f"es:{case_id}")]
     if not verified:
         first.insert(0, Button(say(lang, "btn_verify"), data=f"vf:{case_id}"))
@@ -174,4 +192,5 @@ def case_buttons(case_id: int, lang: str, verified: bool) -> tuple[tuple[Button,
             Button(say(lang, "btn_close_false"), data=f"cl:{case_id}:false_alarm"),
         ),
         (Button(say(lang, "btn_close_withdrawn"), data=f"cl:{case_id}:withdrawn"),),
+        *((map_buttons(settings, case_id, lang),) if settings is not None else ()),
     )

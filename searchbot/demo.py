@@ -15,7 +15,15 @@ from pathlib import Path
 
 from models import Landmark
 from searchbot.fake_bot_api import FakeBotApi, FakeMessage
-from searchbot.rehearsal import CENTRE, World, offset, world_settings
+from searchbot.rehearsal import (
+    CENTRE,
+    World,
+    command_room_environment,
+    init_data,
+    mini_app_link,
+    offset,
+    world_settings,
+)
 
 TITLES = [
     "Tea shop", "Bakery", "Mall security", "Toy store", "Pharmacy", "Metro station guards",
@@ -101,7 +109,8 @@ async def run_demo(groups: int = 12) -> int:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
         async with FakeBotApi(token="123456:DEMO", bot_username="searchbot_demo_bot") as fake:
             settings = world_settings(fake, url, SEARCHBOT_ESCALATION="0:300,2s:1000,1h:2500",
-                                      SEARCHBOT_UNVERIFIED_STAGES=2)  # fmt: skip
+                                      SEARCHBOT_UNVERIFIED_STAGES=2,
+                                      **command_room_environment())  # fmt: skip
             async with World(fake, settings) as world:
                 await _play(world, fake, groups)
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Every Bot API call was checked "
@@ -179,11 +188,21 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
     await world.taps(officer, card, f"Match #{case_id}")
     transcript.flush()
 
-    _section("The handover checklist, then the case is closed: found")
+    _section("The handover checklist")
     for check in ("recognises", "ID checked", "photo of them together"):
         last = fake.last(officer.user_id)
         assert last is not None
         await world.taps(officer, last, check)
+    transcript.flush()
+
+    _section("The command room: the live map behind the card's 🗺 Map button, and /screen")
+    app_url = f"{world.settings.web_url}/app?case={case_id}"
+    _line("Mini App link", mini_app_link(app_url, init_data(fake.token, officer)))
+    await world.says(officer, "/screen")
+    transcript.flush()
+    print("  (both links work in a browser while the demo runs; the demo's server stops with it)")
+
+    _section("The officer closes the case: found")
     await world.says(officer, f"/close {case_id} found at the metro exit")
     await world.settle()
     transcript.flush()

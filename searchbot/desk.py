@@ -99,10 +99,11 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
         case.description or "",
         TEXT_LIMIT,
     )
-    buttons = case_buttons(case_id, lang, case.verified_at is not None) if officer else ()
+    verified = case.verified_at is not None
+    buttons = case_buttons(case_id, lang, verified, services.settings) if officer else ()
     if case.status != "open":
         buttons = ()
-    return Answer().add(Out(text=text, buttons=buttons))
+    return Answer().add(Out(text=text, buttons=buttons).for_chat(actor.chat_id))
 
 
 async def verify(services: Services, actor: Actor, case_id: int) -> Answer:

@@ -12,10 +12,14 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
 )
 from telegram.error import TelegramError
 
 from models import queries as q
+from searchbot.cards import mini_app_url
 from searchbot.services import Actor, Services
 from searchbot.settings import LANGUAGES
 from searchbot.texts import say
@@ -26,7 +30,7 @@ PRIVATE = ("report", "found", "mycases", "seen", "cancel", "help")
 GROUPS = ("register", "status", "found", "unregister", "help")
 OFFICERS = (
     "cases", "case", "verify", "escalate", "close", "groups", "approve", "reject", "stats",
-    "export", "block", "unblock",
+    "export", "block", "unblock", "map", "screen",
 )  # fmt: skip
 
 
@@ -61,6 +65,13 @@ async def install(bot: Bot, services: Services) -> None:
             await _set(bot, services, scope, names)
         except TelegramError as error:
             log.warning("could not set the command menu of %s: %s", scope.type, error)
+    if mini_app_url(services.settings) is None:
+        return
+    async with services.sessions() as session:
+        officers = sorted(set(services.settings.admin_ids) | set(await q.officer_ids(session)))
+        people = await q.reachable_people(session, officers)
+    for person in people:
+        await map_menu(bot, services, person.user_id, True, person.language)
 
 
 async def follow_role(bot: Bot, services: Services, user_id: int) -> None:
@@ -69,6 +80,7 @@ async def follow_role(bot: Bot, services: Services, user_id: int) -> None:
     scope = BotCommandScopeChat(user_id)
     async with services.sessions() as session:
         officer = await services.is_officer(session, Actor(user_id=user_id, chat_id=user_id))
+    await map_menu(bot, services, user_id, officer)
     try:
         if officer:
             await _set(bot, services, scope, PRIVATE + OFFICERS)
@@ -77,6 +89,22 @@ async def follow_role(bot: Bot, services: Services, user_id: int) -> None:
                 await bot.delete_my_commands(scope=scope, language_code=lang or None)
     except TelegramError as error:  # e.g. an officer who has never opened the bot's chat
         log.info("could not set the menu of chat=%s: %s", user_id, error)
+
+
+async def map_menu(
+    bot: Bot, services: Services, user_id: int, officer: bool, lang: str | None = None
+) -> None:
+    """The menu button of an officer's private chat opens the command room's list of open
+    cases; anyone else's is Telegram's default. Nothing while the command room is off."""
+    url = mini_app_url(services.settings)
+    if url is None:
+        return
+    text = say(lang or services.settings.language, "room_menu_button")
+    button = MenuButtonWebApp(text, WebAppInfo(url)) if officer else MenuButtonDefault()
+    try:
+        await bot.set_chat_menu_button(chat_id=user_id, menu_button=button)
+    except TelegramError as error:  # a chat the officer never opened: the next /start does it
+        log.info("could not set the menu button of chat=%s: %s", user_id, error)
 
 
 async def _set(

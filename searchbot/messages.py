@@ -6,17 +6,19 @@ the outbox as plain JSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: either a callback (``data``) or a link (``url``)."""
+    """An inline button: a callback (``data``), a link (``url``) or a Telegram Mini App
+    (``web_app``, its URL: private chats only)."""
 
     text: str
     data: str | None = None
     url: str | None = None
+    web_app: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,14 @@ class Out:
     # a file to upload (a chart, an export): only in direct answers, never through the outbox
     upload: bytes | None = None
     upload_name: str = ""
+
+    def for_chat(self, chat_id: int) -> Out:
+        """This message as it may go to ``chat_id``: Telegram takes Mini App buttons only in
+        private chats (positive ids), so groups get the others."""
+        if chat_id > 0 or not any(b.web_app for row in self.buttons for b in row):
+            return self
+        rows = tuple(tuple(b for b in row if not b.web_app) for row in self.buttons)
+        return replace(self, buttons=tuple(row for row in rows if row))
 
     def to_payload(self) -> dict[str, Any]:
         assert self.upload is None, "uploads are answered directly, not queued"

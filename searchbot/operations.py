@@ -94,10 +94,14 @@ class OperationsServer:
         self._host, self._port = host, int(port)
         self._runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
+        """``/healthz`` and ``/metrics`` on ``app`` (the command room's, when they share a port)."""
         app.router.add_get("/healthz", self._health)
         app.router.add_get("/metrics", self._scrape)
+
+    async def start(self) -> None:
+        app = web.Application()
+        self.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()

@@ -5,9 +5,14 @@ demo`` both play their searches with it."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
+import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from geopy.distance import geodesic
 
@@ -52,6 +57,52 @@ def world_environment(fake: FakeBotApi, database_url: str, **overrides: Any) -> 
     }
     values.update(overrides)
     return {name: str(value) for name, value in values.items()}
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (for the command room of a test or the demo)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def command_room_environment() -> dict[str, str]:
+    """Settings that turn the command room on, on a free local port, without map tiles (no
+    network in tests)."""
+    port = free_port()
+    return {
+        "SEARCHBOT_WEB_LISTEN": f"127.0.0.1:{port}",
+        "SEARCHBOT_WEB_URL": f"http://127.0.0.1:{port}",
+        "SEARCHBOT_MAP_TILES": "",
+    }
+
+
+def init_data(token: str, user: FakeUser, auth_date: datetime | None = None, **fields: str) -> str:
+    """Mini App init data for ``user``, signed the way Telegram signs it: HMAC-SHA256 of the
+    sorted ``key=value`` lines, keyed with HMAC-SHA256("WebAppData", bot token)."""
+    moment = auth_date or datetime.now(UTC)
+    person = {
+        "id": user.user_id,
+        "first_name": user.first_name,
+        "language_code": user.language_code,
+    }
+    values = {
+        "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
+        "user": json.dumps(person, separators=(",", ":"), ensure_ascii=False),
+        "auth_date": str(int(moment.timestamp())),
+        **fields,
+    }
+    check = "\n".join(f"{key}={values[key]}" for key in sorted(values))
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    values["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(values)
+
+
+def mini_app_link(url: str, signed: str) -> str:
+    """How Telegram opens a Mini App: the init data and the client's details in the fragment."""
+    return f"{url}#" + urlencode(
+        {"tgWebAppData": signed, "tgWebAppVersion": "8.0", "tgWebAppPlatform": "tdesktop"}
+    )
 
 
 class Player:

@@ -438,7 +438,8 @@ async def _tell_officers_new_case(
             case.description or "",
             CAPTION_LIMIT if photo else TEXT_LIMIT,
         )
-        return Out(text=text, photo=photo, buttons=case_buttons(case.id or 0, lang, False))
+        buttons = case_buttons(case.id or 0, lang, False, services.settings)
+        return Out(text=text, photo=photo, buttons=buttons)
 
     await services.tell_officers(session, render, kind="card", case_id=case.id)
     await services.pin_for_officers(session, (case.lat, case.lon), case.id)

@@ -82,7 +82,7 @@ class Services:
             await enqueue(
                 session,
                 chat_id,
-                render(language),
+                render(language).for_chat(chat_id),
                 kind=kind,
                 case_id=case_id,
                 lane=PEOPLE,

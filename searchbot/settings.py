@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1, alias="SEARCHBOT_MAX_ATTEMPTS")
     retry_seconds: float = Field(default=2.0, gt=0, alias="SEARCHBOT_RETRY_SECONDS")
     allow_paid_broadcast: bool = Field(default=False, alias="SEARCHBOT_ALLOW_PAID_BROADCAST")
+    # the command room (searchbot/web): off unless WEB_LISTEN is set
+    web_listen: str | None = Field(default=None, alias="SEARCHBOT_WEB_LISTEN")
+    web_url: str | None = Field(default=None, alias="SEARCHBOT_WEB_URL")
+    map_tiles: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png", alias="SEARCHBOT_MAP_TILES"
+    )
+    screen_hours: float = Field(default=12.0, gt=0, alias="SEARCHBOT_SCREEN_HOURS")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -196,7 +203,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Shanghai)") from None
         return value
 
-    @field_validator("webhook_url", "webhook_secret", "metrics_listen", mode="before")
+    @field_validator(
+        "webhook_url", "webhook_secret", "metrics_listen", "web_listen", "web_url", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -208,7 +217,7 @@ class Settings(BaseSettings):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
-    @field_validator("webhook_listen", "metrics_listen")
+    @field_validator("webhook_listen", "metrics_listen", "web_listen")
     @classmethod
     def _listen(cls, value: str | None) -> str | None:
         if value is not None:
@@ -216,6 +225,14 @@ class Settings(BaseSettings):
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9090")
         return value
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Telegram opens Mini Apps over https only; http is for a local trial and the tests
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("expected the public base URL, e.g. https://map.example.org")
+        return value.rstrip("/") if value else value
 
     @property
     def webhook_address(self) -> tuple[str, int]:

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ApiError
 from .markup import EntityParseError, ParsedText, parse_formatted, utf16_len
@@ -131,6 +132,11 @@ class BotApiMethods:
             raise ApiError.forbidden(f"bot was kicked from the {chat.kind} chat")
         if chat.bot_status == "left":
             raise ApiError.forbidden(f"bot is not a member of the {chat.kind} chat")
+        web_apps = _web_app_urls(params.get("reply_markup"))
+        if web_apps and not chat.is_private:  # Mini App buttons: private chats only
+            raise ApiError.bad_request("BUTTON_TYPE_INVALID")
+        if any(not _web_app_url_ok(url) for url in web_apps):
+            raise ApiError.bad_request("BUTTON_URL_INVALID")
         return chat
 
     @staticmethod
@@ -611,7 +617,14 @@ class BotApiMethods:
         return list(self.commands.get(key, {}).get("commands", []))
 
     def set_chat_menu_button(self, params: JsonDict, files: Files) -> bool:
-        """setChatMenuButton (per chat, or the default without chat_id)."""
+        """setChatMenuButton (per private chat, or the default without chat_id)."""
+        if params.get("chat_id") is not None:
+            chat = self.world.find_chat(params["chat_id"])
+            if chat is None or not chat.is_private:
+                raise ApiError.bad_request("chat not found")
+        web_app = (params.get("menu_button") or {}).get("web_app") or {}
+        if web_app and not _web_app_url_ok(str(web_app.get("url", ""))):
+            raise ApiError.bad_request("BUTTON_URL_INVALID")
         self.menu_buttons[params.get("chat_id")] = params.get("menu_button") or {"type": "default"}
         return True
 
@@ -673,3 +686,26 @@ def _true(params: JsonDict, files: Files) -> bool:
 def _too_old_to_delete(message: FakeMessage) -> bool:
     """Telegram: "A message can only be deleted if it was sent less than 48 hours ago"."""
     return message.date < time.time() - DELETE_WINDOW
+
+
+def _web_app_urls(markup: Any) -> list[str]:
+    """The Mini App URLs of an inline keyboard."""
+    if not isinstance(markup, dict):
+        return []
+    rows = markup.get("inline_keyboard") or []
+    return [
+        str((button.get("web_app") or {}).get("url", ""))
+        for row in rows
+        if isinstance(row, list)
+        for button in row
+        if isinstance(button, dict) and "web_app" in button
+    ]
+
+
+def _web_app_url_ok(url: str) -> bool:
+    """Telegram opens Mini Apps over https; its test environment (which this fake plays)
+    also takes http, and we allow that only for this machine's own addresses."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")

@@ -1,0 +1,138 @@
+"""Who is looking at the command room.
+
+Two ways in, nothing else:
+- **Telegram Mini App init data** (officers): Telegram signs it with the bot token; aiogram's
+  checker verifies the signature, we add that it is at most an hour old and that the user is an
+  officer *now* (an officer removed since the page opened loses it at the next call).
+- **A screen token** (the station's big screen, read-only, no personal fields): HMAC-signed
+  with a secret kept in the database, valid until its expiry; ``/screen revoke`` replaces the
+  secret, so every link given before stops working at once.
+A bad or stale signature is "unauthorised" (401); a valid person who is not an officer, an
+expired or revoked screen link, is "forbidden" (403).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram.utils.web_app import safe_parse_webapp_init_data
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import ScreenKey
+from searchbot.clock import as_utc
+from searchbot.services import Actor, Services
+from searchbot.texts import language_of
+
+INIT_DATA_MAX_AGE = timedelta(hours=1)
+SCREEN_KEY_ID = 1
+
+
+class Unauthorized(Exception):
+    """401: the credentials are forged, garbled or stale."""
+
+
+class Forbidden(Exception):
+    """403: we know who (or what link) this is, and it may not look."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who the page or the API is answering."""
+
+    language: str
+    actor: Actor | None = None  # an officer, who may act; None for the screen
+
+    @property
+    def personal(self) -> bool:
+        """May see the case card as officers see it (the screen may not)."""
+        return self.actor is not None
+
+
+async def officer_from_init_data(services: Services, init_data: str) -> Viewer:
+    """The officer behind Telegram's init data, or Unauthorized / Forbidden."""
+    token = services.settings.telegram_bot_token or ""
+    try:
+        data = safe_parse_webapp_init_data(token, init_data)
+    except ValueError:
+        raise Unauthorized("bad signature") from None
+    if data.user is None:
+        raise Unauthorized("no user")
+    age = services.now() - as_utc(data.auth_date)
+    if age > INIT_DATA_MAX_AGE or age < -timedelta(minutes=5):
+        raise Unauthorized("stale")
+    user = data.user
+    language = language_of(user.language_code, services.settings.language)
+    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    actor = Actor(user_id=user.id, chat_id=user.id, name=name, language=language)
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            raise Forbidden("not an officer")
+    return Viewer(language=language, actor=actor)
+
+
+# --- screen links ----------------------------------------------------------------------------
+
+
+async def _key(services: Services, session: AsyncSession) -> ScreenKey:
+    """The signing key, made on first use."""
+    key = await session.get(ScreenKey, SCREEN_KEY_ID)
+    if key is None:
+        key = ScreenKey(id=SCREEN_KEY_ID, secret=secrets.token_hex(32), rotated_at=services.now())
+        session.add(key)
+        await session.commit()
+    return key
+
+
+def _sign(secret: str, body: str) -> str:
+    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+async def screen_token(services: Services, language: str) -> tuple[str, datetime]:
+    """A new read-only token and when it expires."""
+    expires = services.now() + timedelta(hours=services.settings.screen_hours)
+    async with services.sessions() as session:
+        key = await _key(services, session)
+        claims = {"e": int(expires.timestamp()), "g": key.generation, "l": language}
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        return f"{body}.{_sign(key.secret, body)}", expires
+
+
+async def revoke_screens(services: Services, by: int) -> int:
+    """Replace the signing key: every screen link given so far stops working. Returns the
+    new generation."""
+    async with services.sessions() as session:
+        key = await _key(services, session)
+        key.secret, key.generation = secrets.token_hex(32), key.generation + 1
+        key.rotated_at, key.rotated_by = services.now(), by
+        session.add(key)
+        await services.audit(session, by, "screen_revoke", generation=key.generation)
+        await session.commit()
+        return key.generation
+
+
+async def screen_viewer(services: Services, token: str) -> Viewer:
+    """The screen behind ``token``: Unauthorized when garbled or forged, Forbidden when
+    expired or revoked (signed with a key ``/screen revoke`` has since replaced)."""
+    body, _, signature = token.partition(".")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        expires, generation = int(claims["e"]), int(claims["g"])
+        language = str(claims.get("l", ""))
+    except (ValueError, KeyError, TypeError):
+        raise Unauthorized("garbled screen token") from None
+    async with services.sessions() as session:
+        key = await _key(services, session)
+    if generation < key.generation:
+        raise Forbidden("revoked screen link")  # its key was replaced: no need to check it
+    if not hmac.compare_digest(signature, _sign(key.secret, body)):
+        raise Unauthorized("forged screen token")
+    if services.now().timestamp() >= expires:
+        raise Forbidden("expired screen link")
+    return Viewer(language=language_of(language, services.settings.language))
