@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation, menus, reminders, retention
+from searchbot import db, escalation, logs, menus, reminders, retention
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
@@ -44,6 +44,7 @@ class Runtime:
 def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     """Everything wired, nothing started. The token must be set."""
     assert settings.telegram_bot_token, "TELEGRAM_BOT_TOKEN is required"
+    logs.install()
     use_zone(settings.timezone)
     engine = db.create_engine(settings.database_url)
     built: list[Services] = []  # the sessions' commit hook needs the services made below

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from searchbot import db
+from searchbot import db, logs
 from searchbot.settings import Settings, SettingsError, load_settings
 
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logs.install()
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from models import Case, Group, OutboxMessage
 from models import queries as q
 from searchbot import closing, registration
+from searchbot.logs import chat as log_chat
 from searchbot.messages import Out
 from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, enqueue
@@ -228,7 +229,11 @@ class Dispatcher:
     async def _sent(self, job: Job, message_id: int | None) -> None:
         self._metrics.sent(job.kind, "ok")
         log.info(
-            "sent %s case=%s chat=%s message=%s", job.kind, job.case_id, job.chat_id, message_id
+            "sent %s case=%s chat=%s message=%s",
+            job.kind,
+            job.case_id,
+            log_chat(job.chat_id),
+            message_id,
         )
         now = self._services.now()
         async with self._services.sessions() as session:
@@ -250,7 +255,7 @@ class Dispatcher:
         self._metrics.sent(job.kind, result)
         log.info(
             "%s %s case=%s chat=%s attempt=%s: %s",
-            result, job.kind, job.case_id, job.chat_id, job.attempts + 1, error,
+            result, job.kind, job.case_id, log_chat(job.chat_id), job.attempts + 1, error,
         )  # fmt: skip
         if isinstance(error, Throttled):
             self._throttle.pause(job.chat_id, error.seconds)
@@ -282,7 +287,7 @@ class Dispatcher:
         self.wake()
 
     async def _dead(self, job: Job, error: str, tell: bool = True) -> None:
-        log.warning("outbox row %s to %s is dead: %s", job.id, job.chat_id, error)
+        log.warning("outbox row %s to %s is dead: %s", job.id, log_chat(job.chat_id), error)
         async with self._services.sessions() as session:
             row = await session.get(OutboxMessage, job.id)
             if row is None:

@@ -107,7 +107,7 @@ class PlaceResolver:
         try:
             return await asyncio.to_thread(self._geocode_blocking, text)
         except Exception:  # a geocoder outage must not break the report dialogue
-            log.exception("geocoder failed for %r", text)
+            log.exception("geocoder failed")  # not the text: a typed place is personal
             return None
 
     def _geocode_blocking(self, text: str) -> Place | None:
