@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Dialogue, Person
 from models import queries as q
-from searchbot import coverage, escalation
+from searchbot import coverage, escalation, phones
 from searchbot import dialogue as dlg
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import parse_when
@@ -287,17 +287,22 @@ async def _time(
 async def _contact(
     services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
 ) -> None:
-    if given.contact:
-        phone: str | None = given.contact
-    elif given.command == "/skip" or given.choice == "skip":
-        phone = None
-    else:
-        phone = (given.text or "").strip()
-        digits = sum(ch.isdigit() for ch in phone)
-        if given.command or not 5 <= digits <= 20 or len(phone) > 32:
-            answer.say(say(actor.language, "contact_expected"))
+    """A phone the police can call, stored in one form (E.164); anything no one could dial,
+    typed or shared (a contact card can carry any digits), is asked again."""
+    lang = actor.language
+    skip = ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    if given.command == "/skip" or given.choice == "skip":
+        phone: str | None = None
+    elif given.contact or (given.text and any(ch.isdigit() for ch in given.text)):
+        raw, shared = (given.contact, True) if given.contact else (given.text or "", False)
+        phone = phones.normalise(raw, services.settings.phone_region, shared=shared)
+        if phone is None or given.command:
+            answer.say(say(lang, "contact_invalid"), buttons=skip)
             return
-    _next(services, dialogue, "contact", answer, actor.language, contact=phone)
+    else:
+        answer.say(say(lang, "contact_expected"))
+        return
+    _next(services, dialogue, "contact", answer, lang, contact=phone)
 
 
 async def _summary(

@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     metrics_listen: str | None = Field(default=None, alias="SEARCHBOT_METRICS_LISTEN")
     language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
     timezone: str = Field(default="Asia/Shanghai", alias="SEARCHBOT_TIMEZONE")
+    phone_region: str = Field(default="CN", alias="SEARCHBOT_PHONE_REGION")
     service_area: Annotated[Area | None, NoDecode] = Field(
         default=None, alias="SEARCHBOT_SERVICE_AREA"
     )
@@ -180,6 +181,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a folder
             raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Shanghai)") from None
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        from searchbot.phones import is_region
+
+        if not is_region(value.strip().upper()):
+            raise ValueError(f"{value!r} is not a two-letter region code (e.g. CN, HK, GB)")
+        return value.strip().upper()
 
     @field_validator("webhook_url", "webhook_secret", "metrics_listen", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Case, Dialogue, Group, Person, Sighting
 from models import queries as q
 from searchbot import dialogue as dlg
-from searchbot import escalation
+from searchbot import escalation, phones
 from searchbot.cards import distance_text
 from searchbot.clock import minutes_between, parse_when
 from searchbot.dialogue import Input
@@ -70,7 +70,10 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
     if given.forwarded:
         return answer.say(say(lang, "forwarded"))
     if given.contact:  # a phone shared at any point: for the officers, never the family
-        dlg.advance(services, dialogue, step, contact=given.contact[:64])
+        phone = phones.normalise(given.contact, services.settings.phone_region, shared=True)
+        if phone is None:
+            return answer.say(say(lang, "seen_contact_invalid"))
+        dlg.advance(services, dialogue, step, contact=phone)
         return answer.say(say(lang, "seen_contact_saved"))
     if step == "place":
         if given.location:
