@@ -43,6 +43,12 @@ class Metrics:
         self.throttled = Counter(
             "searchbot_telegram_429", "429 Too Many Requests answers received", registry=r
         )
+        self.webhook_refused = Counter(
+            "searchbot_webhook_refused",
+            "Webhook posts refused for a missing or wrong secret",
+            ["reason"],
+            registry=r,
+        )
         self.open_cases = Gauge("searchbot_open_cases", "Cases still open", registry=r)
         self.tick_lag = Gauge(
             "searchbot_tick_lag_seconds", "How late the most overdue stage is", registry=r
