@@ -44,9 +44,19 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # purged data is zeroed, not left in free space
         cursor.close()
 
     return engine
+
+
+async def fold_journal(session: AsyncSession) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so rows just
+    purged are no longer readable in the ``-wal`` file (PostgreSQL: nothing to do here)."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await session.commit()
 
 
 def sessions(

@@ -208,7 +208,8 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
                 session, lambda lang: Out(say(lang, "recipient_gone", chat=group.title)),
                 kind="notice", dedupe=f"gone:{chat_id}",
             )  # fmt: skip
-        await services.audit(session, None, "recipient_gone", chat_id=chat_id)
+        # a group by its id; a person who blocked the bot stays unnamed in the audit log
+        await services.audit(session, None, "recipient_gone", chat_id=chat_id if group else None)
         await session.commit()
 
 
