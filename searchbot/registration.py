@@ -6,6 +6,8 @@ Telegram and passes ``is_chat_admin``), and only approved groups ever receive an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +18,7 @@ from searchbot.grid import cells_of
 from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
-from searchbot.services import Actor, Services
+from searchbot.services import Actor, Services, person_label
 from searchbot.settings import LANGUAGES
 from searchbot.texts import say
 
@@ -57,14 +59,23 @@ async def register(
     return Answer().say(say(lang, "register_ask_location"), force_reply=True)
 
 
-async def locate(services: Services, actor: Actor, lat: float, lon: float) -> Answer | None:
+async def locate(
+    services: Services,
+    actor: Actor,
+    lat: float,
+    lon: float,
+    is_chat_admin: Callable[[], Awaitable[bool]],
+) -> Answer | None:
     """The group's location (a reply to the bot): the request goes to the officers. None when
-    this group is not waiting for a location."""
+    this group is not waiting for a location. Only an administrator of the group may answer
+    (``is_chat_admin`` asks Telegram, and only then): a member could place it anywhere."""
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
         if group is None or group.status != "locating":
             return None
         lang = group.language
+        if not await is_chat_admin():
+            return Answer().say(say(lang, "register_admins_only"))
         if not inside(services.settings.service_area, lat, lon):
             return Answer().say(say(lang, "place_outside"), force_reply=True)
         group.lat, group.lon = lat, lon
@@ -90,7 +101,7 @@ async def _request_approval(
                 chat_id=group.chat_id,
                 lat=f"{group.lat:.5f}",
                 lon=f"{group.lon:.5f}",
-                by=f"{actor.name} (id {actor.user_id})",
+                by=person_label(actor.name, actor.user_id),
             ),
             buttons=(
                 (

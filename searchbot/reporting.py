@@ -23,7 +23,7 @@ from searchbot.dialogue import Input
 from searchbot.escalation import status_line
 from searchbot.messages import Answer, Button, Out
 from searchbot.places import inside
-from searchbot.services import Actor, Services
+from searchbot.services import Actor, Services, person_label
 from searchbot.texts import Raw, ref, say
 
 AGE = re.compile(r"[0-9]{1,3}")  # ASCII: int() would also take "³" and then fail
@@ -219,9 +219,11 @@ async def _place(
     if not text or given.command:
         answer.say(say(lang, "place_expected"))
         return
-    place = await services.places.resolve(text)
+    found = await services.places.lookup(text)
+    place = found.place
     if place is None:
-        answer.say(say(lang, "place_not_found", text=text[:100]))
+        key = "place_vague" if found.vague else "place_not_found"
+        answer.say(say(lang, key, text=text[:100]))
         return
     if not inside(services.settings.service_area, place.lat, place.lon):
         answer.say(say(lang, "place_outside"))
@@ -385,6 +387,8 @@ def _case_from(dialogue: Dialogue, user_id: int, chat_id: int, lang: str, now: d
 async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answer:
     """Create the case, fire its first ring, tell the officers; one transaction."""
     lang = actor.language
+    if not actor.in_private:  # the family's news goes to the chat the report is confirmed in
+        return Answer(toast=say(lang, "private_only"))
     async with services.sessions() as session:
         refusal = await _refusal(services, session, actor)
         if refusal:
@@ -411,7 +415,7 @@ async def _tell_officers_new_case(
     assert case.id is not None
     counts = await q.case_counts(session, case.id)
     rings = await coverage.of_case(services.settings, session, case)
-    reporter = f"{actor.name} (id {actor.user_id})"
+    reporter = person_label(actor.name, actor.user_id)
 
     def render(lang: str) -> Out:
         photo = case.photo_file_ids[0] if case.photo_file_ids else None

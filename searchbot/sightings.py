@@ -25,7 +25,7 @@ from searchbot.dialogue import Input
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
-from searchbot.services import Actor, Services
+from searchbot.services import Actor, Services, person_label
 from searchbot.texts import Raw, ref, say
 
 NOTE_MAX = 1000
@@ -86,7 +86,10 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
                 place_text=given.venue,
             )
         elif given.text and not given.command:
-            place = await services.places.resolve(given.text)
+            found = await services.places.lookup(given.text)
+            if found.vague:  # "a": not pinned on the first landmark that contains it
+                return answer.say(say(lang, "seen_place_vague", text=given.text[:100]))
+            place = found.place
             coords = {"lat": place.lat, "lon": place.lon} if place else {}
             dlg.advance(services, dialogue, "photo", place_text=given.text[:200], **coords)
         else:
@@ -290,7 +293,7 @@ async def _tell(
                 )
 
     await send(case.reporter_chat_id, sighting_text(case, sighting, case.language))
-    sighter = f"{sighting.reporter_name or '?'} (id {sighting.reporter_user_id})"
+    sighter = person_label(sighting.reporter_name or "", sighting.reporter_user_id)
     if sighting.contact:
         sighter += f" ☎️ {sighting.contact}"
     for chat_id, lang in await services.officer_chats(session):
