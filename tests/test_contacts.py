@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from models import Case
+from models import Case, Sighting
 from searchbot.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
-from tests.world import World
+from tests.world import CENTRE, World, offset
 
 FORTY_DIGITS = "8" * 40
 
@@ -65,4 +65,28 @@ async def test_typed_numbers_are_stored_in_one_form_and_in_chinese_the_reask_is_
     done = await world.taps(mother, summary, "确认")
     assert done is not None and "#" in done.body
     assert await stored_contacts(world) == ["+862163210000"]
+    assert fake.violations == []
+
+
+async def test_a_sighters_shared_contact_is_checked_and_stored_in_one_form(
+    world: World, fake: FakeBotApi
+) -> None:
+    (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
+    await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    alert = next(m for m in fake.messages(group) if m.photo_file_id)
+    link = next(b["url"] for row in alert.buttons for b in row if "url" in b)
+    sighter = fake.user(7001, first_name="Wu", language_code="en")
+    await world.says(sighter, "/start " + link.split("start=", 1)[1])
+    answer = await world.says(sighter, contact=FORTY_DIGITS)
+    assert "cannot be called" in answer.body
+    answer = await world.says(sighter, contact="8613912345678")
+    assert "call you back" in answer.body
+    photo_ask = await world.says(sighter, location=offset(CENTRE, 90))
+    note_ask = await world.taps(sighter, photo_ask, "Skip")
+    assert note_ask is not None
+    when = await world.says(sighter, "by the fountain")
+    await world.taps(sighter, when, "Just now")
+    async with world.services.sessions() as session:
+        contacts = (await session.exec(select(Sighting.contact))).all()
+    assert list(contacts) == ["+8613912345678"]
     assert fake.violations == []
