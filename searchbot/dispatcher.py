@@ -19,14 +19,14 @@ from typing import Any, Protocol
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from models import Case, Group, OutboxMessage
+from models import Case, Group, Officer, OutboxMessage
 from models import queries as q
 from searchbot import closing, registration
 from searchbot.logs import chat as log_chat
 from searchbot.messages import Out
 from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, enqueue
-from searchbot.services import Services
+from searchbot.services import FOR_OFFICERS, Services
 from searchbot.texts import ref, say
 from searchbot.throttle import Throttle
 from searchbot.transport import DeliveryError, Gone, Moved, Rejected, Throttled, Transient
@@ -211,6 +211,8 @@ class Dispatcher:
         async with self._slots:
             if job.kind == "alert" and await self._cancelled(job):
                 return  # the case closed while this alert waited for its turn
+            if job.payload.get(FOR_OFFICERS) and not await self._still_officer(job):
+                return  # removed since it was queued (the removal cancels; this closes the race)
             try:
                 message_id = await self._transport.execute(job.chat_id, job.payload)
             except DeliveryError as error:
@@ -225,6 +227,21 @@ class Dispatcher:
         async with self._services.sessions() as session:
             row = await session.get(OutboxMessage, job.id)
             return row is None or row.status == "cancelled"
+
+    async def _still_officer(self, job: Job) -> bool:
+        """Whether officers' news may still go to ``job``'s chat; if not, the row is cancelled."""
+        if job.chat_id < 0 or self._services.is_admin(job.chat_id):
+            return True  # the officers' group, an admin
+        async with self._services.sessions() as session:
+            officer = await session.get(Officer, job.chat_id)
+            if officer is not None and officer.active:
+                return True
+            row = await session.get(OutboxMessage, job.id)
+            if row is not None:
+                row.status, row.last_error = "cancelled", "no longer an officer"
+                session.add(row)
+                await session.commit()
+        return False
 
     async def _sent(self, job: Job, message_id: int | None) -> None:
         self._metrics.sent(job.kind, "ok")

@@ -563,6 +563,40 @@ async def test_a_removed_officer_gets_nothing_already_queued_for_them(
     assert fake.violations == []
 
 
+async def test_officers_news_queued_in_the_moment_of_removal_is_not_sent(
+    world: World, fake: FakeBotApi
+) -> None:
+    """The race the cancelling cannot see: a card rendered for the officer just before the
+    removal committed, queued just after it. The dispatcher checks again before sending."""
+    from searchbot.outbox import enqueue
+    from searchbot.services import FOR_OFFICERS
+
+    officer = await world.officer()
+    admin = fake.users[ADMIN_ID]
+    await send(world, admin, f"/officer remove {officer.user_id}")
+    await world.settle()
+    seen = len(fake.messages(officer.user_id))
+    async with world.services.sessions() as session:
+        for chat_id in (officer.user_id, ADMIN_ID):
+            payload = {"op": "send", "text": "🆕 New case #77", FOR_OFFICERS: True}
+            await enqueue(session, chat_id, payload, kind="card", now=world.services.now())
+        await session.commit()
+    world.services.wake_dispatcher()
+    await world.settle()
+    assert fake.messages(officer.user_id)[seen:] == []
+    assert "#77" in (fake.last(ADMIN_ID) or officer_message_missing()).body  # admins still hear
+    async with world.services.sessions() as session:
+        rows = (await session.exec(
+            select(OutboxMessage.status).where(OutboxMessage.chat_id == officer.user_id)
+            .where(OutboxMessage.kind == "card")
+        )).all()  # fmt: skip
+    assert list(rows) == ["cancelled"]
+
+
+def officer_message_missing() -> FakeMessage:
+    raise AssertionError("the admin got no message")
+
+
 async def test_a_button_in_the_officers_group_needs_a_member_of_it(
     fake: FakeBotApi, database_url: str
 ) -> None:
