@@ -3,7 +3,11 @@ server-side, so a forged or replayed callback changes nothing it should not."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 
 from handlers.numbers import parse_id, record_id
 from handlers.private import on_dialogue_button
@@ -12,6 +16,21 @@ from searchbot import closing, desk, exits, found, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
 from searchbot.web import room
+
+GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
+
+
+async def _member_there(update: Update, context: Context) -> bool:
+    """Whether the presser is still a member of the chat the button is in (Telegram says)."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        return False
+    if member.status == ChatMemberStatus.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status not in GONE
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -24,6 +43,10 @@ async def on_button(update: Update, context: Context) -> None:
         return
     services = services_of(context)
     actor = actor_of(update, services)
+    if actor.chat_id == services.settings.officer_chat_id and not await _member_there(
+        update, context
+    ):  # left or removed from the officers' group: no longer an officer by being there
+        actor = replace(actor, chat_id=actor.user_id)
     args = rest.split(":")
     # approve/reject carry a chat id; every other button a case or sighting id
     number = parse_id(args[0]) if prefix in ("ap", "rj") else record_id(args[0])

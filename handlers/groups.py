@@ -84,7 +84,9 @@ async def _reply_to_bot(update: Update, context: Context) -> Answer | None:
     actor = actor_of(update, services)
     given = input_of(message)
     if given.location:
-        located = await registration.locate(services, actor, *given.location)
+        located = await registration.locate(
+            services, actor, *given.location, lambda: _is_chat_admin(update, context)
+        )
         if located is not None:
             return located
     if given.command:

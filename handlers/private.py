@@ -8,7 +8,15 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from handlers.numbers import case_number, parse_id
-from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
+from handlers.render import (
+    Context,
+    actor_of,
+    command_of,
+    input_of,
+    is_private,
+    reply,
+    services_of,
+)
 from searchbot import conversation, desk, found, reporting, sightings
 from searchbot.dialogue import Input
 from searchbot.messages import Answer
@@ -106,6 +114,9 @@ async def on_dialogue_button(update: Update, context: Context, choice: str) -> N
     """A tapped dialogue button (``d:CHOICE``)."""
     services = services_of(context)
     actor = actor_of(update, services)
+    if not is_private(update):  # a report confirmed in a group would send the family's news there
+        await reply(update, context, Answer(toast=say(actor.language, "private_only")))
+        return
     answer = await conversation.answer(services, actor, Input(choice=choice))
     await reply(update, context, answer or Answer(toast=say(actor.language, "stale_button")))
 

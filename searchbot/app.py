@@ -3,16 +3,19 @@ outbox dispatcher and the escalation tick wired to one set of services."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
-from searchbot import db, escalation, exits, found, menus, reminders, retention
+from searchbot import db, escalation, exits, found, logs, menus, reminders, retention
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
@@ -23,6 +26,7 @@ from searchbot.settings import Settings
 from searchbot.transport import TelegramTransport
 from searchbot.update_order import ChatOrderedUpdates
 from searchbot.web.server import CommandRoom
+from searchbot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +46,13 @@ class Runtime:
     dispatcher: Dispatcher | None = None
     operations: OperationsServer | None = None
     command_room: CommandRoom | None = None
+    webhook: WebhookServer | None = None
 
 
 def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     """Everything wired, nothing started. The token must be set."""
     assert settings.telegram_bot_token, "TELEGRAM_BOT_TOKEN is required"
+    logs.install()
     use_zone(settings.timezone)
     engine = db.create_engine(settings.database_url)
     built: list[Services] = []  # the sessions' commit hook needs the services made below
@@ -148,38 +154,66 @@ async def _post_shutdown(application: BotApplication) -> None:
 
 
 async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10) -> None:
-    """Start the bot inside the running event loop (tests, the demo): long polling, or the
-    webhook when one is configured."""
+    """Start the bot inside the running event loop: long polling, or the webhook when one is
+    configured."""
     application, settings = runtime.application, runtime.services.settings
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
     await application.start()
-    assert application.updater is not None
     if settings.webhook_url:
-        await application.updater.start_webhook(**webhook_options(settings))
+        await _start_webhook(runtime)
         return
+    assert application.updater is not None
     await application.updater.start_polling(
         poll_interval=poll_interval, timeout=timeout, allowed_updates=ALLOWED_UPDATES
     )
 
 
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Where to listen and what to tell Telegram, for PTB's start_webhook / run_webhook."""
-    assert settings.webhook_url
-    host, port = settings.webhook_address
-    return {
-        "listen": host,
-        "port": port,
-        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
-        "webhook_url": settings.webhook_url,
-        "secret_token": settings.webhook_secret,
-        "allowed_updates": ALLOWED_UPDATES,
-    }
+async def _start_webhook(runtime: Runtime) -> None:
+    """Serve the webhook (see ``searchbot.webhook``), then tell Telegram where it is."""
+    application, settings = runtime.application, runtime.services.settings
+    assert settings.webhook_url and settings.webhook_secret
+
+    async def accept(data: dict[str, Any]) -> bool:
+        try:
+            update = Update.de_json(data, application.bot)
+        except Exception:  # not an update; its content stays out of the log
+            log.warning("webhook post is not an update")
+            return False
+        await application.update_queue.put(update)
+        return True
+
+    def refused(reason: str) -> None:
+        runtime.metrics.webhook_refused.labels(reason=reason).inc()
+
+    runtime.webhook = WebhookServer(
+        settings.webhook_address, urlsplit(settings.webhook_url).path, settings.webhook_secret,
+        accept, refused,
+    )  # fmt: skip
+    await runtime.webhook.start()
+    await application.bot.set_webhook(
+        settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=ALLOWED_UPDATES
+    )
+
+
+async def serve(runtime: Runtime) -> None:
+    """Run until SIGINT or SIGTERM (``searchbot run`` in webhook mode)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await start(runtime)
+    try:
+        await stopping.wait()
+    finally:
+        await stop(runtime)
 
 
 async def stop(runtime: Runtime) -> None:
     application = runtime.application
+    if runtime.webhook is not None:
+        await runtime.webhook.stop()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from searchbot import db
+from searchbot import db, logs
 from searchbot.settings import Settings, SettingsError, load_settings
 
 
@@ -57,14 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logs.install()
     try:
         settings = load_settings()
     except SettingsError as error:
         print(f"searchbot: configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "run":
-        if args.webhook:
-            settings = settings.model_copy(update={"webhook_url": args.webhook})
+        if args.webhook:  # checked like the environment: a webhook needs a strong secret
+            try:
+                settings = load_settings(SEARCHBOT_WEBHOOK_URL=args.webhook)
+            except SettingsError as error:
+                print(f"searchbot: configuration error: {error}", file=sys.stderr)
+                return 2
         return _run(settings)
     if args.command == "demo":
         from searchbot.demo import run_demo
@@ -98,18 +103,11 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from searchbot.app import ALLOWED_UPDATES, build, webhook_options
+    from searchbot.app import ALLOWED_UPDATES, build, serve
 
-    if settings.webhook_url and not settings.webhook_secret:
-        print(
-            "searchbot: SEARCHBOT_WEBHOOK_SECRET is required with a webhook, so that only "
-            "Telegram can post updates to it",
-            file=sys.stderr,
-        )
-        return 2
     runtime = build(settings)
-    if settings.webhook_url:
-        runtime.application.run_webhook(**webhook_options(settings))
+    if settings.webhook_url:  # the settings made sure a strong secret comes with it
+        asyncio.run(serve(runtime))
     else:
         runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0

@@ -29,10 +29,13 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url``, tuned for concurrent use from one process."""
+    """An async engine for ``url``, tuned for concurrent use from one process. Statement
+    parameters (names, phones, descriptions) never reach a log line or an error message."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,9 +44,19 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # purged data is zeroed, not left in free space
         cursor.close()
 
     return engine
+
+
+async def fold_journal(session: AsyncSession) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so rows just
+    purged are no longer readable in the ``-wal`` file (PostgreSQL: nothing to do here)."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await session.commit()
 
 
 def sessions(

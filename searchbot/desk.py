@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AuditEntry, Case, Officer, Person
+from models import AuditEntry, Case, Officer, OutboxMessage, Person
 from models import queries as q
 from searchbot import (
     after_action,
@@ -21,10 +21,17 @@ from searchbot import (
     sightings,
     statistics,
 )
-from searchbot.cards import TEXT_LIMIT, case_buttons, case_card, distance_text, fit
+from searchbot.cards import (
+    TEXT_LIMIT,
+    case_buttons,
+    case_card,
+    distance_text,
+    fit,
+    visible_length,
+)
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
-from searchbot.services import Actor, Services
+from searchbot.services import FOR_OFFICERS, Actor, Services
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
@@ -44,14 +51,19 @@ async def list_cases(services: Services, actor: Actor) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
-        cases = await q.open_cases(session)
+        cases = list(reversed(await q.open_cases(session)))  # the newest first
         if not cases:
             return Answer().say(say(lang, "cases_none"))
-        lines = []
-        for case in cases:
+        lines: list[str] = []
+        for shown, case in enumerate(cases):
             _, _, sightings = await q.case_counts(session, case.id or 0)
-            lines.append(_case_line(services, case, lang, sightings))
-        return Answer().say("\n".join(lines)[:TEXT_LIMIT])
+            line = _case_line(services, case, lang, sightings)
+            more = say(lang, "cases_more", count=len(cases) - shown)
+            if visible_length("\n".join([*lines, line, more])) > TEXT_LIMIT:
+                lines.append(more)  # said, not silently cut: the rest are older
+                break
+            lines.append(line)
+        return Answer().say("\n".join(lines))
 
     return await _as_officer(services, actor, work)
 
@@ -225,10 +237,31 @@ async def appoint(services: Services, actor: Actor, action: str, user_id: int) -
             officer = Officer(user_id=user_id, added_by=actor.user_id, added_at=services.now())
         officer.active = action == "add"
         session.add(officer)
+        if not officer.active and not services.is_admin(user_id):
+            await _cancel_officer_news(session, user_id)
         await services.audit(session, actor.user_id, f"officer_{action}", target=user_id)
         await session.commit()
     key = "officer_added" if action == "add" else "officer_removed"
     return Answer(menus_for=[user_id]).say(say(lang, key, user_id=user_id))
+
+
+async def _cancel_officer_news(session: AsyncSession, user_id: int) -> None:
+    """A removed officer gets nothing more about cases: what was still queued for their
+    private chat as officers' news (cards, pins, sightings, requests, notices) is cancelled;
+    what they get as a family (about a case they reported) stays."""
+    own = set((await session.exec(select(Case.id).where(Case.reporter_user_id == user_id))).all())
+    queued = await session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.chat_id == user_id, OutboxMessage.status == "pending"
+        )
+    )
+    for row in queued.all():
+        officers_news = row.payload.get(FOR_OFFICERS) or (
+            row.case_id is not None and row.case_id not in own
+        )
+        if officers_news:
+            row.status, row.last_error = "cancelled", "no longer an officer"
+            session.add(row)
 
 
 async def my_cases(services: Services, actor: Actor) -> Answer:

@@ -28,13 +28,14 @@ from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Group, OutboxMessage
+from models import Case, Group, Officer, OutboxMessage
 from models import queries as q
 from searchbot import closing, digests, registration
+from searchbot.logs import chat as log_chat
 from searchbot.messages import Out
 from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, enqueue
-from searchbot.services import Services
+from searchbot.services import FOR_OFFICERS, Services
 from searchbot.texts import ref, say
 from searchbot.throttle import Throttle
 from searchbot.transport import (
@@ -53,6 +54,10 @@ CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicate
 BATCH_SECONDS = 0.3  # rows claimed per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5
 MAX_BACKOFF = 60.0
+
+
+class _Withdrawn(Exception):
+    """Officers' news whose reader is no longer an officer: not sent, the row cancelled."""
 
 
 class Transport(Protocol):
@@ -265,6 +270,8 @@ class Dispatcher:
         try:
             try:
                 message_id = await self._call(job)
+            except _Withdrawn:
+                pass  # its reader is no longer an officer: the row was cancelled
             except DeliveryError as error:
                 await self._failed(job, error)
             except Exception as error:  # an unexpected bug must not leave the row in limbo
@@ -281,6 +288,8 @@ class Dispatcher:
         rendered now (None: nothing to say any more, no call)."""
         try:
             payload = job.payload
+            if payload.get(FOR_OFFICERS) and not await self._still_officer(job):
+                raise _Withdrawn  # removed since it was queued (the removal cancels; the race)
             if payload.get("op") == "digest":
                 rendered = await self._render_digest(job)
                 if rendered is None:
@@ -297,10 +306,29 @@ class Dispatcher:
             lang = str(job.payload.get("lang", self._services.settings.language))
             return await digests.render(self._services, session, job.chat_id, job.kind, lang)
 
+    async def _still_officer(self, job: Job) -> bool:
+        """Whether officers' news may still go to ``job``'s chat; if not, the row is cancelled."""
+        if job.chat_id < 0 or self._services.is_admin(job.chat_id):
+            return True  # the officers' group, an admin
+        async with self._services.sessions() as session:
+            officer = await session.get(Officer, job.chat_id)
+            if officer is not None and officer.active:
+                return True
+            row = await session.get(OutboxMessage, job.id)
+            if row is not None:
+                row.status, row.last_error = "cancelled", "no longer an officer"
+                session.add(row)
+                await session.commit()
+        return False
+
     async def _sent(self, job: Job, message_id: int | None) -> None:
         self._metrics.sent(job.kind, "ok")
         log.info(
-            "sent %s case=%s chat=%s message=%s", job.kind, job.case_id, job.chat_id, message_id
+            "sent %s case=%s chat=%s message=%s",
+            job.kind,
+            job.case_id,
+            log_chat(job.chat_id),
+            message_id,
         )
         now = self._services.now()
         async with self._services.sessions() as session:
@@ -322,7 +350,7 @@ class Dispatcher:
         self._metrics.sent(job.kind, result)
         log.info(
             "%s %s case=%s chat=%s attempt=%s: %s",
-            result, job.kind, job.case_id, job.chat_id, job.attempts + 1, error,
+            result, job.kind, job.case_id, log_chat(job.chat_id), job.attempts + 1, error,
         )  # fmt: skip
         if isinstance(error, Throttled):
             before = self._throttle.overall_429s
@@ -363,7 +391,7 @@ class Dispatcher:
         self.wake()
 
     async def _dead(self, job: Job, error: str, tell: bool = True) -> None:
-        log.warning("outbox row %s to %s is dead: %s", job.id, job.chat_id, error)
+        log.warning("outbox row %s to %s is dead: %s", job.id, log_chat(job.chat_id), error)
         async with self._services.sessions() as session:
             row = await session.get(OutboxMessage, job.id)
             if row is None:

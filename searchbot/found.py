@@ -41,7 +41,7 @@ from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
 from searchbot.redaction import redact
-from searchbot.services import Actor, Services
+from searchbot.services import Actor, Services, person_label
 from searchbot.texts import Raw, ref, say
 
 AGE = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as in the family's report
@@ -232,7 +232,7 @@ async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None
 
 def found_card(report: FoundReport, lang: str, group: str | None, description: str) -> str:
     """Everything the finder said, for officers only (the finder's name and phone included)."""
-    finder = f"{clip(report.reporter_name or '?', 64)} (id {report.reporter_user_id})"
+    finder = person_label(report.reporter_name or "", report.reporter_user_id)
     return say(
         lang,
         "found_card",

@@ -48,6 +48,12 @@ class Metrics:
             "Messages a second the dispatcher allows itself now (lowered after an overall 429)",
             registry=r,
         )
+        self.webhook_refused = Counter(
+            "searchbot_webhook_refused",
+            "Webhook posts refused for a missing or wrong secret",
+            ["reason"],
+            registry=r,
+        )
         self.overall_pauses = Counter(
             "searchbot_overall_limit_pauses",
             "Times 429s for several chats at once paused every send",

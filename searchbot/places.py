@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 
 NEAR_M = 300  # a landmark this close names a bare location better than its coordinates
 AT_M = 25  # closer than this, the point is the landmark
+PARTIAL_MIN = 3  # a typed place must say at least this much (see _weight) to match part of a name
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a typed place led to: a place, or too vague to pin (ask again), or nothing."""
+
+    place: Place | None
+    vague: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,15 @@ class PlaceResolver:
         self._geocoder_domain = geocoder_domain
 
     async def resolve(self, text: str) -> Place | None:
-        return await self._landmark(text) or await self._geocode(text)
+        return (await self.lookup(text)).place
+
+    async def lookup(self, text: str) -> Lookup:
+        """The place ``text`` names; or ``vague`` when it names too much to pin ("a", "gate"
+        among three gates): better to ask again than to pin a child on the wrong gate."""
+        found, vague = await self._landmark(text)
+        if found is not None or vague:
+            return Lookup(found, vague)
+        return Lookup(await self._geocode(text), False)
 
     async def label(
         self, lat: float, lon: float, lang: str, session: AsyncSession | None = None
@@ -90,16 +107,25 @@ class PlaceResolver:
             return name
         return plain(lang, "near_landmark", landmark=name, metres=int(round(metres, -1)))
 
-    async def _landmark(self, text: str) -> Place | None:
+    async def _landmark(self, text: str) -> tuple[Place | None, bool]:
+        """An exact name or alias; else the one landmark whose name contains ``text``.
+        (None, True) when the text is too short to mean one place or fits several."""
         wanted = _normalise(text)
         if not wanted:
-            return None
+            return None, False
         async with self._sessions() as session:
             landmarks = (await session.exec(select(Landmark))).all()
         exact = [lm for lm in landmarks if wanted in _names(lm)]
+        if exact:
+            return Place(exact[0].name, exact[0].lat, exact[0].lon), False
+        if _weight(wanted) < PARTIAL_MIN:
+            return None, True
         partial = [lm for lm in landmarks if any(wanted in name for name in _names(lm))]
-        best = exact or partial
-        return Place(best[0].name, best[0].lat, best[0].lon) if best else None
+        if len(partial) > 1:
+            return None, True
+        return (Place(partial[0].name, partial[0].lat, partial[0].lon), False) if partial else (
+            None, False,
+        )  # fmt: skip
 
     async def _geocode(self, text: str) -> Place | None:
         if not self._geocoder_name:
@@ -107,7 +133,7 @@ class PlaceResolver:
         try:
             return await asyncio.to_thread(self._geocode_blocking, text)
         except Exception:  # a geocoder outage must not break the report dialogue
-            log.exception("geocoder failed for %r", text)
+            log.exception("geocoder failed")  # not the text: a typed place is personal
             return None
 
     def _geocode_blocking(self, text: str) -> Place | None:
@@ -124,6 +150,11 @@ class PlaceResolver:
         if location is None:
             return None
         return Place(str(location.address), location.latitude, location.longitude)
+
+
+def _weight(text: str) -> int:
+    """How much a text says: a Chinese character says about as much as two Latin letters."""
+    return sum(1 if ch.isascii() else 2 for ch in text if not ch.isspace())
 
 
 def _names(landmark: Landmark) -> list[str]:

@@ -7,6 +7,7 @@ Telegram and passes ``is_chat_admin``), and only approved groups ever receive an
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -84,14 +85,23 @@ async def _limited(
     return None
 
 
-async def locate(services: Services, actor: Actor, lat: float, lon: float) -> Answer | None:
+async def locate(
+    services: Services,
+    actor: Actor,
+    lat: float,
+    lon: float,
+    is_chat_admin: Callable[[], Awaitable[bool]],
+) -> Answer | None:
     """The group's location (a reply to the bot): the request goes to the officers. None when
-    this group is not waiting for a location."""
+    this group is not waiting for a location. Only an administrator of the group may answer
+    (``is_chat_admin`` asks Telegram, and only then): a member could place it anywhere."""
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
         if group is None or group.status != "locating":
             return None
         lang = group.language
+        if not await is_chat_admin():
+            return Answer().say(say(lang, "register_admins_only"))
         if not inside(services.settings.service_area, lat, lon):
             return Answer().say(say(lang, "place_outside"), force_reply=True)
         group.lat, group.lon = lat, lon
@@ -223,7 +233,8 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
                 session, lambda lang: Out(say(lang, "recipient_gone", chat=group.title)),
                 kind="notice", dedupe=f"gone:{chat_id}",
             )  # fmt: skip
-        await services.audit(session, None, "recipient_gone", chat_id=chat_id)
+        # a group by its id; a person who blocked the bot stays unnamed in the audit log
+        await services.audit(session, None, "recipient_gone", chat_id=chat_id if group else None)
         await session.commit()
 
 

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Case, Dialogue, Person
 from models import queries as q
-from searchbot import coverage, escalation, exits, found
+from searchbot import coverage, escalation, exits, found, phones
 from searchbot import dialogue as dlg
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
 from searchbot.clock import parse_when
@@ -24,7 +24,7 @@ from searchbot.escalation import status_line
 from searchbot.messages import Answer, Button, Out
 from searchbot.places import inside
 from searchbot.redaction import has_contact
-from searchbot.services import Actor, Services
+from searchbot.services import Actor, Services, person_label
 from searchbot.texts import Raw, ref, say
 
 AGE = re.compile(r"[0-9]{1,3}")  # ASCII: int() would also take "³" and then fail
@@ -220,9 +220,11 @@ async def _place(
     if not text or given.command:
         answer.say(say(lang, "place_expected"))
         return
-    place = await services.places.resolve(text)
+    found = await services.places.lookup(text)
+    place = found.place
     if place is None:
-        answer.say(say(lang, "place_not_found", text=text[:100]))
+        key = "place_vague" if found.vague else "place_not_found"
+        answer.say(say(lang, key, text=text[:100]))
         return
     if not inside(services.settings.service_area, place.lat, place.lon):
         answer.say(say(lang, "place_outside"))
@@ -288,17 +290,22 @@ async def _time(
 async def _contact(
     services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
 ) -> None:
-    if given.contact:
-        phone: str | None = given.contact
-    elif given.command == "/skip" or given.choice == "skip":
-        phone = None
-    else:
-        phone = (given.text or "").strip()
-        digits = sum(ch.isdigit() for ch in phone)
-        if given.command or not 5 <= digits <= 20 or len(phone) > 32:
-            answer.say(say(actor.language, "contact_expected"))
+    """A phone the police can call, stored in one form (E.164); anything no one could dial,
+    typed or shared (a contact card can carry any digits), is asked again."""
+    lang = actor.language
+    skip = ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    if given.command == "/skip" or given.choice == "skip":
+        phone: str | None = None
+    elif given.contact or (given.text and any(ch.isdigit() for ch in given.text)):
+        raw, shared = (given.contact, True) if given.contact else (given.text or "", False)
+        phone = phones.normalise(raw, services.settings.phone_region, shared=shared)
+        if phone is None or given.command:
+            answer.say(say(lang, "contact_invalid"), buttons=skip)
             return
-    _next(services, dialogue, "contact", answer, actor.language, contact=phone)
+    else:
+        answer.say(say(lang, "contact_expected"))
+        return
+    _next(services, dialogue, "contact", answer, lang, contact=phone)
 
 
 async def _summary(
@@ -381,6 +388,8 @@ def _case_from(dialogue: Dialogue, user_id: int, chat_id: int, lang: str, now: d
 async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answer:
     """Create the case, fire its first ring, tell the officers; one transaction."""
     lang = actor.language
+    if not actor.in_private:  # the family's news goes to the chat the report is confirmed in
+        return Answer(toast=say(lang, "private_only"))
     async with services.sessions() as session:
         refusal = await _refusal(services, session, actor)
         if refusal:
@@ -418,7 +427,7 @@ async def _tell_officers_new_case(
     counts = await q.case_counts(session, case.id)
     rings = await coverage.of_case(services.settings, session, case)
     ways_out = await exits.state(services, session, case)
-    reporter = f"{actor.name} (id {actor.user_id})"
+    reporter = person_label(actor.name, actor.user_id)
 
     def render(lang: str) -> Out:
         photo = case.photo_file_ids[0] if case.photo_file_ids else None

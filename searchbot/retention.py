@@ -3,6 +3,10 @@ about it goes — photos' file ids, names, the phone, descriptions, places typed
 and notes, who reported and who saw — while the anonymous figures (times, counts, outcome,
 ring reached, a coarse position) stay for statistics.
 
+On SQLite, deleted and overwritten rows are zeroed in the file (``secure_delete``, see
+``db.create_engine``) and the write-ahead log is folded back and emptied after each purge, so
+what was purged cannot be read from the database's files either.
+
 People are forgotten too: a report or sighting left half-typed for a day is dropped with what it
 held, and the name and username of someone the bot has not heard from for the whole retention
 period go — unless they are an officer, are blocked, or have a case still open.
@@ -18,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Alert, AuditEntry, Case, Dialogue, Officer, OutboxMessage, Person, Sighting
+from searchbot import db
 from searchbot.services import Services
 
 COARSE_DECIMALS = 2  # ~1 km: enough for "where do we lose children", not for a doorstep
@@ -66,6 +71,7 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
                 await _forget_cases(session, services, cases[start : start + BATCH])
             await services.audit(session, None, "purge", None, cases=ids)
             await session.commit()
+            await db.fold_journal(session)
     if result.drafts or result.people:
         async with services.sessions() as session:
             # by rule, not by a list of ids: somebody who wrote meanwhile no longer matches
@@ -75,6 +81,7 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
                 session, None, "forget", None, drafts=result.drafts, people=result.people
             )
             await session.commit()
+            await db.fold_journal(session)
     return result
 
 
@@ -105,6 +112,7 @@ async def _rows(
 
 async def _forget_cases(session: AsyncSession, services: Services, cases: list[Case]) -> None:
     ids = [case.id for case in cases if case.id is not None]
+    await _forget_audit_people(session, cases)  # first: it needs who reported and who saw
     for case in cases:
         _forget_case(case, services)
         session.add(case)
@@ -113,7 +121,6 @@ async def _forget_cases(session: AsyncSession, services: Services, cases: list[C
         update(Alert).where(col(Alert.case_id).in_(ids)).values(checked_by=None)
     )
     await session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(ids)))  # type: ignore[call-overload]
-    await _forget_audit_people(session, ids)
 
 
 async def _count(
@@ -151,14 +158,29 @@ async def _forget_sightings(session: AsyncSession, ids: list[int]) -> None:
 
 # Actions of the family and of passers-by; officers' actions keep their actor (accountability).
 PUBLIC_ACTIONS = ("report", "sighting", "checked")
+# Detail values that name no one (an outcome, how a sighting came in); any other text goes.
+PLAIN_DETAILS = ("outcome", "source")
 
 
-async def _forget_audit_people(session: AsyncSession, ids: list[int]) -> None:
-    """Audit entries keep what officers did, not who the family or a sighter were, nor notes."""
+async def _forget_audit_people(session: AsyncSession, cases: list[Case]) -> None:
+    """Audit entries keep what was done and when, and which officer did it; not who the family
+    or a sighter were (whatever the action: a family closing its own case is a family), nor
+    notes or other free text."""
+    ids = [case.id for case in cases if case.id is not None]
+    sighters = select(Sighting.case_id, Sighting.reporter_user_id).where(
+        col(Sighting.case_id).in_(ids)
+    )
+    private = {(case.id, case.reporter_user_id) for case in cases}
+    private |= {(case_id, user_id) for case_id, user_id in (await session.exec(sighters)).all()}
     entries = await session.exec(select(AuditEntry).where(col(AuditEntry.case_id).in_(ids)))
     for entry in entries.all():
-        if entry.action in PUBLIC_ACTIONS:
+        if entry.action in PUBLIC_ACTIONS or (entry.case_id, entry.actor_user_id) in private:
             entry.actor_user_id = None
-        if "note" in entry.detail:
-            entry.detail = {**entry.detail, "note": None}
+        entry.detail = {key: _plain(key, value) for key, value in entry.detail.items()}
         session.add(entry)
+
+
+def _plain(key: str, value: object) -> object:
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return value if key in PLAIN_DETAILS and isinstance(value, str) else None

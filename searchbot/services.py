@@ -3,6 +3,7 @@ rules shared by all of them (who is an officer, who hears officer news, the audi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,24 @@ from searchbot.messages import Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import PlaceResolver
 from searchbot.settings import Settings
+
+# Marks an outbox row as officers' news: removing an officer cancels those still queued for them.
+FOR_OFFICERS = "for_officers"
+
+
+# What could pass for a Telegram id inside a display name: a bracket holding digits ("(id
+# 9000)", "【9000】"), "id 9000", or a long run of digits.
+_ID_LOOKALIKE = re.compile(
+    r"[(\[（【][^)\]）】]*\d[^)\]）】]*[)\]）】]?|\bid\s*[:：#=]?\s*\d+|\d{4,}", re.IGNORECASE
+)
+
+
+def person_label(name: str, user_id: int) -> str:
+    """How officers' cards name a person: the display name, cleared of anything that could
+    pass for an id and on one line, then the real id. A name is whatever the person typed into
+    Telegram; "Li (id 9001)" must not make a stranger look like officer 9001."""
+    shown = " ".join(_ID_LOOKALIKE.sub(" ", name).split())[:64] or "?"
+    return f"{shown} (id {user_id})"
 
 
 @dataclass(frozen=True)
@@ -82,7 +101,7 @@ class Services:
             await enqueue(
                 session,
                 chat_id,
-                render(language).for_chat(chat_id),
+                render(language).for_chat(chat_id).to_payload() | {FOR_OFFICERS: True},
                 kind=kind,
                 case_id=case_id,
                 lane=PEOPLE,
@@ -96,8 +115,8 @@ class Services:
         """A map pin after a card: officers plan with a map."""
         for chat_id, _ in await self.officer_chats(session):
             await enqueue(
-                session, chat_id, Out(location=point), kind="pin", case_id=case_id,
-                lane=PEOPLE, now=self.now(),
+                session, chat_id, Out(location=point).to_payload() | {FOR_OFFICERS: True},
+                kind="pin", case_id=case_id, lane=PEOPLE, now=self.now(),
             )  # fmt: skip
 
     async def audit(

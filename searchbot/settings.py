@@ -12,10 +12,14 @@ from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LANGUAGES = ("zh", "en")
+SECRET_MIN = 32
+SECRET_RULE = (
+    f"{SECRET_MIN}-256 characters of A-Z, a-z, 0-9, _ and - (e.g. from `openssl rand -hex 32`)"
+)
 
 
 class SettingsError(Exception):
@@ -121,10 +125,13 @@ class Settings(BaseSettings):
     records_domain: str = Field(default="searchbot.invalid", alias="SEARCHBOT_RECORDS_DOMAIN")
     webhook_url: str | None = Field(default=None, alias="SEARCHBOT_WEBHOOK_URL")
     webhook_listen: str = Field(default="0.0.0.0:8443", alias="SEARCHBOT_WEBHOOK_LISTEN")
-    webhook_secret: str | None = Field(default=None, alias="SEARCHBOT_WEBHOOK_SECRET")
+    webhook_secret: str | None = Field(
+        default=None, alias="SEARCHBOT_WEBHOOK_SECRET", validate_default=True
+    )
     metrics_listen: str | None = Field(default=None, alias="SEARCHBOT_METRICS_LISTEN")
     language: str = Field(default="zh", alias="SEARCHBOT_LANGUAGE")
     timezone: str = Field(default="Asia/Shanghai", alias="SEARCHBOT_TIMEZONE")
+    phone_region: str = Field(default="CN", alias="SEARCHBOT_PHONE_REGION")
     service_area: Annotated[Area | None, NoDecode] = Field(
         default=None, alias="SEARCHBOT_SERVICE_AREA"
     )
@@ -203,6 +210,15 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a time zone name (e.g. Asia/Shanghai)") from None
         return value
 
+    @field_validator("phone_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        from searchbot.phones import is_region
+
+        if not is_region(value.strip().upper()):
+            raise ValueError(f"{value!r} is not a two-letter region code (e.g. CN, HK, GB)")
+        return value.strip().upper()
+
     @field_validator(
         "webhook_url", "webhook_secret", "metrics_listen", "web_listen", "web_url", mode="before"
     )
@@ -212,9 +228,18 @@ class Settings(BaseSettings):
 
     @field_validator("webhook_secret")
     @classmethod
-    def _secret(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
-            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+    def _secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """With a webhook, the secret is all that keeps forged updates out: long enough that
+        guessing is hopeless, in the characters Telegram allows."""
+        webhook = info.data.get("webhook_url") is not None
+        if value is None:
+            if webhook:
+                raise ValueError(f"required with a webhook; {SECRET_RULE}")
+            return value
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value) or (
+            webhook and len(value) < SECRET_MIN
+        ):
+            raise ValueError(SECRET_RULE)
         return value
 
     @field_validator("webhook_listen", "metrics_listen", "web_listen")

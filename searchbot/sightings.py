@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Case, Dialogue, Group, Person, Sighting
 from models import queries as q
 from searchbot import dialogue as dlg
-from searchbot import escalation
+from searchbot import escalation, phones
 from searchbot.cards import distance_text
 from searchbot.clock import minutes_between, parse_when
 from searchbot.dialogue import Input
@@ -27,7 +27,7 @@ from searchbot.grid import distance_m
 from searchbot.messages import Answer, Button, Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.redaction import redact
-from searchbot.services import Actor, Services
+from searchbot.services import Actor, Services, person_label
 from searchbot.texts import Raw, ref, say
 
 NOTE_MAX = 1000
@@ -96,7 +96,10 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
     if given.forwarded:
         return answer.say(say(lang, "forwarded"))
     if given.contact:  # a phone shared at any point: for the officers, never the family
-        dlg.advance(services, dialogue, step, contact=given.contact[:64])
+        phone = phones.normalise(given.contact, services.settings.phone_region, shared=True)
+        if phone is None:
+            return answer.say(say(lang, "seen_contact_invalid"))
+        dlg.advance(services, dialogue, step, contact=phone)
         return answer.say(say(lang, "seen_contact_saved"))
     if step == "place":
         if given.location:
@@ -109,7 +112,10 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
                 place_text=given.venue,
             )
         elif given.text and not given.command:
-            place = await services.places.resolve(given.text)
+            found = await services.places.lookup(given.text)
+            if found.vague:  # "a": not pinned on the first landmark that contains it
+                return answer.say(say(lang, "seen_place_vague", text=given.text[:100]))
+            place = found.place
             coords = {"lat": place.lat, "lon": place.lon} if place else {}
             dlg.advance(services, dialogue, "photo", place_text=given.text[:200], **coords)
         else:
@@ -329,7 +335,7 @@ async def _tell(
         )  # fmt: skip
     else:
         await share_with_family(services, session, case, sighting)
-    sighter = f"{sighting.reporter_name or '?'} (id {sighting.reporter_user_id})"
+    sighter = person_label(sighting.reporter_name or "", sighting.reporter_user_id)
     if sighting.contact:
         sighter += f" ☎️ {sighting.contact}"
     for chat_id, lang in await services.officer_chats(session):

@@ -7,6 +7,7 @@ import socket
 
 import httpx
 
+from models import Officer
 from searchbot.fake_bot_api import FakeBotApi
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 
@@ -62,16 +63,29 @@ async def test_an_officers_menu_follows_their_appointment(world: World, fake: Fa
     assert not fake.violations
 
 
+SECRET = "Xr7_k2-PqL9vT4wZ8mN3bY6cH1dF5gJ0sA"  # 34 characters of Telegram's set
+
+
+def forged_update(update_id: int, user_id: int, text: str) -> dict[str, object]:
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "chat": {"id": user_id, "type": "private"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "X"}, "text": text}}  # fmt: skip
+
+
 async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
     fake: FakeBotApi, database_url: str
 ) -> None:
-    port = free_port()
+    """Updates come through the webhook with the secret; a post without it, or with any
+    other (a shorter or longer one, one differing in the last character), is refused with 403,
+    counted in /metrics and not handled: a forged "admin" appointing an officer does nothing."""
+    port, metrics_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     settings = world_settings(
-        fake, database_url, SEARCHBOT_WEBHOOK_URL=url, SEARCHBOT_WEBHOOK_SECRET="s3cret-Token",
+        fake, database_url, SEARCHBOT_WEBHOOK_URL=url, SEARCHBOT_WEBHOOK_SECRET=SECRET,
         SEARCHBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+        SEARCHBOT_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
     )  # fmt: skip
-    async with World(fake, settings) as world:
+    async with World(fake, settings) as world, httpx.AsyncClient() as client:
         assert fake.webhook_url == url
         family = fake.user(5001, first_name="Mother", language_code="en")
         answer = await world.says(family, "/start")  # pushed by the fake to the webhook
@@ -79,16 +93,37 @@ async def test_webhook_mode_answers_and_refuses_a_wrong_secret(
         assert 200 in fake.webhook_answers
         assert not fake.calls_to("getUpdates")
 
-        forged = {"update_id": 999, "message": {
-            "message_id": 1, "date": 0, "chat": {"id": 6001, "type": "private"},
-            "from": {"id": 6001, "is_bot": False, "first_name": "X"}, "text": "/start"}}  # fmt: skip
-        async with httpx.AsyncClient() as client:
+        wrong = ["wrong", SECRET[:-1], SECRET + "x", SECRET[:-1] + "Z", SECRET.lower(), ""]
+        forged = forged_update(999, ADMIN_ID, "/officer add 6001")
+        for guess in wrong:
             refused = await client.post(
-                url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+                url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": guess}
             )
-        assert refused.status_code == 403
+            assert refused.status_code == 403, guess
+        missing = await client.post(url, json=forged_update(998, 6001, "/start"))
+        assert missing.status_code == 403
         await world.settle()
-        assert fake.messages(6001) == []
+        assert fake.messages(6001) == [] and fake.messages(ADMIN_ID) == []
+        async with world.services.sessions() as session:
+            assert await session.get(Officer, 6001) is None  # the forged admin changed nothing
+        scraped = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        assert 'searchbot_webhook_refused_total{reason="wrong"} 5.0' in scraped
+        assert 'searchbot_webhook_refused_total{reason="missing"} 2.0' in scraped  # "" too
+
+        # the right secret: a post is handled (by someone the fake Telegram knows)
+        fake.user(6001, first_name="X", language_code="en")
+        accepted = await client.post(
+            url, json=forged_update(1000, 6001, "/start"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )  # fmt: skip
+        assert accepted.status_code == 200
+        await world.settle()
+        assert fake.messages(6001), "a genuine update is answered"
+        garbage = await client.post(
+            url, content=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        )
+        assert garbage.status_code == 400
+    assert fake.violations == []
 
 
 async def test_health_and_metrics_follow_a_fanout(fake: FakeBotApi, database_url: str) -> None:

@@ -316,3 +316,82 @@ async def test_a_purge_of_tens_of_thousands_stays_within_the_statement_limits(
         assert left.one() == 0  # type: ignore[call-overload]
         kept = await session.exec(select(func.count()).where(col(Case.purged_at).is_(None)))
         assert kept.one() == 0  # type: ignore[call-overload]
+
+
+async def test_a_family_that_closed_its_own_case_is_not_in_the_audit_after_the_purge(
+    world: World, fake: FakeBotApi
+) -> None:
+    """The audit log keeps what happened and when, and which officer did it; the family that
+    reported and then closed its own case, and the sighter, leave no id, name nor phone."""
+    officer = await world.officer()
+    (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
+    family = fake.user(5001, first_name="Meiling", last_name="Zhang", language_code="en")
+    case_id = await reported_and_seen(world, fake, family, group, CHILD)
+    await world.says(officer, f"/verify {case_id}")
+    listing = await world.says(family, "/mycases")
+    await world.taps(family, listing, "Found")
+    await world.settle()
+    async with world.services.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None and case.status == "closed" and case.closed_by == 5001
+    before = {(e["action"], e["actor_user_id"]) for e in (await rows_of(world, case_id))["audit"]}
+    assert ("close", 5001) in before and ("verify", OFFICER_ID) in before
+    await age_case(world, case_id, RETENTION + timedelta(days=1))
+
+    await retention.purge(world.services)
+    audit = (await rows_of(world, case_id))["audit"]
+    after = {(e["action"], e["actor_user_id"]) for e in audit}
+    assert after == {(action, None if actor != OFFICER_ID else actor) for action, actor in before}
+    assert {"report", "sighting", "checked", "verify", "close"} <= {a for a, _ in after}
+    assert all(e["at"] is not None for e in audit)  # the times stay
+    text = repr(audit)
+    for secret in ("5001", str(7000 + case_id), str(7100 + case_id), CHILD, "13800138000",
+                   "Meiling", "Haoran", NOTE):  # fmt: skip
+        assert secret not in text, secret
+
+
+async def report_with_phone(world: World, family: FakeUser, name: str, phone: str) -> int:
+    summary = await world.draft_report(family, name=name)
+    which = await world.taps(family, summary, "Edit")
+    assert which is not None
+    await world.taps(family, which, "Contact")
+    summary = await world.says(family, phone)
+    done = await world.taps(family, summary, "Confirm")
+    assert done is not None and "is open" in done.body, done
+    return int(done.body.split("#")[1].split()[0])
+
+
+async def test_purged_names_and_phones_are_not_left_in_the_sqlite_files(
+    world: World, fake: FakeBotApi, database_url: str
+) -> None:
+    """secure_delete zeroes what was deleted or overwritten, and the write-ahead log is
+    folded back and emptied after the purge: the bytes on disk hold nothing purged."""
+    if not database_url.startswith("sqlite"):
+        return  # PostgreSQL's files are the server's business (VACUUM), not this process's
+    path = Path(database_url.split("///", 1)[1])
+    wal = path.with_name(path.name + "-wal")
+    officer = await world.officer()
+    (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
+    family = fake.user(5001, first_name="Meiling", last_name="Zhang", language_code="en")
+    child, phone = "Qiaoqiao Lianhua", "13912345678"
+    old = await report_with_phone(world, family, child, phone)
+    alert = next(m for m in fake.messages(group) if m.photo_file_id and f"#{old}" in m.body)
+    sighter = fake.user(7001, first_name="Haoran", last_name="Wu", language_code="en")
+    fake.send(sighter, chat=group, text=f"saw them {NOTE}", reply_to=alert)
+    await world.settle()
+    await world.says(officer, f"/close {old} found {CLOSE_NOTE}")
+    await world.report(fake.user(5002, first_name="Jun", language_code="en"), name="Lili")
+    await world.settle()
+    await age_case(world, old, RETENTION + timedelta(days=1))
+
+    def on_disk() -> bytes:
+        return b"".join(f.read_bytes() for f in (path, wal) if f.exists())
+
+    secrets = [child, phone, NOTE, CLOSE_NOTE]
+    assert all(secret.encode() in on_disk() for secret in secrets)
+    assert (await retention.purge(world.services)).cases == [old]
+    stored = on_disk()
+    for secret in secrets:
+        assert secret.encode() not in stored, secret
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert b"Lili" in stored  # the open case is still there: the check can see names

@@ -72,3 +72,52 @@ def test_a_bad_setting_stops_the_cli_with_one_line(tmp_path: object) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "SEARCHBOT_ESCALATION" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("secret", "complaint"),
+    [
+        (None, "required with a webhook"),
+        ("s", "32-256 characters"),
+        ("s3cret-Token", "32-256 characters"),
+        ("a" * 31, "32-256 characters"),
+        ("a" * 31 + "!", "32-256 characters"),  # not in Telegram's set
+        ("a" * 257, "32-256 characters"),
+    ],
+)
+def test_a_webhook_needs_a_secret_of_32_allowed_characters(
+    secret: str | None, complaint: str
+) -> None:
+    values = {"SEARCHBOT_WEBHOOK_URL": "https://bot.example.org/telegram"}
+    if secret is not None:
+        values["SEARCHBOT_WEBHOOK_SECRET"] = secret
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None, **values)
+    assert str(raised.value).startswith("SEARCHBOT_WEBHOOK_SECRET: ")
+    assert complaint in str(raised.value)
+    good = load_settings(_env_file=None, **{**values, "SEARCHBOT_WEBHOOK_SECRET": "a-Z_9" * 7})
+    assert good.webhook_secret == "a-Z_9" * 7
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_a_short_webhook_secret_stops_the_start_naming_the_variable(
+    tmp_path: object, flag: bool
+) -> None:
+    """From the environment or from ``run --webhook URL``: the start is refused."""
+    env = {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": "123:ABC",
+           "SEARCHBOT_WEBHOOK_SECRET": "short-secret"}  # fmt: skip
+    args = ["run", "--webhook", "https://bot.example.org/telegram"]
+    if not flag:
+        env["SEARCHBOT_WEBHOOK_URL"] = "https://bot.example.org/telegram"
+        args = ["run"]
+    result = _searchbot(*args, env=env, cwd=str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "SEARCHBOT_WEBHOOK_SECRET" in result.stderr and "32-256" in result.stderr
+
+
+def test_the_phone_region_is_a_region_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(_env_file=None).phone_region == "CN"
+    assert load_settings(_env_file=None, SEARCHBOT_PHONE_REGION="hk").phone_region == "HK"
+    with pytest.raises(SettingsError, match="^SEARCHBOT_PHONE_REGION: "):
+        load_settings(_env_file=None, SEARCHBOT_PHONE_REGION="Mars")
