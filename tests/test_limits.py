@@ -20,6 +20,7 @@ import pytest
 from sqlmodel import select
 
 from models import OutboxMessage
+from searchbot.dispatcher import CONCURRENCY
 from searchbot.fake_bot_api import ApiCall, FakeBotApi, FakeChat, Limits
 from searchbot.messages import Out
 from searchbot.outbox import ALERTS, PEOPLE, enqueue
@@ -186,4 +187,37 @@ async def test_a_fanout_keeps_to_the_limit_and_a_sighting_overtakes_it(
     registry = world.runtime.metrics.registry
     assert registry.get_sample_value("searchbot_overall_limit_pauses_total") == 0
     assert registry.get_sample_value("searchbot_send_rate") == world.settings.global_per_second
+    assert fake.violations == []
+
+
+async def test_429s_for_several_chats_pause_everything_and_lower_the_rate(
+    strict: World, fake: FakeBotApi
+) -> None:
+    """A server whose overall limit is a third of what the bot was told (another bot on the
+    same token, say): the bot learns it from the 429s instead of sending into the refusal."""
+    world = strict
+    await world.officer()
+    chats = await world.seed_groups(ring(45))
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    summary = await world.draft_report(family)
+    limits = Limits.telegram(latency=LATENCY)
+    limits.global_per_second = 10
+    fake.limit(limits)
+    start = len(fake.calls)
+    fake.click(family, summary, "Confirm")
+    registry = world.runtime.metrics.registry
+    await fake.wait_for(
+        lambda: registry.get_sample_value("searchbot_overall_limit_pauses_total"), timeout=30
+    )
+    assert (registry.get_sample_value("searchbot_send_rate") or 30) < 30
+    await world.settle(timeout=60)
+
+    per_group = Counter(int(c.params["chat_id"]) for c in alerts(fake, start))
+    assert sorted(per_group) == sorted(c.chat_id for c in chats)  # none lost
+    assert set(per_group.values()) == {1}  # none twice
+    pauses = registry.get_sample_value("searchbot_overall_limit_pauses_total") or 0
+    refused = fake.count_429_by_kind
+    assert refused["overall"] >= 1
+    # Only the sends already in the air when the bot learned of the limit met its cool-down.
+    assert refused["cooldown"] <= CONCURRENCY * pauses
     assert fake.violations == []
