@@ -42,7 +42,7 @@ from searchbot.transport import DeliveryError, Gone, Moved, Rejected, Throttled,
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
-BATCH_SECONDS = 0.5  # rows read per round: this many seconds of sending at the limit
+BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5
 MAX_BACKOFF = 60.0
 
@@ -84,8 +84,8 @@ class Dispatcher:
             settings.paid_broadcast_rate, settings.group_per_minute, settings.chat_per_second
         )
         self._metrics.send_rate.set_function(self._throttle.rate)
-        # Rows read per round: half a second of sending, so that a chat freed by a finished
-        # send is looked at again soon.
+        # Rows read per round: a second of sending (new rows for people interrupt a round,
+        # and a chat freed by a finished send waits about a second for its pace anyway).
         self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first

@@ -1,10 +1,10 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
-Overall: a current rate, at most the configured limit, with at most 95 % of it in any sliding
-second (a 429 costs far more than the margin) and sends never closer together than 90 % of the
-even spacing. A call counts in that second from its start until a second after its end, so
-network jitter cannot squeeze more calls into one of the server's seconds than the bot allowed
-in one of its own.
+Overall: a current rate, at most the configured limit, in any sliding second, and sends never
+closer together than 90 % of the even spacing. A call counts in that second from its start
+until a second after its end: the server counted it at some moment in between, so whatever the
+network did, no second of the server's holds more calls than the bot allowed in one of its own
+(the margin is the round trip: at 30 ms a call, about 29 sends a second).
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -26,7 +26,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-SAFETY = 0.95  # aim this much under the limit in any sliding second
 GAP = 0.9  # sends at least this fraction of the even spacing apart
 BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
@@ -79,7 +78,7 @@ class Throttle:
             self._recent.popleft()
         rate = self.rate()
         wait = max(self._paused_all - now, self._last_slot + GAP / rate - now)
-        if self._in_flight + len(self._recent) >= max(1, math.ceil(rate * SAFETY)):
+        if self._in_flight + len(self._recent) >= max(1, math.floor(rate)):
             freed = self._recent[0] + 1.0 - now if self._recent else POLL
             wait = max(wait, min(freed, POLL) if self._in_flight else freed)
         return max(wait, 0.0)

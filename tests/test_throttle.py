@@ -106,19 +106,20 @@ def test_overall_slots_keep_under_the_limit_in_every_second(
         clock.now += 0.03  # each call takes 30 ms
         throttle.slot_done()
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.9 / 30 - 1e-9
-    # No second holds 29 calls or more: each counts from its start to a second after its end.
-    assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= 29
+    # However the server placed each call between its start and its end, no second of its
+    # holds more than 30: the calls that started within a second and a call's length hold 30.
+    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
     elapsed = starts[-1] - starts[0]
-    assert 300 / 30 <= elapsed <= 300 / 30 / 0.9  # at the limit, within the margin
+    assert 300 / 30 <= elapsed <= 300 / 30 / 0.95  # at the limit, less the round trips
 
 
 def test_calls_in_flight_hold_their_place_in_the_second(throttle: Throttle, clock: Clock) -> None:
-    for _ in range(29):  # 29 calls started, none has ended (a slow server)
+    for _ in range(30):  # 30 calls started, none has ended (a slow server)
         clock.now += throttle.slot_wait()
         throttle.take_slot()
     clock.now += 5.0
-    assert throttle.slot_wait() > 0  # they are still in the air: no 30th
-    for _ in range(29):
+    assert throttle.slot_wait() > 0  # they are still in the air: no 31st
+    for _ in range(30):
         throttle.slot_done()
     assert throttle.slot_wait() > 0  # ended just now: they count for another second
     clock.now += 1.0
