@@ -118,8 +118,9 @@ class Dispatcher:
     async def recover(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
         group alerts. Such an alert may have reached its group before the crash without the bot
-        learning its message id: sent again, the group sees it twice. Only the rows claimed
-        when the crash came can be such rows (a round's batch and the sends in flight)."""
+        learning its message id: sent again, the group sees it twice. A row is claimed by its
+        send task just before the call, so these are at most the sends in flight
+        (``CONCURRENCY``)."""
         async with self._services.sessions() as session:
             alerts = await session.exec(
                 select(func.count())
@@ -171,9 +172,9 @@ class Dispatcher:
     async def round(self) -> float:
         """Send what is due now; returns how long to wait before the next round (0: at once).
 
-        Each row is claimed just before its call, once a send slot is free: a row is
-        ``sending`` only while its call may be in the air, so a crash leaves no more rows in
-        doubt than there are sends in flight (``CONCURRENCY``)."""
+        Each row is claimed by its send task, once a send slot is free: a row is ``sending``
+        only while its call may be in the air, so a crash leaves no more rows in doubt than
+        there are sends in flight (``CONCURRENCY``)."""
         self._wake.clear()
         self._freed.clear()
         paused = self._throttle.paused_all()
@@ -267,7 +268,7 @@ class Dispatcher:
         given are handed back if the row was not ours to send after all (another process took
         it, or it was cancelled or retried meanwhile)."""
         try:
-            if not await self._claim(job.id):
+            if not await self._claimed(job):
                 self._throttle.slot_unused()
                 self._throttle.unrecord(job.chat_id)
                 return
@@ -285,8 +286,16 @@ class Dispatcher:
             self._slots.release()
             self._freed.set()  # the chat may take its next message
 
+    async def _claimed(self, job: Job) -> bool:
+        try:
+            return await self._claim(job.id)
+        except Exception:  # the database hiccupped: the row stays pending for a later round
+            log.exception("claiming outbox row %s failed", job.id)
+            return False
+
     async def _call(self, job: Job) -> int | None:
         """The Bot API call; the pace counts from its end."""
+        await self._throttle.call_slot()
         try:
             return await self._transport.execute(job.chat_id, job.payload)
         finally:

@@ -35,6 +35,7 @@ def send(throttle: Throttle, chat_id: int) -> None:
     assert throttle.wait_for_chat(chat_id) == 0
     throttle.take_slot()
     throttle.record(chat_id)
+    throttle.call_started()
     throttle.slot_done()
     throttle.settle(chat_id)
 
@@ -60,6 +61,7 @@ def test_a_chats_pace_counts_from_the_end_of_its_last_send(
     for _ in range(3):
         throttle.take_slot()
         throttle.record(PERSON)
+        throttle.call_started()
         clock.now += 0.4  # the call takes 0.4 s; the server counted it when it arrived
         throttle.slot_done()
         throttle.settle(PERSON)
@@ -102,6 +104,8 @@ def test_overall_slots_keep_under_the_limit_in_every_second(
         wait = throttle.slot_wait()
         clock.now += wait
         throttle.take_slot()
+        assert throttle.call_wait() == 0
+        throttle.call_started()
         starts.append(clock.now)
         clock.now += 0.03  # each call takes 30 ms
         throttle.slot_done()
@@ -117,6 +121,7 @@ def test_calls_in_flight_hold_their_place_in_the_second(throttle: Throttle, cloc
     for _ in range(30):  # 30 calls started, none has ended (a slow server)
         clock.now += throttle.slot_wait()
         throttle.take_slot()
+        throttle.call_started()
     clock.now += 5.0
     assert throttle.slot_wait() > 0  # they are still in the air: no 31st
     for _ in range(30):
@@ -180,3 +185,29 @@ def test_blocked_chats_forgets_chats_that_recovered(throttle: Throttle, clock: C
     assert set(throttle.blocked_chats()) == {PERSON, GROUP}
     clock.now += 10.0
     assert throttle.blocked_chats() == {}
+
+
+def test_few_slots_wait_ahead_of_their_calls(throttle: Throttle, clock: Clock) -> None:
+    """Slots whose rows are still being claimed (a slow database) hold the next ones back: when
+    the database answers, three calls go out, not a burst that fills the second."""
+    for _ in range(3):
+        clock.now += throttle.slot_wait()
+        throttle.take_slot()
+    clock.now += 1.0
+    assert throttle.slot_wait() > 0
+    throttle.call_started()
+    assert throttle.slot_wait() == 0
+    throttle.slot_unused()  # a row another process had taken
+    throttle.slot_unused()
+    throttle.take_slot()
+    assert throttle.call_wait() == 0
+
+
+def test_a_call_waits_if_the_second_filled_while_its_row_was_claimed(
+    throttle: Throttle, clock: Clock
+) -> None:
+    for _ in range(29):
+        throttle.record_direct(PERSON + 1)  # 29 replies the handlers sent in this second
+    throttle.take_slot()  # the slot was free a moment ago
+    throttle.record_direct(PERSON + 2)
+    assert throttle.call_wait() == pytest.approx(1.0)
