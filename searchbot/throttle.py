@@ -1,10 +1,11 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
-Overall: a current rate, at most the configured limit, in any sliding second, and sends never
-closer together than 90 % of the even spacing. A call counts in that second from its start
-until a second after its end: the server counted it at some moment in between, so whatever the
-network did, no second of the server's holds more calls than the bot allowed in one of its own
-(the margin is the round trip: at 30 ms a call, about 29 sends a second).
+Overall: a current rate, at most the configured limit less one (room for a handler's direct
+reply, which is counted only once sent), in any sliding second, and sends never closer together
+than 90 % of the even spacing. A call counts in that second from its start until a second after
+its end: the server counted it at some moment in between, so whatever the network did, no
+second of the server's holds more calls than the bot allowed in one of its own (the price is
+the round trip: at 30 ms a call, 29 a second become about 28).
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -14,8 +15,9 @@ messages closer together than the bot planned. Replies the handlers send directl
 
 429s: a chat that got one is paused until its retry_after. 429s for several different chats
 within a short time mean the bot as a whole is over the overall limit (Telegram then refuses
-every chat until retry_after): every send pauses, and the rate is halved, then climbs back by
-one message a second each second (additive increase, multiplicative decrease).
+every chat until retry_after): every send pauses, and the rate drops by 30 %, then climbs back
+by three messages a second each second (multiplicative decrease, additive increase: a one-off
+429 costs about a second, a limit really lower than configured is found in a few steps).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
 OVERALL_WINDOW = 2.0  # 429s for different chats within this many seconds: the overall limit
 OVERALL_CHATS = 2  # ... from at least this many chats
-DECREASE = 0.5  # the rate is multiplied by this on an overall 429
-INCREASE = 1.0  # messages a second added back each second without one
+DECREASE = 0.7  # the rate is multiplied by this on an overall 429
+INCREASE = 3.0  # messages a second added back each second without one (30/s again in 3 s)
+ROOM = 1  # places of the sliding second left for a handler's reply, counted only once sent
 MIN_RATE = 1.0
 POLL = 0.01  # how often a full second of calls still in flight is looked at again
 AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)
@@ -126,7 +129,7 @@ class Throttle:
         """Seconds until the sliding second has room for one more call besides ``extra``."""
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
-        if self._in_flight + extra + len(self._recent) < max(1, math.floor(self.rate())):
+        if self._in_flight + extra + len(self._recent) < max(1, math.floor(self.rate()) - ROOM):
             return 0.0
         if self._in_flight + extra or not self._recent:
             return POLL  # a call in the air (or a slot about to be called) must end first

@@ -111,20 +111,21 @@ def test_overall_slots_keep_under_the_limit_in_every_second(
         throttle.slot_done()
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.9 / 30 - 1e-9
     # However the server placed each call between its start and its end, no second of its
-    # holds more than 30: the calls that started within a second and a call's length hold 30.
-    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
+    # holds more than 29 (one place is left for a handler's reply): the calls that started
+    # within a second and a call's length.
+    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 29
     elapsed = starts[-1] - starts[0]
-    assert 300 / 30 <= elapsed <= 300 / 30 / 0.95  # at the limit, less the round trips
+    assert 300 / 30 <= elapsed <= 300 / 30 / 0.9  # within 0.9 of the limit, round trips and all
 
 
 def test_calls_in_flight_hold_their_place_in_the_second(throttle: Throttle, clock: Clock) -> None:
-    for _ in range(30):  # 30 calls started, none has ended (a slow server)
+    for _ in range(29):  # 29 calls started, none has ended (a slow server)
         clock.now += throttle.slot_wait()
         throttle.take_slot()
         throttle.call_started()
     clock.now += 5.0
-    assert throttle.slot_wait() > 0  # they are still in the air: no 31st
-    for _ in range(30):
+    assert throttle.slot_wait() > 0  # they are still in the air: no 30th
+    for _ in range(29):
         throttle.slot_done()
     assert throttle.slot_wait() > 0  # ended just now: they count for another second
     clock.now += 1.0
@@ -141,7 +142,7 @@ def test_a_429_pauses_only_its_chat(throttle: Throttle, clock: Clock) -> None:
     assert throttle.wait_for_chat(GROUP) == 0
 
 
-def test_429s_for_several_chats_pause_every_send_and_halve_the_rate(
+def test_429s_for_several_chats_pause_every_send_and_lower_the_rate(
     throttle: Throttle, clock: Clock
 ) -> None:
     throttle.throttled(GROUP, 3)
@@ -150,14 +151,14 @@ def test_429s_for_several_chats_pause_every_send_and_halve_the_rate(
     assert throttle.paused_all() == pytest.approx(3.0)
     assert throttle.wait_for_chat(OTHER_GROUP) == pytest.approx(3.0)
     assert throttle.slot_wait() == pytest.approx(3.0)
-    assert throttle.rate() == 15
+    assert throttle.rate() == pytest.approx(21)
     assert throttle.overall_429s == 1
-    throttle.throttled(OTHER_GROUP, 3)  # a send that was already in the air: no second halving
-    assert throttle.rate() == 15 and throttle.overall_429s == 1
+    throttle.throttled(OTHER_GROUP, 3)  # a send that was already in the air: no second drop
+    assert throttle.rate() == pytest.approx(21) and throttle.overall_429s == 1
     clock.now += 3.0
     assert throttle.paused_all() == 0
-    clock.now += 5.0
-    assert throttle.rate() == pytest.approx(20)  # one a second more each second
+    clock.now += 2.0
+    assert throttle.rate() == pytest.approx(27)  # three a second more each second
     clock.now += 60.0
     assert throttle.rate() == 30  # and never above the limit
 
@@ -206,8 +207,8 @@ def test_few_slots_wait_ahead_of_their_calls(throttle: Throttle, clock: Clock) -
 def test_a_call_waits_if_the_second_filled_while_its_row_was_claimed(
     throttle: Throttle, clock: Clock
 ) -> None:
-    for _ in range(29):
-        throttle.record_direct(PERSON + 1)  # 29 replies the handlers sent in this second
+    for _ in range(28):
+        throttle.record_direct(PERSON + 1)  # 28 replies the handlers sent in this second
     throttle.take_slot()  # the slot was free a moment ago
     throttle.record_direct(PERSON + 2)
     assert throttle.call_wait() == pytest.approx(1.0)
