@@ -12,6 +12,9 @@ from searchbot import closing, desk, registration, sightings
 from searchbot.messages import Answer
 from searchbot.texts import say
 
+# Buttons a crowd presses at once: a group's members need not wait for each other's presses.
+CROWD_BUTTONS = ("ck:",)
+
 
 async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query

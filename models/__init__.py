@@ -2,6 +2,7 @@
 
 from models.tables import (
     Alert,
+    AlertCheck,
     AuditEntry,
     Case,
     Dialogue,
@@ -15,6 +16,7 @@ from models.tables import (
 
 __all__ = [
     "Alert",
+    "AlertCheck",
     "AuditEntry",
     "Case",
     "Dialogue",

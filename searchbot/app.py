@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
+from handlers.buttons import CROWD_BUTTONS
 from searchbot import db, escalation, menus, reminders, retention
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 BotApplication = Application  # type: ignore[type-arg]
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 PURGE_EVERY = 24 * 3600  # seconds: the retention period is counted in days
+RUNNING_UPDATES = 32  # updates handled at once (waiting for a chat's turn takes no slot)
 
 
 @dataclass
@@ -60,7 +62,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .base_file_url(settings.telegram_api_file_url)
         .connection_pool_size(32)
         .pool_timeout(10)
-        .concurrent_updates(ChatOrderedUpdates(16))
+        .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=CROWD_BUTTONS))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -121,6 +123,8 @@ async def _post_shutdown(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data["runtime"]
     if runtime.operations is not None:
         await runtime.operations.stop()
+    if runtime.services.checks is not None:  # the presses' audit and counters still collected
+        await runtime.services.checks.stop()
     if runtime.dispatcher is not None:
         await runtime.dispatcher.stop()
     await runtime.engine.dispose()

@@ -22,6 +22,7 @@ from searchbot.messages import Out
 PEOPLE = 0
 RETRACT = 1
 ALERTS = 2
+COUNTERS = 3  # edits of the alerts' counters: a courtesy, after everything else
 
 
 def mark(session: AsyncSession) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +18,9 @@ from searchbot.messages import Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import PlaceResolver
 from searchbot.settings import Settings
+
+if TYPE_CHECKING:
+    from searchbot.checks import Checks
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Services:
     bot_username: str = "searchbot"
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
     note_direct_send: Callable[[int], None] = field(default=lambda chat_id: None)
+    checks: Checks | None = None  # the recorder of "Checked" presses (searchbot.checks)
 
     def now(self) -> datetime:
         return self.clock()
