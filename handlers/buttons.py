@@ -3,7 +3,7 @@ server-side, so a forged or replayed callback changes nothing it should not."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
 from handlers.numbers import parse_id, record_id
 from handlers.private import on_dialogue_button
@@ -14,6 +14,20 @@ from searchbot.texts import say
 
 # Buttons a crowd presses at once: a group's members need not wait for each other's presses.
 CROWD_BUTTONS = ("ck:",)
+
+
+def _on_its_own_button(update: Update, bot_id: int) -> bool:
+    """Whether Telegram delivered this press from a button the bot put on the message it came
+    with (the message is Telegram's, not the client's: a forged press names data that no
+    button of that message carries)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    if message.from_user is None or message.from_user.id != bot_id:
+        return False
+    keyboard = message.reply_markup.inline_keyboard
+    return any(button.callback_data == query.data for row in keyboard for button in row)
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -35,7 +49,8 @@ async def on_button(update: Update, context: Context) -> None:
         return
     try:
         if prefix == "ck":
-            answer = await registration.checked(services, actor, number)
+            shown = _on_its_own_button(update, context.bot.id)
+            answer = await registration.checked(services, actor, number, on_its_button=shown)
         elif prefix in ("ap", "rj"):
             answer = await registration.decide(services, actor, number, prefix == "ap")
         elif prefix == "vf":

@@ -14,6 +14,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 import handlers
 from handlers.buttons import CROWD_BUTTONS
 from searchbot import db, escalation, menus, reminders, retention
+from searchbot.bot_http import AiohttpRequest
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
@@ -60,8 +61,8 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
-        .connection_pool_size(32)
-        .pool_timeout(10)
+        .request(AiohttpRequest(pool_size=32, pool_timeout=10))
+        .get_updates_request(AiohttpRequest(pool_size=1))
         .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=CROWD_BUTTONS))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -22,18 +22,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, cast, func, literal, union_all
+from sqlalchemy import BigInteger, Integer, cast, func, literal, or_, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Alert, AlertCheck, AuditEntry, Case, Group, OutboxMessage
-from searchbot.outbox import COUNTERS, enqueue
+from searchbot.clock import as_utc
+from searchbot.outbox import COUNTERS, mark
 from searchbot.services import Services
 from searchbot.texts import say
 
 log = logging.getLogger(__name__)
 
+SEEN_LIMIT = 100_000
+RETRIES, RETRY_SECONDS = 5, 1.0
 MAX_BATCH = 200  # presses in one statement (SQLite allows 500 terms in a compound SELECT)
 COLLECT_SECONDS = 1.0  # the slow part waits this long for more presses, and is done at most
 EDIT_GAP = timedelta(seconds=1)  # once this often per alert message
@@ -53,7 +56,9 @@ class Press:
 @dataclass
 class _Waiting:
     press: Press
+    at: datetime
     outcome: asyncio.Future[str] = field(repr=False)
+    attempts: int = 0
 
 
 class Checks:
@@ -67,16 +72,38 @@ class Checks:
         self._audit: list[tuple[Press, datetime]] = []
         self._wake = asyncio.Event()
         self._refresher: asyncio.Task[None] | None = None
-        self._last_edit: dict[tuple[int, int], datetime] = {}  # (chat, message) -> when due
+        self._seen: set[Press] = set()  # presses queued by this process (for the toast only)
 
     async def press(self, press: Press) -> str:
-        """Store one press; returns NEW (counted now), AGAIN (this person had already
-        checked) or STALE (no open case alerted this chat)."""
-        waiting = _Waiting(press, asyncio.get_running_loop().create_future())
+        """Store one press, then tell its fate: NEW (counted now), AGAIN (this person had
+        already checked) or STALE (no open case alerted this chat)."""
+        return await self._queue_press(press)
+
+    def press_now(self, press: Press) -> str:
+        """Queue a press made on the alert's own button and tell at once what it most likely
+        is (AGAIN if this process has seen it before, else NEW), so the button is answered
+        without waiting for the database; the count itself is decided there all the same."""
+        outcome = AGAIN if press in self._seen else NEW
+        self._queue_press(press)
+        return outcome
+
+    @property
+    def busy(self) -> bool:
+        """Presses not stored yet, or their slow part not done yet."""
+        return bool(self._queue or self._dirty or self._audit) or not (
+            self._writer is None or self._writer.done()
+        )
+
+    def _queue_press(self, press: Press) -> asyncio.Future[str]:
+        if len(self._seen) > SEEN_LIMIT:  # only a toast depends on it: forget, do not grow
+            self._seen.clear()
+        self._seen.add(press)
+        waiting = _Waiting(press, self._services.now(), asyncio.get_running_loop().create_future())
+        waiting.outcome.add_done_callback(_consume)  # nobody awaits a press answered at once
         self._queue.append(waiting)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="checks-writer")
-        return await waiting.outcome
+        return waiting.outcome
 
     async def stop(self) -> None:
         """Finish the writes under way and the slow part collected so far."""
@@ -96,29 +123,33 @@ class Checks:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                outcomes = await self._record([w.press for w in batch])
-            except Exception as error:  # each press's handler hears of it; the next batch goes on
+                outcomes = await self._record(batch)
+            except Exception as error:  # a database hiccup: try again, a few times
                 log.exception("recording %s presses failed", len(batch))
+                again = [w for w in batch if w.attempts < RETRIES]
                 for waiting in batch:
-                    if not waiting.outcome.done():
+                    waiting.attempts += 1
+                    if waiting not in again and not waiting.outcome.done():
                         waiting.outcome.set_exception(error)
+                self._queue = again + self._queue
+                await asyncio.sleep(RETRY_SECONDS)
                 continue
             for waiting, outcome in zip(batch, outcomes, strict=True):
                 if not waiting.outcome.done():  # its handler may have been cancelled
                     waiting.outcome.set_result(outcome)
 
-    async def _record(self, presses: list[Press]) -> list[str]:
+    async def _record(self, batch: list[_Waiting]) -> list[str]:
         """One statement for the whole batch; the outcome of each press, in order."""
-        unique = list(dict.fromkeys(presses))
-        now = self._services.now()
+        first = {w.press: w.at for w in reversed(batch)}  # each press once, at its first time
         async with self._services.sessions() as session:
             dialect = session.bind.dialect.name  # type: ignore[union-attr]
-            result = await session.exec(_record_statement(dialect, unique, now))  # type: ignore[call-overload]
+            result = await session.exec(_record_statement(dialect, first.items()))  # type: ignore[call-overload]
             counted = {Press(c, chat, u): n for c, chat, u, n in result.all()}
             await session.commit()
         outcomes: list[str] = []
         seen: set[Press] = set()
-        for press in presses:
+        for waiting in batch:
+            press = waiting.press
             presses_so_far = counted.get(press)
             if presses_so_far is None:
                 outcomes.append(STALE)
@@ -126,7 +157,7 @@ class Checks:
                 outcomes.append(AGAIN)  # a second press in the same batch is a repeat too
             else:
                 outcomes.append(NEW)
-                self._audit.append((press, now))
+                self._audit.append((press, waiting.at))
                 self._dirty.add((press.case_id, press.chat_id))
             seen.add(press)
         if self._dirty:
@@ -173,30 +204,38 @@ class Checks:
         chats = {chat for _, chat in dirty}
         counts = await _counts(session, cases, chats)
         languages = await _languages(session, chats)
-        waiting = await _waiting_edits(session, chats)
         now = self._services.now()
+        edits = await _recent_edits(session, chats, now - EDIT_GAP)
         for alert in await _open_alert_messages(session, cases, chats):
             key = (alert.case_id or 0, alert.chat_id)
             if key not in dirty or alert.message_id is None:
                 continue
             label = say(languages.get(alert.chat_id, "zh"), "btn_checked_count", count=counts[key])
             payload = edit_payload(alert, label)
-            target = (alert.chat_id, alert.message_id)
-            queued = waiting.get(target, [])
-            for row in queued:  # not sent yet: it will carry the newest figure
+            recent = edits.get((alert.chat_id, alert.message_id), _Edits())
+            for row in recent.pending:  # not sent yet: it will carry the newest figure
                 row.payload = payload
                 session.add(row)
-            if queued:
+            if recent.pending:
                 continue
-            due = max(now, self._last_edit.get(target, now - EDIT_GAP) + EDIT_GAP)
-            self._last_edit[target] = due
-            edit = await enqueue(
-                session, alert.chat_id, payload, kind="counter", case_id=alert.case_id,
-                lane=COUNTERS, now=now,
+            if recent.sending:  # on its way: the next edit waits until it is done
+                self._dirty.add(key)
+                self._wake.set()
+                continue
+            due = max(now, recent.sent_at + EDIT_GAP) if recent.sent_at else now
+            session.add(
+                OutboxMessage(
+                    case_id=alert.case_id, chat_id=alert.chat_id, kind="counter",
+                    lane=COUNTERS, payload=payload, next_attempt_at=due, created_at=now,
+                )
             )  # fmt: skip
-            if edit is not None:
-                edit.next_attempt_at = due
-                session.add(edit)
+            mark(session)  # its commit wakes the dispatcher
+
+
+def _consume(outcome: asyncio.Future[str]) -> None:
+    """Retrieve a failure nobody awaited (it was logged), so asyncio does not warn of it."""
+    if not outcome.cancelled():
+        outcome.exception()
 
 
 def checks_of(services: Services) -> Checks:
@@ -218,17 +257,17 @@ def edit_payload(alert: OutboxMessage, label: str) -> dict[str, Any]:
     return {"op": "edit", "message_id": alert.message_id, "buttons": buttons}
 
 
-def _record_statement(dialect: str, presses: Sequence[Press], now: datetime) -> Any:
+def _record_statement(dialect: str, presses: Iterable[tuple[Press, datetime]]) -> Any:
     """INSERT the presses that name an open case's alert in that chat; a person already
     counted only adds to ``presses``. RETURNING tells each press's fate."""
-    stamp = literal(now, type_=AlertCheck.__table__.c.first_at.type)  # type: ignore[attr-defined]
+    stamp = AlertCheck.__table__.c.first_at.type  # type: ignore[attr-defined]
     sources: list[Any] = [
         select(  # type: ignore[call-overload]
             Alert.id,
             cast(literal(press.user_id), BigInteger),
             Alert.case_id,
             Group.chat_id,
-            stamp,
+            literal(at, type_=stamp),
             cast(literal(1), Integer),
         )
         .join(Group, col(Group.id) == col(Alert.group_id))
@@ -238,7 +277,7 @@ def _record_statement(dialect: str, presses: Sequence[Press], now: datetime) -> 
             col(Group.chat_id) == press.chat_id,
             col(Case.status) == "open",
         )
-        for press in presses
+        for press, at in presses
     ]
     source: Any = sources[0] if len(sources) == 1 else union_all(*sources)
     columns = ["alert_id", "user_id", "case_id", "chat_id", "first_at", "presses"]
@@ -302,19 +341,38 @@ async def _open_alert_messages(
     return (await session.exec(query)).all()
 
 
-async def _waiting_edits(
-    session: AsyncSession, chats: Iterable[int]
-) -> dict[tuple[int, int], list[OutboxMessage]]:
-    """Counter edits not sent yet, by (chat, message)."""
+@dataclass
+class _Edits:
+    """The counter edits of one message that decide when the next one may go."""
+
+    pending: list[OutboxMessage] = field(default_factory=list)
+    sending: bool = False
+    sent_at: datetime | None = None  # the latest, if within the last EDIT_GAP
+
+
+async def _recent_edits(
+    session: AsyncSession, chats: Iterable[int], since: datetime
+) -> dict[tuple[int, int], _Edits]:
+    """Counter edits not sent yet, being sent, or sent since ``since``, by (chat, message)."""
     query = select(OutboxMessage).where(
         col(OutboxMessage.kind) == "counter",
-        col(OutboxMessage.status) == "pending",
         col(OutboxMessage.chat_id).in_(list(chats)),
+        or_(
+            col(OutboxMessage.status).in_(("pending", "sending")),
+            col(OutboxMessage.sent_at) >= since,
+        ),
     )
-    waiting: dict[tuple[int, int], list[OutboxMessage]] = {}
+    edits: dict[tuple[int, int], _Edits] = {}
     for row in (await session.exec(query)).all():
-        waiting.setdefault((row.chat_id, int(row.payload["message_id"])), []).append(row)
-    return waiting
+        state = edits.setdefault((row.chat_id, int(row.payload["message_id"])), _Edits())
+        if row.status == "pending":
+            state.pending.append(row)
+        elif row.status == "sending":
+            state.sending = True
+        elif row.sent_at is not None:
+            sent_at = as_utc(row.sent_at)
+            state.sent_at = max(state.sent_at or sent_at, sent_at)
+    return edits
 
 
 __all__ = ["AGAIN", "NEW", "STALE", "Checks", "Press", "checks_of", "edit_payload"]

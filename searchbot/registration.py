@@ -169,13 +169,19 @@ async def status(services: Services, actor: Actor) -> Answer:
     )
 
 
-async def checked(services: Services, actor: Actor, case_id: int) -> Answer:
+async def checked(
+    services: Services, actor: Actor, case_id: int, on_its_button: bool = False
+) -> Answer:
     """ "Checked — not here" on an alert: counted once per member (the first one also marks
-    the group as checked). Stored in a batch with the presses of the same moment; the toast
-    is in the presser's own language (only they see it)."""
+    the group as checked), stored in a batch with the presses of the same moment. A press that
+    Telegram delivered from the alert's own button is answered at once and stored right after;
+    any other (forged, or its message unknown) is answered once the database has judged it.
+    The toast is in the presser's own language: only they see it."""
     if actor.in_private:  # an alert lives in a group
         return Answer(toast=say(actor.language, "stale_button"))
-    outcome = await checks_of(services).press(Press(case_id, actor.chat_id, actor.user_id))
+    press = Press(case_id, actor.chat_id, actor.user_id)
+    checks = checks_of(services)
+    outcome = checks.press_now(press) if on_its_button else await checks.press(press)
     key = {NEW: "checked_thanks", AGAIN: "checked_already"}.get(outcome, "stale_button")
     return Answer(toast=say(actor.language, key))
 

@@ -7,12 +7,15 @@ wait only for the same person's earlier presses there, not for the other members
 case behind them is safe to run concurrently.
 
 Waiting for one's turn takes no running slot: ``running`` bounds the updates actually being
-handled, so forty presses queued in one group cannot hold back a family in another chat.
+handled, so forty presses queued in one group cannot hold back a family in another chat; and a
+crowd's presses take at most half of the slots, so a report's Confirm or a sighting always finds
+one free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Hashable, Iterable
 from typing import Any
 
@@ -27,6 +30,7 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
     def __init__(self, running: int, independent: Iterable[str] = ()) -> None:
         super().__init__(max(WAITING, running))
         self._running = asyncio.Semaphore(running)
+        self._crowd = asyncio.Semaphore(max(1, running // 2))
         self._independent = tuple(independent)
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._users: dict[Hashable, int] = {}
@@ -66,8 +70,9 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
+        crowd = self._crowd if isinstance(key, tuple) else contextlib.nullcontext()
         try:
-            async with lock, self._running:
+            async with lock, crowd, self._running:  # a press takes one of the crowd's slots
                 await coroutine
         finally:
             self._users[key] -= 1
