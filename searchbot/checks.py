@@ -72,6 +72,7 @@ class Checks:
         self._audit: list[tuple[Press, datetime]] = []
         self._wake = asyncio.Event()
         self._refresher: asyncio.Task[None] | None = None
+        self._catching_up = False
         self._seen: set[Press] = set()  # presses queued by this process (for the toast only)
 
     async def press(self, press: Press) -> str:
@@ -90,7 +91,7 @@ class Checks:
     @property
     def busy(self) -> bool:
         """Presses not stored yet, or their slow part not done yet."""
-        return bool(self._queue or self._dirty or self._audit) or not (
+        return bool(self._queue or self._dirty or self._audit or self._catching_up) or not (
             self._writer is None or self._writer.done()
         )
 
@@ -184,6 +185,7 @@ class Checks:
     async def _catch_up(self) -> None:
         dirty, self._dirty = self._dirty, set()
         audit, self._audit = self._audit, []
+        self._catching_up = True
         try:
             async with self._services.sessions() as session:
                 for press, at in audit:
@@ -194,6 +196,8 @@ class Checks:
             self._dirty |= dirty
             self._audit = audit + self._audit
             raise
+        finally:
+            self._catching_up = False
 
     async def _refresh(self, session: AsyncSession, dirty: set[tuple[int, int]]) -> None:
         """Queue one edit of each alert message whose counter is behind (or bring the edit
