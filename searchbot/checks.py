@@ -1,10 +1,11 @@
 """ "Checked — not here" from a crowd: hundreds of people pressing in the same second.
 
-Every member's press counts once (a second press by the same person is "already noted"), and a
-press is answered as soon as it is stored. Presses that arrive while a write is under way are
-written together by the next one (a group commit): one statement records a whole batch, so the
-database sees a handful of writes for a crowd instead of one transaction per person, and
-nobody's answer waits behind everybody else's.
+Every member's press counts once (a second press by the same person is "already noted"). A
+press Telegram delivered from the alert's own button is answered at once, before the database
+has it; any other is answered once the database has judged it. Presses that arrive while a
+write is under way are written together by the next one (a group commit): one statement records
+a whole batch (the database counts each person once, whatever this process believed), so a
+crowd is a handful of writes instead of a transaction per person.
 
 What a press causes besides (its audit entry, the counter on the alert's button that shows
 the group how many of its members have checked) is the slow part: it is collected for a second
