@@ -7,16 +7,18 @@ wait only for the same person's earlier presses there, not for the other members
 case behind them is safe to run concurrently.
 
 Waiting for one's turn takes no running slot: ``running`` bounds the updates actually being
-handled, so forty presses queued in one group cannot hold back a family in another chat; and a
-crowd's presses take at most half of the slots, so a report's Confirm or a sighting always finds
-one free.
+handled, so forty presses queued in one group cannot hold back a family in another chat. A
+crowd's presses take at most half of the slots, and only ``BESIDE_OTHERS`` of them while any
+other update is being handled: on one event loop every step of a report's Confirm or of a
+sighting queues behind the steps of whatever else runs, so the crowd steps aside for the
+individual conversations and takes the loop back as soon as they are done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Hashable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Hashable, Iterable
 from typing import Any
 
 from telegram import Update
@@ -24,13 +26,17 @@ from telegram.constants import ChatType
 from telegram.ext import BaseUpdateProcessor
 
 WAITING = 4096  # updates taken from Telegram but not finished (PTB's own bound)
+BESIDE_OTHERS = 4  # crowd presses handled at once while another update is being handled
 
 
 class ChatOrderedUpdates(BaseUpdateProcessor):
     def __init__(self, running: int, independent: Iterable[str] = ()) -> None:
         super().__init__(max(WAITING, running))
         self._running = asyncio.Semaphore(running)
-        self._crowd = asyncio.Semaphore(max(1, running // 2))
+        self._crowd_max = max(1, running // 2)
+        self._crowd_running = 0
+        self._others_running = 0
+        self._changed = asyncio.Condition()
         self._independent = tuple(independent)
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._users: dict[Hashable, int] = {}
@@ -70,14 +76,36 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
-        crowd = self._crowd if isinstance(key, tuple) else contextlib.nullcontext()
         try:
-            async with lock, crowd, self._running:  # a press takes one of the crowd's slots
+            async with lock, self._slot(crowd=isinstance(key, tuple)), self._running:
                 await coroutine
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:  # forget idle keys: the map stays small
                 del self._users[key], self._locks[key]
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, crowd: bool) -> AsyncIterator[None]:
+        """A crowd's press waits for a crowd slot (fewer while others are handled); anything
+        else only counts itself in, so the crowd knows to step aside."""
+        async with self._changed:
+            if crowd:
+                await self._changed.wait_for(lambda: self._crowd_running < self._crowd_limit())
+                self._crowd_running += 1
+            else:
+                self._others_running += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                if crowd:
+                    self._crowd_running -= 1
+                else:
+                    self._others_running -= 1
+                self._changed.notify_all()
+
+    def _crowd_limit(self) -> int:
+        return min(BESIDE_OTHERS, self._crowd_max) if self._others_running else self._crowd_max
 
     async def initialize(self) -> None:
         """Nothing to set up."""
