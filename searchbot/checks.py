@@ -8,10 +8,11 @@ a whole batch (the database counts each person once, whatever this process belie
 crowd is a handful of writes instead of a transaction per person.
 
 What a press causes besides (its audit entry, the counter on the alert's button that shows
-the group how many of its members have checked) is the slow part: it is collected for a second
-and done after the answers, one transaction for everything collected, at most one edit of each
-alert a second, and through the outbox (lowest lane: alerts, sightings and people's messages go
-first; the dispatcher keeps every chat within Telegram's limits).
+the group how many of its members have checked) is the slow part, done once per burst: when
+presses have stopped coming for half a second (or at the latest five seconds after the first),
+one transaction for everything collected, at most one edit of each alert a second, and through
+the outbox (lowest lane: alerts, sightings and people's messages go first; the dispatcher keeps
+every chat within Telegram's limits).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ log = logging.getLogger(__name__)
 SEEN_LIMIT = 100_000
 RETRIES, RETRY_SECONDS = 5, 1.0
 MAX_BATCH = 200  # presses in one statement (SQLite allows 500 terms in a compound SELECT)
-COLLECT_SECONDS = 1.0  # the slow part waits this long for more presses, and is done at most
-EDIT_GAP = timedelta(seconds=1)  # once this often per alert message
+COLLECT_SECONDS = 1.0  # the slow part waits at least this long for more presses,
+QUIET_SECONDS = 0.5  # until none came for this long,
+LATEST_SECONDS = 5.0  # but no longer than this after the first
+EDIT_GAP = timedelta(seconds=1)  # and edits one alert message at most once this often
 
 NEW, AGAIN, STALE = "new", "again", "stale"
 
@@ -74,6 +77,7 @@ class Checks:
         self._wake = asyncio.Event()
         self._refresher: asyncio.Task[None] | None = None
         self._catching_up = False
+        self._last_press = 0.0  # loop time of the latest press
         self._seen: set[Press] = set()  # presses queued by this process (for the toast only)
 
     async def press(self, press: Press) -> str:
@@ -100,6 +104,7 @@ class Checks:
         if len(self._seen) > SEEN_LIMIT:  # only a toast depends on it: forget, do not grow
             self._seen.clear()
         self._seen.add(press)
+        self._last_press = asyncio.get_running_loop().time()
         waiting = _Waiting(press, self._services.now(), asyncio.get_running_loop().create_future())
         waiting.outcome.add_done_callback(_consume)  # nobody awaits a press answered at once
         self._queue.append(waiting)
@@ -176,12 +181,23 @@ class Checks:
     async def _refresh_loop(self) -> None:
         while True:
             await self._wake.wait()
-            await asyncio.sleep(COLLECT_SECONDS)  # one edit for a second's worth of presses
+            await self._burst_over()
             self._wake.clear()
             try:
                 await self._catch_up()
             except Exception:  # the counters are a courtesy: try again with the next press
                 log.exception("refreshing the check counters failed")
+
+    async def _burst_over(self) -> None:
+        """Wait until the presses stop (one edit per burst), within bounds."""
+        loop = asyncio.get_running_loop()
+        latest = loop.time() + LATEST_SECONDS
+        await asyncio.sleep(COLLECT_SECONDS)
+        while loop.time() < latest:
+            quiet_from = self._last_press + QUIET_SECONDS
+            if loop.time() >= quiet_from:
+                return
+            await asyncio.sleep(min(quiet_from, latest) - loop.time())
 
     async def _catch_up(self) -> None:
         dirty, self._dirty = self._dirty, set()
