@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
@@ -33,6 +33,24 @@ async def _member_there(update: Update, context: Context) -> bool:
     return member.status not in GONE
 
 
+# Buttons a crowd presses at once: a group's members need not wait for each other's presses.
+CROWD_BUTTONS = ("ck:",)
+
+
+def _on_its_own_button(update: Update, bot_id: int) -> bool:
+    """Whether Telegram delivered this press from a button the bot put on the message it came
+    with (the message is Telegram's, not the client's: a forged press names data that no
+    button of that message carries)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    if message.from_user is None or message.from_user.id != bot_id:
+        return False
+    keyboard = message.reply_markup.inline_keyboard
+    return any(button.callback_data == query.data for row in keyboard for button in row)
+
+
 async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None or query.data is None:
@@ -56,7 +74,8 @@ async def on_button(update: Update, context: Context) -> None:
         return
     try:
         if prefix == "ck":
-            answer = await registration.checked(services, actor, number)
+            shown = _on_its_own_button(update, context.bot.id)
+            answer = await registration.checked(services, actor, number, on_its_button=shown)
         elif prefix in ("ap", "rj"):
             answer = await registration.decide(services, actor, number, prefix == "ap")
         elif prefix == "vf":

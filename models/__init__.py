@@ -2,6 +2,7 @@
 
 from models.tables import (
     Alert,
+    AlertCheck,
     AuditEntry,
     BotState,
     Case,
@@ -21,6 +22,7 @@ from models.tables import (
 
 __all__ = [
     "Alert",
+    "AlertCheck",
     "AuditEntry",
     "BotState",
     "Case",

@@ -108,6 +108,25 @@ class Alert(SQLModel, table=True):
     token: str | None = Field(default=None, max_length=32, unique=True)
 
 
+class AlertCheck(SQLModel, table=True):
+    """One member's "Checked — not here" on one alert: the primary key counts a person once
+    however often they press; ``presses`` says how often they did.
+
+    The first member's check also marks the alert itself (``Alert.checked_at``, the group's
+    figure): a database trigger does it in the same statement (migration 0015), so a press is
+    one statement however many rows it touches.
+    """
+
+    __tablename__ = "alert_checks"
+
+    alert_id: int = Field(foreign_key="alerts.id", primary_key=True)
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    case_id: int = Field(index=True)  # copied from the alert: a press names case and chat
+    chat_id: int = _bigint(nullable=False)
+    first_at: datetime
+    presses: int = 1
+
+
 class Sighting(SQLModel, table=True):
     """Somebody saw the missing person (or thinks so)."""
 

@@ -15,7 +15,9 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
+from handlers.buttons import CROWD_BUTTONS
 from searchbot import db, escalation, exits, found, logs, menus, reminders, retention
+from searchbot.bot_http import AiohttpRequest
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.operations import Metrics, OperationsServer
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 BotApplication = Application  # type: ignore[type-arg]
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 PURGE_EVERY = 24 * 3600  # seconds: the retention period is counted in days
+RUNNING_UPDATES = 32  # updates handled at once (waiting for a chat's turn takes no slot)
 
 
 @dataclass
@@ -67,9 +70,9 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
-        .connection_pool_size(32)
-        .pool_timeout(10)
-        .concurrent_updates(ChatOrderedUpdates(16))
+        .request(AiohttpRequest(pool_size=32, pool_timeout=10))
+        .get_updates_request(AiohttpRequest(pool_size=1))
+        .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=CROWD_BUTTONS))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -148,6 +151,8 @@ async def _post_shutdown(application: BotApplication) -> None:
         await runtime.operations.stop()
     if runtime.command_room is not None:
         await runtime.command_room.stop()
+    if runtime.services.checks is not None:  # the presses' audit and counters still collected
+        await runtime.services.checks.stop()
     if runtime.dispatcher is not None:
         await runtime.dispatcher.stop()
     await runtime.engine.dispose()

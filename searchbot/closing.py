@@ -99,7 +99,7 @@ async def _close(
     case.status, case.outcome, case.close_note = "closed", outcome, note
     case.closed_at, case.closed_by = services.now(), actor.user_id
     await escalation.stop(session, case)
-    await q.cancel_pending(session, case.id, ("alert",))
+    await q.cancel_pending(session, case.id, ("alert", "counter"))
     for alert in await q.sent_alerts(session, case.id):
         await retract(services, session, case, alert)
     await _tell_people(services, session, case, actor, outcome, note)

@@ -22,6 +22,7 @@ from searchbot.messages import Out
 PEOPLE = 0
 RETRACT = 1
 ALERTS = 2
+COUNTERS = 3  # edits of the alerts' counters: a courtesy, after everything else
 
 # Within the people lane, officers' traffic has a budget (the officers' group takes 20 messages
 # a minute): what a person is waiting for (an answer, a new case card, a sighting) goes first,

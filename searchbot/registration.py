@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Group, OutboxMessage, Person
 from models import queries as q
 from searchbot import digests
+from searchbot.checks import AGAIN, NEW, Press, checks_of
 from searchbot.clock import as_utc
 from searchbot.grid import cells_of
 from searchbot.messages import Answer, Out
@@ -183,21 +184,21 @@ async def status(services: Services, actor: Actor) -> Answer:
     )
 
 
-async def checked(services: Services, actor: Actor, case_id: int) -> Answer:
-    """ "Checked — not here" on an alert: recorded once per group."""
-    async with services.sessions() as session:
-        group = await q.group_by_chat(session, actor.chat_id)
-        lang = group.language if group else actor.language
-        alert = await q.alert_of_group(session, case_id, group.id) if group and group.id else None
-        if alert is None:
-            return Answer(toast=say(lang, "stale_button"))
-        if alert.checked_at is not None:
-            return Answer(toast=say(lang, "checked_already"))
-        alert.checked_at, alert.checked_by = services.now(), actor.user_id
-        session.add(alert)
-        await services.audit(session, actor.user_id, "checked", case_id, chat_id=actor.chat_id)
-        await session.commit()
-    return Answer(toast=say(lang, "checked_thanks"))
+async def checked(
+    services: Services, actor: Actor, case_id: int, on_its_button: bool = False
+) -> Answer:
+    """ "Checked — not here" on an alert: counted once per member (the first one also marks
+    the group as checked), stored in a batch with the presses of the same moment. A press that
+    Telegram delivered from the alert's own button is answered at once and stored right after;
+    any other (forged, or its message unknown) is answered once the database has judged it.
+    The toast is in the presser's own language: only they see it."""
+    if actor.in_private:  # an alert lives in a group
+        return Answer(toast=say(actor.language, "stale_button"))
+    press = Press(case_id, actor.chat_id, actor.user_id)
+    checks = checks_of(services)
+    outcome = checks.press_now(press) if on_its_button else await checks.press(press)
+    key = {NEW: "checked_thanks", AGAIN: "checked_already"}.get(outcome, "stale_button")
+    return Answer(toast=say(actor.language, key))
 
 
 async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:

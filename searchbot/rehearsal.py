@@ -291,7 +291,9 @@ class World(Player):
         application = self.runtime.application
         processor = application.update_processor
         in_hand = processor.in_flight if isinstance(processor, ChatOrderedUpdates) else 0
-        return in_hand > 0 or not application.update_queue.empty()
+        checks = self.services.checks  # presses answered before they were stored
+        storing = checks is not None and checks.busy
+        return in_hand > 0 or storing or not application.update_queue.empty()
 
     async def seed_groups(
         self, points: list[tuple[float, float]], first_chat_id: int = -5000

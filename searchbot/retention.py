@@ -21,7 +21,17 @@ from sqlalchemy import ColumnElement, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, AuditEntry, Case, Dialogue, Officer, OutboxMessage, Person, Sighting
+from models import (
+    Alert,
+    AlertCheck,
+    AuditEntry,
+    Case,
+    Dialogue,
+    Officer,
+    OutboxMessage,
+    Person,
+    Sighting,
+)
 from searchbot import db
 from searchbot.services import Services
 
@@ -120,6 +130,8 @@ async def _forget_cases(session: AsyncSession, services: Services, cases: list[C
     await session.exec(  # type: ignore[call-overload]
         update(Alert).where(col(Alert.case_id).in_(ids)).values(checked_by=None)
     )
+    # who pressed "Checked" goes; the group's figure (the alert's checked_at) stays
+    await session.exec(delete(AlertCheck).where(col(AlertCheck.case_id).in_(ids)))  # type: ignore[call-overload]
     await session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(ids)))  # type: ignore[call-overload]
 
 

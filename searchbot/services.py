@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +19,10 @@ from searchbot.messages import Out
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import PlaceResolver
 from searchbot.settings import Settings
+
+if TYPE_CHECKING:
+    from searchbot.checks import Checks
+
 
 # Marks an outbox row as officers' news: removing an officer cancels those still queued for them.
 FOR_OFFICERS = "for_officers"
@@ -62,6 +66,7 @@ class Services:
     bot_username: str = "searchbot"
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
     note_direct_send: Callable[[int], None] = field(default=lambda chat_id: None)
+    checks: Checks | None = None  # the recorder of "Checked" presses (searchbot.checks)
 
     def now(self) -> datetime:
         return self.clock()

@@ -155,6 +155,9 @@ class TelegramTransport:
                 return None
             if payload.get("op") in ("edit", "renew"):
                 return await self._digest(chat_id, payload)
+            if payload.get("op") == "edit_buttons":
+                await self._edit_buttons(chat_id, payload)
+                return None
             extra = {"allow_paid_broadcast": True} if self._paid else {}
             return await send_out(self._bot, chat_id, Out.from_payload(payload), **extra)
         except TelegramError as error:
@@ -182,6 +185,20 @@ class TelegramTransport:
             with contextlib.suppress(TelegramError):  # an old reminder left behind is harmless
                 await self._bot.delete_message(chat_id, previous)
         return message_id
+
+    async def _edit_buttons(self, chat_id: int, payload: dict[str, Any]) -> None:
+        """Replace a sent message's buttons (a counter on one of them). A message deleted
+        meanwhile, or already showing these buttons, needs nothing more."""
+        markup = keyboard(Out.from_payload({"buttons": payload.get("buttons", [])}))
+        assert not isinstance(markup, ForceReply)
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id, int(payload["message_id"]), reply_markup=markup
+            )
+        except BadRequest as error:
+            reason = str(error).lower()
+            if "not found" not in reason and "not modified" not in reason:
+                raise
 
     async def _retract(self, chat_id: int, payload: dict[str, Any]) -> None:
         message_id = int(payload["message_id"])

@@ -1,53 +1,111 @@
-"""Updates from one chat are handled one after another; different chats run concurrently.
+"""Updates are handled one after another where their order matters, and concurrently elsewhere.
 
 A parent who sends two photos in a row, or taps Confirm twice, must not have both handled at
-once against the same dialogue row; a hundred groups pressing "Checked" must not queue behind
-each other either.
+once against the same dialogue row: updates from one chat wait for each other. A crowd is the
+exception: presses of the buttons named ``independent`` (e.g. "Checked — not here") in a group
+wait only for the same person's earlier presses there, not for the other members'; the use
+case behind them is safe to run concurrently.
+
+Waiting for one's turn takes no running slot: ``running`` bounds the updates actually being
+handled, so forty presses queued in one group cannot hold back a family in another chat. A
+crowd's presses take at most half of the slots, and only ``BESIDE_OTHERS`` of them while any
+other update is being handled: on one event loop every step of a report's Confirm or of a
+sighting queues behind the steps of whatever else runs, so the crowd steps aside for the
+individual conversations and takes the loop back as soon as they are done.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Hashable, Iterable
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import BaseUpdateProcessor
+
+WAITING = 4096  # updates taken from Telegram but not finished (PTB's own bound)
+BESIDE_OTHERS = 4  # crowd presses handled at once while another update is being handled
 
 
 class ChatOrderedUpdates(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
+    def __init__(self, running: int, independent: Iterable[str] = ()) -> None:
+        super().__init__(max(WAITING, running))
+        self._running = asyncio.Semaphore(running)
+        self._crowd_max = max(1, running // 2)
+        self._crowd_running = 0
+        self._others_running = 0
+        self._changed = asyncio.Condition()
+        self._independent = tuple(independent)
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._users: dict[Hashable, int] = {}
         self._in_flight = 0
 
     @property
     def in_flight(self) -> int:
-        """Updates being handled now, or waiting for their chat's turn."""
+        """Updates being handled now, or waiting for their turn."""
         return self._in_flight
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         self._in_flight += 1
         try:
-            await self._in_chat_order(update, coroutine)
+            await self._in_order(self.order_key(update), coroutine)
         finally:
             self._in_flight -= 1
 
-    async def _in_chat_order(self, update: object, coroutine: Awaitable[Any]) -> None:
+    def order_key(self, update: object) -> Hashable | None:
+        """What this update must wait for: its chat, a (chat, person) for an independent press
+        in a group, or nothing (no chat at all)."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            return None
+        query = update.callback_query if isinstance(update, Update) else None
+        if (
+            query is not None
+            and chat.type != ChatType.PRIVATE
+            and (query.data or "").startswith(self._independent or ("\0",))
+        ):
+            return (chat.id, query.from_user.id)
+        return chat.id
+
+    async def _in_order(self, key: Hashable | None, coroutine: Awaitable[Any]) -> None:
+        if key is None:
+            async with self._running:
+                await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slot(crowd=isinstance(key, tuple)), self._running:
                 await coroutine
         finally:
-            self._users[chat.id] -= 1
-            if self._users[chat.id] == 0:  # forget idle chats: the map stays small
-                del self._users[chat.id], self._locks[chat.id]
+            self._users[key] -= 1
+            if self._users[key] == 0:  # forget idle keys: the map stays small
+                del self._users[key], self._locks[key]
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, crowd: bool) -> AsyncIterator[None]:
+        """A crowd's press waits for a crowd slot (fewer while others are handled); anything
+        else only counts itself in, so the crowd knows to step aside."""
+        async with self._changed:
+            if crowd:
+                await self._changed.wait_for(lambda: self._crowd_running < self._crowd_limit())
+                self._crowd_running += 1
+            else:
+                self._others_running += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                if crowd:
+                    self._crowd_running -= 1
+                else:
+                    self._others_running -= 1
+                self._changed.notify_all()
+
+    def _crowd_limit(self) -> int:
+        return min(BESIDE_OTHERS, self._crowd_max) if self._others_running else self._crowd_max
 
     async def initialize(self) -> None:
         """Nothing to set up."""
