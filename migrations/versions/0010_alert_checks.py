@@ -1,6 +1,6 @@
 """Each member's "Checked — not here", counted once per person
 
-Revision ID: 0015
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
