@@ -309,6 +309,7 @@ class Dispatcher:
                 return
             row.status, row.message_id, row.sent_at = "sent", message_id, now
             row.attempts = job.attempts + 1
+            _forget_reply(row)
             session.add(row)
             if job.kind == "alert" and job.case_id is not None:
                 case = await session.get(Case, job.case_id)
@@ -369,6 +370,7 @@ class Dispatcher:
             if row is None:
                 return
             row.status, row.attempts, row.last_error = "dead", job.attempts + 1, error[:512]
+            _forget_reply(row)
             session.add(row)
             if tell and job.kind in ("alert", "retract", "closing_notice"):
                 await self._services.tell_officers(
@@ -442,6 +444,13 @@ class Dispatcher:
             ),
             kind="notice", case_id=case_id, dedupe=f"stuck:{row_id}",
         )  # fmt: skip
+
+
+def _forget_reply(row: OutboxMessage) -> None:
+    """A conversation's answer (a report's summary, say) belongs to no case, so retention
+    would never purge it: once settled, its words are not kept."""
+    if row.kind == "reply":
+        row.payload = {}
 
 
 def _heads() -> Subquery:
