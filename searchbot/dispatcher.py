@@ -50,7 +50,7 @@ from searchbot.transport import (
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
-BATCH_SECONDS = 0.3  # rows claimed per round: this many seconds of sending at the limit
+BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5
 MAX_BACKOFF = 60.0
 
@@ -92,12 +92,13 @@ class Dispatcher:
             settings.paid_broadcast_rate, settings.group_per_minute, settings.chat_per_second
         )
         self._metrics.send_rate.set_function(self._throttle.rate)
-        # Rows claimed per round: about a third of a second of sending, so that a chat freed
-        # by a finished send is looked at again soon.
+        # Rows read per round: a second of sending (new rows for people interrupt a round,
+        # and a chat freed by a finished send waits about a second for its pace anyway).
         self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first
         self._freed = asyncio.Event()  # a send ended: its chat may take the next message
+        self._busy: set[int] = set()  # chats with a send of this process in the air
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
 
@@ -125,8 +126,9 @@ class Dispatcher:
     async def recover(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
         group alerts. Such an alert may have reached its group before the crash without the bot
-        learning its message id: sent again, the group sees it twice. Only the rows claimed
-        when the crash came can be such rows (a round's batch and the sends in flight)."""
+        learning its message id: sent again, the group sees it twice. A row is claimed by its
+        send task just before the call, so these are at most the sends in flight
+        (``CONCURRENCY``)."""
         async with self._services.sessions() as session:
             alerts = await session.exec(
                 select(func.count())
@@ -178,16 +180,16 @@ class Dispatcher:
     async def round(self) -> float:
         """Send what is due now; returns how long to wait before the next round (0: at once).
 
-        Each row is claimed just before its call, once a send slot is free: a row is
-        ``sending`` only while its call may be in the air, so a crash leaves no more rows in
-        doubt than there are sends in flight (``CONCURRENCY``)."""
+        Each row is claimed by its send task, once a send slot is free: a row is ``sending``
+        only while its call may be in the air, so a crash leaves no more rows in doubt than
+        there are sends in flight (``CONCURRENCY``)."""
         self._wake.clear()
         self._freed.clear()
         paused = self._throttle.paused_all()
         if paused > 0:
             return paused  # the bot as a whole is over the limit: nothing goes out
         blocked = self._throttle.blocked_chats()
-        due, soonest = await self._due(set(blocked))
+        due, soonest = await self._due(set(blocked) | self._busy)
         if blocked:
             soonest = min(soonest, *blocked.values())
         started = 0
@@ -199,23 +201,31 @@ class Dispatcher:
         return 0.0 if started else soonest
 
     async def _start(self, job: Job) -> bool:
-        """Wait for a free slot, claim the row and send it; False if it is not ours to send
-        (another process took it, or its chat cannot take a message now)."""
+        """Wait for a free slot and start sending the row; False if its chat cannot take a
+        message now. The row is claimed by the send itself, so that the next slot need not
+        wait for the database."""
+        if not self._free(job.chat_id):
+            return False
         await self._slots.acquire()
         try:
             await self._throttle.global_slot()
         except BaseException:
             self._slots.release()
             raise
-        if self._throttle.wait_for_chat(job.chat_id) > 0 or not await self._claim(job.id):
+        if not self._free(job.chat_id):  # a handler's reply, say, took its turn meanwhile
             self._throttle.slot_unused()
             self._slots.release()
             return False
+        self._busy.add(job.chat_id)
         self._throttle.record(job.chat_id)
         task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _free(self, chat_id: int) -> bool:
+        """Nothing being sent to the chat by this process, and its pace allows a message."""
+        return chat_id not in self._busy and self._throttle.wait_for_chat(chat_id) <= 0
 
     async def _due(self, blocked: set[int]) -> tuple[list[Job], float]:
         """The next rows to send, in order, at most one per chat: each chat's first row (its
@@ -262,7 +272,14 @@ class Dispatcher:
         return bool(result.rowcount)
 
     async def _deliver(self, job: Job) -> None:
+        """Claim the row, make its call, settle it. The slot, the chat and the pace it was
+        given are handed back if the row was not ours to send after all (another process took
+        it, or it was cancelled or retried meanwhile)."""
         try:
+            if not await self._claimed(job):
+                self._throttle.slot_unused()
+                self._throttle.unrecord(job.chat_id)
+                return
             try:
                 message_id = await self._call(job)
             except DeliveryError as error:
@@ -273,12 +290,21 @@ class Dispatcher:
             else:
                 await self._sent(job, message_id)
         finally:
+            self._busy.discard(job.chat_id)
             self._slots.release()
             self._freed.set()  # the chat may take its next message
+
+    async def _claimed(self, job: Job) -> bool:
+        try:
+            return await self._claim(job.id)
+        except Exception:  # the database hiccupped: the row stays pending for a later round
+            log.exception("claiming outbox row %s failed", job.id)
+            return False
 
     async def _call(self, job: Job) -> int | None:
         """The Bot API call; the pace counts from its end. A folded officers' message is
         rendered now (None: nothing to say any more, no call)."""
+        await self._throttle.call_slot()
         try:
             payload = job.payload
             if payload.get("op") == "digest":
@@ -303,20 +329,32 @@ class Dispatcher:
             "sent %s case=%s chat=%s message=%s", job.kind, job.case_id, job.chat_id, message_id
         )
         now = self._services.now()
-        async with self._services.sessions() as session:
-            row = await session.get(OutboxMessage, job.id)
-            if row is None:
-                return
-            row.status, row.message_id, row.sent_at = "sent", message_id, now
-            row.attempts = job.attempts + 1
-            _forget_reply(row)
-            session.add(row)
+        settled: dict[str, Any] = {"payload": {}} if job.kind == "reply" else {}
+        async with self._services.sessions() as session:  # one statement: it runs per send
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == job.id)
+                .values(
+                    status="sent",
+                    message_id=message_id,
+                    sent_at=now,
+                    attempts=job.attempts + 1,
+                    **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
+                )
+            )
             if job.kind == "alert" and job.case_id is not None:
-                case = await session.get(Case, job.case_id)
-                if case is not None and case.status != "open":
-                    await closing.retract(self._services, session, case, row)
-                    self.wake()
+                status = await session.exec(select(Case.status).where(Case.id == job.case_id))
+                if status.one_or_none() not in (None, "open"):  # closed while this was sent
+                    await self._retract(session, job)
             await session.commit()
+
+    async def _retract(self, session: AsyncSession, job: Job) -> None:
+        """The alert reached its group after its case closed: take it back at once."""
+        case = await session.get(Case, job.case_id)
+        row = await session.get(OutboxMessage, job.id)
+        if case is not None and row is not None:
+            await closing.retract(self._services, session, case, row)
+            self.wake()
 
     async def _failed(self, job: Job, error: DeliveryError) -> None:
         result = type(error).__name__.lower()

@@ -1,10 +1,11 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
-Overall: a current rate, at most the configured limit, with at most 95 % of it in any sliding
-second (a 429 costs far more than the margin) and sends never closer together than 90 % of the
-even spacing. A call counts in that second from its start until a second after its end, so
-network jitter cannot squeeze more calls into one of the server's seconds than the bot allowed
-in one of its own.
+Overall: a current rate, at most the configured limit less one (room for a handler's direct
+reply, which is counted only once sent), in any sliding second, and sends never closer together
+than 60 % of the even spacing. A call counts in that second from its start until a second after
+its end: the server counted it at some moment in between, so whatever the network did, no
+second of the server's holds more calls than the bot allowed in one of its own (the price is
+the round trip: at 30 ms a call, 29 a second become about 28).
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -14,8 +15,9 @@ messages closer together than the bot planned. Replies the handlers send directl
 
 429s: a chat that got one is paused until its retry_after. 429s for several different chats
 within a short time mean the bot as a whole is over the overall limit (Telegram then refuses
-every chat until retry_after): every send pauses, and the rate is halved, then climbs back by
-one message a second each second (additive increase, multiplicative decrease).
+every chat until retry_after): every send pauses, and the rate drops by 30 %, then climbs back
+by three messages a second each second (multiplicative decrease, additive increase: a one-off
+429 costs about a second, a limit really lower than configured is found in a few steps).
 """
 
 from __future__ import annotations
@@ -26,16 +28,18 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-SAFETY = 0.95  # aim this much under the limit in any sliding second
-GAP = 0.9  # sends at least this fraction of the even spacing apart
+GAP = 0.6  # sends at least this fraction of the even spacing apart: after a stall (a busy
+# machine, a slow database) the pace catches up within the second's limit, without a burst
 BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
 OVERALL_WINDOW = 2.0  # 429s for different chats within this many seconds: the overall limit
 OVERALL_CHATS = 2  # ... from at least this many chats
-DECREASE = 0.5  # the rate is multiplied by this on an overall 429
-INCREASE = 1.0  # messages a second added back each second without one
+DECREASE = 0.7  # the rate is multiplied by this on an overall 429
+INCREASE = 3.0  # messages a second added back each second without one (30/s again in 3 s)
+ROOM = 1  # places of the sliding second left for a handler's reply, counted only once sent
 MIN_RATE = 1.0
 POLL = 0.01  # how often a full second of calls still in flight is looked at again
+AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)
 
 
 class Throttle:
@@ -53,7 +57,8 @@ class Throttle:
         self._now = now
         self._rate, self._rate_at = per_second, now()
         self._recent: deque[float] = deque()  # ends of the calls of the last second
-        self._in_flight = 0
+        self._in_flight = 0  # calls started, not ended
+        self._reserved = 0  # slots taken, calls not started
         self._last_slot = -math.inf
         self._paused_all = -math.inf
         self._group_count = group_per_minute
@@ -73,21 +78,30 @@ class Throttle:
         return min(self.limit, climbed)
 
     def slot_wait(self) -> float:
-        """Seconds until the next overall sending slot (0 if now)."""
+        """Seconds until the next overall sending slot (0 if now): the even spacing, the
+        sliding second (slots not yet called included), and at most ``AHEAD`` slots taken
+        whose calls have not started (a stalled database must not pile up a burst)."""
         now = self._now()
-        while self._recent and self._recent[0] <= now - 1.0:
-            self._recent.popleft()
         rate = self.rate()
         wait = max(self._paused_all - now, self._last_slot + GAP / rate - now)
-        if self._in_flight + len(self._recent) >= max(1, math.ceil(rate * SAFETY)):
-            freed = self._recent[0] + 1.0 - now if self._recent else POLL
-            wait = max(wait, min(freed, POLL) if self._in_flight else freed)
-        return max(wait, 0.0)
+        if self._reserved >= AHEAD:
+            wait = max(wait, POLL)
+        return max(wait, self._window_wait(now, self._reserved))
 
     def take_slot(self) -> None:
-        """Use the slot ``slot_wait`` said is free; ``slot_done`` when the call has ended."""
-        self._in_flight += 1
+        """Use the slot ``slot_wait`` said is free; then ``call_wait`` and ``call_started``
+        right before the call, ``slot_done`` when it has ended (or ``slot_unused``)."""
+        self._reserved += 1
         self._last_slot = self._now()
+
+    def call_wait(self) -> float:
+        """Seconds before a call whose slot was taken may start: the sliding second, counted
+        again at the very moment of the call (a slot may have waited for the database)."""
+        return max(self._paused_all - self._now(), self._window_wait(self._now(), 0))
+
+    def call_started(self) -> None:
+        self._reserved = max(0, self._reserved - 1)
+        self._in_flight += 1
 
     def slot_done(self) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
@@ -98,13 +112,29 @@ class Throttle:
 
     def slot_unused(self) -> None:
         """A slot taken for a call that was not made after all."""
-        self._in_flight = max(0, self._in_flight - 1)
+        self._reserved = max(0, self._reserved - 1)
 
     async def global_slot(self) -> None:
         """Wait for the next overall sending slot and take it."""
         while (wait := self.slot_wait()) > 0:
             await asyncio.sleep(wait)
         self.take_slot()
+
+    async def call_slot(self) -> None:
+        """Wait until the call of a taken slot may start, and start it."""
+        while (wait := self.call_wait()) > 0:
+            await asyncio.sleep(wait)
+        self.call_started()
+
+    def _window_wait(self, now: float, extra: int) -> float:
+        """Seconds until the sliding second has room for one more call besides ``extra``."""
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if self._in_flight + extra + len(self._recent) < max(1, math.floor(self.rate()) - ROOM):
+            return 0.0
+        if self._in_flight + extra or not self._recent:
+            return POLL  # a call in the air (or a slot about to be called) must end first
+        return self._recent[0] + 1.0 - now
 
     # ---------------------------------------------------------------- per chat
 

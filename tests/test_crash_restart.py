@@ -1,10 +1,12 @@
-"""SIGKILL in the middle of a 600-group fan-out, then a restart: every alert is delivered, and
-the duplicates are no more than the sends that were in flight at the kill."""
+"""SIGKILL in the middle of a 600-group fan-out, then a restart: every alert is delivered, the
+duplicates are no more than the sends that were in flight at the kill, and the officers are told
+how many groups may hold an alert twice."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections import Counter
@@ -13,7 +15,7 @@ from pathlib import Path
 from searchbot import db
 from searchbot.dispatcher import CONCURRENCY
 from searchbot.fake_bot_api import FakeBotApi, Limits
-from searchbot.rehearsal import ADMIN_ID, CENTRE, Player, offset, seed_groups
+from searchbot.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, Player, offset, seed_groups
 
 GROUPS = 600
 REPO = Path(__file__).resolve().parent.parent
@@ -89,4 +91,10 @@ async def test_sigkill_mid_fanout_then_restart_delivers_every_alert(
         duplicates = sum(n - 1 for n in counts.values())
         assert len(counts) == GROUPS  # nothing lost
         assert duplicates <= CONCURRENCY  # at most what was in flight at the kill
+        # The officer heard once how many groups may hold an alert twice: no fewer than do.
+        # (None if no send was in the air at the kill: then there can be no duplicate either.)
+        notices = [m.body for m in fake.messages(OFFICER_ID) if "alert twice" in m.body]
+        assert len(notices) <= 1
+        doubtful = [int(n) for n in re.findall(r"(\d+) group", "".join(notices))]
+        assert duplicates <= sum(doubtful) <= CONCURRENCY
         assert fake.violations == []

@@ -119,6 +119,8 @@ async def test_health_and_metrics_follow_a_fanout(fake: FakeBotApi, database_url
         during = (await client.get(f"{base}/metrics")).text
         assert alerts_waiting(during) > 0
         assert "searchbot_open_cases 1.0" in during
+        assert "searchbot_send_rate 6.0" in during  # the configured rate: no 429 lowered it
+        assert "searchbot_overall_limit_pauses_total 0.0" in during
         await world.settle(timeout=30)
         after = (await client.get(f"{base}/metrics")).text
         assert alerts_waiting(after) == 0

@@ -28,8 +28,8 @@ import inspect
 import json
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
@@ -156,6 +156,9 @@ class FakeBotApi(World):
         self._closing = False
         self._pusher: asyncio.Task[None] | None = None
         self.webhook_answers: list[int] = []
+        # chat -> the most calls to it that were in progress at the same time
+        self.most_in_flight: dict[int, int] = {}
+        self._chat_in_flight: Counter[int] = Counter()
 
     # ---------------------------------------------------------- lifecycle
 
@@ -267,6 +270,11 @@ class FakeBotApi(World):
         """
         chat_id = chat if isinstance(chat, int) else self.chat(chat).chat_id
         self._failures.setdefault(chat_id, deque()).extend([status] * count)
+
+    def limit(self, limits: Limits) -> None:
+        """Switch to other limits from now on (what was sent so far still counts)."""
+        self.limits = limits
+        self._limiter.limits = limits
 
     def storm(self, seconds: float) -> None:
         """Refuse every call but getUpdates with 429 for ``seconds`` (Telegram in a flood)."""
@@ -382,6 +390,14 @@ class FakeBotApi(World):
         except BodyError as exc:
             return self._finish(method, {}, at, ApiError.bad_request(str(exc), violation=True))
         self._count_uploads(files)
+        with self._in_flight_to(raw.get("chat_id")):
+            return await self._serve_call(spec, raw, files, at)
+
+    async def _serve_call(
+        self, spec: MethodSpec, raw: JsonDict, files: dict[str, UploadedFile], at: float
+    ) -> web.Response:
+        """Latency, validation, execution and record of a decoded call."""
+        method = spec.name
         if self.limits.latency and method != "getUpdates":
             await asyncio.sleep(self.limits.latency)
         field_files = {name: f for name, f in files.items() if name in spec.fields}
@@ -435,6 +451,22 @@ class FakeBotApi(World):
             log.warning("Bot API violation: %s", violation)
         self.calls.append(ApiCall(method, params, False, error.code, at, error.description))
         return _json_response(error.code, error.payload())
+
+    @contextlib.contextmanager
+    def _in_flight_to(self, chat: Any) -> Iterator[None]:
+        """Count the calls to one chat that are in progress together (``most_in_flight``)."""
+        try:
+            chat_id = int(chat)
+        except (TypeError, ValueError):
+            yield
+            return
+        self._chat_in_flight[chat_id] += 1
+        most = self.most_in_flight
+        most[chat_id] = max(most.get(chat_id, 0), self._chat_in_flight[chat_id])
+        try:
+            yield
+        finally:
+            self._chat_in_flight[chat_id] -= 1
 
     def _count_uploads(self, files: dict[str, UploadedFile]) -> None:
         """Account for multipart file uploads."""

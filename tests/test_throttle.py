@@ -1,0 +1,214 @@
+"""The dispatcher's pace, on an injected clock: every chat about one a second after a burst of
+three, groups twenty a minute, the overall limit with its margin, and what 429s teach (a chat
+waits out its retry_after; 429s for several chats pause everything and halve the rate, which
+then climbs back)."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchbot.throttle import Throttle
+
+PERSON, GROUP, OTHER_GROUP = 1001, -2001, -2002
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def throttle(clock: Clock) -> Throttle:
+    return Throttle(per_second=30, group_per_minute=20, chat_per_second=1.0, now=clock)
+
+
+def send(throttle: Throttle, chat_id: int) -> None:
+    """One message through the throttle, as the dispatcher does it: slot, record, call, end."""
+    assert throttle.wait_for_chat(chat_id) == 0
+    throttle.take_slot()
+    throttle.record(chat_id)
+    throttle.call_started()
+    throttle.slot_done()
+    throttle.settle(chat_id)
+
+
+@pytest.mark.parametrize("chat_id", [PERSON, GROUP])
+def test_every_chat_takes_a_burst_of_three_then_one_a_second(
+    throttle: Throttle, clock: Clock, chat_id: int
+) -> None:
+    for _ in range(3):
+        send(throttle, chat_id)
+    assert throttle.wait_for_chat(chat_id) == pytest.approx(1.0)
+    assert throttle.wait_for_chat(OTHER_GROUP) == 0  # other chats are not held
+    clock.now += 0.5
+    assert throttle.wait_for_chat(chat_id) == pytest.approx(0.5)
+    clock.now += 0.5
+    send(throttle, chat_id)
+    assert throttle.wait_for_chat(chat_id) == pytest.approx(1.0)
+
+
+def test_a_chats_pace_counts_from_the_end_of_its_last_send(
+    throttle: Throttle, clock: Clock
+) -> None:
+    for _ in range(3):
+        throttle.take_slot()
+        throttle.record(PERSON)
+        throttle.call_started()
+        clock.now += 0.4  # the call takes 0.4 s; the server counted it when it arrived
+        throttle.slot_done()
+        throttle.settle(PERSON)
+    # Refilling during the calls would have left 1.2 tokens; counted from their ends, none.
+    assert throttle.wait_for_chat(PERSON) == pytest.approx(1.0)
+
+
+def test_a_group_takes_twenty_a_minute(throttle: Throttle, clock: Clock) -> None:
+    for _ in range(20):
+        send(throttle, GROUP)
+        clock.now += 1.0
+    # The bucket has refilled, but the minute is full until the first message is a minute old.
+    assert throttle.wait_for_chat(GROUP) == pytest.approx(40.0)
+    assert throttle.wait_for_chat(PERSON) == 0
+    assert GROUP in throttle.blocked_chats()
+    clock.now += 40.0
+    assert throttle.wait_for_chat(GROUP) == 0
+
+
+def test_unrecord_gives_the_token_back(throttle: Throttle) -> None:
+    for _ in range(3):
+        throttle.record(GROUP)
+    throttle.unrecord(GROUP)
+    assert throttle.wait_for_chat(GROUP) == 0
+
+
+def test_a_handlers_direct_reply_counts_without_running_up_a_debt(
+    throttle: Throttle, clock: Clock
+) -> None:
+    for _ in range(10):  # a person tapping fast: ten answers in a moment
+        throttle.record_direct(PERSON)
+    assert throttle.wait_for_chat(PERSON) == pytest.approx(1.0)  # not ten seconds
+
+
+def test_overall_slots_keep_under_the_limit_in_every_second(
+    throttle: Throttle, clock: Clock
+) -> None:
+    starts = []
+    for _ in range(300):
+        wait = throttle.slot_wait()
+        clock.now += wait
+        throttle.take_slot()
+        assert throttle.call_wait() == 0
+        throttle.call_started()
+        starts.append(clock.now)
+        clock.now += 0.03  # each call takes 30 ms
+        throttle.slot_done()
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.6 / 30 - 1e-9
+    # However the server placed each call between its start and its end, no second of its
+    # holds more than 29 (one place is left for a handler's reply): the calls that started
+    # within a second and a call's length.
+    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 29
+    elapsed = starts[-1] - starts[0]
+    assert 300 / 30 <= elapsed <= 300 / 30 / 0.9  # within 0.9 of the limit, round trips and all
+
+
+def test_calls_in_flight_hold_their_place_in_the_second(throttle: Throttle, clock: Clock) -> None:
+    for _ in range(29):  # 29 calls started, none has ended (a slow server)
+        clock.now += throttle.slot_wait()
+        throttle.take_slot()
+        throttle.call_started()
+    clock.now += 5.0
+    assert throttle.slot_wait() > 0  # they are still in the air: no 30th
+    for _ in range(29):
+        throttle.slot_done()
+    assert throttle.slot_wait() > 0  # ended just now: they count for another second
+    clock.now += 1.0
+    assert throttle.slot_wait() == 0
+
+
+def test_a_429_pauses_only_its_chat(throttle: Throttle, clock: Clock) -> None:
+    throttle.throttled(GROUP, 5)
+    assert throttle.wait_for_chat(GROUP) == pytest.approx(5.0)
+    assert throttle.wait_for_chat(OTHER_GROUP) == 0
+    assert throttle.paused_all() == 0
+    assert throttle.rate() == 30
+    clock.now += 5.0
+    assert throttle.wait_for_chat(GROUP) == 0
+
+
+def test_429s_for_several_chats_pause_every_send_and_lower_the_rate(
+    throttle: Throttle, clock: Clock
+) -> None:
+    throttle.throttled(GROUP, 3)
+    clock.now += 0.2
+    throttle.throttled(PERSON, 3)  # a second chat within moments: the overall limit
+    assert throttle.paused_all() == pytest.approx(3.0)
+    assert throttle.wait_for_chat(OTHER_GROUP) == pytest.approx(3.0)
+    assert throttle.slot_wait() == pytest.approx(3.0)
+    assert throttle.rate() == pytest.approx(21)
+    assert throttle.overall_429s == 1
+    throttle.throttled(OTHER_GROUP, 3)  # a send that was already in the air: no second drop
+    assert throttle.rate() == pytest.approx(21) and throttle.overall_429s == 1
+    clock.now += 3.0
+    assert throttle.paused_all() == 0
+    clock.now += 2.0
+    assert throttle.rate() == pytest.approx(27)  # three a second more each second
+    clock.now += 60.0
+    assert throttle.rate() == 30  # and never above the limit
+
+
+def test_429s_far_apart_are_each_their_own_chats(throttle: Throttle, clock: Clock) -> None:
+    throttle.throttled(GROUP, 1)
+    clock.now += 10.0
+    throttle.throttled(OTHER_GROUP, 1)
+    assert throttle.paused_all() == 0 and throttle.rate() == 30
+
+
+def test_the_rate_never_drops_below_one_a_second(throttle: Throttle, clock: Clock) -> None:
+    for round_ in range(10):
+        throttle.throttled(GROUP, 1)
+        throttle.throttled(OTHER_GROUP, 1)
+        clock.now += 1.0
+        assert throttle.overall_429s == round_ + 1
+    assert throttle.rate() >= 1.0
+
+
+def test_blocked_chats_forgets_chats_that_recovered(throttle: Throttle, clock: Clock) -> None:
+    for _ in range(3):
+        send(throttle, PERSON)
+    throttle.throttled(GROUP, 2)
+    assert set(throttle.blocked_chats()) == {PERSON, GROUP}
+    clock.now += 10.0
+    assert throttle.blocked_chats() == {}
+
+
+def test_few_slots_wait_ahead_of_their_calls(throttle: Throttle, clock: Clock) -> None:
+    """Slots whose rows are still being claimed (a slow database) hold the next ones back: when
+    the database answers, three calls go out, not a burst that fills the second."""
+    for _ in range(3):
+        clock.now += throttle.slot_wait()
+        throttle.take_slot()
+    clock.now += 1.0
+    assert throttle.slot_wait() > 0
+    throttle.call_started()
+    assert throttle.slot_wait() == 0
+    throttle.slot_unused()  # a row another process had taken
+    throttle.slot_unused()
+    throttle.take_slot()
+    assert throttle.call_wait() == 0
+
+
+def test_a_call_waits_if_the_second_filled_while_its_row_was_claimed(
+    throttle: Throttle, clock: Clock
+) -> None:
+    for _ in range(28):
+        throttle.record_direct(PERSON + 1)  # 28 replies the handlers sent in this second
+    throttle.take_slot()  # the slot was free a moment ago
+    throttle.record_direct(PERSON + 2)
+    assert throttle.call_wait() == pytest.approx(1.0)
