@@ -357,12 +357,17 @@ class Dispatcher:
             message_id,
         )
         now = self._services.now()
+        settled: dict[str, Any] = {"payload": {}} if job.kind == "reply" else {}
         async with self._services.sessions() as session:  # one statement: it runs per send
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == job.id)
                 .values(
-                    status="sent", message_id=message_id, sent_at=now, attempts=job.attempts + 1
+                    status="sent",
+                    message_id=message_id,
+                    sent_at=now,
+                    attempts=job.attempts + 1,
+                    **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
                 )
             )
             if job.kind == "alert" and job.case_id is not None:
@@ -431,6 +436,7 @@ class Dispatcher:
             if row is None:
                 return
             row.status, row.attempts, row.last_error = "dead", job.attempts + 1, error[:512]
+            _forget_reply(row)
             session.add(row)
             if tell and job.kind in ("alert", "retract", "closing_notice"):
                 await self._services.tell_officers(
@@ -504,6 +510,13 @@ class Dispatcher:
             ),
             kind="notice", case_id=case_id, dedupe=f"stuck:{row_id}",
         )  # fmt: skip
+
+
+def _forget_reply(row: OutboxMessage) -> None:
+    """A conversation's answer (a report's summary, say) belongs to no case, so retention
+    would never purge it: once settled, its words are not kept."""
+    if row.kind == "reply":
+        row.payload = {}
 
 
 def _heads() -> Subquery:

@@ -42,7 +42,10 @@ class Hasty:
     def __init__(self, fake: FakeBotApi, user: FakeUser) -> None:
         self.fake, self.user = fake, user
         self.seen = 0
-        self.reactions: list[float] = []
+        self.reactions: list[float] = []  # question there -> answered
+        self.waits: list[float] = []  # answered -> next message there
+        self._answered: float | None = None
+        self._arrived = 0.0
 
     async def asked(self, button: str | None = None) -> FakeMessage:
         """The next message from the bot (with ``button`` if given)."""
@@ -56,15 +59,21 @@ class Hasty:
         message: FakeMessage = await self.fake.wait_for(arrived, timeout=15, interval=0.01)
         self.seen = self.fake.messages(self.user.user_id).index(message) + 1
         self._arrived = time.monotonic()
+        if self._answered is not None:
+            self.waits.append(self._arrived - self._answered)
         return message
 
     def says(self, **what: Any) -> None:
-        self.reactions.append(time.monotonic() - self._arrived)
+        self._act()
         self.fake.send(self.user, **what)
 
     def taps(self, message: FakeMessage, button: str) -> None:
-        self.reactions.append(time.monotonic() - self._arrived)
+        self._act()
         self.fake.click(self.user, message, button)
+
+    def _act(self) -> None:
+        self._answered = time.monotonic()
+        self.reactions.append(self._answered - self._arrived)
 
     async def report(self) -> FakeMessage:
         """The whole report, each answer given as soon as its question is there; returns the
@@ -116,7 +125,11 @@ async def test_a_person_answering_at_once_gets_every_question_and_a_case_number(
         assert asked == sorted(asked)  # every question reached the person, in the order asked
         assert fake.count_429_by_kind["injected"] == 1  # and the refused reply came later
         assert fake.violations == []
-        print(f"slowest reaction {max(hasty.reactions):.3f} s; 429s {fake.count_429_by_kind}")
+        waits = sorted(hasty.waits)
+        print(
+            f"slowest reaction {max(hasty.reactions):.3f} s; answer to next message: median "
+            f"{waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s; 429s {fake.count_429_by_kind}"
+        )
 
 
 async def test_a_registration_flood_holds_back_neither_the_card_nor_the_first_alert(
@@ -178,3 +191,22 @@ async def test_a_registration_flood_holds_back_neither_the_card_nor_the_first_al
             if c.method == "sendMessage" and int(c.params["chat_id"]) == -4242
         )  # fmt: skip
         assert fake.violations == []
+
+
+async def test_a_chart_refused_with_a_429_still_arrives(world: World, fake: FakeBotApi) -> None:
+    """Uploads cannot be outbox rows: they are sent directly and wait out a 429."""
+    officer = await world.officer()
+    fake.fail_next(officer, status=429, count=2)  # the figures' text, then its retry
+    fake.send(officer, text="/stats")
+    chart = await fake.wait_for(
+        lambda: next((m for m in fake.messages(officer) if m.photo_file_id), None), timeout=15
+    )
+    assert chart is not None
+    refused = [c for c in fake.calls if c.error_code == 429]
+    sent = [
+        c for c in fake.calls
+        if c.ok and c.method == "sendMessage" and int(c.params["chat_id"]) == officer.user_id
+        and c.at > refused[0].at
+    ]  # fmt: skip
+    assert len(refused) == 2 and sent  # the text came after its 429s, then the chart
+    assert fake.violations == []
