@@ -15,6 +15,13 @@ from handlers.buttons import on_button
 from handlers.groups import on_group_message, on_membership
 from handlers.private import on_private_edit, on_private_message
 
+if __name__ != "searchbot.handlers":
+    # handlers/ is the package searchbot.handlers (see pyproject.toml). Imported as a top-level
+    # `handlers` (the repository root is on sys.path under pytest) it would load a second time.
+    raise ImportError(
+        "import searchbot.handlers, not handlers: handlers/ is part of the searchbot package"
+    )
+
 
 def install(application: Application) -> None:  # type: ignore[type-arg]
     """Register every handler on ``application``."""

@@ -39,3 +39,10 @@ __all__ = [
     "Sighting",
     "VolunteerCell",
 ]
+
+if __name__ != "searchbot.models":
+    # models/ is the package searchbot.models (see pyproject.toml). Imported as a top-level
+    # `models` (the repository root is on sys.path under pytest) it would load a second time.
+    raise ImportError(
+        "import searchbot.models, not models: models/ is part of the searchbot package"
+    )

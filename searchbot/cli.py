@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (long polling, or a webhook)")
     run.add_argument("--webhook", metavar="URL", help="public HTTPS URL for Telegram's updates")
-    demo = commands.add_parser("demo", help="a complete search against a built-in fake Telegram")
+    demo = commands.add_parser("demo", help="a complete search against fakegram, a fake Telegram")
     demo.add_argument("--groups", type=int, default=12, help="how many groups to register")
     database = commands.add_parser("db", help="database tasks")
     database.add_subparsers(dest="db_command", required=True).add_parser(
@@ -72,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         return _run(settings)
     if args.command == "demo":
-        from searchbot.demo import run_demo
-
-        return asyncio.run(run_demo(groups=args.groups))
+        return _demo(args.groups)
     if args.command == "db":
         asyncio.run(_upgrade(settings))
         print("database is at the newest schema")
@@ -111,6 +109,21 @@ def _run(settings: Settings) -> int:
     else:
         runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
+
+
+def _demo(groups: int) -> int:
+    try:
+        from searchbot.demo import run_demo
+    except ModuleNotFoundError as missing:
+        if missing.name != "fakegram":
+            raise
+        print(
+            "searchbot: the demo plays against fakegram, a fake Telegram that is not part of the "
+            "bot: install it from the searchbot repository with pip install ./fakegram",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(run_demo(groups=groups))
 
 
 async def _upgrade(settings: Settings) -> None:

@@ -7,6 +7,7 @@ can write from one process without "database is locked"; PostgreSQL is used as i
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The package searchbot.migrations (migrations/ in the repository), wherever it is installed:
+# an installed wheel migrates its database without the repository.
+MIGRATIONS = Path(str(resources.files("searchbot.migrations")))
 
 Sessions = async_sessionmaker[AsyncSession]
 OUTBOX_WRITTEN = "outbox_written"

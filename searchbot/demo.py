@@ -1,4 +1,4 @@
-"""``searchbot demo``: a complete search, played against the built-in fake Telegram.
+"""``searchbot demo``: a complete search, played against fakegram, the fake Telegram.
 
 The real bot runs unchanged (HTTP, database, migrations, outbox), pointed at a fake Bot API on
 127.0.0.1. A family, a district of groups and an officer play a search from the report to the
