@@ -52,10 +52,10 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from models import Alert
+from fakegram import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
+from fakegram.rehearsal import CENTRE, World, offset, seed_groups, world_settings
 from searchbot import db
-from searchbot.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
-from searchbot.rehearsal import CENTRE, World, offset, seed_groups, world_settings
+from searchbot.models import Alert
 
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20

@@ -60,14 +60,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from models import Case, Group
+from fakegram import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
+from fakegram.rehearsal import CENTRE, World, offset, world_settings
 from searchbot import db
 from searchbot.db import Sessions
 from searchbot.dispatcher import pending_count
 from searchbot.escalation import groups_within
-from searchbot.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
 from searchbot.grid import cells_of, distance_m
-from searchbot.rehearsal import CENTRE, World, offset, world_settings
+from searchbot.models import Case, Group
 
 log = logging.getLogger("benchmarks.fanout")
 
@@ -109,7 +109,7 @@ def sqlite_url(path: Path) -> str:
 
 
 def fake_limits(latency: float) -> Limits:
-    """Telegram's flood limits as the fake enforces them (see ``fake_bot_api/limits.py``):
+    """Telegram's flood limits as the fake enforces them (see ``fakegram/src/fakegram/limits.py``):
     30 a second overall, 20 a minute per group, about one a second in any chat after a burst of
     three, and a cool-down after every 429 (for the chat, or for the whole bot when the overall
     limit was exceeded) during which every call is refused again."""

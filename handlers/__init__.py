@@ -11,9 +11,9 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.buttons import on_button
-from handlers.groups import on_group_message, on_membership
-from handlers.private import on_private_edit, on_private_message
+from searchbot.handlers.buttons import on_button
+from searchbot.handlers.groups import on_group_message, on_membership
+from searchbot.handlers.private import on_private_edit, on_private_message
 
 if __name__ != "searchbot.handlers":
     # handlers/ is the package searchbot.handlers (see pyproject.toml). Imported as a top-level

@@ -9,10 +9,10 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from handlers.numbers import parse_id, record_id
-from handlers.private import on_dialogue_button
-from handlers.render import Context, actor_of, reply, services_of
 from searchbot import closing, desk, exits, found, registration, sightings
+from searchbot.handlers.numbers import parse_id, record_id
+from searchbot.handlers.private import on_dialogue_button
+from searchbot.handlers.render import Context, actor_of, reply, services_of
 from searchbot.messages import Answer
 from searchbot.texts import say
 from searchbot.web import room

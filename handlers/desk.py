@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers.numbers import case_number, parse_id
 from searchbot import closing, desk, registration
+from searchbot.handlers.numbers import case_number, parse_id
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
 from searchbot.texts import say

@@ -10,8 +10,8 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden
 
-from handlers.render import Context, actor_of, command_of, input_of, reply, services_of
 from searchbot import found, registration, sightings
+from searchbot.handlers.render import Context, actor_of, command_of, input_of, reply, services_of
 from searchbot.messages import Answer
 from searchbot.texts import say
 
@@ -53,7 +53,7 @@ async def on_group_message(update: Update, context: Context) -> None:
         elif name in ("/start", "/help"):
             answer = Answer().say(say(actor.language, "help_group"))
         else:
-            from handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
+            from searchbot.handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
 
             officers_chat = chat.id == services.settings.officer_chat_id
             if name in OFFICER_COMMANDS and officers_chat:

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from handlers.numbers import case_number, parse_id
-from handlers.render import (
+from searchbot import conversation, desk, found, reporting, sightings
+from searchbot.dialogue import Input
+from searchbot.handlers.numbers import case_number, parse_id
+from searchbot.handlers.render import (
     Context,
     actor_of,
     command_of,
@@ -17,8 +19,6 @@ from handlers.render import (
     reply,
     services_of,
 )
-from searchbot import conversation, desk, found, reporting, sightings
-from searchbot.dialogue import Input
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
 from searchbot.texts import say
@@ -94,7 +94,7 @@ async def on_private_message(update: Update, context: Context) -> None:
     command = command_of(message.text, services.bot_username)
     answer: Answer | None
     if command and command[0] not in DIALOGUE_COMMANDS:
-        from handlers.desk import OFFICER_COMMANDS
+        from searchbot.handlers.desk import OFFICER_COMMANDS
 
         handler = PRIVATE_COMMANDS.get(command[0]) or OFFICER_COMMANDS.get(command[0])
         if command[0] in GROUP_COMMANDS:

@@ -1,6 +1,6 @@
 """SQLModel tables and the queries on them. Knows nothing of Telegram or the use cases."""
 
-from models.tables import (
+from searchbot.models.tables import (
     Alert,
     AlertCheck,
     AuditEntry,

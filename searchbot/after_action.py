@@ -18,10 +18,10 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, AuditEntry, Case, Group
 from searchbot.cards import clip, distance_text
 from searchbot.clock import as_utc, local_hhmm, minutes_between
 from searchbot.messages import Out
+from searchbot.models import Alert, AuditEntry, Case, Group
 from searchbot.services import Services
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say

@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-import handlers
-from handlers.buttons import CROWD_BUTTONS
-from searchbot import db, escalation, exits, found, logs, menus, reminders, retention
+from searchbot import db, escalation, exits, found, handlers, logs, menus, reminders, retention
 from searchbot.bot_http import AiohttpRequest
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
+from searchbot.handlers.buttons import CROWD_BUTTONS
 from searchbot.operations import Metrics, OperationsServer
 from searchbot.placeholder import PlaceholderStore
 from searchbot.places import PlaceResolver

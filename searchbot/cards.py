@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from models import Case
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Button
+from searchbot.models import Case
 from searchbot.redaction import redact
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say

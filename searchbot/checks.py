@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, AlertCheck, AuditEntry, Case, Group, OutboxMessage
 from searchbot.clock import as_utc
+from searchbot.models import Alert, AlertCheck, AuditEntry, Case, Group, OutboxMessage
 from searchbot.outbox import COUNTERS, mark
 from searchbot.services import Services
 from searchbot.texts import say

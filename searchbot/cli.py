@@ -254,7 +254,7 @@ async def _audit_export(settings: Settings) -> int:
 
     from sqlmodel import col, select
 
-    from models import AuditEntry
+    from searchbot.models import AuditEntry
 
     engine = db.create_engine(settings.database_url)
     try:

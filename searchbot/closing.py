@@ -11,10 +11,10 @@ import html
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, OutboxMessage
-from models import queries as q
 from searchbot import after_action, escalation, found
 from searchbot.messages import Answer, Button, Out
+from searchbot.models import Case, OutboxMessage
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, RETRACT, delete_op, enqueue
 from searchbot.services import Actor, Services
 from searchbot.texts import ref, say

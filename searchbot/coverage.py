@@ -12,9 +12,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, Case, Group
 from searchbot.cards import distance_text
 from searchbot.grid import bounding_box, cells_within, distance_m
+from searchbot.models import Alert, Case, Group
 from searchbot.settings import Settings
 from searchbot.texts import Raw, say
 

@@ -13,9 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from models import Landmark
-from searchbot.fake_bot_api import FakeBotApi, FakeMessage
-from searchbot.rehearsal import (
+from fakegram import FakeBotApi, FakeMessage
+from fakegram.rehearsal import (
     CENTRE,
     World,
     command_room_environment,
@@ -24,6 +23,7 @@ from searchbot.rehearsal import (
     offset,
     world_settings,
 )
+from searchbot.models import Landmark
 
 TITLES = [
     "Tea shop", "Bakery", "Mall security", "Toy store", "Pharmacy", "Metro station guards",

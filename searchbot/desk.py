@@ -9,8 +9,6 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AuditEntry, Case, Officer, OutboxMessage, Person
-from models import queries as q
 from searchbot import (
     after_action,
     coverage,
@@ -31,6 +29,8 @@ from searchbot.cards import (
 )
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Answer, Button, Out
+from searchbot.models import AuditEntry, Case, Officer, OutboxMessage, Person
+from searchbot.models import queries as q
 from searchbot.services import FOR_OFFICERS, Actor, Services
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Dialogue
+from searchbot.models import Dialogue
 from searchbot.services import Services
 
 

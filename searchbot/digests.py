@@ -18,11 +18,11 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Group, OutboxMessage
-from models import queries as q
 from searchbot.cards import clip, distance_text
 from searchbot.clock import minutes_between
 from searchbot.messages import Button, Out
+from searchbot.models import Case, Group, OutboxMessage
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Services
 from searchbot.texts import Raw, plain, ref, say

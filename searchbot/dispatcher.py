@@ -28,11 +28,11 @@ from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Group, Officer, OutboxMessage
-from models import queries as q
 from searchbot import closing, digests, registration
 from searchbot.logs import chat as log_chat
 from searchbot.messages import Out
+from searchbot.models import Case, Group, Officer, OutboxMessage
+from searchbot.models import queries as q
 from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import FOR_OFFICERS, Services

@@ -18,14 +18,14 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, Case, OutboxMessage, Sighting
-from models import queries as q
-from models.queries import GroupPoint
 from searchbot import playbooks
 from searchbot.cards import alert_caption, case_status, distance_text
 from searchbot.clock import local_hhmm
 from searchbot.grid import bounding_box, cover, within
 from searchbot.messages import Button, Out
+from searchbot.models import Alert, Case, OutboxMessage, Sighting
+from searchbot.models import queries as q
+from searchbot.models.queries import GroupPoint
 from searchbot.outbox import ALERTS, PEOPLE, enqueue, mark
 from searchbot.playbooks import Job
 from searchbot.services import Services

@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, ExitWatch, Landmark
-from models import queries as q
 from searchbot.cards import clip, distance_text
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Out
+from searchbot.models import Case, ExitWatch, Landmark
+from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 

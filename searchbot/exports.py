@@ -29,8 +29,8 @@ from xml.etree import ElementTree as ET
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AuditEntry, Case, Sighting
 from searchbot.clock import as_utc
+from searchbot.models import AuditEntry, Case, Sighting
 from searchbot.redaction import MARKER, redact
 from searchbot.settings import Stage
 

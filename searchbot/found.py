@@ -19,8 +19,6 @@ from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Dialogue, FoundReport, Person
-from models import queries as q
 from searchbot import dialogue as dlg
 from searchbot import matching
 from searchbot.cards import (
@@ -38,6 +36,8 @@ from searchbot.clock import local_hhmm
 from searchbot.dialogue import Input
 from searchbot.matching import Candidate
 from searchbot.messages import Answer, Button, Out
+from searchbot.models import Case, Dialogue, FoundReport, Person
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
 from searchbot.redaction import redact

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, FoundReport
 from searchbot.clock import as_utc
 from searchbot.grid import distance_m
+from searchbot.models import Case, FoundReport
 
 BASE_M = 500.0  # a child found this close is plausible whatever the time
 WALK_M_PER_MIN = 80.0  # ~1 km in 12-15 minutes, with a margin

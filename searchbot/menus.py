@@ -18,8 +18,8 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from models import queries as q
 from searchbot.cards import mini_app_url
+from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.settings import LANGUAGES
 from searchbot.texts import say

@@ -21,7 +21,7 @@ from prometheus_client import (
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from models import Case, OutboxMessage
+from searchbot.models import Case, OutboxMessage
 from searchbot.services import Services
 
 log = logging.getLogger(__name__)

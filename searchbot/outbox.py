@@ -13,9 +13,9 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import OutboxMessage
 from searchbot.db import OUTBOX_WRITTEN
 from searchbot.messages import Out
+from searchbot.models import OutboxMessage
 
 # Lanes: a family or an officer never waits behind a fan-out to hundreds of groups, and a
 # closing retraction goes before any alert still queued.

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from models import BotState
 from searchbot.clock import Clock, system_clock
 from searchbot.db import Sessions
+from searchbot.models import BotState
 
 PICTURE = Path(__file__).with_name("placeholder.png")
 KEY = "placeholder_file_id"

@@ -17,9 +17,9 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Landmark
 from searchbot.db import Sessions
 from searchbot.grid import bounding_box, distance_m
+from searchbot.models import Landmark
 from searchbot.settings import Area
 from searchbot.texts import plain
 

@@ -25,13 +25,13 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Landmark, Playbook, VolunteerCell
-from models.queries import GroupPoint
 from searchbot import coverage, exits
 from searchbot.cards import clip
 from searchbot.db import Sessions
 from searchbot.grid import bounding_box, distance_m
 from searchbot.messages import Button
+from searchbot.models import Case, Landmark, Playbook, VolunteerCell
+from searchbot.models.queries import GroupPoint
 from searchbot.places import NEAR_M
 from searchbot.services import Services
 from searchbot.settings import LANGUAGES

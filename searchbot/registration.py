@@ -14,13 +14,13 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Group, OutboxMessage, Person
-from models import queries as q
 from searchbot import digests
 from searchbot.checks import AGAIN, NEW, Press, checks_of
 from searchbot.clock import as_utc
 from searchbot.grid import cells_of
 from searchbot.messages import Answer, Out
+from searchbot.models import Group, OutboxMessage, Person
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, RETRACTION_KINDS, enqueue, mark
 from searchbot.places import inside
 from searchbot.services import Actor, Services

@@ -14,11 +14,11 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case
 from searchbot import digests
 from searchbot.cards import case_buttons, distance_text
 from searchbot.clock import minutes_between
 from searchbot.messages import Out
+from searchbot.models import Case
 from searchbot.services import Services
 from searchbot.texts import Raw, ref, say
 

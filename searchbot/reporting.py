@@ -13,8 +13,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Dialogue, Person
-from models import queries as q
 from searchbot import coverage, escalation, exits, found, phones
 from searchbot import dialogue as dlg
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
@@ -22,6 +20,8 @@ from searchbot.clock import parse_when
 from searchbot.dialogue import Input
 from searchbot.escalation import status_line
 from searchbot.messages import Answer, Button, Out
+from searchbot.models import Case, Dialogue, Person
+from searchbot.models import queries as q
 from searchbot.places import inside
 from searchbot.redaction import has_contact
 from searchbot.services import Actor, Services, person_label

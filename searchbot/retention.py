@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import (
+from searchbot import db
+from searchbot.models import (
     Alert,
     AlertCheck,
     AuditEntry,
@@ -32,7 +33,6 @@ from models import (
     Person,
     Sighting,
 )
-from searchbot import db
 from searchbot.services import Services
 
 COARSE_DECIMALS = 2  # ~1 km: enough for "where do we lose children", not for a doorstep

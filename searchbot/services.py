@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AuditEntry, Officer, Person
-from models import queries as q
 from searchbot.clock import Clock, as_utc, system_clock
 from searchbot.db import Sessions
 from searchbot.messages import Out
+from searchbot.models import AuditEntry, Officer, Person
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import PlaceResolver
 from searchbot.settings import Settings

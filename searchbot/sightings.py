@@ -16,8 +16,6 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Case, Dialogue, Group, Person, Sighting
-from models import queries as q
 from searchbot import dialogue as dlg
 from searchbot import escalation, phones
 from searchbot.cards import distance_text
@@ -25,6 +23,8 @@ from searchbot.clock import minutes_between, parse_when
 from searchbot.dialogue import Input
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Button, Out
+from searchbot.models import Case, Dialogue, Group, Person, Sighting
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.redaction import redact
 from searchbot.services import Actor, Services, person_label

@@ -25,8 +25,8 @@ from sqlalchemy import distinct, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, Case, Group, Sighting
 from searchbot.clock import as_utc
+from searchbot.models import Alert, Case, Group, Sighting
 
 OUTCOMES = ("open", "found", "false_alarm", "withdrawn")
 ROLES = ("merchant", "guard", "volunteer")

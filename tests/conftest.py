@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from fakegram import FakeBotApi
 from searchbot import db
 from searchbot.db import Sessions
-from searchbot.fake_bot_api import FakeBotApi
 from tests.world import World, world_settings
 
 

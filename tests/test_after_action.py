@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from searchbot.fake_bot_api import FakeBotApi
+from fakegram import FakeBotApi
 from tests.test_playbooks import add_groups, add_landmarks, alert_in
 from tests.world import CENTRE, World, offset
 

@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import select
 from telegram.ext import ContextTypes
 
-from models import Case, Dialogue, Group, OutboxMessage, Person
-from searchbot.fake_bot_api import FakeBotApi, FakeUser
+from fakegram import FakeBotApi, FakeUser
+from searchbot.models import Case, Dialogue, Group, OutboxMessage, Person
 from searchbot.texts import say
 from tests.test_permissions import changes, send, snapshot
 from tests.world import ADMIN_ID, CENTRE, World, offset, world_settings

@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from searchbot.fake_bot_api import FakeBotApi, FakeUser
-from searchbot.rehearsal import (
+from fakegram import FakeBotApi, FakeUser
+from fakegram.rehearsal import (
     CENTRE,
     command_room_environment,
     init_data,
@@ -110,7 +110,7 @@ async def test_init_data_is_checked_signature_age_and_officer(room: World) -> No
     assert await post(room, f"{path}/verify", not_officer) == (403, b"")
     assert await post(room, f"{path}/close", not_officer, {"outcome": "found"}) == (403, b"")
     async with room.services.sessions() as session:
-        from models import Case
+        from searchbot.models import Case
 
         case = await session.get(Case, case_id)
         assert case is not None and case.verified_at is None and case.status == "open"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage
-from searchbot.rehearsal import CENTRE, init_data, mini_app_link, offset
+from fakegram import FakeBotApi, FakeChat, FakeMessage
+from fakegram.rehearsal import CENTRE, init_data, mini_app_link, offset
 from tests.test_command_room import room, search  # noqa: F401  (the fixture)
 from tests.world import World
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from models import Case, Sighting
-from searchbot.fake_bot_api import FakeBotApi, FakeMessage, FakeUser
+from fakegram import FakeBotApi, FakeMessage, FakeUser
+from searchbot.models import Case, Sighting
 from tests.world import CENTRE, World, offset
 
 FORTY_DIGITS = "8" * 40

@@ -12,10 +12,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from fakegram import FakeBotApi, Limits
+from fakegram.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, Player, offset, seed_groups
 from searchbot import db
 from searchbot.dispatcher import CONCURRENCY
-from searchbot.fake_bot_api import FakeBotApi, Limits
-from searchbot.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, Player, offset, seed_groups
 
 GROUPS = 600
 REPO = Path(__file__).resolve().parent.parent

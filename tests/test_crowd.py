@@ -13,10 +13,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from telegram import Update
 
-from models import Alert, AlertCheck, AuditEntry
+from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot import retention
 from searchbot.checks import AGAIN, NEW, STALE, Checks, Press
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from searchbot.models import Alert, AlertCheck, AuditEntry
 from searchbot.texts import say
 from searchbot.update_order import ChatOrderedUpdates
 from tests.world import CENTRE, World, offset

@@ -7,9 +7,9 @@ import asyncio
 
 from sqlmodel import select
 
-from models import Alert, Case, Group, OutboxMessage
+from fakegram import FakeBotApi
 from searchbot import escalation
-from searchbot.fake_bot_api import FakeBotApi
+from searchbot.models import Alert, Case, Group, OutboxMessage
 from searchbot.texts import say
 from tests.world import CENTRE, World, offset, world_settings
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import h3
 from sqlmodel import select
 
-from models import Alert, AuditEntry, Case
+from fakegram import FakeBotApi, FakeChat
 from searchbot import coverage, escalation
-from searchbot.fake_bot_api import FakeBotApi, FakeChat
 from searchbot.grid import distance_m
+from searchbot.models import Alert, AuditEntry, Case
 from tests.world import CENTRE, World, offset, world_environment, world_settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,7 +24,6 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from models import AuditEntry, Case, Sighting
 from searchbot.db import Sessions
 from searchbot.exports import (
     CaseRecord,
@@ -34,6 +33,7 @@ from searchbot.exports import (
     rings_from_audit,
     xml_text,
 )
+from searchbot.models import AuditEntry, Case, Sighting
 from searchbot.settings import parse_stages
 
 CAP = "urn:oasis:names:tc:emergency:cap:1.2"

@@ -40,7 +40,7 @@ from telegram.error import (
 )
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from searchbot.fake_bot_api import (
+from fakegram import (
     TINY_JPEG,
     EntityParseError,
     FakeBotApi,
@@ -50,7 +50,7 @@ from searchbot.fake_bot_api import (
     parse_formatted,
     parse_html,
 )
-from searchbot.fake_bot_api.limits import RateLimiter
+from fakegram.limits import RateLimiter
 
 TOKEN = "123456:TEST"
 # PTB 22 itself warns when it builds a RetryAfter with an int retry_after.

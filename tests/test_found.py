@@ -8,8 +8,8 @@ import time
 
 from sqlmodel import col, select
 
-from models import AuditEntry, FoundReport
-from searchbot.fake_bot_api import FakeBotApi
+from fakegram import FakeBotApi
+from searchbot.models import AuditEntry, FoundReport
 from tests.world import CENTRE, World, offset
 
 GUARDS = -201

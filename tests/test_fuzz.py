@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
-from searchbot.fake_bot_api.markup import utf16_len
+from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from fakegram.markup import utf16_len
 from searchbot.texts import say
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset
 

@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from models import OutboxMessage
+from fakegram import ApiCall, FakeBotApi, FakeChat, Limits
 from searchbot.dispatcher import CONCURRENCY
-from searchbot.fake_bot_api import ApiCall, FakeBotApi, FakeChat, Limits
 from searchbot.messages import Out
+from searchbot.models import OutboxMessage
 from searchbot.outbox import ALERTS, PEOPLE, enqueue
 from tests.world import CENTRE, World, offset, world_settings
 

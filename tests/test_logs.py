@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from models import Person
+from fakegram import FakeBotApi
 from searchbot import db
-from searchbot.fake_bot_api import FakeBotApi
+from searchbot.models import Person
 from tests.world import CENTRE, World, offset
 
 LIBRARIES = (

@@ -8,8 +8,10 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (the tables)
-from searchbot import db
+from searchbot import (
+    db,
+    models,  # noqa: F401  (the tables)
+)
 
 
 def _differences(connection: Connection) -> list[object]:

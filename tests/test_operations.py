@@ -7,8 +7,8 @@ import socket
 
 import httpx
 
-from models import Officer
-from searchbot.fake_bot_api import FakeBotApi
+from fakegram import FakeBotApi
+from searchbot.models import Officer
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 
 

@@ -25,8 +25,17 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import col, select
 
-from models import Alert, AuditEntry, Case, Group, Officer, OutboxMessage, Person, Sighting
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from searchbot.models import (
+    Alert,
+    AuditEntry,
+    Case,
+    Group,
+    Officer,
+    OutboxMessage,
+    Person,
+    Sighting,
+)
 from searchbot.texts import say
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 

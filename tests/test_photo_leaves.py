@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from models import BotState, Group, OutboxMessage
-from searchbot.fake_bot_api import FakeBotApi, FakeMessage
+from fakegram import FakeBotApi, FakeMessage
+from searchbot.models import BotState, Group, OutboxMessage
 from searchbot.placeholder import KEY
 from tests.test_strict_limits import strict, strict_world
 from tests.world import CENTRE, World, offset

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from models import Group, VolunteerCell
+from fakegram import FakeBotApi, FakeChat
 from searchbot import cli, exits
-from searchbot.fake_bot_api import FakeBotApi, FakeChat
 from searchbot.grid import cells_of
+from searchbot.models import Group, VolunteerCell
 from searchbot.places import import_landmarks
 from searchbot.playbooks import import_playbooks, read_playbooks
 from tests.world import CENTRE, World, offset

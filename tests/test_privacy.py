@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from models import Case
+from fakegram import TINY_JPEG, FakeBotApi, FakeChat, FakeMessage, FakeUser
+from fakegram.markup import utf16_len
 from searchbot import escalation
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, fit
-from searchbot.fake_bot_api import TINY_JPEG, FakeBotApi, FakeChat, FakeMessage, FakeUser
-from searchbot.fake_bot_api.markup import utf16_len
 from searchbot.messages import Out
+from searchbot.models import Case
 from searchbot.transport import send_out
 from tests.test_permissions import OFFICERS_ONLY, send
 from tests.world import CENTRE, World, offset, world_settings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from models import Case, Dialogue
-from searchbot.fake_bot_api import FakeBotApi
+from fakegram import FakeBotApi
+from searchbot.models import Case, Dialogue
 from searchbot.places import import_landmarks
 from tests.world import CENTRE, World, offset, world_settings
 

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 
-from models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
+from fakegram import FakeBotApi, FakeChat, FakeUser
 from searchbot import retention, statistics
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeUser
+from searchbot.models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset
 
 RETENTION = timedelta(days=30)  # the default SEARCHBOT_RETENTION_DAYS

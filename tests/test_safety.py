@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import col, select
 
-from models import Case, Sighting
+from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot import desk, exports
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
+from searchbot.models import Case, Sighting
 from searchbot.redaction import MARKER, has_contact, redact
 from searchbot.texts import say
 from tests.test_permissions import changes, snapshot

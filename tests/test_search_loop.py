@@ -3,7 +3,7 @@ sightings -> close. This is issue 2's acceptance test."""
 
 from __future__ import annotations
 
-from searchbot.fake_bot_api import FakeBotApi
+from fakegram import FakeBotApi
 from tests.world import CENTRE, World, offset
 
 # (chat id, title, metres north, metres east, approved?)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Alert, Case, Group, Sighting
 from searchbot import statistics
 from searchbot.db import Sessions
+from searchbot.models import Alert, Case, Group, Sighting
 from searchbot.statistics import Figures, chart_png, compute, nearest_rank
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from models import OutboxMessage
-from searchbot.fake_bot_api import FakeBotApi, FakeMessage, FakeUser, Limits
+from fakegram import FakeBotApi, FakeMessage, FakeUser, Limits
+from searchbot.models import OutboxMessage
 from searchbot.texts import say
 from tests.world import CENTRE, World, offset, world_settings
 

@@ -1,6 +1,6 @@
 """The end-to-end tests play in the same world as the demo."""
 
-from searchbot.rehearsal import (
+from fakegram.rehearsal import (
     ADMIN_ID,
     CENTRE,
     OFFICER_ID,

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from aiogram.utils.web_app import safe_parse_webapp_init_data
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ScreenKey
 from searchbot.clock import as_utc
+from searchbot.models import ScreenKey
 from searchbot.services import Actor, Services
 from searchbot.texts import language_of
 

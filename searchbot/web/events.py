@@ -17,7 +17,7 @@ import logging
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from models import AuditEntry
+from searchbot.models import AuditEntry
 from searchbot.services import Services
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ import h3
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Alert, AuditEntry, Case, Group, Sighting
-from models import queries as q
 from searchbot import coverage
 from searchbot.cards import age_text, case_card, case_status, place_text, sex_text
 from searchbot.clock import as_utc, local_hhmm, minutes_between
 from searchbot.grid import bounding_box, distance_m
+from searchbot.models import Alert, AuditEntry, Case, Group, Sighting
+from searchbot.models import queries as q
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 

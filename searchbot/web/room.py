@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from models import Case, Sighting
-from models import queries as q
 from searchbot import closing, desk, sightings
 from searchbot.clock import local_hhmm
 from searchbot.messages import Answer, Out
+from searchbot.models import Case, Sighting
+from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Actor, Services
 from searchbot.settings import Settings

@@ -6,7 +6,7 @@ world behind it: tests play users and groups (``fake.send``, ``fake.click``,
 ``fake.block``...) and inspect what the bot did (``fake.messages``,
 ``fake.calls``, ``fake.violations``).  Calls are validated against the bundled
 official spec (``bot-api-10.1.json``, MIT, see ``LICENSE-bot-api-spec``).
-See :mod:`searchbot.fake_bot_api.server` for an example.
+See :mod:`fakegram.server` for an example.
 """
 
 from .errors import ApiError

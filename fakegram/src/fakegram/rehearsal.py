@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 from geopy.distance import geodesic
 
-from models import Group
+from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot import app
 from searchbot.db import Sessions
 from searchbot.dispatcher import pending_count
-from searchbot.fake_bot_api import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot.grid import cells_of
+from searchbot.models import Group
 from searchbot.settings import Settings, load_settings
 from searchbot.update_order import ChatOrderedUpdates
 
