@@ -382,6 +382,17 @@ class SightingTimes:
     officer_s: float | None = None
 
 
+async def verify_when_open(fake: FakeBotApi, officer: FakeUser) -> None:
+    """An officer verifies the case as soon as its card arrives: only a verified case's family
+    hears sightings in full (before that, a notice that one came in)."""
+    if await wait_until(
+        lambda: any("#1" in m.body for m in fake.messages(officer.user_id)), timeout=30
+    ):
+        fake.send(officer, text="/verify 1")
+    else:
+        note("verification: the officer never got the case card")
+
+
 def holds_sighting(fake: FakeBotApi, chat_id: int) -> bool:
     return any("Sighting for" in message.body for message in fake.messages(chat_id))
 
@@ -444,6 +455,7 @@ async def searchbot_fanout(groups: int, latency: float, workdir: Path) -> dict[s
             start, before_429, before_bytes = len(fake.calls), refusals(fake), fake.uploaded_bytes
             t0 = time.monotonic()
             fake.click(family, summary, "Confirm")
+            verifying = asyncio.create_task(verify_when_open(fake, officer))
             sighting = asyncio.create_task(sighting_during_fanout(fake, t0, start, family, officer))
 
             timeout = 3 * groups / GLOBAL_PER_SECOND + 30
@@ -452,6 +464,7 @@ async def searchbot_fanout(groups: int, latency: float, workdir: Path) -> dict[s
             if not done:
                 note(f"searchbot: not every group was alerted within {timeout:.0f} s")
             times = await sighting
+            await verifying
             # Let the outbox drain so that late duplicates (a retry after a success) are counted.
             if not await _outbox_drained(world, timeout=20):
                 note("searchbot: the outbox did not drain within 20 s after the fan-out")

@@ -164,6 +164,14 @@ async def test_a_fanout_keeps_to_the_limit_and_a_sighting_overtakes_it(
     fake.limit(Limits.telegram(latency=LATENCY))
     start = len(fake.calls)
     fake.click(family, summary, "Confirm")
+    # an officer verifies at once: only then may sightings reach the family in full
+    await fake.wait_for(
+        lambda: any("#1" in m.body for m in fake.messages(officer.user_id)), timeout=30
+    )
+    fake.send(officer, text="/verify 1")
+    await fake.wait_for(
+        lambda: any("verified by" in m.body for m in fake.messages(officer.user_id)), timeout=30
+    )
     await fake.wait_for(lambda: len(alerts(fake, start)) >= groups // 4, timeout=30)
     first: FakeChat = fake.chat(int(alerts(fake, start)[0].params["chat_id"]))
     alert = next(m for m in fake.messages(first.chat_id) if m.photo_file_id)
