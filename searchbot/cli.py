@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from searchbot import db, logs
+from searchbot.db import Sessions
 from searchbot.settings import Settings, SettingsError, load_settings
 
 
@@ -78,9 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         print("database is at the newest schema")
         return 0
     if args.command == "landmarks":
-        return asyncio.run(_import_landmarks(settings, args.file))
+        from searchbot.places import import_landmarks
+
+        return asyncio.run(_import_file(settings, args.file, import_landmarks, "landmarks"))
     if args.command == "playbooks":
-        return asyncio.run(_import_playbooks(settings, args.file))
+        from searchbot.playbooks import import_playbooks
+
+        return asyncio.run(_import_file(settings, args.file, import_playbooks, "playbooks"))
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.dry_run))
     if args.command == "audit":
@@ -134,35 +140,23 @@ async def _upgrade(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _import_landmarks(settings: Settings, path: Path) -> int:
-    from searchbot.places import import_landmarks
-
+async def _import_file(
+    settings: Settings,
+    path: Path,
+    load: Callable[[Sessions, Path], Awaitable[int]],
+    what: str,
+) -> int:
+    """Load a station's file (landmarks, playbooks) into the migrated database."""
     engine = db.create_engine(settings.database_url)
     try:
         await db.upgrade(engine)
-        count = await import_landmarks(db.sessions(engine), path)
+        count = await load(db.sessions(engine), path)
     except (OSError, ValueError) as error:
         print(f"searchbot: {error}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
-    print(f"imported {count} landmarks")
-    return 0
-
-
-async def _import_playbooks(settings: Settings, path: Path) -> int:
-    from searchbot.playbooks import import_playbooks
-
-    engine = db.create_engine(settings.database_url)
-    try:
-        await db.upgrade(engine)
-        count = await import_playbooks(db.sessions(engine), path)
-    except (OSError, ValueError) as error:
-        print(f"searchbot: {error}", file=sys.stderr)
-        return 1
-    finally:
-        await engine.dispose()
-    print(f"imported {count} playbooks")
+    print(f"imported {count} {what}")
     return 0
 
 
