@@ -1,6 +1,14 @@
 """SQLModel tables and the queries on them. Knows nothing of Telegram or the use cases."""
 
-from searchbot.models.tables import (
+if __name__ != "searchbot.models":
+    # models/ is the package searchbot.models (see pyproject.toml). Imported as a top-level
+    # `models` (the repository root is on sys.path under pytest) it would load a second time.
+    raise ImportError(
+        "import searchbot.models, not models: models/ is part of the searchbot package"
+    )
+
+
+from .tables import (
     Alert,
     AlertCheck,
     AuditEntry,
@@ -39,10 +47,3 @@ __all__ = [
     "Sighting",
     "VolunteerCell",
 ]
-
-if __name__ != "searchbot.models":
-    # models/ is the package searchbot.models (see pyproject.toml). Imported as a top-level
-    # `models` (the repository root is on sys.path under pytest) it would load a second time.
-    raise ImportError(
-        "import searchbot.models, not models: models/ is part of the searchbot package"
-    )

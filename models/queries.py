@@ -10,7 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.models.tables import (
+from .tables import (
     Alert,
     AuditEntry,
     Case,
