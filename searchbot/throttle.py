@@ -1,11 +1,11 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
-Overall: a current rate, at most the configured limit less one (room for a handler's direct
-reply, which is counted only once sent), in any sliding second, and sends never closer together
+Overall: a current rate, at most the configured limit (handlers' replies are outbox rows too;
+the rare direct upload is counted once sent), in any sliding second, and sends never closer together
 than 60 % of the even spacing. A call counts in that second from its start until a second after
 its end: the server counted it at some moment in between, so whatever the network did, no
 second of the server's holds more calls than the bot allowed in one of its own (the price is
-the round trip: at 30 ms a call, 29 a second become about 28).
+the round trip: at 30 ms a call, 30 a second become about 29).
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -36,7 +36,7 @@ OVERALL_WINDOW = 2.0  # 429s for different chats within this many seconds: the o
 OVERALL_CHATS = 2  # ... from at least this many chats
 DECREASE = 0.7  # the rate is multiplied by this on an overall 429
 INCREASE = 3.0  # messages a second added back each second without one (30/s again in 3 s)
-ROOM = 1  # places of the sliding second left for a handler's reply, counted only once sent
+ROOM = 0  # places kept for direct sends: only rare uploads are direct, and they wait out a 429
 MIN_RATE = 1.0
 POLL = 0.01  # how often a full second of calls still in flight is looked at again
 AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)

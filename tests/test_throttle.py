@@ -111,21 +111,20 @@ def test_overall_slots_keep_under_the_limit_in_every_second(
         throttle.slot_done()
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.6 / 30 - 1e-9
     # However the server placed each call between its start and its end, no second of its
-    # holds more than 29 (one place is left for a handler's reply): the calls that started
-    # within a second and a call's length.
-    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 29
+    # holds more than 30: the calls that started within a second and a call's length.
+    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
     elapsed = starts[-1] - starts[0]
     assert 300 / 30 <= elapsed <= 300 / 30 / 0.9  # within 0.9 of the limit, round trips and all
 
 
 def test_calls_in_flight_hold_their_place_in_the_second(throttle: Throttle, clock: Clock) -> None:
-    for _ in range(29):  # 29 calls started, none has ended (a slow server)
+    for _ in range(30):  # 30 calls started, none has ended (a slow server)
         clock.now += throttle.slot_wait()
         throttle.take_slot()
         throttle.call_started()
     clock.now += 5.0
-    assert throttle.slot_wait() > 0  # they are still in the air: no 30th
-    for _ in range(29):
+    assert throttle.slot_wait() > 0  # they are still in the air: no 31st
+    for _ in range(30):
         throttle.slot_done()
     assert throttle.slot_wait() > 0  # ended just now: they count for another second
     clock.now += 1.0
@@ -207,8 +206,8 @@ def test_few_slots_wait_ahead_of_their_calls(throttle: Throttle, clock: Clock) -
 def test_a_call_waits_if_the_second_filled_while_its_row_was_claimed(
     throttle: Throttle, clock: Clock
 ) -> None:
-    for _ in range(28):
-        throttle.record_direct(PERSON + 1)  # 28 replies the handlers sent in this second
+    for _ in range(29):
+        throttle.record_direct(PERSON + 1)  # 29 uploads the handlers sent in this second
     throttle.take_slot()  # the slot was free a moment ago
     throttle.record_direct(PERSON + 2)
     assert throttle.call_wait() == pytest.approx(1.0)
