@@ -44,11 +44,13 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# the fan-out benchmark beside this file: the same groups' layout and the same polling wait
+from fanout import disk_points, wait_until
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
@@ -68,7 +70,6 @@ FAMILY_IDS = (5001, 5002, 5003)  # the alerted case, the quiet phase's report, t
 SIGHTER_IDS = (7001, 7002)
 SEED = 20261201
 TIMEOUT_S = 60.0
-POLL_S = 0.005
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -91,15 +92,6 @@ def fake_limits(latency: float) -> Limits:
     )
 
 
-def disk_points(count: int, radius_m: float, rng: random.Random) -> list[tuple[float, float]]:
-    points = []
-    for _ in range(count):
-        distance = radius_m * math.sqrt(rng.random()) * 0.999
-        bearing = rng.uniform(0.0, 2.0 * math.pi)
-        points.append(offset(CENTRE, distance * math.cos(bearing), distance * math.sin(bearing)))
-    return points
-
-
 def percentile(samples: Sequence[float], share: float) -> float:
     """The nearest-rank percentile."""
     ordered = sorted(samples)
@@ -108,15 +100,6 @@ def percentile(samples: Sequence[float], share: float) -> float:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
-
-
-async def wait_until(predicate: Callable[[], object], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(POLL_S)
-    return True
 
 
 class Answers:
