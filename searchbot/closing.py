@@ -7,15 +7,13 @@ moment of closing is retracted by the dispatcher as soon as its message id is kn
 
 from __future__ import annotations
 
-import html
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import after_action, escalation, found
-from searchbot.messages import Answer, Button, Out
+from searchbot import escalation, found, notify
+from searchbot.events import AlertOutlivedCase, CaseClosed, CloseRequested
+from searchbot.messages import Answer
 from searchbot.models import Case, OutboxMessage
 from searchbot.models import queries as q
-from searchbot.outbox import PEOPLE, RETRACT, delete_op, enqueue
 from searchbot.services import Actor, Services
 from searchbot.texts import ref, say
 
@@ -67,21 +65,7 @@ async def _ask_officers(
     assert case.id is not None
     case_id = case.id
     lang = actor.language
-
-    def render(lg: str) -> Out:
-        outcome_text = say(lg, f"outcome_{outcome}")
-        text = say(lg, "close_request_officers", ref=ref(case_id), outcome=outcome_text)
-        if note:
-            text += f"\n“{html.escape(note, quote=False)}”"
-        confirm = Button(say(lg, "btn_confirm_close", outcome=outcome_text),
-                         data=f"cl:{case_id}:{outcome}")  # fmt: skip
-        return Out(
-            text, buttons=((confirm,), (Button(say(lg, "btn_verify"), data=f"vf:{case_id}"),))
-        )
-
-    await services.tell_officers(
-        session, render, kind="card", case_id=case_id, dedupe=f"close-ask:{case_id}:{outcome}"
-    )
+    await notify.publish(services, session, CloseRequested(case_id, outcome, note))
     await services.audit(session, actor.user_id, "close_requested", case_id, outcome=outcome)
     text = say(lang, "close_request_family", ref=ref(case_id))
     return Answer(toast=text).say(text)
@@ -100,86 +84,15 @@ async def _close(
     case.closed_at, case.closed_by = services.now(), actor.user_id
     await escalation.stop(session, case)
     await q.cancel_pending(session, case.id, ("alert", "counter"))
-    for alert in await q.sent_alerts(session, case.id):
-        await retract(services, session, case, alert)
-    await _tell_people(services, session, case, actor, outcome, note)
     await found.close_for_case(services, session, case.id)
     await services.audit(session, actor.user_id, "close", case.id, outcome=outcome, note=note)
-    await after_action.tell_officers(services, session, case.id)
+    by = f"{actor.name or actor.user_id}"
+    await notify.publish(services, session, CaseClosed(case.id, outcome, note, by))
 
 
 async def retract(
     services: Services, session: AsyncSession, case: Case, alert: OutboxMessage
 ) -> None:
-    """Delete one sent alert and leave the closing notice in its group (both at most once)."""
-    group = await q.group_by_chat(session, alert.chat_id)
-    lang = group.language if group else services.settings.language
-    notice = say(lang, "alert_closed", ref=ref(case.id or 0))
-    if alert.message_id is None:
-        return
-    now = services.now()
-    await enqueue(
-        session,
-        alert.chat_id,
-        delete_op(alert.message_id, notice),
-        kind="retract",
-        case_id=case.id,
-        lane=RETRACT,
-        dedupe_key=f"retract:{alert.id}",
-        now=now,
-    )
-    await enqueue(
-        session,
-        alert.chat_id,
-        Out(text=notice),
-        kind="closing_notice",
-        case_id=case.id,
-        lane=RETRACT,
-        dedupe_key=f"notice:{alert.id}",
-        now=now,
-    )
-
-
-async def _tell_people(
-    services: Services,
-    session: AsyncSession,
-    case: Case,
-    actor: Actor,
-    outcome: str,
-    note: str | None,
-) -> None:
-    case_ref = ref(case.id or 0)
-    family_key = "closed_family_found" if outcome == "found" else "closed_family"
-    family_lang = case.language
-    await enqueue(
-        session,
-        case.reporter_chat_id,
-        Out(
-            say(
-                family_lang,
-                family_key,
-                ref=case_ref,
-                outcome=say(family_lang, f"outcome_{outcome}"),
-                note=f"{note} " if note else "",
-            )
-        ),
-        kind="notice",
-        case_id=case.id,
-        lane=PEOPLE,
-        now=services.now(),
-    )
-    by = f"{actor.name or actor.user_id}"
-
-    def render(lang: str) -> Out:
-        return Out(
-            say(
-                lang,
-                "closed_officers",
-                ref=case_ref,
-                outcome=say(lang, f"outcome_{outcome}"),
-                by=by,
-                note=f"“{note}”. " if note else "",
-            )
-        )
-
-    await services.tell_officers(session, render, kind="notice", case_id=case.id)
+    """An alert that reached its group after the case closed: take it back like the others."""
+    assert case.id is not None and alert.id is not None
+    await notify.publish(services, session, AlertOutlivedCase(case.id, alert.id))

@@ -16,7 +16,7 @@ from searchbot import (
     exits,
     exports,
     found,
-    sightings,
+    notify,
     statistics,
 )
 from searchbot.cards import (
@@ -28,6 +28,7 @@ from searchbot.cards import (
     visible_length,
 )
 from searchbot.clock import local_hhmm, minutes_between
+from searchbot.events import CaseVerified
 from searchbot.messages import Answer, Button, Out
 from searchbot.models import AuditEntry, Case, Officer, OutboxMessage, Person
 from searchbot.models import queries as q
@@ -134,16 +135,11 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
             due = escalation.next_due(services, case)
             case.next_stage_at = max(due, services.now()) if due else None
         session.add(case)
-        # the reporter is who they say: sightings held back from the family now go to them
-        for held in await q.held_sightings(session, case_id):
-            await sightings.share_with_family(services, session, case, held)
         await services.audit(session, actor.user_id, "verify", case_id)
-        text = say(lang, "verified_by", ref=ref(case_id), by=actor.name or actor.user_id)
-        await services.tell_officers(
-            session, lambda lg: Out(say(lg, "verified_by", ref=ref(case_id), by=actor.name)),
-            kind="notice", case_id=case_id,
-        )  # fmt: skip
+        # the reporter is who they say: sightings held back from the family now go to them
+        await notify.publish(services, session, CaseVerified(case_id, actor.name))
         await session.commit()
+        text = say(lang, "verified_by", ref=ref(case_id), by=actor.name or actor.user_id)
         return Answer(toast=text)
 
     return await _as_officer(services, actor, work)

@@ -12,24 +12,19 @@ import logging
 import secrets
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
 
 from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import playbooks
-from searchbot.cards import alert_caption, case_status, distance_text
-from searchbot.clock import local_hhmm
+from searchbot import notify
+from searchbot.cards import case_status
+from searchbot.events import GroupsAlerted, StageReached
 from searchbot.grid import bounding_box, cover, within
-from searchbot.messages import Button, Out
-from searchbot.models import Alert, Case, OutboxMessage, Sighting
+from searchbot.models import Alert, Case, Sighting
 from searchbot.models import queries as q
 from searchbot.models.queries import GroupPoint
-from searchbot.outbox import ALERTS, PEOPLE, enqueue, mark
-from searchbot.playbooks import Job
 from searchbot.services import Services
-from searchbot.texts import Raw, ref, say
 
 log = logging.getLogger(__name__)
 
@@ -82,31 +77,28 @@ async def alert_ring(
     seen: Sighting | None = None,
 ) -> int:
     """Alert the approved groups within ``radius_m`` of the case's centre not yet alerted for
-    it; with ``seen``, the alert says "seen here" with that sighting's time and photo.
+    it; with ``seen``, the alert says "seen here" with that sighting's time and photo (the
+    alerts themselves are ``notify``'s).
 
     The rows go in as one bulk insert: the query already leaves out alerted groups, and the
     unique keys on alerts and outbox rows stop a second alert should two firings race."""
     targets = await groups_within(session, case, radius_m)
     if targets:
         now = services.now()
-        tokens = {g.id: new_token() for _, g in targets}
-        jobs = await playbooks.jobs(services, session, case, targets, radius_m)
+        tokens = [new_token() for _ in targets]
         await session.exec(  # type: ignore[call-overload]
             insert(Alert),
             params=[
                 {"case_id": case.id, "group_id": g.id, "stage": stage, "distance_m": d,
-                 "created_at": now, "token": tokens[g.id]}
-                for d, g in targets
+                 "created_at": now, "token": token}
+                for (d, g), token in zip(targets, tokens, strict=True)
             ],
         )  # fmt: skip
-        await session.exec(  # type: ignore[call-overload]
-            insert(OutboxMessage),
-            params=[
-                _alert_row(services, case, g, d, tokens[g.id], seen, jobs.get(g.id))
-                for d, g in targets
-            ],
+        assert case.id is not None
+        alerted = GroupsAlerted(
+            case.id, radius_m, tuple(targets), tuple(tokens), seen.id if seen else None
         )
-        mark(session)
+        await notify.publish(services, session, alerted)
     return len(targets)
 
 
@@ -129,72 +121,6 @@ def new_token() -> str:
     """An alert's deep-link token: 96 random bits, URL-safe (a /start payload allows
     A-Z, a-z, 0-9, _ and -)."""
     return secrets.token_urlsafe(12)
-
-
-def _alert_row(
-    services: Services,
-    case: Case,
-    group: GroupPoint,
-    distance: float,
-    token: str,
-    seen: Sighting | None,
-    job: Job | None = None,
-) -> dict[str, Any]:
-    return {
-        "case_id": case.id,
-        "chat_id": group.chat_id,
-        "kind": "alert",
-        "lane": ALERTS,
-        "rank": distance,
-        "payload": alert_out(
-            services, case, group.language, distance, token, seen, job, group.chat_id
-        ).to_payload(),
-        "dedupe_key": f"alert:{case.id}:{group.id}",
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": services.now(),
-        "created_at": services.now(),
-    }
-
-
-def alert_out(
-    services: Services,
-    case: Case,
-    lang: str,
-    distance: float,
-    token: str,
-    seen: Sighting | None = None,
-    job: Job | None = None,
-    chat_id: int | None = None,
-) -> Out:
-    """The alert for one group: the photo, the public description, the group's job, and the
-    buttons (seen, checked, the guards' exits, found a child). The "I saw them" link carries
-    the alert's own ``token``, never the case number; the photo is protected from forwarding
-    and saving unless the station turned that off."""
-    now, show_name = services.now(), services.settings.alert_show_name
-    work = job.text if job else ""
-    if seen is None:
-        caption = alert_caption(case, lang, distance, now, show_name, job=work)
-        photo = case.photo_file_ids[0] if case.photo_file_ids else None
-    else:
-        headline = say(lang, "alert_seen_here", time=local_hhmm(seen.seen_at))
-        where = case.model_copy(
-            update={"place_text": seen.place_text, "lat": seen.lat, "lon": seen.lon,
-                    "last_seen_at": seen.seen_at}
-        )  # fmt: skip
-        caption = alert_caption(where, lang, distance, now, show_name, headline + "\n", work)
-        photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
-    buttons = (
-        (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
-        (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
-        *(job.buttons if job else ()),
-    )
-    if chat_id is not None:
-        found = Button(say(lang, "btn_found_child"), url=services.deep_link(f"found_{chat_id}"))
-        buttons = (*buttons, (found,))
-    return Out(
-        text=caption, photo=photo, buttons=buttons, protect=services.settings.protect_content
-    )
 
 
 async def tick(services: Services, limit: int = 20) -> int:
@@ -229,7 +155,7 @@ async def _fire_if_due(services: Services, case_id: int) -> bool:
         if not await _claim_stage(session, case, due_by=now):
             return False
         count = await fire_stage(services, session, case, index)
-        await _report_stage(services, session, case, index, count)
+        await notify.publish(services, session, StageReached(case_id, index, count))
         await session.commit()
     log.info("case %s stage %s fired: %s groups", case_id, index + 1, count)
     return True
@@ -261,64 +187,6 @@ async def _claim_stage(session: AsyncSession, case: Case, due_by: datetime | Non
         claim = claim.where(col(Case.next_stage_at) <= due_by)
     result = await session.exec(claim)  # type: ignore[call-overload]
     return bool(result.rowcount == 1)
-
-
-async def _report_stage(
-    services: Services, session: AsyncSession, case: Case, index: int, count: int
-) -> None:
-    """Tell the family and the officers what the widening did."""
-    assert case.id is not None
-    alerted, checked, _ = await q.case_counts(session, case.id)
-    radius = services.settings.escalation[index].radius_m
-
-    def render(lang: str) -> Out:
-        return Out(
-            say(
-                lang,
-                "stage_done",
-                ref=ref(case.id or 0),
-                stage=index + 1,
-                radius=Raw(distance_text(radius, lang)),
-                count=count,
-                alerted=alerted,
-                checked=checked,
-            )
-        )
-
-    await enqueue(
-        session,
-        case.reporter_chat_id,
-        render(case.language),
-        kind="notice",
-        case_id=case.id,
-        lane=PEOPLE,
-        now=services.now(),
-    )
-    await services.tell_officers(session, render, kind="notice", case_id=case.id)
-    await _hold_notice(services, session, case)
-
-
-async def _hold_notice(services: Services, session: AsyncSession, case: Case) -> None:
-    """When the next ring waits for verification, say so to the officers."""
-    stages = services.settings.escalation
-    following = case.stage + 1
-    if case.next_stage_at is not None or following >= len(stages) or case.verified_at:
-        return
-
-    def render(lang: str) -> Out:
-        return Out(
-            say(
-                lang,
-                "needs_verification",
-                ref=ref(case.id or 0),
-                radius=Raw(distance_text(stages[following].radius_m, lang)),
-            ),
-            buttons=((Button(say(lang, "btn_verify"), data=f"vf:{case.id}"),),),
-        )
-
-    await services.tell_officers(
-        session, render, kind="notice", case_id=case.id, dedupe=f"hold:{case.id}:{following}"
-    )
 
 
 def status_line(services: Services, case: Case, lang: str, counts: tuple[int, int, int]) -> str:

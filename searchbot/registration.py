@@ -14,14 +14,15 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import digests
+from searchbot import notify
 from searchbot.checks import AGAIN, NEW, Press, checks_of
 from searchbot.clock import as_utc
+from searchbot.events import GroupDecided, GroupRegistered, GroupUnregistered, RecipientGone
 from searchbot.grid import cells_of
-from searchbot.messages import Answer, Out
+from searchbot.messages import Answer
 from searchbot.models import Group, OutboxMessage, Person
 from searchbot.models import queries as q
-from searchbot.outbox import PEOPLE, RETRACTION_KINDS, enqueue, mark
+from searchbot.outbox import RETRACTION_KINDS, mark
 from searchbot.places import inside
 from searchbot.services import Actor, Services
 from searchbot.settings import LANGUAGES
@@ -110,7 +111,7 @@ async def locate(
         group.status = "pending"
         session.add(group)
         await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
-        await digests.refresh(services, session, digests.REQUESTS)
+        await notify.publish(services, session, GroupRegistered(group.chat_id))
         await session.commit()
     return Answer().say(say(lang, "register_sent"))
 
@@ -135,12 +136,7 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         if not approve:
             group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
-        await digests.refresh(services, session, digests.REQUESTS)
-        key = "approved_group" if approve else "rejected_group"
-        await enqueue(
-            session, group.chat_id, Out(say(group.language, key)), kind="notice", lane=PEOPLE,
-            now=services.now(),
-        )  # fmt: skip
+        await notify.publish(services, session, GroupDecided(group.chat_id, approve))
         action = "group_approve" if approve else "group_reject"
         await services.audit(session, actor.user_id, action, chat_id=chat_id)
         await session.commit()
@@ -156,12 +152,12 @@ async def unregister(services: Services, actor: Actor, is_chat_admin: bool) -> A
         group = await q.group_by_chat(session, actor.chat_id)
         if group is None:
             return Answer().say(say(lang, "not_registered"))
-        if group.status == "pending":
-            await digests.refresh(services, session, digests.REQUESTS)
+        was_pending = group.status == "pending"
         group.status = "inactive"
         group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
         await services.audit(session, actor.user_id, "group_unregister", chat_id=actor.chat_id)
+        await notify.publish(services, session, GroupUnregistered(group.chat_id, was_pending))
         await session.commit()
     return Answer().say(say(lang, "unregistered"))
 
@@ -203,12 +199,11 @@ async def checked(
 
 async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
     """The bot was removed from a group or blocked by a person (learnt from a 403 or from
-    Telegram's membership update): stop writing there and tell the officers once."""
+    Telegram's membership update): stop writing there; officers hear of a group, once."""
     async with services.sessions() as session:
         group = await q.group_by_chat(session, chat_id)
+        was_pending = group is not None and group.status == "pending"
         if group is not None:
-            if group.status == "pending":
-                await digests.refresh(services, session, digests.REQUESTS)
             group.status = "inactive"
             session.add(group)
         person = await session.get(Person, chat_id)
@@ -229,11 +224,8 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
         await session.exec(  # type: ignore[call-overload]
             update(OutboxMessage).where(*waiting).values(status="dead", last_error=reason[:512])
         )
-        if group is not None:  # a person blocking the bot is their right, not officers' news
-            await services.tell_officers(
-                session, lambda lang: Out(say(lang, "recipient_gone", chat=group.title)),
-                kind="notice", dedupe=f"gone:{chat_id}",
-            )  # fmt: skip
+        title = group.title if group is not None else None
+        await notify.publish(services, session, RecipientGone(chat_id, title, was_pending))
         # a group by its id; a person who blocked the bot stays unnamed in the audit log
         await services.audit(session, None, "recipient_gone", chat_id=chat_id if group else None)
         await session.commit()

@@ -13,18 +13,18 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import coverage, escalation, exits, found, phones
 from searchbot import dialogue as dlg
-from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_buttons, case_card, distance_text, fit
+from searchbot import escalation, exits, found, notify, phones
+from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, distance_text, fit
 from searchbot.clock import parse_when
 from searchbot.dialogue import Input
-from searchbot.escalation import status_line
+from searchbot.events import CaseOpened
 from searchbot.messages import Answer, Button, Out
 from searchbot.models import Case, Dialogue, Person
 from searchbot.models import queries as q
 from searchbot.places import inside
 from searchbot.redaction import has_contact
-from searchbot.services import Actor, Services, person_label
+from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 
 AGE = re.compile(r"[0-9]{1,3}")  # ASCII: int() would also take "³" and then fail
@@ -386,7 +386,8 @@ def _case_from(dialogue: Dialogue, user_id: int, chat_id: int, lang: str, now: d
 
 
 async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answer:
-    """Create the case, fire its first ring, tell the officers; one transaction."""
+    """Create the case and fire its first ring; everyone it concerns hears in the same
+    transaction (``notify``)."""
     lang = actor.language
     if not actor.in_private:  # the family's news goes to the chat the report is confirmed in
         return Answer(toast=say(lang, "private_only"))
@@ -401,7 +402,8 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         assert case.id is not None
         await services.audit(session, actor.user_id, "report", case.id)
         count = await escalation.open_case(services, session, case)
-        await _tell_officers_new_case(services, session, case, actor)
+        opened = CaseOpened(case.id, actor.user_id, actor.name)
+        await notify.publish(services, session, opened)
         await found.tell_if_found_waiting(services, session, case)
         await session.delete(await session.merge(dialogue))
         await session.commit()
@@ -414,41 +416,3 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
     if any(has_contact(text, also=(case.contact,)) for text in words):
         answer.say(say(lang, "contact_police_only", ref=ref(case.id)))  # once, at the report
     return answer
-
-
-def _lines(block: str) -> str:
-    return "\n" + block if block else ""
-
-
-async def _tell_officers_new_case(
-    services: Services, session: AsyncSession, case: Case, actor: Actor
-) -> None:
-    assert case.id is not None
-    counts = await q.case_counts(session, case.id)
-    rings = await coverage.of_case(services.settings, session, case)
-    ways_out = await exits.state(services, session, case)
-    reporter = person_label(actor.name, actor.user_id)
-
-    def render(lang: str) -> Out:
-        photo = case.photo_file_ids[0] if case.photo_file_ids else None
-        text = fit(
-            lambda description: say(
-                lang,
-                "new_case",
-                card=Raw(case_card(case, lang, services.now(), description)),
-                reporter=reporter,
-                status=Raw(
-                    status_line(services, case, lang, counts)
-                    + "\n"
-                    + coverage.render(rings, lang)
-                    + _lines(exits.render(ways_out, lang))
-                ),
-            ),
-            case.description or "",
-            CAPTION_LIMIT if photo else TEXT_LIMIT,
-        )
-        buttons = case_buttons(case.id or 0, lang, False, services.settings)
-        return Out(text=text, photo=photo, buttons=buttons)
-
-    await services.tell_officers(session, render, kind="card", case_id=case.id)
-    await services.pin_for_officers(session, (case.lat, case.lon), case.id)

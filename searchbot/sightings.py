@@ -17,18 +17,15 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
-from searchbot import escalation, phones
-from searchbot.cards import distance_text
-from searchbot.clock import minutes_between, parse_when
+from searchbot import escalation, notify, phones
+from searchbot.clock import parse_when
 from searchbot.dialogue import Input
-from searchbot.grid import distance_m
-from searchbot.messages import Answer, Button, Out
+from searchbot.events import SightingJudged, SightingRecorded
+from searchbot.messages import Answer, Button
 from searchbot.models import Case, Dialogue, Group, Person, Sighting
 from searchbot.models import queries as q
-from searchbot.outbox import PEOPLE, enqueue
-from searchbot.redaction import redact
-from searchbot.services import Actor, Services, person_label
-from searchbot.texts import Raw, ref, say
+from searchbot.services import Actor, Services
+from searchbot.texts import ref, say
 
 NOTE_MAX = 1000
 
@@ -228,8 +225,8 @@ async def record(
     report: Report,
     group: Group | None = None,
 ) -> Sighting | None:
-    """Store the sighting and tell the officers, and the family as far as it may hear (see
-    ``_tell``); None if the case is closed. ``source``: reply, deeplink (both from an alerted
+    """Store the sighting; the officers hear of it, and the family as far as it may (see
+    ``notify``). None if the case is closed. ``source``: reply, deeplink (both from an alerted
     group) or command (``/seen N``, anyone). Raises Refused when this person may not add one
     (blocked, or over the per-case limit)."""
     case = await session.get(Case, case_id)
@@ -262,7 +259,8 @@ async def record(
     await services.audit(
         session, actor.user_id, "sighting", case_id, sighting=sighting.id, source=source
     )
-    await _tell(services, session, case, sighting, group)
+    assert sighting.id is not None
+    await notify.publish(services, session, SightingRecorded(sighting.id))
     return sighting
 
 
@@ -287,113 +285,10 @@ async def _check_allowed(
         raise Refused("sighting_limit")
 
 
-def sighting_text(case: Case, sighting: Sighting, lang: str, public: bool = False) -> str:
-    """What the family reads: where, how far from the last-seen place, how long after.
-    ``public``: the sighter's words without contact details (for the family, who must not
-    learn who the sighter is); officers read them as typed."""
-    marker = say(lang, "contact_removed")
-
-    def words(text: str | None) -> str | None:
-        return redact(text, marker) if public and text else text
-
-    place = words(sighting.place_text)
-    if sighting.lat is not None and sighting.lon is not None:
-        distance = Raw(
-            distance_text(distance_m((case.lat, case.lon), (sighting.lat, sighting.lon)), lang)
-        )
-        where = place or f"{sighting.lat:.5f}, {sighting.lon:.5f}"
-    else:
-        distance = Raw("?")
-        where = place or say(lang, "sighting_where_unknown")
-    return say(
-        lang,
-        "sighting",
-        ref=ref(case.id or 0),
-        where=where,
-        distance=distance,
-        minutes=minutes_between(case.last_seen_at, sighting.seen_at),
-        note=words(sighting.note) or "",
-    )
-
-
-async def _tell(
-    services: Services, session: AsyncSession, case: Case, sighting: Sighting, group: Group | None
-) -> None:
-    """Officers hear every sighting in full. The family hears it in full only when it came
-    from an alerted group and the case is verified; while the case is unverified the family is
-    only told that one came in (the reporter may be the person someone fled from), and a
-    ``/seen N`` typed by anyone never reaches the family unless an officer marks it credible."""
-    held = None
-    if sighting.source == "command":
-        held = "sighting_outside_officers"
-    elif case.verified_at is None:
-        held = "sighting_held_officers"
-        notice = Out(say(case.language, "sighting_held_family", ref=ref(case.id or 0)))
-        await enqueue(
-            session, case.reporter_chat_id, notice, kind="notice", case_id=case.id,
-            lane=PEOPLE, now=services.now(),
-        )  # fmt: skip
-    else:
-        await share_with_family(services, session, case, sighting)
-    sighter = person_label(sighting.reporter_name or "", sighting.reporter_user_id)
-    if sighting.contact:
-        sighter += f" ☎️ {sighting.contact}"
-    for chat_id, lang in await services.officer_chats(session):
-        text = say(
-            lang,
-            "sighting_officers",
-            sighting=Raw(sighting_text(case, sighting, lang)),
-            sighter=sighter,
-            group=Raw(say(lang, "sighting_in_group", title=group.title)) if group else "",
-        )
-        if held:
-            text += "\n" + say(lang, held, ref=ref(case.id or 0))
-        buttons = (
-            (
-                Button(say(lang, "btn_credible"), data=f"sc:{sighting.id}:1"),
-                Button(say(lang, "btn_not_credible"), data=f"sc:{sighting.id}:0"),
-            ),
-            (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
-        )
-        await _send(services, session, case, chat_id, text, sighting, buttons)
-
-
-async def share_with_family(
-    services: Services, session: AsyncSession, case: Case, sighting: Sighting
-) -> None:
-    """The sighting in full (place, pin, photo, the sighter's words without contact details)
-    to the family, at most once."""
-    if sighting.shared_at is not None:
-        return
-    sighting.shared_at = services.now()
-    session.add(sighting)
-    text = sighting_text(case, sighting, case.language, public=True)
-    await _send(services, session, case, case.reporter_chat_id, text, sighting)
-
-
-async def _send(
-    services: Services,
-    session: AsyncSession,
-    case: Case,
-    chat_id: int,
-    text: str,
-    sighting: Sighting,
-    buttons: tuple[tuple[Button, ...], ...] = (),
-) -> None:
-    """A sighting's text (with its photo) and, when it has a place, its pin."""
-    outs = [Out(text=text, photo=sighting.photo_file_id, buttons=buttons)]
-    if sighting.lat is not None and sighting.lon is not None:
-        outs.append(Out(location=(sighting.lat, sighting.lon)))
-    for out in outs:
-        await enqueue(
-            session, chat_id, out, kind="sighting", case_id=case.id, lane=PEOPLE,
-            now=services.now(),
-        )  # fmt: skip
-
-
 async def judge(services: Services, actor: Actor, sighting_id: int, credible: bool) -> Answer:
-    """An officer marks a sighting credible or not. Credible with a place: the search centres
-    there, and the groups around it that were not alerted yet get "seen here"."""
+    """An officer marks a sighting credible or not. Credible: the family may have it in full;
+    with a place, the search centres there, and the groups around it that were not alerted yet
+    get "seen here"."""
     lang = actor.language
     async with services.sessions() as session:
         if not await services.is_officer(session, actor):
@@ -408,19 +303,15 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
             return Answer(toast=say(lang, "already_judged"))
         sighting.credible, sighting.judged_by = credible, actor.user_id
         session.add(sighting)
-        if credible:  # an officer vouches for it: the family may have it in full
-            await share_with_family(services, session, case, sighting)
         count = await _recentre(services, session, case, sighting) if credible else 0
         await services.audit(
             session, actor.user_id, "sighting_judged", case.id, sighting=sighting_id,
             credible=credible, alerted=count,
         )  # fmt: skip
-        key = "credible_marked" if credible else "not_credible_marked"
-        await services.tell_officers(
-            session, lambda lg: Out(say(lg, key, ref=ref(case.id or 0), by=actor.name, count=count)),
-            kind="notice", case_id=case.id,
-        )  # fmt: skip
+        judged = SightingJudged(sighting_id, credible, actor.name, count)
+        await notify.publish(services, session, judged)
         await session.commit()
+    key = "credible_marked" if credible else "not_credible_marked"
     return Answer(toast=say(lang, key, ref=ref(case.id or 0), by=actor.name, count=count))
 
 

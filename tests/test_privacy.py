@@ -10,7 +10,7 @@ from typing import Any
 
 from fakegram import TINY_JPEG, FakeBotApi, FakeChat, FakeMessage, FakeUser
 from fakegram.markup import utf16_len
-from searchbot import escalation
+from searchbot import notify
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, fit
 from searchbot.messages import Out
 from searchbot.models import Case
@@ -249,7 +249,7 @@ async def test_a_5000_character_description_is_cut_to_a_valid_caption(
         (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
         officer = await world.officer()
         case = long_case(fake)
-        out = escalation.alert_out(world.services, case, "en", 60.0, "token")
+        out = notify.alert_out(world.services, case, "en", 60.0, "token")
         await deliver(world, group, out.text, out.photo)
         alert = fake.last(group)
         assert alert is not None and alert.caption is not None
@@ -272,7 +272,7 @@ async def test_a_5000_character_place_still_gives_a_valid_caption(
     async with World(fake, world_settings(fake, database_url)) as world:
         (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
         case = long_case(fake, place_text=hostile(5000))
-        out = escalation.alert_out(world.services, case, "en", 60.0, "token")
+        out = notify.alert_out(world.services, case, "en", 60.0, "token")
         await deliver(world, group, out.text, out.photo)
         alert = fake.last(group)
         assert alert is not None and alert.caption is not None

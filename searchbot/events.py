@@ -1,0 +1,147 @@
+"""What happened: the facts a use case reports once it has changed the model.
+
+A use case decides (checks permissions, changes rows) and then publishes these events;
+``searchbot.notify`` alone turns each into who hears what. Events hold ids and plain values
+only (no Telegram, no rows), so they say the same thing whoever reads them, and the README's
+"What each person sees" table can name them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from searchbot.models.queries import GroupPoint
+
+
+@dataclass(frozen=True)
+class CaseOpened:
+    """A family confirmed its report: the case exists (its first ring is GroupsAlerted)."""
+
+    case_id: int
+    reporter_user_id: int
+    reporter_name: str
+
+
+@dataclass(frozen=True)
+class GroupsAlerted:
+    """Groups joined a case's search: a stage fired, an officer widened it, or a credible
+    sighting re-centred it (``seen_sighting_id``: the alert then says "seen here").
+    ``targets`` are (distance in metres, group) nearest first; ``tokens`` their deep links."""
+
+    case_id: int
+    radius_m: float
+    targets: tuple[tuple[float, GroupPoint], ...]
+    tokens: tuple[str, ...]
+    seen_sighting_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StageReached:
+    """A stage fell due and fired on schedule, alerting ``groups`` more groups."""
+
+    case_id: int
+    stage: int
+    groups: int
+
+
+@dataclass(frozen=True)
+class CaseVerified:
+    """An officer vouched for the case: the family is who they say."""
+
+    case_id: int
+    by_name: str
+
+
+@dataclass(frozen=True)
+class SightingRecorded:
+    """Someone reported seeing the missing person (from an alerted group, or ``/seen N``)."""
+
+    sighting_id: int
+
+
+@dataclass(frozen=True)
+class SightingJudged:
+    """An officer marked a sighting credible (re-centring on it: ``alerted`` new groups) or
+    not credible."""
+
+    sighting_id: int
+    credible: bool
+    by_name: str
+    alerted: int
+
+
+@dataclass(frozen=True)
+class CloseRequested:
+    """The family asked to close a case no officer has verified: an officer must confirm."""
+
+    case_id: int
+    outcome: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class CaseClosed:
+    """The case is closed: the search stops and its alerts leave the groups."""
+
+    case_id: int
+    outcome: str
+    note: str | None
+    by: str
+
+
+@dataclass(frozen=True)
+class AlertOutlivedCase:
+    """An alert reached its group after its case closed (it was in flight at the closing)."""
+
+    case_id: int
+    outbox_id: int
+
+
+@dataclass(frozen=True)
+class GroupRegistered:
+    """A group sent its location: its request waits for an officer."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class GroupDecided:
+    """An officer approved or rejected a group's request."""
+
+    chat_id: int
+    approved: bool
+
+
+@dataclass(frozen=True)
+class GroupUnregistered:
+    """A group left the network itself (``was_pending``: its request was still waiting)."""
+
+    chat_id: int
+    was_pending: bool
+
+
+@dataclass(frozen=True)
+class RecipientGone:
+    """The bot was removed from a group or blocked by a person; ``group_title`` is None for a
+    person (blocking the bot is their right, not officers' news)."""
+
+    chat_id: int
+    group_title: str | None
+    was_pending: bool
+
+
+Event = (
+    CaseOpened
+    | GroupsAlerted
+    | StageReached
+    | CaseVerified
+    | SightingRecorded
+    | SightingJudged
+    | CloseRequested
+    | CaseClosed
+    | AlertOutlivedCase
+    | GroupRegistered
+    | GroupDecided
+    | GroupUnregistered
+    | RecipientGone
+)

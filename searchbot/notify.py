@@ -1,0 +1,538 @@
+"""Who hears what: every message the bot sends because something happened to a case or a group.
+
+Use cases decide (permissions, rows) and publish ``searchbot.events``; ``publish`` maps each
+event to its audiences — the family, the officers (``Services.tell_officers``), each alerted
+group, the sighter — and renders their messages into the outbox in the caller's transaction,
+so a message is written if and only if the change it reports commits. The README's "What each
+person sees" table is this module in words (tests/test_notify.py keeps the two together).
+
+The answer to the person who acted (their reply or toast) is not here: the use case gives it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from searchbot import after_action, coverage, digests, exits, playbooks
+from searchbot.cards import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    alert_caption,
+    case_buttons,
+    case_card,
+    case_status,
+    distance_text,
+    fit,
+)
+from searchbot.clock import local_hhmm, minutes_between
+from searchbot.events import (
+    AlertOutlivedCase,
+    CaseClosed,
+    CaseOpened,
+    CaseVerified,
+    CloseRequested,
+    Event,
+    GroupDecided,
+    GroupRegistered,
+    GroupsAlerted,
+    GroupUnregistered,
+    RecipientGone,
+    SightingJudged,
+    SightingRecorded,
+    StageReached,
+)
+from searchbot.grid import distance_m
+from searchbot.messages import Button, Out
+from searchbot.models import Case, OutboxMessage, Sighting
+from searchbot.models import queries as q
+from searchbot.models.queries import GroupPoint
+from searchbot.outbox import ALERTS, PEOPLE, RETRACT, delete_op, enqueue, mark
+from searchbot.playbooks import Job
+from searchbot.redaction import redact
+from searchbot.services import Services, person_label
+from searchbot.texts import Raw, ref, say
+
+Teller = Callable[[Services, AsyncSession, Any], Awaitable[None]]
+
+
+async def publish(services: Services, session: AsyncSession, *events: Event) -> None:
+    """Tell everyone who hears of ``events``, in order, inside the caller's transaction."""
+    for event in events:
+        await TELLERS[type(event)](services, session, event)
+
+
+async def _case(session: AsyncSession, case_id: int) -> Case:
+    case = await session.get(Case, case_id)
+    assert case is not None, f"case {case_id} is gone"
+    return case
+
+
+async def _to_family(services: Services, session: AsyncSession, case: Case, out: Out) -> None:
+    await enqueue(
+        session, case.reporter_chat_id, out, kind="notice", case_id=case.id, lane=PEOPLE,
+        now=services.now(),
+    )  # fmt: skip
+
+
+# --- a case opens, widens, is verified ---------------------------------------------------------
+
+
+async def _case_opened(services: Services, session: AsyncSession, event: CaseOpened) -> None:
+    """Officers: the full card (reporter, status, rings, exits) with its buttons, then a pin."""
+    case = await _case(session, event.case_id)
+    counts = await q.case_counts(session, event.case_id)
+    rings = await coverage.of_case(services.settings, session, case)
+    ways_out = await exits.state(services, session, case)
+    reporter = person_label(event.reporter_name, event.reporter_user_id)
+
+    def render(lang: str) -> Out:
+        photo = case.photo_file_ids[0] if case.photo_file_ids else None
+        status = (
+            case_status(case, lang, services.settings, *counts)
+            + "\n"
+            + coverage.render(rings, lang)
+            + _lines(exits.render(ways_out, lang))
+        )
+        text = fit(
+            lambda description: say(
+                lang,
+                "new_case",
+                card=Raw(case_card(case, lang, services.now(), description)),
+                reporter=reporter,
+                status=Raw(status),
+            ),
+            case.description or "",
+            CAPTION_LIMIT if photo else TEXT_LIMIT,
+        )
+        buttons = case_buttons(event.case_id, lang, False, services.settings)
+        return Out(text=text, photo=photo, buttons=buttons)
+
+    await services.tell_officers(session, render, kind="card", case_id=case.id)
+    await services.pin_for_officers(session, (case.lat, case.lon), case.id)
+
+
+def _lines(block: str) -> str:
+    return "\n" + block if block else ""
+
+
+async def _groups_alerted(services: Services, session: AsyncSession, event: GroupsAlerted) -> None:
+    """Each group: its alert (photo, public description, distance, its job, the buttons),
+    nearest first. One bulk insert: thousands of groups can join in one ring."""
+    if not event.targets:
+        return
+    case = await _case(session, event.case_id)
+    seen = await session.get(Sighting, event.seen_sighting_id) if event.seen_sighting_id else None
+    jobs = await playbooks.jobs(services, session, case, event.targets, event.radius_m)
+    await session.exec(  # type: ignore[call-overload]
+        insert(OutboxMessage),
+        params=[
+            _alert_row(services, case, group, distance, token, seen, jobs.get(group.id))
+            for (distance, group), token in zip(event.targets, event.tokens, strict=True)
+        ],
+    )
+    mark(session)
+
+
+def _alert_row(
+    services: Services,
+    case: Case,
+    group: GroupPoint,
+    distance: float,
+    token: str,
+    seen: Sighting | None,
+    job: Job | None = None,
+) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "chat_id": group.chat_id,
+        "kind": "alert",
+        "lane": ALERTS,
+        "rank": distance,
+        "payload": alert_out(
+            services, case, group.language, distance, token, seen, job, group.chat_id
+        ).to_payload(),
+        "dedupe_key": f"alert:{case.id}:{group.id}",
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": services.now(),
+        "created_at": services.now(),
+    }
+
+
+def alert_out(
+    services: Services,
+    case: Case,
+    lang: str,
+    distance: float,
+    token: str,
+    seen: Sighting | None = None,
+    job: Job | None = None,
+    chat_id: int | None = None,
+) -> Out:
+    """The alert for one group: the photo, the public description, the group's job, and the
+    buttons (seen, checked, the guards' exits, found a child). The "I saw them" link carries
+    the alert's own ``token``, never the case number; the photo is protected from forwarding
+    and saving unless the station turned that off."""
+    now, show_name = services.now(), services.settings.alert_show_name
+    work = job.text if job else ""
+    if seen is None:
+        caption = alert_caption(case, lang, distance, now, show_name, job=work)
+        photo = case.photo_file_ids[0] if case.photo_file_ids else None
+    else:
+        headline = say(lang, "alert_seen_here", time=local_hhmm(seen.seen_at))
+        where = case.model_copy(
+            update={"place_text": seen.place_text, "lat": seen.lat, "lon": seen.lon,
+                    "last_seen_at": seen.seen_at}
+        )  # fmt: skip
+        caption = alert_caption(where, lang, distance, now, show_name, headline + "\n", work)
+        photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
+    buttons = (
+        (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
+        (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
+        *(job.buttons if job else ()),
+    )
+    if chat_id is not None:
+        found = Button(say(lang, "btn_found_child"), url=services.deep_link(f"found_{chat_id}"))
+        buttons = (*buttons, (found,))
+    return Out(
+        text=caption, photo=photo, buttons=buttons, protect=services.settings.protect_content
+    )
+
+
+async def _stage_reached(services: Services, session: AsyncSession, event: StageReached) -> None:
+    """Family and officers: what the widening did. Officers also hear, once, when the next
+    ring must wait for an officer's verification."""
+    case = await _case(session, event.case_id)
+    alerted, checked, _ = await q.case_counts(session, event.case_id)
+    radius = services.settings.escalation[event.stage].radius_m
+
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "stage_done",
+                ref=ref(event.case_id),
+                stage=event.stage + 1,
+                radius=Raw(distance_text(radius, lang)),
+                count=event.groups,
+                alerted=alerted,
+                checked=checked,
+            )
+        )
+
+    await _to_family(services, session, case, render(case.language))
+    await services.tell_officers(session, render, kind="notice", case_id=case.id)
+    await _hold_notice(services, session, case)
+
+
+async def _hold_notice(services: Services, session: AsyncSession, case: Case) -> None:
+    stages = services.settings.escalation
+    following = case.stage + 1
+    if case.next_stage_at is not None or following >= len(stages) or case.verified_at:
+        return
+
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "needs_verification",
+                ref=ref(case.id or 0),
+                radius=Raw(distance_text(stages[following].radius_m, lang)),
+            ),
+            buttons=((Button(say(lang, "btn_verify"), data=f"vf:{case.id}"),),),
+        )
+
+    await services.tell_officers(
+        session, render, kind="notice", case_id=case.id, dedupe=f"hold:{case.id}:{following}"
+    )
+
+
+async def _case_verified(services: Services, session: AsyncSession, event: CaseVerified) -> None:
+    """Family: the sightings held back from it until now (not those judged not credible, nor
+    any ``/seen N`` from outside the alerted groups). Officers: who verified."""
+    case = await _case(session, event.case_id)
+    for held in await q.held_sightings(session, event.case_id):
+        await _share_with_family(services, session, case, held)
+    await services.tell_officers(
+        session, lambda lg: Out(say(lg, "verified_by", ref=ref(event.case_id), by=event.by_name)),
+        kind="notice", case_id=event.case_id,
+    )  # fmt: skip
+
+
+# --- sightings -----------------------------------------------------------------------------------
+
+
+async def _sighting_recorded(
+    services: Services, session: AsyncSession, event: SightingRecorded
+) -> None:
+    """Officers hear every sighting in full, with who sent it. The family hears it in full only
+    when it came from an alerted group and the case is verified; while the case is unverified
+    the family is only told that one came in (the reporter may be the person someone fled
+    from), and a ``/seen N`` typed by anyone never reaches the family unless an officer marks
+    it credible. The sighter never hears of the family."""
+    sighting = await session.get(Sighting, event.sighting_id)
+    assert sighting is not None
+    case = await _case(session, sighting.case_id)
+    chat = sighting.group_chat_id
+    group = await q.group_by_chat(session, chat) if chat is not None else None
+    held = None
+    if sighting.source == "command":
+        held = "sighting_outside_officers"
+    elif case.verified_at is None:
+        held = "sighting_held_officers"
+        await _to_family(
+            services, session, case,
+            Out(say(case.language, "sighting_held_family", ref=ref(case.id or 0))),
+        )  # fmt: skip
+    else:
+        await _share_with_family(services, session, case, sighting)
+    sighter = person_label(sighting.reporter_name or "", sighting.reporter_user_id)
+    if sighting.contact:
+        sighter += f" ☎️ {sighting.contact}"
+    for chat_id, lang in await services.officer_chats(session):
+        text = say(
+            lang,
+            "sighting_officers",
+            sighting=Raw(sighting_text(case, sighting, lang)),
+            sighter=sighter,
+            group=Raw(say(lang, "sighting_in_group", title=group.title)) if group else "",
+        )
+        if held:
+            text += "\n" + say(lang, held, ref=ref(case.id or 0))
+        buttons = (
+            (
+                Button(say(lang, "btn_credible"), data=f"sc:{sighting.id}:1"),
+                Button(say(lang, "btn_not_credible"), data=f"sc:{sighting.id}:0"),
+            ),
+            (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
+        )
+        await _send_sighting(services, session, case, chat_id, text, sighting, buttons)
+
+
+async def _sighting_judged(
+    services: Services, session: AsyncSession, event: SightingJudged
+) -> None:
+    """Credible: the family has it in full (an officer vouches for it). Officers: the verdict
+    and how many groups the re-centred search reached."""
+    sighting = await session.get(Sighting, event.sighting_id)
+    assert sighting is not None
+    case = await _case(session, sighting.case_id)
+    if event.credible:
+        await _share_with_family(services, session, case, sighting)
+    key = "credible_marked" if event.credible else "not_credible_marked"
+    await services.tell_officers(
+        session,
+        lambda lg: Out(say(lg, key, ref=ref(case.id or 0), by=event.by_name, count=event.alerted)),
+        kind="notice", case_id=case.id,
+    )  # fmt: skip
+
+
+async def _share_with_family(
+    services: Services, session: AsyncSession, case: Case, sighting: Sighting
+) -> None:
+    """The sighting in full (place, pin, photo, the sighter's words without contact details)
+    to the family, at most once: ``shared_at`` records that it was."""
+    if sighting.shared_at is not None:
+        return
+    sighting.shared_at = services.now()
+    session.add(sighting)
+    text = sighting_text(case, sighting, case.language, public=True)
+    await _send_sighting(services, session, case, case.reporter_chat_id, text, sighting)
+
+
+async def _send_sighting(
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    chat_id: int,
+    text: str,
+    sighting: Sighting,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+) -> None:
+    """A sighting's text (with its photo) and, when it has a place, its pin."""
+    outs = [Out(text=text, photo=sighting.photo_file_id, buttons=buttons)]
+    if sighting.lat is not None and sighting.lon is not None:
+        outs.append(Out(location=(sighting.lat, sighting.lon)))
+    for out in outs:
+        await enqueue(
+            session, chat_id, out, kind="sighting", case_id=case.id, lane=PEOPLE,
+            now=services.now(),
+        )  # fmt: skip
+
+
+def sighting_text(case: Case, sighting: Sighting, lang: str, public: bool = False) -> str:
+    """Where, how far from the last-seen place, how long after. ``public``: the sighter's
+    words without contact details (for the family, who must not learn who the sighter is);
+    officers read them as typed."""
+    marker = say(lang, "contact_removed")
+
+    def words(text: str | None) -> str | None:
+        return redact(text, marker) if public and text else text
+
+    place = words(sighting.place_text)
+    if sighting.lat is not None and sighting.lon is not None:
+        distance = Raw(
+            distance_text(distance_m((case.lat, case.lon), (sighting.lat, sighting.lon)), lang)
+        )
+        where = place or f"{sighting.lat:.5f}, {sighting.lon:.5f}"
+    else:
+        distance = Raw("?")
+        where = place or say(lang, "sighting_where_unknown")
+    return say(
+        lang,
+        "sighting",
+        ref=ref(case.id or 0),
+        where=where,
+        distance=distance,
+        minutes=minutes_between(case.last_seen_at, sighting.seen_at),
+        note=words(sighting.note) or "",
+    )
+
+
+# --- closing ---------------------------------------------------------------------------------------
+
+
+async def _close_requested(
+    services: Services, session: AsyncSession, event: CloseRequested
+) -> None:
+    """Officers: the family's request with Confirm and Verify buttons, once per outcome."""
+    case_id, outcome, note = event.case_id, event.outcome, event.note
+
+    def render(lg: str) -> Out:
+        outcome_text = say(lg, f"outcome_{outcome}")
+        text = say(lg, "close_request_officers", ref=ref(case_id), outcome=outcome_text)
+        if note:
+            text += f"\n“{html.escape(note, quote=False)}”"
+        confirm = Button(say(lg, "btn_confirm_close", outcome=outcome_text),
+                         data=f"cl:{case_id}:{outcome}")  # fmt: skip
+        return Out(
+            text, buttons=((confirm,), (Button(say(lg, "btn_verify"), data=f"vf:{case_id}"),))
+        )
+
+    await services.tell_officers(
+        session, render, kind="card", case_id=case_id, dedupe=f"close-ask:{case_id}:{outcome}"
+    )
+
+
+async def _case_closed(services: Services, session: AsyncSession, event: CaseClosed) -> None:
+    """Each alerted group: its alert photo deleted and a closing notice in its place. The
+    family: the outcome. Officers: the outcome, who closed it, then the after-action page."""
+    case = await _case(session, event.case_id)
+    for alert in await q.sent_alerts(session, event.case_id):
+        await _retract(services, session, case, alert)
+    outcome, note, case_ref = event.outcome, event.note, ref(event.case_id)
+    family_key = "closed_family_found" if outcome == "found" else "closed_family"
+    family = say(
+        case.language, family_key, ref=case_ref, outcome=say(case.language, f"outcome_{outcome}"),
+        note=f"{note} " if note else "",
+    )  # fmt: skip
+    await _to_family(services, session, case, Out(family))
+
+    def render(lang: str) -> Out:
+        return Out(
+            say(
+                lang,
+                "closed_officers",
+                ref=case_ref,
+                outcome=say(lang, f"outcome_{outcome}"),
+                by=event.by,
+                note=f"“{note}”. " if note else "",
+            )
+        )
+
+    await services.tell_officers(session, render, kind="notice", case_id=case.id)
+    await after_action.tell_officers(services, session, event.case_id)
+
+
+async def _alert_outlived_case(
+    services: Services, session: AsyncSession, event: AlertOutlivedCase
+) -> None:
+    """The group: that late alert taken back like the others."""
+    case = await _case(session, event.case_id)
+    alert = await session.get(OutboxMessage, event.outbox_id)
+    if alert is not None:
+        await _retract(services, session, case, alert)
+
+
+async def _retract(
+    services: Services, session: AsyncSession, case: Case, alert: OutboxMessage
+) -> None:
+    """Delete one sent alert and leave the closing notice in its group (both at most once)."""
+    group = await q.group_by_chat(session, alert.chat_id)
+    lang = group.language if group else services.settings.language
+    notice = say(lang, "alert_closed", ref=ref(case.id or 0))
+    if alert.message_id is None:
+        return
+    now = services.now()
+    await enqueue(
+        session, alert.chat_id, delete_op(alert.message_id, notice), kind="retract",
+        case_id=case.id, lane=RETRACT, dedupe_key=f"retract:{alert.id}", now=now,
+    )  # fmt: skip
+    await enqueue(
+        session, alert.chat_id, Out(text=notice), kind="closing_notice",
+        case_id=case.id, lane=RETRACT, dedupe_key=f"notice:{alert.id}", now=now,
+    )  # fmt: skip
+
+
+# --- groups ------------------------------------------------------------------------------------------
+
+
+async def _group_registered(
+    services: Services, session: AsyncSession, event: GroupRegistered
+) -> None:
+    """Officers: the folded digest of pending group requests, now with this one."""
+    await digests.refresh(services, session, digests.REQUESTS)
+
+
+async def _group_decided(services: Services, session: AsyncSession, event: GroupDecided) -> None:
+    """Officers: the requests digest without it. The group: approved, or rejected."""
+    await digests.refresh(services, session, digests.REQUESTS)
+    group = await q.group_by_chat(session, event.chat_id)
+    assert group is not None
+    key = "approved_group" if event.approved else "rejected_group"
+    await enqueue(
+        session, group.chat_id, Out(say(group.language, key)), kind="notice", lane=PEOPLE,
+        now=services.now(),
+    )  # fmt: skip
+
+
+async def _group_unregistered(
+    services: Services, session: AsyncSession, event: GroupUnregistered
+) -> None:
+    """Officers: a request withdrawn leaves the requests digest."""
+    if event.was_pending:
+        await digests.refresh(services, session, digests.REQUESTS)
+
+
+async def _recipient_gone(services: Services, session: AsyncSession, event: RecipientGone) -> None:
+    """Officers: a group the bot left (once), and the requests digest if it was waiting."""
+    if event.was_pending:
+        await digests.refresh(services, session, digests.REQUESTS)
+    title = event.group_title
+    if title is not None:
+        await services.tell_officers(
+            session, lambda lang: Out(say(lang, "recipient_gone", chat=title)),
+            kind="notice", dedupe=f"gone:{event.chat_id}",
+        )  # fmt: skip
+
+
+TELLERS: dict[type, Teller] = {
+    CaseOpened: _case_opened,
+    GroupsAlerted: _groups_alerted,
+    StageReached: _stage_reached,
+    CaseVerified: _case_verified,
+    SightingRecorded: _sighting_recorded,
+    SightingJudged: _sighting_judged,
+    CloseRequested: _close_requested,
+    CaseClosed: _case_closed,
+    AlertOutlivedCase: _alert_outlived_case,
+    GroupRegistered: _group_registered,
+    GroupDecided: _group_decided,
+    GroupUnregistered: _group_unregistered,
+    RecipientGone: _recipient_gone,
+}
