@@ -1,0 +1,163 @@
+"""The README's "What each person sees" table is searchbot/notify.py in words: every event
+notify tells has its row, every row names a real event, and publishing the event on a migrated
+database writes outbox rows for exactly the audiences the row names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, func, select
+
+from searchbot import events, notify
+from searchbot.db import Sessions
+from searchbot.events import Event
+from searchbot.grid import cells_of
+from searchbot.models import Alert, Case, Group, OutboxMessage, Sighting
+from searchbot.models.queries import GroupPoint
+from searchbot.outbox import ALERTS
+from searchbot.places import PlaceResolver
+from searchbot.services import Services
+from searchbot.settings import load_settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+AUDIENCES = ("family", "officers", "groups", "sighter")
+
+NOW = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+OFFICERS_CHAT, FAMILY, SIGHTER = -900, 5001, 7001
+ALERTED, WAITING = -101, -102  # an approved group holding the alert; a pending request
+CENTRE = (31.2304, 121.4737)
+
+
+def readme_table() -> dict[str, set[str]]:
+    """Event name -> the audiences its README row says hear something."""
+    section = README.read_text().split("### What each person sees", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        match = re.fullmatch(r"\| `(\w+)` \|(.*)\|", line.strip())
+        if match is None:
+            continue
+        cells = [cell.strip() for cell in match.group(2).split("|")]
+        assert len(cells) == len(AUDIENCES), line
+        assert match.group(1) not in rows, f"two rows for {match.group(1)}"
+        rows[match.group(1)] = {
+            a for a, cell in zip(AUDIENCES, cells, strict=True) if cell[:1] != "—"
+        }
+    return rows
+
+
+@dataclass
+class Seeded:
+    case_id: int
+    sighting_id: int
+    alert_row_id: int
+    group: GroupPoint
+
+
+# How each event is published in the seeded world: an unverified open case at stage 0 whose
+# first ring alerted one group (the alert sent), one sighting from that group still held back
+# from the family, and one group waiting for approval.
+SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
+    "CaseOpened": lambda s: events.CaseOpened(s.case_id, FAMILY, "Mother"),
+    "GroupsAlerted": lambda s: events.GroupsAlerted(s.case_id, 300, ((80.0, s.group),), ("t",)),
+    "StageReached": lambda s: events.StageReached(s.case_id, 0, 1),
+    "CaseVerified": lambda s: events.CaseVerified(s.case_id, "Officer"),
+    "SightingRecorded": lambda s: events.SightingRecorded(s.sighting_id),
+    "SightingJudged": lambda s: events.SightingJudged(s.sighting_id, True, "Officer", 0),
+    "CloseRequested": lambda s: events.CloseRequested(s.case_id, "found", "home"),
+    "CaseClosed": lambda s: events.CaseClosed(s.case_id, "found", "home", "Officer"),
+    "AlertOutlivedCase": lambda s: events.AlertOutlivedCase(s.case_id, s.alert_row_id),
+    "GroupRegistered": lambda s: events.GroupRegistered(WAITING),
+    "GroupDecided": lambda s: events.GroupDecided(WAITING, True),
+    "GroupUnregistered": lambda s: events.GroupUnregistered(WAITING, True),
+    "RecipientGone": lambda s: events.RecipientGone(WAITING, "Shop", True),
+}
+
+
+def test_every_event_has_one_row_and_every_row_a_real_event() -> None:
+    told = {event.__name__ for event in notify.TELLERS}
+    assert set(readme_table()) == told
+    assert set(SCENARIOS) == told
+    for name in told:  # each is an event of searchbot/events.py
+        assert getattr(events, name) in notify.TELLERS
+
+
+@pytest.mark.parametrize("name", sorted(readme_table()))
+async def test_the_row_names_who_hears(sessions: Sessions, name: str) -> None:
+    services = Services(
+        settings=load_settings(
+            DATABASE_URL="sqlite+aiosqlite://",
+            SEARCHBOT_OFFICER_CHAT_ID=str(OFFICERS_CHAT),
+            SEARCHBOT_ESCALATION="0:300,1h:1000",
+            SEARCHBOT_LANGUAGE="en",
+        ),
+        sessions=sessions,
+        places=PlaceResolver(sessions, None),
+        clock=lambda: NOW,
+    )
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        before = (await session.exec(select(func.max(OutboxMessage.id)))).one() or 0
+        await notify.publish(services, session, SCENARIOS[name](seeded))
+        await session.commit()
+        chats = set(
+            (
+                await session.exec(
+                    select(OutboxMessage.chat_id).where(col(OutboxMessage.id) > before)
+                )
+            ).all()
+        )
+    audience = {
+        OFFICERS_CHAT: "officers", FAMILY: "family", ALERTED: "groups", WAITING: "groups",
+        SIGHTER: "sighter",
+    }  # fmt: skip
+    assert chats <= set(audience), f"{name} wrote to a chat no one seeded: {chats}"
+    assert {audience[chat] for chat in chats} == readme_table()[name]
+
+
+async def seed(sessions: Sessions) -> Seeded:
+    async with sessions() as session:
+        case = Case(
+            reporter_user_id=FAMILY, reporter_chat_id=FAMILY, language="en", name="Xiao Ming",
+            age=6, sex="m", description="red coat", place_text="the fountain",
+            lat=CENTRE[0], lon=CENTRE[1], center_lat=CENTRE[0], center_lon=CENTRE[1],
+            last_seen_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add(case)
+        groups = {}
+        for chat_id, status in ((ALERTED, "approved"), (WAITING, "pending")):
+            lat, lon = CENTRE[0] + 0.0005, CENTRE[1]
+            fine, coarse = cells_of(lat, lon)
+            groups[chat_id] = Group(
+                chat_id=chat_id, title="Shop", role="merchant", status=status, lat=lat, lon=lon,
+                cell_fine=fine, cell_coarse=coarse, language="en", registered_by=1,
+                created_at=NOW,
+            )  # fmt: skip
+            session.add(groups[chat_id])
+        await session.flush()
+        assert case.id is not None and groups[ALERTED].id is not None
+        session.add(
+            Alert(case_id=case.id, group_id=groups[ALERTED].id, stage=0, distance_m=55.0,
+                  created_at=NOW, token="t0")
+        )  # fmt: skip
+        sent = OutboxMessage(
+            case_id=case.id, chat_id=ALERTED, kind="alert", lane=ALERTS, payload={},
+            status="sent", message_id=77, next_attempt_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        sighting = Sighting(
+            case_id=case.id, reporter_user_id=SIGHTER, reporter_name="Passer-by",
+            group_chat_id=ALERTED, source="reply", lat=CENTRE[0] + 0.001, lon=CENTRE[1],
+            place_text="the gate", note="near the gate", seen_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add_all([sent, sighting])
+        await session.flush()
+        assert sent.id is not None and sighting.id is not None
+        waiting = groups[WAITING]
+        point = GroupPoint(waiting.id or 0, WAITING, "en", waiting.lat or 0, waiting.lon or 0,
+                           "merchant")  # fmt: skip
+        await session.commit()
+        return Seeded(case.id, sighting.id, sent.id, point)
