@@ -139,9 +139,10 @@ async def seed(sessions: Sessions) -> Seeded:
             )  # fmt: skip
             session.add(groups[chat_id])
         await session.flush()
-        assert case.id is not None and groups[ALERTED].id is not None
+        alerted_id = groups[ALERTED].id
+        assert case.id is not None and alerted_id is not None
         session.add(
-            Alert(case_id=case.id, group_id=groups[ALERTED].id, stage=0, distance_m=55.0,
+            Alert(case_id=case.id, group_id=alerted_id, stage=0, distance_m=55.0,
                   created_at=NOW, token="t0")
         )  # fmt: skip
         sent = OutboxMessage(
