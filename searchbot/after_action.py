@@ -20,9 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cards import clip, distance_text
 from searchbot.clock import as_utc, local_hhmm, minutes_between
-from searchbot.messages import Out
 from searchbot.models import Alert, AuditEntry, Case, Group
-from searchbot.services import Services
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
@@ -152,18 +150,6 @@ def _what(event: Event, case: Case, lang: str) -> str:
 def plain_text(markup: str) -> str:
     """The page as a text file: tags dropped, entities decoded."""
     return html.unescape(_TAG.sub("", markup)) + "\n"
-
-
-async def tell_officers(services: Services, session: AsyncSession, case_id: int) -> None:
-    """At closing: the page to every officer chat (after the closing notice)."""
-    await session.flush()  # the closing's own audit entry is part of the timeline
-    report = await build(session, case_id, services.settings)
-    if report is None:
-        return
-    await services.tell_officers(
-        session, lambda lang: Out(render(report, lang)), kind="notice",
-        case_id=case_id, dedupe=f"aar:{case_id}",
-    )  # fmt: skip
 
 
 async def export_text(session: AsyncSession, case_id: int, settings: Settings) -> str | None:

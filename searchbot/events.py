@@ -45,6 +45,16 @@ class StageReached:
 
 
 @dataclass(frozen=True)
+class ExitsUnwatched:
+    """The first ring's ways out that no guard group said it watches, ``minutes`` after the
+    report."""
+
+    case_id: int
+    exits: tuple[str, ...]
+    minutes: int
+
+
+@dataclass(frozen=True)
 class CaseVerified:
     """An officer vouched for the case: the family is who they say."""
 
@@ -134,6 +144,7 @@ Event = (
     CaseOpened
     | GroupsAlerted
     | StageReached
+    | ExitsUnwatched
     | CaseVerified
     | SightingRecorded
     | SightingJudged

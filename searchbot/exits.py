@@ -20,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot import notify
 from searchbot.cards import clip, distance_text
+from searchbot.events import ExitsUnwatched
 from searchbot.grid import distance_m
-from searchbot.messages import Answer, Out
+from searchbot.messages import Answer
 from searchbot.models import Case, ExitWatch, Landmark
 from searchbot.models import queries as q
 from searchbot.services import Actor, Services
@@ -122,8 +124,8 @@ def render(exits: ExitState, lang: str) -> str:
                 "exits_card",
                 watched=len(exits.watched),
                 total=total,
-                names=Raw(_names(exits.watched, lang)),
-                unwatched=Raw(_names(exits.unwatched, lang)),
+                names=Raw(names_text(exits.watched, lang)),
+                unwatched=Raw(names_text(exits.unwatched, lang)),
             )  # fmt: skip
         )
     if exits.water:
@@ -135,7 +137,8 @@ def render(exits: ExitState, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _names(names: list[str], lang: str) -> str:
+def names_text(names: Sequence[str], lang: str) -> str:
+    """Exit names for a text (HTML), the first few and "…"."""
     if not names:
         return say(lang, "exits_none")
     shown = ", ".join(escape(clip(name, NAME_SHOWN)) for name in names[:SHOWN])
@@ -181,13 +184,8 @@ async def _warn(services: Services, case_id: int, now: datetime) -> bool:
         exits = await state(services, session, case)
         if exits.unwatched:
             minutes = int(services.settings.exit_warning.total_seconds() // 60)
-
-            def render(lang: str) -> Out:
-                return Out(say(lang, "exits_warning", ref=ref(case_id), minutes=minutes,
-                               names=Raw(_names(exits.unwatched, lang))))  # fmt: skip
-
-            await services.tell_officers(session, render, kind="notice", case_id=case_id,
-                                         dedupe=f"exits:{case_id}")  # fmt: skip
+            warning = ExitsUnwatched(case_id, tuple(exits.unwatched), minutes)
+            await notify.publish(services, session, warning)
             await services.audit(session, None, "exits_unwatched", case_id, exits=exits.unwatched)
         await session.commit()
     return bool(exits.unwatched)

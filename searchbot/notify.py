@@ -37,6 +37,7 @@ from searchbot.events import (
     CaseVerified,
     CloseRequested,
     Event,
+    ExitsUnwatched,
     GroupDecided,
     GroupRegistered,
     GroupsAlerted,
@@ -252,6 +253,22 @@ async def _hold_notice(services: Services, session: AsyncSession, case: Case) ->
     )
 
 
+async def _exits_unwatched(
+    services: Services, session: AsyncSession, event: ExitsUnwatched
+) -> None:
+    """Officers, once: the first ring's exits no guard group watches yet."""
+
+    def render(lang: str) -> Out:
+        names = Raw(exits.names_text(event.exits, lang))
+        return Out(
+            say(lang, "exits_warning", ref=ref(event.case_id), minutes=event.minutes, names=names)
+        )
+
+    await services.tell_officers(
+        session, render, kind="notice", case_id=event.case_id, dedupe=f"exits:{event.case_id}"
+    )
+
+
 async def _case_verified(services: Services, session: AsyncSession, event: CaseVerified) -> None:
     """Family: the sightings held back from it until now (not those judged not credible, nor
     any ``/seen N`` from outside the alerted groups). Officers: who verified."""
@@ -446,7 +463,13 @@ async def _case_closed(services: Services, session: AsyncSession, event: CaseClo
         )
 
     await services.tell_officers(session, render, kind="notice", case_id=case.id)
-    await after_action.tell_officers(services, session, event.case_id)
+    await session.flush()  # the closing's own audit entry is part of the after-action page
+    report = await after_action.build(session, event.case_id, services.settings)
+    if report is not None:
+        await services.tell_officers(
+            session, lambda lang: Out(after_action.render(report, lang)), kind="notice",
+            case_id=event.case_id, dedupe=f"aar:{event.case_id}",
+        )  # fmt: skip
 
 
 async def _alert_outlived_case(
@@ -525,6 +548,7 @@ TELLERS: dict[type, Teller] = {
     CaseOpened: _case_opened,
     GroupsAlerted: _groups_alerted,
     StageReached: _stage_reached,
+    ExitsUnwatched: _exits_unwatched,
     CaseVerified: _case_verified,
     SightingRecorded: _sighting_recorded,
     SightingJudged: _sighting_judged,

@@ -65,6 +65,7 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "CaseOpened": lambda s: events.CaseOpened(s.case_id, FAMILY, "Mother"),
     "GroupsAlerted": lambda s: events.GroupsAlerted(s.case_id, 300, ((80.0, s.group),), ("t",)),
     "StageReached": lambda s: events.StageReached(s.case_id, 0, 1),
+    "ExitsUnwatched": lambda s: events.ExitsUnwatched(s.case_id, ("North gate",), 10),
     "CaseVerified": lambda s: events.CaseVerified(s.case_id, "Officer"),
     "SightingRecorded": lambda s: events.SightingRecorded(s.sighting_id),
     "SightingJudged": lambda s: events.SightingJudged(s.sighting_id, True, "Officer", 0),
