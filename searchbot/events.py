@@ -140,6 +140,22 @@ class RecipientGone:
     was_pending: bool
 
 
+@dataclass(frozen=True)
+class ChildFound:
+    """Someone reported a child found alone."""
+
+    found_id: int
+
+
+@dataclass(frozen=True)
+class ChildMatched:
+    """An officer matched a found child to a case (``by``: the officer's name or id)."""
+
+    found_id: int
+    case_id: int
+    by: str
+
+
 Event = (
     CaseOpened
     | GroupsAlerted
@@ -155,4 +171,6 @@ Event = (
     | GroupDecided
     | GroupUnregistered
     | RecipientGone
+    | ChildFound
+    | ChildMatched
 )

@@ -11,8 +11,6 @@ checklist whose ticks go to the audit log. Only officers ever see the found chil
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, func, or_, update
@@ -20,29 +18,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
-from searchbot import matching
-from searchbot.cards import (
-    CAPTION_LIMIT,
-    TEXT_LIMIT,
-    age_text,
-    case_card,
-    clip,
-    distance_text,
-    fit,
-    sex_text,
-    visible_length,
-)
+from searchbot import notify
 from searchbot.clock import local_hhmm
 from searchbot.dialogue import Input
-from searchbot.matching import Candidate
+from searchbot.events import ChildFound, ChildMatched
 from searchbot.messages import Answer, Button, Out
 from searchbot.models import Case, Dialogue, FoundReport, Person
 from searchbot.models import queries as q
-from searchbot.outbox import PEOPLE, enqueue
 from searchbot.places import inside
 from searchbot.redaction import redact
-from searchbot.services import Actor, Services, person_label
-from searchbot.texts import Raw, ref, say
+from searchbot.services import Actor, Services
+from searchbot.texts import ref, say
 
 AGE = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as in the family's report
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
@@ -215,139 +201,10 @@ async def submit(
         await session.flush()
         assert report.id is not None
         await services.audit(session, actor.user_id, "found", None, found=report.id)
-        candidates = await matching.cases_for(session, report)
-        await _tell_officers_found(services, session, report, candidates)
+        await notify.publish(services, session, ChildFound(report.id))
         await session.delete(await session.merge(dialogue))
         await session.commit()
     return Answer().say(say(actor.language, "found_sent", ref=fref(report.id)))
-
-
-# --- what the officers read ------------------------------------------------------------------
-
-
-async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None:
-    group = await q.group_by_chat(session, chat_id) if chat_id else None
-    return group.title if group else None
-
-
-def found_card(report: FoundReport, lang: str, group: str | None, description: str) -> str:
-    """Everything the finder said, for officers only (the finder's name and phone included)."""
-    finder = person_label(report.reporter_name or "", report.reporter_user_id)
-    return say(
-        lang,
-        "found_card",
-        ref=fref(report.id or 0),
-        age=Raw(age_text(report.age, lang)),
-        sex=Raw(sex_text(report.sex, lang)),
-        description=description,
-        place=clip(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}", 200),
-        with_whom=report.with_whom or "?",
-        finder=finder,
-        contact=report.contact or say(lang, "no_contact"),
-        group=Raw(say(lang, "found_via_group", title=clip(group, 60))) if group else "",
-        time=local_hhmm(report.created_at),
-    )
-
-
-def _candidate_line(candidate: Candidate, lang: str) -> str:
-    case = candidate.case
-    return say(
-        lang,
-        "found_candidate",
-        ref=ref(case.id or 0),
-        age=Raw(age_text(case.age, lang)),
-        sex=Raw(sex_text(case.sex, lang)),
-        place=clip(case.place_text or "", 80),
-        distance=Raw(distance_text(candidate.distance_m, lang)),
-        minutes=candidate.minutes,
-    )
-
-
-def _match_buttons(candidates: list[Candidate], lang: str) -> tuple[tuple[Button, ...], ...]:
-    rows = [
-        (
-            Button(
-                say(lang, "btn_match", ref=ref(c.case.id or 0)), data=f"mt:{c.found.id}:{c.case.id}"
-            ),
-        )
-        for c in candidates
-    ]
-    return tuple(rows)
-
-
-async def _tell_first(
-    services: Services,
-    session: AsyncSession,
-    render: Callable[[str], Out],
-    case_id: int | None = None,
-) -> None:
-    """Each officer chat, ahead of everything else queued for it. A card too long for a
-    photo's caption goes as the photo, then the text with the buttons."""
-    for chat_id, lang in await services.officer_chats(session):
-        out = render(lang)
-        outs = [out]
-        if out.photo and visible_length(out.text) > CAPTION_LIMIT:
-            outs = [Out(photo=out.photo), replace(out, photo=None)]
-        for each in outs:
-            await enqueue(session, chat_id, each, kind="found", case_id=case_id, lane=PEOPLE,
-                          rank=TOP, now=services.now())  # fmt: skip
-
-
-async def _tell_officers_found(
-    services: Services, session: AsyncSession, report: FoundReport, candidates: list[Candidate]
-) -> None:
-    group = await _group_title(session, report.group_chat_id)
-
-    def render(lang: str) -> Out:
-        lines = [say(lang, "found_candidates" if candidates else "found_no_candidates")]
-        lines += [_candidate_line(c, lang) for c in candidates]
-        tail = "\n\n" + "\n".join(lines)
-        text = fit(
-            lambda d: found_card(report, lang, group, d) + tail,
-            report.description or "",
-            TEXT_LIMIT,
-        )
-        buttons = (*_match_buttons(candidates, lang), _close_row(report, lang))
-        return Out(text=text, photo=report.photo_file_id, buttons=buttons)
-
-    await _tell_first(services, session, render)
-    await services.pin_for_officers(session, (report.lat, report.lon))
-
-
-def _close_row(report: FoundReport, lang: str) -> tuple[Button, ...]:
-    return (Button(say(lang, "btn_found_close"), data=f"fc:{report.id}"),)
-
-
-async def tell_if_found_waiting(services: Services, session: AsyncSession, case: Case) -> int:
-    """A family's new case: if a found child who could be theirs is waiting, the officers see
-    both cards at once. Returns how many found reports could match."""
-    candidates = await matching.found_for(session, case)
-    now = services.now()
-    for candidate in candidates:
-        report = candidate.found
-        group = await _group_title(session, report.group_chat_id)
-
-        def render(lang: str, report: FoundReport = report, group: str | None = group) -> Out:
-            head = say(
-                lang, "found_possible_match", ref=ref(case.id or 0), fref=fref(report.id or 0)
-            )
-            text = fit(
-                lambda d: (
-                    head
-                    + "\n\n"
-                    + found_card(report, lang, group, d)
-                    + "\n\n"
-                    + case_card(case, lang, now, clip(case.description or "", CASE_SHOWN))
-                ),
-                report.description or "",
-                TEXT_LIMIT,
-            )
-            match = Button(say(lang, "btn_match", ref=ref(case.id or 0)),
-                           data=f"mt:{report.id}:{case.id}")  # fmt: skip
-            return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
-
-        await _tell_first(services, session, render, case.id)
-    return len(candidates)
 
 
 # --- the match and the handover --------------------------------------------------------------
@@ -371,7 +228,8 @@ async def match(services: Services, actor: Actor, found_id: int, case_id: int) -
         report.matched_at, report.matched_by = services.now(), actor.user_id
         session.add(report)
         await services.audit(session, actor.user_id, "match", case_id, found=found_id)
-        await _tell_match(services, session, case, report, actor)
+        matched = ChildMatched(found_id, case_id, f"{actor.name or actor.user_id}")
+        await notify.publish(services, session, matched)
         await session.commit()
     return Answer(toast=say(lang, "matched_toast", ref=ref(case_id), fref=fref(found_id)))
 
@@ -385,26 +243,6 @@ async def _claim(session: AsyncSession, report: FoundReport, old: str, new: str)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)
-
-
-async def _tell_match(
-    services: Services, session: AsyncSession, case: Case, report: FoundReport, actor: Actor
-) -> None:
-    now = services.now()
-    place = for_public(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}")
-    family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
-    for out in (family, Out(location=(report.lat, report.lon))):
-        await enqueue(session, case.reporter_chat_id, out, kind="match", case_id=case.id,
-                      lane=PEOPLE, rank=TOP, now=now)  # fmt: skip
-    await enqueue(session, report.reporter_chat_id, Out(say(report.language, "match_finder")),
-                  kind="match", case_id=case.id, lane=PEOPLE, rank=TOP, now=now)  # fmt: skip
-
-    def render(lang: str) -> Out:
-        text = say(lang, "match_officers", ref=ref(case.id or 0), fref=fref(report.id or 0),
-                   by=actor.name or actor.user_id, place=report.place_text or "")  # fmt: skip
-        return Out(text, buttons=checklist_buttons(report, lang))
-
-    await _tell_first(services, session, render, case.id)
 
 
 def checklist_buttons(report: FoundReport, lang: str) -> tuple[tuple[Button, ...], ...]:

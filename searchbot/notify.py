@@ -13,21 +13,26 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import after_action, coverage, digests, exits, playbooks
+from searchbot import after_action, coverage, digests, exits, found, matching, playbooks
 from searchbot.cards import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
+    age_text,
     alert_caption,
     case_buttons,
     case_card,
     case_status,
+    clip,
     distance_text,
     fit,
+    sex_text,
+    visible_length,
 )
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.events import (
@@ -35,6 +40,8 @@ from searchbot.events import (
     CaseClosed,
     CaseOpened,
     CaseVerified,
+    ChildFound,
+    ChildMatched,
     CloseRequested,
     Event,
     ExitsUnwatched,
@@ -48,8 +55,9 @@ from searchbot.events import (
     StageReached,
 )
 from searchbot.grid import distance_m
+from searchbot.matching import Candidate
 from searchbot.messages import Button, Out
-from searchbot.models import Case, OutboxMessage, Sighting
+from searchbot.models import Case, FoundReport, OutboxMessage, Sighting
 from searchbot.models import queries as q
 from searchbot.models.queries import GroupPoint
 from searchbot.outbox import ALERTS, PEOPLE, RETRACT, delete_op, enqueue, mark
@@ -84,7 +92,8 @@ async def _to_family(services: Services, session: AsyncSession, case: Case, out:
 
 
 async def _case_opened(services: Services, session: AsyncSession, event: CaseOpened) -> None:
-    """Officers: the full card (reporter, status, rings, exits) with its buttons, then a pin."""
+    """Officers: the full card (reporter, status, rings, exits) with its buttons, then a pin;
+    and any found child waiting who could be this one, both cards together."""
     case = await _case(session, event.case_id)
     counts = await q.case_counts(session, event.case_id)
     rings = await coverage.of_case(services.settings, session, case)
@@ -115,6 +124,7 @@ async def _case_opened(services: Services, session: AsyncSession, event: CaseOpe
 
     await services.tell_officers(session, render, kind="card", case_id=case.id)
     await services.pin_for_officers(session, (case.lat, case.lon), case.id)
+    await _found_waiting(services, session, case)
 
 
 def _lines(block: str) -> str:
@@ -544,6 +554,157 @@ async def _recipient_gone(services: Services, session: AsyncSession, event: Reci
         )  # fmt: skip
 
 
+# --- a child found alone ---------------------------------------------------------------------------
+
+
+async def _child_found(services: Services, session: AsyncSession, event: ChildFound) -> None:
+    """Officers only, ahead of everything else: the finder's report in full (photo, finder,
+    phone), the open cases it could match with **Match #N**, and a pin. No group, no family."""
+    report = await session.get(FoundReport, event.found_id)
+    assert report is not None
+    candidates = await matching.cases_for(session, report)
+    group = await _group_title(session, report.group_chat_id)
+
+    def render(lang: str) -> Out:
+        lines = [say(lang, "found_candidates" if candidates else "found_no_candidates")]
+        lines += [_candidate_line(c, lang) for c in candidates]
+        tail = "\n\n" + "\n".join(lines)
+        text = fit(
+            lambda d: found_card(report, lang, group, d) + tail,
+            report.description or "",
+            TEXT_LIMIT,
+        )
+        buttons = (*_match_buttons(candidates, lang), _close_row(report, lang))
+        return Out(text=text, photo=report.photo_file_id, buttons=buttons)
+
+    await _tell_first(services, session, render)
+    await services.pin_for_officers(session, (report.lat, report.lon))
+
+
+async def _found_waiting(services: Services, session: AsyncSession, case: Case) -> None:
+    """A family's new case: if a found child who could be theirs is waiting, the officers see
+    both cards at once."""
+    now = services.now()
+    for candidate in await matching.found_for(session, case):
+        report = candidate.found
+        group = await _group_title(session, report.group_chat_id)
+
+        def render(lang: str, report: FoundReport = report, group: str | None = group) -> Out:
+            head = say(
+                lang, "found_possible_match", ref=ref(case.id or 0), fref=found.fref(report.id or 0)
+            )
+            text = fit(
+                lambda d: (
+                    head
+                    + "\n\n"
+                    + found_card(report, lang, group, d)
+                    + "\n\n"
+                    + case_card(case, lang, now, clip(case.description or "", found.CASE_SHOWN))
+                ),
+                report.description or "",
+                TEXT_LIMIT,
+            )
+            match = Button(say(lang, "btn_match", ref=ref(case.id or 0)),
+                           data=f"mt:{report.id}:{case.id}")  # fmt: skip
+            return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
+
+        await _tell_first(services, session, render, case.id)
+
+
+async def _child_matched(services: Services, session: AsyncSession, event: ChildMatched) -> None:
+    """The family: only the place (contact details out) and a pin. The finder: only that the
+    police are coming. Officers: the match, with the handover checklist."""
+    case = await _case(session, event.case_id)
+    report = await session.get(FoundReport, event.found_id)
+    assert report is not None
+    now, top = services.now(), found.TOP
+    place = found.for_public(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}")
+    family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
+    for out in (family, Out(location=(report.lat, report.lon))):
+        await enqueue(session, case.reporter_chat_id, out, kind="match", case_id=case.id,
+                      lane=PEOPLE, rank=top, now=now)  # fmt: skip
+    await enqueue(session, report.reporter_chat_id, Out(say(report.language, "match_finder")),
+                  kind="match", case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
+
+    def render(lang: str) -> Out:
+        text = say(lang, "match_officers", ref=ref(case.id or 0), fref=found.fref(report.id or 0),
+                   by=event.by, place=report.place_text or "")  # fmt: skip
+        return Out(text, buttons=found.checklist_buttons(report, lang))
+
+    await _tell_first(services, session, render, case.id)
+
+
+async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None:
+    group = await q.group_by_chat(session, chat_id) if chat_id else None
+    return group.title if group else None
+
+
+def found_card(report: FoundReport, lang: str, group: str | None, description: str) -> str:
+    """Everything the finder said, for officers only (the finder's name and phone included)."""
+    finder = person_label(report.reporter_name or "", report.reporter_user_id)
+    return say(
+        lang,
+        "found_card",
+        ref=found.fref(report.id or 0),
+        age=Raw(age_text(report.age, lang)),
+        sex=Raw(sex_text(report.sex, lang)),
+        description=description,
+        place=clip(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}", 200),
+        with_whom=report.with_whom or "?",
+        finder=finder,
+        contact=report.contact or say(lang, "no_contact"),
+        group=Raw(say(lang, "found_via_group", title=clip(group, 60))) if group else "",
+        time=local_hhmm(report.created_at),
+    )
+
+
+def _candidate_line(candidate: Candidate, lang: str) -> str:
+    case = candidate.case
+    return say(
+        lang,
+        "found_candidate",
+        ref=ref(case.id or 0),
+        age=Raw(age_text(case.age, lang)),
+        sex=Raw(sex_text(case.sex, lang)),
+        place=clip(case.place_text or "", 80),
+        distance=Raw(distance_text(candidate.distance_m, lang)),
+        minutes=candidate.minutes,
+    )
+
+
+def _match_buttons(candidates: list[Candidate], lang: str) -> tuple[tuple[Button, ...], ...]:
+    return tuple(
+        (
+            Button(
+                say(lang, "btn_match", ref=ref(c.case.id or 0)), data=f"mt:{c.found.id}:{c.case.id}"
+            ),
+        )
+        for c in candidates
+    )
+
+
+def _close_row(report: FoundReport, lang: str) -> tuple[Button, ...]:
+    return (Button(say(lang, "btn_found_close"), data=f"fc:{report.id}"),)
+
+
+async def _tell_first(
+    services: Services,
+    session: AsyncSession,
+    render: Callable[[str], Out],
+    case_id: int | None = None,
+) -> None:
+    """Each officer chat, ahead of everything else queued for it. A card too long for a
+    photo's caption goes as the photo, then the text with the buttons."""
+    for chat_id, lang in await services.officer_chats(session):
+        out = render(lang)
+        outs = [out]
+        if out.photo and visible_length(out.text) > CAPTION_LIMIT:
+            outs = [Out(photo=out.photo), replace(out, photo=None)]
+        for each in outs:
+            await enqueue(session, chat_id, each, kind="found", case_id=case_id, lane=PEOPLE,
+                          rank=found.TOP, now=services.now())  # fmt: skip
+
+
 TELLERS: dict[type, Teller] = {
     CaseOpened: _case_opened,
     GroupsAlerted: _groups_alerted,
@@ -559,4 +720,6 @@ TELLERS: dict[type, Teller] = {
     GroupDecided: _group_decided,
     GroupUnregistered: _group_unregistered,
     RecipientGone: _recipient_gone,
+    ChildFound: _child_found,
+    ChildMatched: _child_matched,
 }

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
-from searchbot import escalation, exits, found, notify, phones
+from searchbot import escalation, exits, notify, phones
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, distance_text, fit
 from searchbot.clock import parse_when
 from searchbot.dialogue import Input
@@ -404,7 +404,6 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         count = await escalation.open_case(services, session, case)
         opened = CaseOpened(case.id, actor.user_id, actor.name)
         await notify.publish(services, session, opened)
-        await found.tell_if_found_waiting(services, session, case)
         await session.delete(await session.merge(dialogue))
         await session.commit()
     radius = Raw(distance_text(services.settings.escalation[0].radius_m, lang))

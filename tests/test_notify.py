@@ -17,7 +17,7 @@ from searchbot import events, notify
 from searchbot.db import Sessions
 from searchbot.events import Event
 from searchbot.grid import cells_of
-from searchbot.models import Alert, Case, Group, OutboxMessage, Sighting
+from searchbot.models import Alert, Case, FoundReport, Group, OutboxMessage, Sighting
 from searchbot.models.queries import GroupPoint
 from searchbot.outbox import ALERTS
 from searchbot.places import PlaceResolver
@@ -28,7 +28,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 AUDIENCES = ("family", "officers", "groups", "sighter")
 
 NOW = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
-OFFICERS_CHAT, FAMILY, SIGHTER = -900, 5001, 7001
+OFFICERS_CHAT, FAMILY, SIGHTER, FINDER = -900, 5001, 7001, 7002
 ALERTED, WAITING = -101, -102  # an approved group holding the alert; a pending request
 CENTRE = (31.2304, 121.4737)
 
@@ -56,11 +56,12 @@ class Seeded:
     sighting_id: int
     alert_row_id: int
     group: GroupPoint
+    found_id: int
 
 
 # How each event is published in the seeded world: an unverified open case at stage 0 whose
 # first ring alerted one group (the alert sent), one sighting from that group still held back
-# from the family, and one group waiting for approval.
+# from the family, one group waiting for approval, and a child found nearby waiting for a match.
 SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "CaseOpened": lambda s: events.CaseOpened(s.case_id, FAMILY, "Mother"),
     "GroupsAlerted": lambda s: events.GroupsAlerted(s.case_id, 300, ((80.0, s.group),), ("t",)),
@@ -76,6 +77,8 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "GroupDecided": lambda s: events.GroupDecided(WAITING, True),
     "GroupUnregistered": lambda s: events.GroupUnregistered(WAITING, True),
     "RecipientGone": lambda s: events.RecipientGone(WAITING, "Shop", True),
+    "ChildFound": lambda s: events.ChildFound(s.found_id),
+    "ChildMatched": lambda s: events.ChildMatched(s.found_id, s.case_id, "Officer"),
 }
 
 
@@ -114,7 +117,7 @@ async def test_the_row_names_who_hears(sessions: Sessions, name: str) -> None:
         )
     audience = {
         OFFICERS_CHAT: "officers", FAMILY: "family", ALERTED: "groups", WAITING: "groups",
-        SIGHTER: "sighter",
+        SIGHTER: "sighter", FINDER: "sighter",
     }  # fmt: skip
     assert chats <= set(audience), f"{name} wrote to a chat no one seeded: {chats}"
     assert {audience[chat] for chat in chats} == readme_table()[name]
@@ -155,11 +158,16 @@ async def seed(sessions: Sessions) -> Seeded:
             group_chat_id=ALERTED, source="reply", lat=CENTRE[0] + 0.001, lon=CENTRE[1],
             place_text="the gate", note="near the gate", seen_at=NOW, created_at=NOW,
         )  # fmt: skip
-        session.add_all([sent, sighting])
+        child = FoundReport(
+            reporter_user_id=FINDER, reporter_chat_id=FINDER, reporter_name="Finder",
+            language="en", age=6, sex="m", description="red coat", place_text="the gate",
+            lat=CENTRE[0] + 0.001, lon=CENTRE[1], contact="+8613800138000", created_at=NOW,
+        )  # fmt: skip
+        session.add_all([sent, sighting, child])
         await session.flush()
-        assert sent.id is not None and sighting.id is not None
+        assert sent.id is not None and sighting.id is not None and child.id is not None
         waiting = groups[WAITING]
         point = GroupPoint(waiting.id or 0, WAITING, "en", waiting.lat or 0, waiting.lon or 0,
                            "merchant")  # fmt: skip
         await session.commit()
-        return Seeded(case.id, sighting.id, sent.id, point)
+        return Seeded(case.id, sighting.id, sent.id, point, child.id)
