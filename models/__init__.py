@@ -8,6 +8,15 @@ if __name__ != "searchbot.models":
     )
 
 
+from .enums import (
+    CaseOutcome,
+    CaseStatus,
+    FoundReportStatus,
+    GroupRole,
+    GroupStatus,
+    OutboxStatus,
+    SightingSource,
+)
 from .tables import (
     Alert,
     AlertCheck,
@@ -34,16 +43,23 @@ __all__ = [
     "AuditEntry",
     "BotState",
     "Case",
+    "CaseOutcome",
+    "CaseStatus",
     "Dialogue",
     "ExitWatch",
     "FoundReport",
+    "FoundReportStatus",
     "Group",
+    "GroupRole",
+    "GroupStatus",
     "Landmark",
     "Officer",
     "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "Playbook",
     "ScreenKey",
     "Sighting",
+    "SightingSource",
     "VolunteerCell",
 ]

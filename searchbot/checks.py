@@ -30,7 +30,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.clock import as_utc
-from searchbot.models import Alert, AlertCheck, AuditEntry, Case, Group, OutboxMessage
+from searchbot.models import (
+    Alert,
+    AlertCheck,
+    AuditEntry,
+    Case,
+    CaseStatus,
+    Group,
+    OutboxMessage,
+    OutboxStatus,
+)
 from searchbot.outbox import COUNTERS, mark
 from searchbot.services import Services
 from searchbot.texts import say
@@ -296,7 +305,7 @@ def _record_statement(dialect: str, presses: Iterable[tuple[Press, datetime]]) -
         .where(
             col(Alert.case_id) == press.case_id,
             col(Group.chat_id) == press.chat_id,
-            col(Case.status) == "open",
+            col(Case.status) == CaseStatus.OPEN,
         )
         for press, at in presses
     ]
@@ -353,10 +362,10 @@ async def _open_alert_messages(
         .join(Case, col(Case.id) == col(OutboxMessage.case_id))
         .where(
             col(OutboxMessage.kind) == "alert",
-            col(OutboxMessage.status) == "sent",
+            col(OutboxMessage.status) == OutboxStatus.SENT,
             col(OutboxMessage.case_id).in_(list(cases)),
             col(OutboxMessage.chat_id).in_(list(chats)),
-            col(Case.status) == "open",
+            col(Case.status) == CaseStatus.OPEN,
         )
     )
     return (await session.exec(query)).all()
@@ -379,16 +388,16 @@ async def _recent_edits(
         col(OutboxMessage.kind) == "counter",
         col(OutboxMessage.chat_id).in_(list(chats)),
         or_(
-            col(OutboxMessage.status).in_(("pending", "sending")),
+            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
             col(OutboxMessage.sent_at) >= since,
         ),
     )
     edits: dict[tuple[int, int], _Edits] = {}
     for row in (await session.exec(query)).all():
         state = edits.setdefault((row.chat_id, int(row.payload["message_id"])), _Edits())
-        if row.status == "pending":
+        if row.status == OutboxStatus.PENDING:
             state.pending.append(row)
-        elif row.status == "sending":
+        elif row.status == OutboxStatus.SENDING:
             state.sending = True
         elif row.sent_at is not None:
             sent_at = as_utc(row.sent_at)

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cards import clip, distance_text
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Out
-from searchbot.models import Case, ExitWatch, Landmark
+from searchbot.models import Case, CaseStatus, ExitWatch, Landmark
 from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
@@ -60,7 +60,7 @@ async def watch(services: Services, actor: Actor, case_id: int, landmark_id: int
         landmark = await session.get(Landmark, landmark_id)
         if alert is None or case is None or landmark is None or landmark.kind not in EXIT_KINDS:
             return Answer(toast=say(lang, "stale_button"))
-        if case.status != "open":
+        if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id)))
         existing = await session.exec(
             select(ExitWatch).where(
@@ -153,7 +153,7 @@ async def tick(services: Services, limit: int = 20) -> int:
     async with services.sessions() as session:
         query = (
             select(Case.id)
-            .where(Case.status == "open", col(Case.exits_due_at).is_not(None))
+            .where(Case.status == CaseStatus.OPEN, col(Case.exits_due_at).is_not(None))
             .where(col(Case.exits_due_at) <= now)
             .limit(limit)
         )
@@ -169,7 +169,7 @@ async def _warn(services: Services, case_id: int, now: datetime) -> bool:
     async with services.sessions() as session:
         claim = (
             update(Case)
-            .where(col(Case.id) == case_id, col(Case.status) == "open")
+            .where(col(Case.id) == case_id, col(Case.status) == CaseStatus.OPEN)
             .where(col(Case.exits_due_at).is_not(None), col(Case.exits_due_at) <= now)
             .values(exits_due_at=None)
             .execution_options(synchronize_session=False)
