@@ -29,7 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.clock import as_utc
+from searchbot.clock import Clock, as_utc
+from searchbot.db import Sessions
 from searchbot.models import (
     Alert,
     AlertCheck,
@@ -41,7 +42,6 @@ from searchbot.models import (
     OutboxStatus,
 )
 from searchbot.outbox import COUNTERS, mark
-from searchbot.services import Services
 from searchbot.texts import say
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,9 @@ class _Waiting:
 class Checks:
     """Records presses in batches and refreshes the alerts' counters behind them."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, sessions: Sessions, clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
         self._queue: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
         self._dirty: set[tuple[int, int]] = set()  # (case, chat) whose counter is behind
@@ -114,7 +115,7 @@ class Checks:
             self._seen.clear()
         self._seen.add(press)
         self._last_press = asyncio.get_running_loop().time()
-        waiting = _Waiting(press, self._services.now(), asyncio.get_running_loop().create_future())
+        waiting = _Waiting(press, self._clock(), asyncio.get_running_loop().create_future())
         waiting.outcome.add_done_callback(_consume)  # nobody awaits a press answered at once
         self._queue.append(waiting)
         if self._writer is None or self._writer.done():
@@ -157,7 +158,7 @@ class Checks:
     async def _record(self, batch: list[_Waiting]) -> list[str]:
         """One statement for the whole batch; the outcome of each press, in order."""
         first = {w.press: w.at for w in reversed(batch)}  # each press once, at its first time
-        async with self._services.sessions() as session:
+        async with self._sessions() as session:
             dialect = session.bind.dialect.name  # type: ignore[union-attr]
             result = await session.exec(_record_statement(dialect, first.items()))  # type: ignore[call-overload]
             counted = {Press(c, chat, u): n for c, chat, u, n in result.all()}
@@ -213,7 +214,7 @@ class Checks:
         audit, self._audit = self._audit, []
         self._catching_up = True
         try:
-            async with self._services.sessions() as session:
+            async with self._sessions() as session:
                 for press, at in audit:
                     session.add(_audit_entry(press, at))
                 await self._refresh(session, dirty)
@@ -234,7 +235,7 @@ class Checks:
         chats = {chat for _, chat in dirty}
         counts = await _counts(session, cases, chats)
         languages = await _languages(session, chats)
-        now = self._services.now()
+        now = self._clock()
         edits = await _recent_edits(session, chats, now - EDIT_GAP)
         for alert in await _open_alert_messages(session, cases, chats):
             key = (alert.case_id or 0, alert.chat_id)
@@ -266,14 +267,6 @@ def _consume(outcome: asyncio.Future[str]) -> None:
     """Retrieve a failure nobody awaited (it was logged), so asyncio does not warn of it."""
     if not outcome.cancelled():
         outcome.exception()
-
-
-def checks_of(services: Services) -> Checks:
-    """The services' recorder of presses (made on first use)."""
-    if services.checks is None:
-        services.checks = Checks(services)
-    checks: Checks = services.checks
-    return checks
 
 
 def edit_payload(alert: OutboxMessage, label: str) -> dict[str, Any]:
@@ -405,4 +398,4 @@ async def _recent_edits(
     return edits
 
 
-__all__ = ["AGAIN", "NEW", "STALE", "Checks", "Press", "checks_of", "edit_payload"]
+__all__ = ["AGAIN", "NEW", "STALE", "Checks", "Press", "edit_payload"]

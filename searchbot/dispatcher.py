@@ -118,12 +118,16 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
+        """Resume what a crash left in flight, then send; rings of the services' doorbell
+        reach this dispatcher from now until ``stop``."""
+        self._services.doorbell.answer(self)
         alerts = await self.recover()
         if alerts:
             await self._tell_possible_duplicates(alerts)
         self._runner = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
+        self._services.doorbell.release(self)
         if self._runner:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)

@@ -15,7 +15,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import digests
-from searchbot.checks import AGAIN, NEW, Press, checks_of
+from searchbot.checks import AGAIN, NEW, Press
 from searchbot.clock import as_utc
 from searchbot.grid import cells_of
 from searchbot.messages import Answer, Out
@@ -195,7 +195,7 @@ async def checked(
     if actor.in_private:  # an alert lives in a group
         return Answer(toast=say(actor.language, "stale_button"))
     press = Press(case_id, actor.chat_id, actor.user_id)
-    checks = checks_of(services)
+    checks = services.checks
     outcome = checks.press_now(press) if on_its_button else await checks.press(press)
     key = {NEW: "checked_thanks", AGAIN: "checked_already"}.get(outcome, "stale_button")
     return Answer(toast=say(actor.language, key))
