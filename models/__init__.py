@@ -14,6 +14,7 @@ from .enums import (
     FoundReportStatus,
     GroupRole,
     GroupStatus,
+    LandmarkKind,
     OutboxStatus,
     SightingSource,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "GroupRole",
     "GroupStatus",
     "Landmark",
+    "LandmarkKind",
     "Officer",
     "OutboxMessage",
     "OutboxStatus",

@@ -79,8 +79,15 @@ class SightingSource(StrEnum):
     COMMAND = "command"
 
 
-# Rows still to be sent (the dispatcher's queue, the outbox depth).
-WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+class LandmarkKind(StrEnum):
+    """What a landmark is; exits (and entrances, metro, parking) drive the guards' jobs, water
+    marks the spots a search must not miss."""
+
+    EXIT = "exit"
+    ENTRANCE = "entrance"
+    METRO = "metro"
+    PARKING = "parking"
+    WATER = "water"
 
 
 class EnumText(TypeDecorator[StrEnum]):

@@ -20,6 +20,7 @@ from .enums import (
     FoundReportStatus,
     GroupRole,
     GroupStatus,
+    LandmarkKind,
     OutboxStatus,
     SightingSource,
 )
@@ -243,7 +244,7 @@ class Landmark(SQLModel, table=True):
     aliases: str = Field(default="", max_length=1024)  # '|'-separated
     lat: float
     lon: float
-    kind: str | None = Field(default=None, max_length=16)  # exit|entrance|metro|parking|water
+    kind: LandmarkKind | None = Field(default=None, sa_column=Column(EnumText(LandmarkKind)))
 
 
 class AuditEntry(SQLModel, table=True):

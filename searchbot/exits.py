@@ -23,12 +23,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cards import clip, distance_text
 from searchbot.grid import distance_m
 from searchbot.messages import Answer, Out
-from searchbot.models import Case, CaseStatus, ExitWatch, Landmark
+from searchbot.models import Case, CaseStatus, ExitWatch, Landmark, LandmarkKind
 from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 
-EXIT_KINDS = ("exit", "entrance", "metro", "parking")
+EXIT_KINDS = (LandmarkKind.EXIT, LandmarkKind.ENTRANCE, LandmarkKind.METRO, LandmarkKind.PARKING)
 PER_GUARD_GROUP = 3
 GUARD_REACH_M = 1000  # a guard group is given the exits it can reach on foot in minutes
 WATER_NEAR_M = 500
@@ -100,7 +100,7 @@ async def state(services: Services, session: AsyncSession, case: Case) -> ExitSt
             await session.exec(select(ExitWatch.landmark_id).where(ExitWatch.case_id == case.id))
         ).all()
     )
-    water_query = select(Landmark).where(Landmark.kind == "water")
+    water_query = select(Landmark).where(Landmark.kind == LandmarkKind.WATER)
     water = nearest(
         (await session.exec(water_query)).all(), point, 3, max(WATER_NEAR_M, first_ring)
     )
