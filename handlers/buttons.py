@@ -14,6 +14,7 @@ from searchbot.handlers.numbers import parse_id, record_id
 from searchbot.handlers.private import on_dialogue_button
 from searchbot.handlers.render import Context, actor_of, reply, services_of
 from searchbot.messages import Answer
+from searchbot.models import CaseOutcome
 from searchbot.texts import say
 from searchbot.web import room
 
@@ -103,7 +104,7 @@ async def on_button(update: Update, context: Context) -> None:
         elif prefix == "mp":
             answer = await room.map_picture(services, actor, number)
         elif prefix == "fd":
-            answer = await closing.close(services, actor, number, "found")
+            answer = await closing.close(services, actor, number, CaseOutcome.FOUND)
         else:
             answer = Answer(toast=say(actor.language, "stale_button"))
     except (ValueError, IndexError):

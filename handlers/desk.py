@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from searchbot import closing, desk, registration
 from searchbot.handlers.numbers import case_number, parse_id
 from searchbot.messages import Answer
+from searchbot.models import GroupStatus
 from searchbot.services import Actor, Services
 from searchbot.texts import say
 from searchbot.web import room
@@ -43,7 +44,7 @@ async def _close(services: Services, actor: Actor, args: list[str]) -> Answer:
 
 
 async def _groups(services: Services, actor: Actor, args: list[str]) -> Answer:
-    status = "pending" if args and args[0].lower() == "pending" else None
+    status = GroupStatus.PENDING if args and args[0].lower() == GroupStatus.PENDING else None
     return await desk.list_groups(services, actor, status)
 
 

@@ -8,6 +8,16 @@ if __name__ != "searchbot.models":
     )
 
 
+from .enums import (
+    CaseOutcome,
+    CaseStatus,
+    FoundReportStatus,
+    GroupRole,
+    GroupStatus,
+    LandmarkKind,
+    OutboxStatus,
+    SightingSource,
+)
 from .tables import (
     Alert,
     AlertCheck,
@@ -34,16 +44,24 @@ __all__ = [
     "AuditEntry",
     "BotState",
     "Case",
+    "CaseOutcome",
+    "CaseStatus",
     "Dialogue",
     "ExitWatch",
     "FoundReport",
+    "FoundReportStatus",
     "Group",
+    "GroupRole",
+    "GroupStatus",
     "Landmark",
+    "LandmarkKind",
     "Officer",
     "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "Playbook",
     "ScreenKey",
     "Sighting",
+    "SightingSource",
     "VolunteerCell",
 ]

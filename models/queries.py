@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .enums import CaseStatus, GroupStatus, OutboxStatus, SightingSource
 from .tables import (
     Alert,
     AuditEntry,
@@ -47,7 +48,7 @@ async def groups_in_area(
     for ``excluding_case``."""
     south, north, west, east = box
     query = select(Group.id, Group.chat_id, Group.language, Group.lat, Group.lon, Group.role).where(  # type: ignore[call-overload]
-        Group.status == "approved",
+        Group.status == GroupStatus.APPROVED,
         getattr(Group, column).in_(cells),
         col(Group.lat).between(south, north),
         col(Group.lon).between(west, east),
@@ -65,7 +66,9 @@ async def group_by_chat(session: AsyncSession, chat_id: int) -> Group | None:
     return (await session.exec(select(Group).where(Group.chat_id == chat_id))).first()
 
 
-async def groups_listed(session: AsyncSession, status: str | None = None) -> Sequence[Group]:
+async def groups_listed(
+    session: AsyncSession, status: GroupStatus | None = None
+) -> Sequence[Group]:
     query = select(Group).order_by(col(Group.id))
     if status:
         query = query.where(Group.status == status)
@@ -74,12 +77,14 @@ async def groups_listed(session: AsyncSession, status: str | None = None) -> Seq
 
 async def open_cases(session: AsyncSession) -> Sequence[Case]:
     return (
-        await session.exec(select(Case).where(Case.status == "open").order_by(col(Case.id)))
+        await session.exec(
+            select(Case).where(Case.status == CaseStatus.OPEN).order_by(col(Case.id))
+        )
     ).all()
 
 
 async def cases_of_reporter(session: AsyncSession, user_id: int) -> Sequence[Case]:
-    query = select(Case).where(Case.reporter_user_id == user_id, Case.status == "open")
+    query = select(Case).where(Case.reporter_user_id == user_id, Case.status == CaseStatus.OPEN)
     return (await session.exec(query.order_by(col(Case.id)))).all()
 
 
@@ -132,7 +137,7 @@ async def held_sightings(session: AsyncSession, case_id: int) -> Sequence[Sighti
     query = (
         select(Sighting)
         .where(Sighting.case_id == case_id, col(Sighting.shared_at).is_(None))
-        .where(Sighting.source != "command", col(Sighting.credible).is_not(False))
+        .where(Sighting.source != SightingSource.COMMAND, col(Sighting.credible).is_not(False))
         .order_by(col(Sighting.id))
     )
     return (await session.exec(query)).all()
@@ -142,7 +147,7 @@ async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMes
     query = select(OutboxMessage).where(
         OutboxMessage.case_id == case_id,
         OutboxMessage.kind == "alert",
-        OutboxMessage.status == "sent",
+        OutboxMessage.status == OutboxStatus.SENT,
     )
     return (await session.exec(query)).all()
 
@@ -155,10 +160,10 @@ async def cancel_pending(session: AsyncSession, case_id: int, kinds: Sequence[st
         update(OutboxMessage)
         .where(
             col(OutboxMessage.case_id) == case_id,
-            col(OutboxMessage.status).in_(("pending", "sending")),
+            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
             col(OutboxMessage.kind).in_(kinds),
         )
-        .values(status="cancelled")
+        .values(status=OutboxStatus.CANCELLED)
     )
     return int(result.rowcount or 0)
 

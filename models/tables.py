@@ -13,6 +13,18 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from .enums import (
+    CaseOutcome,
+    CaseStatus,
+    EnumText,
+    FoundReportStatus,
+    GroupRole,
+    GroupStatus,
+    LandmarkKind,
+    OutboxStatus,
+    SightingSource,
+)
+
 
 def _bigint(**kwargs: Any) -> Any:
     """A BIGINT column: Telegram chat and user ids do not fit in 32 bits."""
@@ -26,8 +38,10 @@ class Case(SQLModel, table=True):
     __table_args__ = (Index("ix_cases_due", "status", "next_stage_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    status: str = Field(default="open", max_length=16)  # open | closed
-    outcome: str | None = Field(default=None, max_length=16)  # found | false_alarm | withdrawn
+    status: CaseStatus = Field(
+        default=CaseStatus.OPEN, sa_column=Column(EnumText(CaseStatus), nullable=False)
+    )
+    outcome: CaseOutcome | None = Field(default=None, sa_column=Column(EnumText(CaseOutcome)))
     reporter_user_id: int = _bigint(nullable=False, index=True)
     reporter_chat_id: int = _bigint(nullable=False)
     language: str = Field(default="zh", max_length=8)
@@ -74,9 +88,10 @@ class Group(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = _bigint(nullable=False, unique=True)
     title: str = Field(default="", max_length=256)
-    role: str = Field(max_length=16)  # merchant | guard | volunteer
-    status: str = Field(default="locating", max_length=16)
-    # locating -> pending -> approved | rejected; inactive when the bot was removed
+    role: GroupRole = Field(sa_column=Column(EnumText(GroupRole), nullable=False))
+    status: GroupStatus = Field(
+        default=GroupStatus.LOCATING, sa_column=Column(EnumText(GroupStatus), nullable=False)
+    )
     lat: float | None = None
     lon: float | None = None
     cell_fine: str | None = Field(default=None, max_length=16)
@@ -138,7 +153,7 @@ class Sighting(SQLModel, table=True):
     reporter_name: str | None = Field(default=None, max_length=128)
     contact: str | None = Field(default=None, max_length=64)  # officers only, to call back
     group_chat_id: int | None = _bigint(nullable=True)
-    source: str = Field(max_length=16)  # reply | deeplink | command
+    source: SightingSource = Field(sa_column=Column(EnumText(SightingSource), nullable=False))
     lat: float | None = None
     lon: float | None = None
     place_text: str | None = Field(default=None, max_length=512)
@@ -155,8 +170,8 @@ class Sighting(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A message waiting to be sent, being sent, or sent (then it keeps its message_id).
 
-    ``lane`` orders traffic: 0 people (family, officers), 1 retractions, 2 group alerts; within a
-    lane ``rank`` (the distance for alerts) and then ``id`` decide.
+    ``lane`` orders traffic (``searchbot.outbox.Lane``: people, retractions, group alerts,
+    counters); within a lane ``rank`` (the distance for alerts) and then ``id`` decide.
     """
 
     __tablename__ = "outbox"
@@ -170,9 +185,9 @@ class OutboxMessage(SQLModel, table=True):
     rank: float = 0.0
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str | None = Field(default=None, max_length=128, unique=True)
-    status: str = Field(default="pending", max_length=16)
-    # pending -> sending -> sent | dead | cancelled; held: a retraction waiting for the bot
-    # to be added back to its group
+    status: OutboxStatus = Field(
+        default=OutboxStatus.PENDING, sa_column=Column(EnumText(OutboxStatus), nullable=False)
+    )
     attempts: int = 0
     next_attempt_at: datetime
     message_id: int | None = None
@@ -229,7 +244,7 @@ class Landmark(SQLModel, table=True):
     aliases: str = Field(default="", max_length=1024)  # '|'-separated
     lat: float
     lon: float
-    kind: str | None = Field(default=None, max_length=16)  # exit|entrance|metro|parking|water
+    kind: LandmarkKind | None = Field(default=None, sa_column=Column(EnumText(LandmarkKind)))
 
 
 class AuditEntry(SQLModel, table=True):
@@ -262,7 +277,10 @@ class FoundReport(SQLModel, table=True):
     __table_args__ = (Index("ix_found_reports_status", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    status: str = Field(default="open", max_length=16)  # open | matched | closed
+    status: FoundReportStatus = Field(
+        default=FoundReportStatus.OPEN,
+        sa_column=Column(EnumText(FoundReportStatus), nullable=False),
+    )
     reporter_user_id: int = _bigint(nullable=False)
     reporter_chat_id: int = _bigint(nullable=False)
     reporter_name: str | None = Field(default=None, max_length=128)
@@ -306,7 +324,7 @@ class Playbook(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("role", "language", name="uq_playbook_role_language"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    role: str = Field(max_length=16)
+    role: GroupRole = Field(sa_column=Column(EnumText(GroupRole), nullable=False))
     language: str = Field(max_length=8)
     text: str = Field(max_length=600)
 

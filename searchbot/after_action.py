@@ -20,11 +20,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cards import clip, distance_text
 from searchbot.clock import as_utc, local_hhmm, minutes_between
-from searchbot.models import Alert, AuditEntry, Case, Group
+from searchbot.models import Alert, AuditEntry, Case, CaseOutcome, Group, GroupRole
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
 
-ROLES = ("merchant", "guard", "volunteer")
+ROLES = tuple(GroupRole)
 TITLES_SHOWN = 10
 TIMELINE_SHOWN = 40  # the page must fit one Telegram message
 _TAG = re.compile(r"<[^>]+>")
@@ -129,7 +129,7 @@ def render(report: AfterAction, lang: str) -> str:
     lines.append(say(lang, "aar_checked", count=len(report.checked), titles=titles or "—"))
     lines.append(say(lang, "aar_exits", names=", ".join(report.exits) or "—"))
     lines.append(say(lang, "aar_sightings", count=report.sightings))
-    if case.outcome == "found" and case.closed_at is not None:
+    if case.outcome == CaseOutcome.FOUND and case.closed_at is not None:
         lines.append(
             say(lang, "aar_found_in", minutes=minutes_between(start, as_utc(case.closed_at)))
         )

@@ -16,8 +16,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from searchbot import db, escalation, exits, found, handlers, logs, menus, reminders, retention
 from searchbot.bot_http import AiohttpRequest
+from searchbot.checks import Checks
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
+from searchbot.doorbell import Doorbell
 from searchbot.handlers.buttons import CROWD_BUTTONS
 from searchbot.operations import Metrics, OperationsServer
 from searchbot.placeholder import PlaceholderStore
@@ -57,13 +59,18 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     logs.install()
     use_zone(settings.timezone)
     engine = db.create_engine(settings.database_url)
-    built: list[Services] = []  # the sessions' commit hook needs the services made below
-    sessions = db.sessions(engine, lambda: built[0].wake_dispatcher() if built else None)
+    # The dispatcher needs the bot's connection, so it is made at start-up; what must reach it
+    # before (every commit that wrote outbox rows, every direct send) rings its doorbell.
+    doorbell = Doorbell()
+    sessions = db.sessions(engine, doorbell.ring)
     places = PlaceResolver(
         sessions, settings.service_area, settings.geocoder, settings.geocoder_domain
     )
-    services = Services(settings=settings, sessions=sessions, places=places, clock=clock)
-    built.append(services)
+    checks = Checks(sessions, clock)
+    services = Services(
+        settings=settings, sessions=sessions, places=places, doorbell=doorbell, checks=checks,
+        clock=clock,
+    )  # fmt: skip
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -93,9 +100,7 @@ async def _post_init(application: BotApplication) -> None:
         application.bot, services.settings.allow_paid_broadcast, placeholder
     )
     runtime.dispatcher = Dispatcher(services, transport, metrics=runtime.metrics)
-    services.wake_dispatcher = runtime.dispatcher.wake
-    services.note_direct_send = runtime.dispatcher.note_direct_send
-    await runtime.dispatcher.start()
+    await runtime.dispatcher.start()  # from here on it answers the doorbell
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         _tick, interval=services.settings.tick_seconds, first=0.1, name="escalation-tick"
@@ -150,8 +155,7 @@ async def _post_shutdown(application: BotApplication) -> None:
         await runtime.operations.stop()
     if runtime.command_room is not None:
         await runtime.command_room.stop()
-    if runtime.services.checks is not None:  # the presses' audit and counters still collected
-        await runtime.services.checks.stop()
+    await runtime.services.checks.stop()  # the presses' audit and counters still collected
     if runtime.dispatcher is not None:
         await runtime.dispatcher.stop()
     await runtime.engine.dispose()

@@ -29,10 +29,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.clock import as_utc
-from searchbot.models import Alert, AlertCheck, AuditEntry, Case, Group, OutboxMessage
+from searchbot.clock import Clock, as_utc
+from searchbot.db import Sessions
+from searchbot.models import (
+    Alert,
+    AlertCheck,
+    AuditEntry,
+    Case,
+    CaseStatus,
+    Group,
+    OutboxMessage,
+    OutboxStatus,
+)
 from searchbot.outbox import COUNTERS, mark
-from searchbot.services import Services
 from searchbot.texts import say
 
 log = logging.getLogger(__name__)
@@ -68,8 +77,9 @@ class _Waiting:
 class Checks:
     """Records presses in batches and refreshes the alerts' counters behind them."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, sessions: Sessions, clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
         self._queue: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
         self._dirty: set[tuple[int, int]] = set()  # (case, chat) whose counter is behind
@@ -105,7 +115,7 @@ class Checks:
             self._seen.clear()
         self._seen.add(press)
         self._last_press = asyncio.get_running_loop().time()
-        waiting = _Waiting(press, self._services.now(), asyncio.get_running_loop().create_future())
+        waiting = _Waiting(press, self._clock(), asyncio.get_running_loop().create_future())
         waiting.outcome.add_done_callback(_consume)  # nobody awaits a press answered at once
         self._queue.append(waiting)
         if self._writer is None or self._writer.done():
@@ -148,7 +158,7 @@ class Checks:
     async def _record(self, batch: list[_Waiting]) -> list[str]:
         """One statement for the whole batch; the outcome of each press, in order."""
         first = {w.press: w.at for w in reversed(batch)}  # each press once, at its first time
-        async with self._services.sessions() as session:
+        async with self._sessions() as session:
             dialect = session.bind.dialect.name  # type: ignore[union-attr]
             result = await session.exec(_record_statement(dialect, first.items()))  # type: ignore[call-overload]
             counted = {Press(c, chat, u): n for c, chat, u, n in result.all()}
@@ -204,7 +214,7 @@ class Checks:
         audit, self._audit = self._audit, []
         self._catching_up = True
         try:
-            async with self._services.sessions() as session:
+            async with self._sessions() as session:
                 for press, at in audit:
                     session.add(_audit_entry(press, at))
                 await self._refresh(session, dirty)
@@ -225,7 +235,7 @@ class Checks:
         chats = {chat for _, chat in dirty}
         counts = await _counts(session, cases, chats)
         languages = await _languages(session, chats)
-        now = self._services.now()
+        now = self._clock()
         edits = await _recent_edits(session, chats, now - EDIT_GAP)
         for alert in await _open_alert_messages(session, cases, chats):
             key = (alert.case_id or 0, alert.chat_id)
@@ -259,14 +269,6 @@ def _consume(outcome: asyncio.Future[str]) -> None:
         outcome.exception()
 
 
-def checks_of(services: Services) -> Checks:
-    """The services' recorder of presses (made on first use)."""
-    if services.checks is None:
-        services.checks = Checks(services)
-    checks: Checks = services.checks
-    return checks
-
-
 def edit_payload(alert: OutboxMessage, label: str) -> dict[str, Any]:
     """The alert's own keyboard (whatever buttons it carries), with the Checked button's label
     replaced: only that button changes."""
@@ -296,7 +298,7 @@ def _record_statement(dialect: str, presses: Iterable[tuple[Press, datetime]]) -
         .where(
             col(Alert.case_id) == press.case_id,
             col(Group.chat_id) == press.chat_id,
-            col(Case.status) == "open",
+            col(Case.status) == CaseStatus.OPEN,
         )
         for press, at in presses
     ]
@@ -353,10 +355,10 @@ async def _open_alert_messages(
         .join(Case, col(Case.id) == col(OutboxMessage.case_id))
         .where(
             col(OutboxMessage.kind) == "alert",
-            col(OutboxMessage.status) == "sent",
+            col(OutboxMessage.status) == OutboxStatus.SENT,
             col(OutboxMessage.case_id).in_(list(cases)),
             col(OutboxMessage.chat_id).in_(list(chats)),
-            col(Case.status) == "open",
+            col(Case.status) == CaseStatus.OPEN,
         )
     )
     return (await session.exec(query)).all()
@@ -379,16 +381,16 @@ async def _recent_edits(
         col(OutboxMessage.kind) == "counter",
         col(OutboxMessage.chat_id).in_(list(chats)),
         or_(
-            col(OutboxMessage.status).in_(("pending", "sending")),
+            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
             col(OutboxMessage.sent_at) >= since,
         ),
     )
     edits: dict[tuple[int, int], _Edits] = {}
     for row in (await session.exec(query)).all():
         state = edits.setdefault((row.chat_id, int(row.payload["message_id"])), _Edits())
-        if row.status == "pending":
+        if row.status == OutboxStatus.PENDING:
             state.pending.append(row)
-        elif row.status == "sending":
+        elif row.status == OutboxStatus.SENDING:
             state.sending = True
         elif row.sent_at is not None:
             sent_at = as_utc(row.sent_at)
@@ -396,4 +398,4 @@ async def _recent_edits(
     return edits
 
 
-__all__ = ["AGAIN", "NEW", "STALE", "Checks", "Press", "checks_of", "edit_payload"]
+__all__ = ["AGAIN", "NEW", "STALE", "Checks", "Press", "edit_payload"]

@@ -218,6 +218,9 @@ async def _stats(settings: Settings, days: int, png: Path | None) -> int:
 
 
 async def _purge(settings: Settings, dry_run: bool) -> int:
+    from searchbot.checks import Checks
+    from searchbot.clock import system_clock
+    from searchbot.doorbell import Doorbell
     from searchbot.found import forget as forget_found
     from searchbot.places import PlaceResolver
     from searchbot.retention import purge
@@ -227,7 +230,9 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
     try:
         await db.upgrade(engine)
         sessions = db.sessions(engine)
-        services = Services(settings, sessions, PlaceResolver(sessions, None))
+        places = PlaceResolver(sessions, None)
+        checks = Checks(sessions, system_clock)  # the purge presses nothing: never started
+        services = Services(settings, sessions, places, Doorbell(), checks)  # no dispatcher
         result = await purge(services, dry_run=dry_run)
         found = await forget_found(services, dry_run=dry_run)
     finally:

@@ -12,13 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot import escalation, found, notify
 from searchbot.events import AlertOutlivedCase, CaseClosed, CloseRequested
 from searchbot.messages import Answer
-from searchbot.models import Case, OutboxMessage
+from searchbot.models import Case, CaseOutcome, CaseStatus, OutboxMessage
 from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.texts import ref, say
 
-OUTCOMES = ("found", "false_alarm", "withdrawn")
-FAMILY_OUTCOMES = ("found", "withdrawn")
+OUTCOMES = tuple(CaseOutcome)
+FAMILY_OUTCOMES = (CaseOutcome.FOUND, CaseOutcome.WITHDRAWN)
 
 
 async def close(
@@ -37,7 +37,7 @@ async def close(
         is_reporter = case.reporter_user_id == actor.user_id
         if not officer and not (is_reporter and outcome in FAMILY_OUTCOMES):
             return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
-        if case.status != "open":
+        if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id))).say(
                 say(lang, "case_closed_already", ref=ref(case_id))
             )
@@ -80,7 +80,7 @@ async def _close(
     note: str | None,
 ) -> None:
     assert case.id is not None
-    case.status, case.outcome, case.close_note = "closed", outcome, note
+    case.status, case.outcome, case.close_note = CaseStatus.CLOSED, CaseOutcome(outcome), note
     case.closed_at, case.closed_by = services.now(), actor.user_id
     await escalation.stop(session, case)
     await q.cancel_pending(session, case.id, ("alert", "counter"))

@@ -14,12 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cards import distance_text
 from searchbot.grid import bounding_box, cells_within, distance_m
-from searchbot.models import Alert, Case, Group
+from searchbot.models import Alert, Case, Group, GroupStatus
 from searchbot.settings import Settings
 from searchbot.texts import Raw, say
 
 SHOWN_BLIND_SPOTS = 3
-COVERING_STATUSES = ("approved", "pending")
+COVERING_STATUSES = (GroupStatus.APPROVED, GroupStatus.PENDING)
 # ~0.015 km² cells, centres ~115 m apart: a block of a shopping street; wider rings are
 # judged in coarser cells so that a card never weighs more than ~1,500 of them.
 BLIND_SPOT_RESOLUTION = 10

@@ -23,7 +23,7 @@ from fakegram.rehearsal import (
     offset,
     world_settings,
 )
-from searchbot.models import Landmark
+from searchbot.models import GroupRole, Landmark, LandmarkKind
 
 TITLES = [
     "Tea shop", "Bakery", "Mall security", "Toy store", "Pharmacy", "Metro station guards",
@@ -35,15 +35,15 @@ TITLES = [
 LABEL = 22
 # The old town's named places: ways out for the guards to watch, water for the officers to check.
 LANDMARKS = [
-    ("East Gate", "exit", 0, 180), ("West Gate", "exit", 0, -220),
-    ("Metro Exit 2", "metro", 260, 40), ("Lotus Pond", "water", -90, 60),
+    ("East Gate", LandmarkKind.EXIT, 0, 180), ("West Gate", LandmarkKind.EXIT, 0, -220),
+    ("Metro Exit 2", LandmarkKind.METRO, 260, 40), ("Lotus Pond", LandmarkKind.WATER, -90, 60),
 ]  # fmt: skip
 
 
-def _role(title: str) -> str:
+def _role(title: str) -> GroupRole:
     lowered = title.lower()
-    return "guard" if "guard" in lowered or "security" in lowered else (
-        "volunteer" if "volunteer" in lowered else "merchant")  # fmt: skip
+    return GroupRole.GUARD if "guard" in lowered or "security" in lowered else (
+        GroupRole.VOLUNTEER if "volunteer" in lowered else GroupRole.MERCHANT)  # fmt: skip
 
 
 def _line(who: str, text: str) -> None:
@@ -173,7 +173,7 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
 
     _section("A guard finds a boy alone at the metro exit and reports him")
     guard_chat = next(chat for chat in sorted(names, reverse=True)
-                      if chat < 0 and _role(names[chat]) == "guard")  # fmt: skip
+                      if chat < 0 and _role(names[chat]) == GroupRole.GUARD)  # fmt: skip
     guard = fake.user(7002, first_name="Guard Zhang", language_code="en")
     names[guard.user_id] = "Guard Zhang (private)"
     fake.add_member(fake.chat(guard_chat), guard)

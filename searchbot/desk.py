@@ -30,7 +30,18 @@ from searchbot.cards import (
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.events import CaseVerified
 from searchbot.messages import Answer, Button, Out
-from searchbot.models import AuditEntry, Case, Officer, OutboxMessage, Person
+from searchbot.models import (
+    AuditEntry,
+    Case,
+    CaseOutcome,
+    CaseStatus,
+    GroupRole,
+    GroupStatus,
+    Officer,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+)
 from searchbot.models import queries as q
 from searchbot.services import FOR_OFFICERS, Actor, Services
 from searchbot.settings import Settings
@@ -114,7 +125,7 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     )
     verified = case.verified_at is not None
     buttons = case_buttons(case_id, lang, verified, services.settings) if officer else ()
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         buttons = ()
     return Answer().add(Out(text=text, buttons=buttons).for_chat(actor.chat_id))
 
@@ -176,12 +187,12 @@ async def _open_case(session: AsyncSession, case_id: int) -> Case | str:
     case = await session.get(Case, case_id)
     if case is None:
         return "no_such_case"
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         return "case_closed_already"
     return case
 
 
-async def list_groups(services: Services, actor: Actor, status: str | None) -> Answer:
+async def list_groups(services: Services, actor: Actor, status: GroupStatus | None) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
@@ -199,7 +210,7 @@ async def list_groups(services: Services, actor: Actor, status: str | None) -> A
                 status=say(lang, f"status_{group.status}"),
             )
             buttons: tuple[tuple[Button, ...], ...] = ()
-            if group.status == "pending":
+            if group.status == GroupStatus.PENDING:
                 buttons = (
                     (
                         Button(say(lang, "btn_approve"), data=f"ap:{group.chat_id}"),
@@ -248,7 +259,7 @@ async def _cancel_officer_news(session: AsyncSession, user_id: int) -> None:
     own = set((await session.exec(select(Case.id).where(Case.reporter_user_id == user_id))).all())
     queued = await session.exec(
         select(OutboxMessage).where(
-            OutboxMessage.chat_id == user_id, OutboxMessage.status == "pending"
+            OutboxMessage.chat_id == user_id, OutboxMessage.status == OutboxStatus.PENDING
         )
     )
     for row in queued.all():
@@ -256,7 +267,7 @@ async def _cancel_officer_news(session: AsyncSession, user_id: int) -> None:
             row.case_id is not None and row.case_id not in own
         )
         if officers_news:
-            row.status, row.last_error = "cancelled", "no longer an officer"
+            row.status, row.last_error = OutboxStatus.CANCELLED, "no longer an officer"
             session.add(row)
 
 
@@ -295,7 +306,7 @@ async def stats(services: Services, actor: Actor) -> Answer:
         since = services.now() - timedelta(days=STATS_DAYS)
         figures = await statistics.compute(session, since)
         labels = {key: say(lang, f"chart_{key}") for key in CHART_LABELS}
-        labels |= {o: say(lang, f"outcome_{o}") for o in ("found", "false_alarm", "withdrawn")}
+        labels |= {o: say(lang, f"outcome_{o}") for o in CaseOutcome}
         chart = statistics.chart_png(figures, labels, language=lang)
         text = say(lang, "stats", days=STATS_DAYS, **_stats_values(figures))
         return Answer().say(text).add(Out(upload=chart, upload_name="stats.png"))
@@ -312,13 +323,13 @@ def _stats_values(figures: statistics.Figures) -> dict[str, str]:
 
     by, roles = figures.cases_by_outcome, figures.approved_groups_by_role
     return {
-        "open": str(by["open"]), "found": str(by["found"]),
-        "false_alarm": str(by["false_alarm"]), "withdrawn": str(by["withdrawn"]),
+        "open": str(by[CaseStatus.OPEN]), "found": str(by[CaseOutcome.FOUND]),
+        "false_alarm": str(by[CaseOutcome.FALSE_ALARM]), "withdrawn": str(by[CaseOutcome.WITHDRAWN]),
         "median": minutes(figures.found_median_minutes), "p90": minutes(figures.found_p90_minutes),
         "fast": percent(figures.found_within_30_share),
         "sightings": "–" if figures.sightings_per_case is None else f"{figures.sightings_per_case:.1f}",
-        "merchant": str(roles["merchant"]), "guard": str(roles["guard"]),
-        "volunteer": str(roles["volunteer"]), "pending": str(figures.groups_by_status["pending"]),
+        "merchant": str(roles[GroupRole.MERCHANT]), "guard": str(roles[GroupRole.GUARD]),
+        "volunteer": str(roles[GroupRole.VOLUNTEER]), "pending": str(figures.groups_by_status[GroupStatus.PENDING]),
         "answered": str(figures.groups_answered), "alerted": str(figures.groups_alerted),
     }  # fmt: skip
 

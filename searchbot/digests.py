@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cards import clip, distance_text
 from searchbot.clock import minutes_between
 from searchbot.messages import Button, Out
-from searchbot.models import Case, Group, OutboxMessage
+from searchbot.models import Case, CaseStatus, Group, GroupStatus, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Services
@@ -40,7 +40,7 @@ async def refresh(services: Services, session: AsyncSession, kind: str) -> None:
             select(OutboxMessage.id).where(
                 OutboxMessage.chat_id == chat_id,
                 OutboxMessage.kind == kind,
-                OutboxMessage.status == "pending",
+                OutboxMessage.status == OutboxStatus.PENDING,
             )
         )
         if waiting.first() is None:
@@ -53,7 +53,7 @@ async def refresh(services: Services, session: AsyncSession, kind: str) -> None:
 def waiting_for_verification(services: Services, case: Case) -> bool:
     """An open case whose next ring holds until an officer verifies it."""
     return (
-        case.status == "open"
+        case.status == CaseStatus.OPEN
         and case.next_stage_at is None
         and case.verified_at is None
         and case.stage + 1 < len(services.settings.escalation)
@@ -67,11 +67,11 @@ async def render(
     (change the previous digest in place) or ``renew`` (send anew, delete the previous)."""
     previous = await _previous(session, chat_id, kind)
     if kind == REQUESTS:
-        groups = await q.groups_listed(session, "pending")
+        groups = await q.groups_listed(session, GroupStatus.PENDING)
         if not groups and previous is None:
             return None
         return {**_requests(groups, lang).to_payload(), "op": "edit", "message_id": previous}
-    query = select(Case).where(Case.status == "open", col(Case.next_stage_at).is_(None))
+    query = select(Case).where(Case.status == CaseStatus.OPEN, col(Case.next_stage_at).is_(None))
     cases = [c for c in (await session.exec(query)).all() if waiting_for_verification(services, c)]
     if not cases:
         return None
@@ -86,7 +86,7 @@ async def _previous(session: AsyncSession, chat_id: int, kind: str) -> int | Non
         .where(
             OutboxMessage.chat_id == chat_id,
             OutboxMessage.kind == kind,
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
             col(OutboxMessage.message_id).is_not(None),
         )
         .order_by(col(OutboxMessage.id).desc())

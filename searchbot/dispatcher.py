@@ -31,10 +31,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot import closing, digests, registration
 from searchbot.logs import chat as log_chat
 from searchbot.messages import Out
-from searchbot.models import Case, Group, Officer, OutboxMessage
+from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
 from searchbot.operations import Metrics
-from searchbot.outbox import PEOPLE, enqueue
+from searchbot.outbox import PEOPLE, Lane, enqueue
 from searchbot.services import FOR_OFFICERS, Services
 from searchbot.texts import ref, say
 from searchbot.throttle import Throttle
@@ -72,13 +72,15 @@ class Job:
     chat_id: int
     case_id: int | None
     kind: str
-    lane: int
+    lane: Lane
     attempts: int
     payload: dict[str, Any]
 
 
 def _job(row: OutboxMessage) -> Job:
-    return Job(row.id or 0, row.chat_id, row.case_id, row.kind, row.lane, row.attempts, row.payload)
+    return Job(
+        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload
+    )
 
 
 class Dispatcher:
@@ -116,12 +118,16 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
+        """Resume what a crash left in flight, then send; rings of the services' doorbell
+        reach this dispatcher from now until ``stop``."""
+        self._services.doorbell.answer(self)
         alerts = await self.recover()
         if alerts:
             await self._tell_possible_duplicates(alerts)
         self._runner = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
+        self._services.doorbell.release(self)
         if self._runner:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
@@ -137,14 +143,14 @@ class Dispatcher:
         async with self._services.sessions() as session:
             alerts = await session.exec(
                 select(func.count())
-                .where(col(OutboxMessage.status) == "sending")
+                .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
                 .where(col(OutboxMessage.kind) == "alert")
             )
             count = int(alerts.one())  # type: ignore[call-overload]
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
-                .where(col(OutboxMessage.status) == "sending")
-                .values(status="pending")
+                .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.PENDING)
             )
             await session.commit()
         return count
@@ -243,7 +249,7 @@ class Dispatcher:
         query = (
             select(OutboxMessage)
             .join(heads, heads.c.id == OutboxMessage.id)
-            .where(heads.c.position == 1, heads.c.status == "pending")
+            .where(heads.c.position == 1, heads.c.status == OutboxStatus.PENDING)
             .where(heads.c.next_attempt_at <= now)
             .order_by(heads.c.lane, heads.c.rank, heads.c.id)
             .limit(self._batch)
@@ -256,7 +262,7 @@ class Dispatcher:
                 return [_job(r) for r in rows], IDLE_WAIT
             later = await session.exec(
                 select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.status == "pending"
+                    OutboxMessage.status == OutboxStatus.PENDING
                 )
             )
             upcoming = later.one()
@@ -269,9 +275,12 @@ class Dispatcher:
         async with self._services.sessions() as session:
             result = await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "pending")
+                .where(
+                    col(OutboxMessage.id) == row_id,
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                )
                 .where(col(OutboxMessage.next_attempt_at) <= now)  # not one retried meanwhile
-                .values(status="sending")
+                .values(status=OutboxStatus.SENDING)
             )
             await session.commit()
         return bool(result.rowcount)
@@ -342,7 +351,7 @@ class Dispatcher:
                 return True
             row = await session.get(OutboxMessage, job.id)
             if row is not None:
-                row.status, row.last_error = "cancelled", "no longer an officer"
+                row.status, row.last_error = OutboxStatus.CANCELLED, "no longer an officer"
                 session.add(row)
                 await session.commit()
         return False
@@ -363,7 +372,7 @@ class Dispatcher:
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == job.id)
                 .values(
-                    status="sent",
+                    status=OutboxStatus.SENT,
                     message_id=message_id,
                     sent_at=now,
                     attempts=job.attempts + 1,
@@ -372,7 +381,8 @@ class Dispatcher:
             )
             if job.kind == "alert" and job.case_id is not None:
                 status = await session.exec(select(Case.status).where(Case.id == job.case_id))
-                if status.one_or_none() not in (None, "open"):  # closed while this was sent
+                # closed while this was sent
+                if status.one_or_none() not in (None, CaseStatus.OPEN):
                     await self._retract(session, job)
             await session.commit()
 
@@ -414,14 +424,16 @@ class Dispatcher:
             backoff = min(MAX_BACKOFF, base * 2.0**job.attempts)
             await self._retry(job, backoff, str(error), count_attempt=True)
         else:
-            await self._dead(job, str(error), tell=not isinstance(error, Rejected) or job.lane == 2)
+            await self._dead(
+                job, str(error), tell=not isinstance(error, Rejected) or job.lane == Lane.ALERTS
+            )
 
     async def _retry(self, job: Job, after: float, error: str, *, count_attempt: bool) -> None:
         async with self._services.sessions() as session:
             row = await session.get(OutboxMessage, job.id)
             if row is None:
                 return
-            row.status = "pending"
+            row.status = OutboxStatus.PENDING
             row.next_attempt_at = self._services.now() + timedelta(seconds=after)
             row.attempts = job.attempts + (1 if count_attempt else 0)
             row.last_error = error[:512]
@@ -435,7 +447,11 @@ class Dispatcher:
             row = await session.get(OutboxMessage, job.id)
             if row is None:
                 return
-            row.status, row.attempts, row.last_error = "dead", job.attempts + 1, error[:512]
+            row.status, row.attempts, row.last_error = (
+                OutboxStatus.DEAD,
+                job.attempts + 1,
+                error[:512],
+            )
             _forget_reply(row)
             session.add(row)
             if tell and job.kind in ("alert", "retract", "closing_notice"):
@@ -463,7 +479,7 @@ class Dispatcher:
             if group is not None and await q.group_by_chat(session, new_chat_id) is None:
                 group.chat_id = new_chat_id
                 session.add(group)
-            waiting = col(OutboxMessage.status).in_(("pending", "sending"))
+            waiting = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
             old_chat = col(OutboxMessage.chat_id) == job.chat_id
             retractions = (
                 await session.exec(
@@ -471,12 +487,12 @@ class Dispatcher:
                 )
             ).all()
             for row in retractions:
-                row.status, row.last_error = "dead", f"chat migrated to {new_chat_id}"
+                row.status, row.last_error = OutboxStatus.DEAD, f"chat migrated to {new_chat_id}"
                 session.add(row)
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
                 .where(old_chat, waiting, col(OutboxMessage.kind) != "retract")
-                .values(chat_id=new_chat_id, status="pending")
+                .values(chat_id=new_chat_id, status=OutboxStatus.PENDING)
             )
             for row in retractions:
                 title = group.title if group is not None else str(job.chat_id)
@@ -492,7 +508,11 @@ class Dispatcher:
             row = await session.get(OutboxMessage, job.id)
             if row is None:
                 return
-            row.status, row.attempts, row.last_error = "dead", job.attempts + 1, error[:512]
+            row.status, row.attempts, row.last_error = (
+                OutboxStatus.DEAD,
+                job.attempts + 1,
+                error[:512],
+            )
             session.add(row)
             group = await q.group_by_chat(session, chat_id)
             title = group.title if group is not None else str(chat_id)
@@ -522,7 +542,7 @@ def _forget_reply(row: OutboxMessage) -> None:
 def _heads() -> Subquery:
     """Each unsent row with its place in its chat's line (1: the first). A chat with a row
     being sent has that row first, so none of its other rows is chosen meanwhile."""
-    busy_first = sql_case((col(OutboxMessage.status) == "sending", 0), else_=1)
+    busy_first = sql_case((col(OutboxMessage.status) == OutboxStatus.SENDING, 0), else_=1)
     position = func.row_number().over(
         partition_by=col(OutboxMessage.chat_id),
         order_by=(
@@ -538,7 +558,7 @@ def _heads() -> Subquery:
             col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
             position.label("position"),
         )
-        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+        .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
         .subquery("heads")
     )  # fmt: skip
 
@@ -546,7 +566,9 @@ def _heads() -> Subquery:
 async def pending_count(services: Services) -> int:
     """Rows still to send (for tests, the demo and metrics)."""
     async with services.sessions() as session:
-        query = select(func.count()).where(col(OutboxMessage.status).in_(("pending", "sending")))
+        query = select(func.count()).where(
+            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+        )
         return int((await session.exec(query)).one())  # type: ignore[call-overload]
 
 

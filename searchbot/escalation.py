@@ -21,7 +21,7 @@ from searchbot import notify
 from searchbot.cards import case_status
 from searchbot.events import GroupsAlerted, StageReached
 from searchbot.grid import bounding_box, cover, within
-from searchbot.models import Alert, Case, Sighting
+from searchbot.models import Alert, Case, CaseStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.models.queries import GroupPoint
 from searchbot.services import Services
@@ -137,7 +137,7 @@ async def tick(services: Services, limit: int = 20) -> int:
 async def _due_case_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]:
     query = (
         select(Case.id)
-        .where(Case.status == "open", col(Case.next_stage_at).is_not(None))
+        .where(Case.status == CaseStatus.OPEN, col(Case.next_stage_at).is_not(None))
         .where(col(Case.next_stage_at) <= now)
         .order_by(col(Case.next_stage_at))
         .limit(limit)
@@ -166,7 +166,7 @@ async def _lock_due(session: AsyncSession, case_id: int, now: datetime) -> Case 
     holds it is skipped rather than waited for)."""
     query = (
         select(Case)
-        .where(Case.id == case_id, Case.status == "open", col(Case.next_stage_at) <= now)
+        .where(Case.id == case_id, Case.status == CaseStatus.OPEN, col(Case.next_stage_at) <= now)
         .execution_options(populate_existing=True)
     )
     if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
@@ -179,7 +179,11 @@ async def _claim_stage(session: AsyncSession, case: Case, due_by: datetime | Non
     conditional update is what makes a stage fire once (SQLite has no row locks)."""
     claim = (
         update(Case)
-        .where(col(Case.id) == case.id, col(Case.stage) == case.stage, col(Case.status) == "open")
+        .where(
+            col(Case.id) == case.id,
+            col(Case.stage) == case.stage,
+            col(Case.status) == CaseStatus.OPEN,
+        )
         .values(next_stage_at=None, stage=case.stage + 1)
         .execution_options(synchronize_session=False)
     )

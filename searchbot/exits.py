@@ -25,12 +25,12 @@ from searchbot.cards import clip, distance_text
 from searchbot.events import ExitsUnwatched
 from searchbot.grid import distance_m
 from searchbot.messages import Answer
-from searchbot.models import Case, ExitWatch, Landmark
+from searchbot.models import Case, CaseStatus, ExitWatch, Landmark, LandmarkKind
 from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.texts import Raw, ref, say
 
-EXIT_KINDS = ("exit", "entrance", "metro", "parking")
+EXIT_KINDS = (LandmarkKind.EXIT, LandmarkKind.ENTRANCE, LandmarkKind.METRO, LandmarkKind.PARKING)
 PER_GUARD_GROUP = 3
 GUARD_REACH_M = 1000  # a guard group is given the exits it can reach on foot in minutes
 WATER_NEAR_M = 500
@@ -62,7 +62,7 @@ async def watch(services: Services, actor: Actor, case_id: int, landmark_id: int
         landmark = await session.get(Landmark, landmark_id)
         if alert is None or case is None or landmark is None or landmark.kind not in EXIT_KINDS:
             return Answer(toast=say(lang, "stale_button"))
-        if case.status != "open":
+        if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id)))
         existing = await session.exec(
             select(ExitWatch).where(
@@ -102,7 +102,7 @@ async def state(services: Services, session: AsyncSession, case: Case) -> ExitSt
             await session.exec(select(ExitWatch.landmark_id).where(ExitWatch.case_id == case.id))
         ).all()
     )
-    water_query = select(Landmark).where(Landmark.kind == "water")
+    water_query = select(Landmark).where(Landmark.kind == LandmarkKind.WATER)
     water = nearest(
         (await session.exec(water_query)).all(), point, 3, max(WATER_NEAR_M, first_ring)
     )
@@ -156,7 +156,7 @@ async def tick(services: Services, limit: int = 20) -> int:
     async with services.sessions() as session:
         query = (
             select(Case.id)
-            .where(Case.status == "open", col(Case.exits_due_at).is_not(None))
+            .where(Case.status == CaseStatus.OPEN, col(Case.exits_due_at).is_not(None))
             .where(col(Case.exits_due_at) <= now)
             .limit(limit)
         )
@@ -172,7 +172,7 @@ async def _warn(services: Services, case_id: int, now: datetime) -> bool:
     async with services.sessions() as session:
         claim = (
             update(Case)
-            .where(col(Case.id) == case_id, col(Case.status) == "open")
+            .where(col(Case.id) == case_id, col(Case.status) == CaseStatus.OPEN)
             .where(col(Case.exits_due_at).is_not(None), col(Case.exits_due_at) <= now)
             .values(exits_due_at=None)
             .execution_options(synchronize_session=False)

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.clock import as_utc
-from searchbot.models import AuditEntry, Case, Sighting
+from searchbot.models import AuditEntry, Case, CaseOutcome, CaseStatus, Sighting
 from searchbot.redaction import MARKER, redact
 from searchbot.settings import Stage
 
@@ -155,9 +155,9 @@ def cap_messages(
         alert.append(_ring_info(case, ring, show_name))
         messages.append(_cap_document(alert))
         sent_so_far.append(header.extended_id)
-    if record.rings and case.status == "closed" and case.closed_at is not None:
+    if record.rings and case.status == CaseStatus.CLOSED and case.closed_at is not None:
         number = len(record.rings) + 1
-        kind = "Update" if case.outcome == "found" else "Cancel"
+        kind = "Update" if case.outcome == CaseOutcome.FOUND else "Cancel"
         header = _CapHeader(
             record, sender, number, case.closed_at, kind, status, tuple(sent_so_far)
         )
@@ -228,9 +228,9 @@ def _closing_alert(header: _CapHeader, case: Case, last: Ring) -> ET.Element:
     return alert
 
 
-_CANCEL_NOTES = {
-    "false_alarm": "False alarm: the person was not missing. Disregard the earlier messages.",
-    "withdrawn": "The report was withdrawn. Disregard the earlier messages.",
+_CANCEL_NOTES: dict[str, str] = {
+    CaseOutcome.FALSE_ALARM: "False alarm: the person was not missing. Disregard the earlier messages.",
+    CaseOutcome.WITHDRAWN: "The report was withdrawn. Disregard the earlier messages.",
 }
 
 
@@ -318,7 +318,7 @@ def pfif_document(record: CaseRecord, domain: str, show_name: bool = False) -> s
     _pfif_note(person, _report_note(case, domain, person_id))
     for sighting in record.sightings:
         _pfif_note(person, _sighting_note(case, sighting, domain, person_id))
-    if case.status == "closed" and case.closed_at is not None:
+    if case.status == CaseStatus.CLOSED and case.closed_at is not None:
         _pfif_note(person, _closing_note(case, domain, person_id))
     ET.indent(root, space="  ")
     return XML_DECLARATION + ET.tostring(root, encoding="unicode")
@@ -383,10 +383,10 @@ def _sighting_note(case: Case, sighting: Sighting, domain: str, person_id: str) 
     )
 
 
-_CLOSING = {
-    "found": ("believed_alive", "Found. The search is closed."),
-    "false_alarm": ("believed_alive", "False alarm: the person was not missing. Closed."),
-    "withdrawn": (None, "The report was withdrawn. The search is closed."),
+_CLOSING: dict[str, tuple[str | None, str]] = {
+    CaseOutcome.FOUND: ("believed_alive", "Found. The search is closed."),
+    CaseOutcome.FALSE_ALARM: ("believed_alive", "False alarm: the person was not missing. Closed."),
+    CaseOutcome.WITHDRAWN: (None, "The report was withdrawn. The search is closed."),
 }
 
 

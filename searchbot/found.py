@@ -23,7 +23,15 @@ from searchbot.clock import local_hhmm
 from searchbot.dialogue import Input
 from searchbot.events import ChildFound, ChildMatched
 from searchbot.messages import Answer, Button, Out
-from searchbot.models import Case, Dialogue, FoundReport, Person
+from searchbot.models import (
+    Case,
+    CaseStatus,
+    Dialogue,
+    FoundReport,
+    FoundReportStatus,
+    GroupStatus,
+    Person,
+)
 from searchbot.models import queries as q
 from searchbot.places import inside
 from searchbot.redaction import redact
@@ -68,7 +76,7 @@ async def begin(services: Services, actor: Actor, group_chat_id: int | None = No
         if await _over_limit(services, session, actor):
             return Answer().say(say(lang, "report_limit"))
         group = await q.group_by_chat(session, group_chat_id) if group_chat_id else None
-        chat = group.chat_id if group is not None and group.status == "approved" else None
+        chat = group.chat_id if group is not None and group.status == GroupStatus.APPROVED else None
         await dlg.begin(services, session, actor.user_id, "found", "photo", group=chat)
         await session.commit()
     return Answer().say(say(lang, "found_ask_photo"), buttons=_skip(lang))
@@ -220,11 +228,13 @@ async def match(services: Services, actor: Actor, found_id: int, case_id: int) -
         case = await session.get(Case, case_id)
         if report is None or case is None:
             return Answer(toast=say(lang, "stale_button"))
-        if case.status != "open":
+        if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id)))
-        if report.status != "open" or not await _claim(session, report, "open", "matched"):
+        if report.status != FoundReportStatus.OPEN or not await _claim(
+            session, report, FoundReportStatus.OPEN, FoundReportStatus.MATCHED
+        ):
             return Answer(toast=say(lang, "match_already", fref=fref(found_id)))
-        report.status, report.matched_case_id = "matched", case_id
+        report.status, report.matched_case_id = FoundReportStatus.MATCHED, case_id
         report.matched_at, report.matched_by = services.now(), actor.user_id
         session.add(report)
         await services.audit(session, actor.user_id, "match", case_id, found=found_id)
@@ -234,7 +244,9 @@ async def match(services: Services, actor: Actor, found_id: int, case_id: int) -
     return Answer(toast=say(lang, "matched_toast", ref=ref(case_id), fref=fref(found_id)))
 
 
-async def _claim(session: AsyncSession, report: FoundReport, old: str, new: str) -> bool:
+async def _claim(
+    session: AsyncSession, report: FoundReport, old: FoundReportStatus, new: FoundReportStatus
+) -> bool:
     """Move the report from ``old`` to ``new`` only if nobody else did (two officers' taps)."""
     result = await session.exec(  # type: ignore[call-overload]
         update(FoundReport)
@@ -263,7 +275,11 @@ async def tick(services: Services, actor: Actor, found_id: int, item: str) -> An
         if not await services.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only"))
         report = await session.get(FoundReport, found_id)
-        if report is None or report.status != "matched" or report.matched_case_id is None:
+        if (
+            report is None
+            or report.status != FoundReportStatus.MATCHED
+            or report.matched_case_id is None
+        ):
             return Answer(toast=say(lang, "stale_button"))
         if item in report.checklist:
             return Answer(toast=say(lang, "check_already"))
@@ -292,11 +308,11 @@ async def close_report(services: Services, actor: Actor, found_id: int) -> Answe
         report = await session.get(FoundReport, found_id)
         if (
             report is None
-            or report.status != "open"
-            or not await _claim(session, report, "open", "closed")
+            or report.status != FoundReportStatus.OPEN
+            or not await _claim(session, report, FoundReportStatus.OPEN, FoundReportStatus.CLOSED)
         ):
             return Answer(toast=say(lang, "stale_button"))
-        report.status, report.closed_at = "closed", services.now()
+        report.status, report.closed_at = FoundReportStatus.CLOSED, services.now()
         session.add(report)
         await services.audit(session, actor.user_id, "found_closed", None, found=found_id)
         await session.commit()
@@ -307,8 +323,11 @@ async def close_for_case(services: Services, session: AsyncSession, case_id: int
     """Closing a case closes the found-child report matched to it."""
     await session.exec(  # type: ignore[call-overload]
         update(FoundReport)
-        .where(col(FoundReport.matched_case_id) == case_id, col(FoundReport.status) != "closed")
-        .values(status="closed", closed_at=services.now())
+        .where(
+            col(FoundReport.matched_case_id) == case_id,
+            col(FoundReport.status) != FoundReportStatus.CLOSED,
+        )
+        .values(status=FoundReportStatus.CLOSED, closed_at=services.now())
         .execution_options(synchronize_session=False)
     )
 
@@ -330,8 +349,12 @@ async def forget(services: Services, dry_run: bool = False) -> int:
     the description, the finder's name and phone); the audit log keeps that there was one."""
     cutoff = services.now() - timedelta(days=services.settings.retention_days)
     old = or_(
-        and_(col(FoundReport.status) == "closed", col(FoundReport.closed_at) < cutoff),
-        and_(col(FoundReport.status) == "open", col(FoundReport.created_at) < cutoff),
+        and_(
+            col(FoundReport.status) == FoundReportStatus.CLOSED, col(FoundReport.closed_at) < cutoff
+        ),
+        and_(
+            col(FoundReport.status) == FoundReportStatus.OPEN, col(FoundReport.created_at) < cutoff
+        ),
     )
     async with services.sessions() as session:
         ids = list((await session.exec(select(FoundReport.id).where(old))).all())

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.clock import as_utc
 from searchbot.grid import distance_m
-from searchbot.models import Case, FoundReport
+from searchbot.models import Case, CaseStatus, FoundReport, FoundReportStatus
 
 BASE_M = 500.0  # a child found this close is plausible whatever the time
 WALK_M_PER_MIN = 80.0  # ~1 km in 12-15 minutes, with a margin
@@ -107,12 +107,16 @@ def ranked(pairs: Sequence[tuple[Case, FoundReport]]) -> list[Candidate]:
 
 async def cases_for(session: AsyncSession, report: FoundReport) -> list[Candidate]:
     """Open cases that could be this found child, likeliest first (at most a few)."""
-    cases = (await session.exec(select(Case).where(Case.status == "open"))).all()
+    cases = (await session.exec(select(Case).where(Case.status == CaseStatus.OPEN))).all()
     return ranked([(case, report) for case in cases])[:CANDIDATES_SHOWN]
 
 
 async def found_for(session: AsyncSession, case: Case) -> list[Candidate]:
     """Open found-child reports that could be this missing child, likeliest first."""
-    query = select(FoundReport).where(FoundReport.status == "open").order_by(col(FoundReport.id))
+    query = (
+        select(FoundReport)
+        .where(FoundReport.status == FoundReportStatus.OPEN)
+        .order_by(col(FoundReport.id))
+    )
     reports = (await session.exec(query)).all()
     return ranked([(case, report) for report in reports])[:CANDIDATES_SHOWN]

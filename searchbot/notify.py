@@ -57,7 +57,15 @@ from searchbot.events import (
 from searchbot.grid import distance_m
 from searchbot.matching import Candidate
 from searchbot.messages import Button, Out
-from searchbot.models import Case, FoundReport, OutboxMessage, Sighting
+from searchbot.models import (
+    Case,
+    CaseOutcome,
+    FoundReport,
+    OutboxMessage,
+    OutboxStatus,
+    Sighting,
+    SightingSource,
+)
 from searchbot.models import queries as q
 from searchbot.models.queries import GroupPoint
 from searchbot.outbox import ALERTS, PEOPLE, RETRACT, delete_op, enqueue, mark
@@ -168,7 +176,7 @@ def _alert_row(
             services, case, group.language, distance, token, seen, job, group.chat_id
         ).to_payload(),
         "dedupe_key": f"alert:{case.id}:{group.id}",
-        "status": "pending",
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": services.now(),
         "created_at": services.now(),
@@ -308,7 +316,7 @@ async def _sighting_recorded(
     chat = sighting.group_chat_id
     group = await q.group_by_chat(session, chat) if chat is not None else None
     held = None
-    if sighting.source == "command":
+    if sighting.source == SightingSource.COMMAND:
         held = "sighting_outside_officers"
     elif case.verified_at is None:
         held = "sighting_held_officers"
@@ -453,7 +461,7 @@ async def _case_closed(services: Services, session: AsyncSession, event: CaseClo
     for alert in await q.sent_alerts(session, event.case_id):
         await _retract(services, session, case, alert)
     outcome, note, case_ref = event.outcome, event.note, ref(event.case_id)
-    family_key = "closed_family_found" if outcome == "found" else "closed_family"
+    family_key = "closed_family_found" if outcome == CaseOutcome.FOUND else "closed_family"
     family = say(
         case.language, family_key, ref=case_ref, outcome=say(case.language, f"outcome_{outcome}"),
         note=f"{note} " if note else "",

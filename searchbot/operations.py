@@ -21,7 +21,7 @@ from prometheus_client import (
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from searchbot.models import Case, OutboxMessage
+from searchbot.models import Case, CaseStatus, OutboxMessage, OutboxStatus
 from searchbot.services import Services
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,13 @@ async def refresh(services: Services, metrics: Metrics) -> None:
     async with services.sessions() as session:
         depth = await session.exec(
             select(OutboxMessage.lane, func.count())
-            .where(col(OutboxMessage.status).in_(("pending", "sending")))
+            .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
             .group_by(col(OutboxMessage.lane))
         )
         counts = dict(depth.all())
-        open_cases = await session.exec(select(func.count()).where(Case.status == "open"))
+        open_cases = await session.exec(select(func.count()).where(Case.status == CaseStatus.OPEN))
         overdue = await session.exec(
-            select(func.min(Case.next_stage_at)).where(Case.status == "open")
+            select(func.min(Case.next_stage_at)).where(Case.status == CaseStatus.OPEN)
         )
         oldest = overdue.one()
         metrics.open_cases.set(open_cases.one())  # type: ignore[arg-type]

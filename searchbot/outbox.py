@@ -8,6 +8,7 @@ was rolled back. The dispatcher drains the rows.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from sqlmodel import select
@@ -17,12 +18,19 @@ from searchbot.db import OUTBOX_WRITTEN
 from searchbot.messages import Out
 from searchbot.models import OutboxMessage
 
-# Lanes: a family or an officer never waits behind a fan-out to hundreds of groups, and a
-# closing retraction goes before any alert still queued.
-PEOPLE = 0
-RETRACT = 1
-ALERTS = 2
-COUNTERS = 3  # edits of the alerts' counters: a courtesy, after everything else
+
+class Lane(IntEnum):
+    """The outbox's lanes, sent in this order: a family or an officer never waits behind a
+    fan-out to hundreds of groups, and a closing retraction goes before any alert still queued.
+    The column keeps the number."""
+
+    PEOPLE = 0
+    RETRACT = 1
+    ALERTS = 2
+    COUNTERS = 3  # edits of the alerts' counters: a courtesy, after everything else
+
+
+PEOPLE, RETRACT, ALERTS, COUNTERS = Lane.PEOPLE, Lane.RETRACT, Lane.ALERTS, Lane.COUNTERS
 
 # Within the people lane, officers' traffic has a budget (the officers' group takes 20 messages
 # a minute): what a person is waiting for (an answer, a new case card, a sighting) goes first,
@@ -53,7 +61,7 @@ async def enqueue(
     kind: str,
     now: datetime,
     case_id: int | None = None,
-    lane: int = PEOPLE,
+    lane: Lane = PEOPLE,
     rank: float | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
@@ -82,7 +90,7 @@ async def enqueue(
     return row
 
 
-def _rank(kind: str, lane: int) -> float:
+def _rank(kind: str, lane: Lane) -> float:
     return PEOPLE_RANKS.get(kind, NOTICE) if lane == PEOPLE else 0.0
 
 

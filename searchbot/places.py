@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.db import Sessions
 from searchbot.grid import bounding_box, distance_m
-from searchbot.models import Landmark
+from searchbot.models import Landmark, LandmarkKind
 from searchbot.settings import Area
 from searchbot.texts import plain
 
@@ -161,7 +161,7 @@ def _names(landmark: Landmark) -> list[str]:
     return [_normalise(n) for n in [landmark.name, *landmark.aliases.split("|")] if n.strip()]
 
 
-KINDS = ("exit", "entrance", "metro", "parking", "water")
+KINDS = tuple(LandmarkKind)
 
 
 async def import_landmarks(sessions: Sessions, path: Path) -> int:
@@ -190,7 +190,7 @@ def _read_landmarks(path: Path) -> list[Landmark]:
                         aliases=(record.get("aliases") or "").strip(),
                         lat=float(record["lat"]),
                         lon=float(record["lon"]),
-                        kind=kind,
+                        kind=None if kind is None else LandmarkKind(kind),
                     )
                 )
             except (KeyError, ValueError, AttributeError) as error:

@@ -30,15 +30,19 @@ from searchbot.cards import clip
 from searchbot.db import Sessions
 from searchbot.grid import bounding_box, distance_m
 from searchbot.messages import Button
-from searchbot.models import Case, Landmark, Playbook, VolunteerCell
+from searchbot.models import Case, GroupRole, Landmark, Playbook, VolunteerCell
 from searchbot.models.queries import GroupPoint
 from searchbot.places import NEAR_M
 from searchbot.services import Services
 from searchbot.settings import LANGUAGES
 from searchbot.texts import Raw, plain, say
 
-ROLES = ("merchant", "guard", "volunteer")
-PLACEHOLDERS = {"merchant": set(), "guard": {"exits"}, "volunteer": {"cells"}}
+ROLES = tuple(GroupRole)
+PLACEHOLDERS = {
+    GroupRole.MERCHANT: set(),
+    GroupRole.GUARD: {"exits"},
+    GroupRole.VOLUNTEER: {"cells"},
+}
 TEXT_MAX = 300
 CELLS_PER_GROUP = 3
 LABEL_MAX = 60
@@ -63,8 +67,8 @@ async def jobs(
     the nearest volunteer group chooses its first cell first."""
     own = await _station_texts(session)
     result: dict[int, Job] = {}
-    guards = [g for _, g in targets if g.role == "guard"]
-    volunteers = [g for _, g in targets if g.role == "volunteer"]
+    guards = [g for _, g in targets if g.role == GroupRole.GUARD]
+    volunteers = [g for _, g in targets if g.role == GroupRole.VOLUNTEER]
     doors = await exits.ways_out(session) if guards else []
     for group in guards:
         near = exits.nearest(
@@ -76,21 +80,25 @@ async def jobs(
                     data=f"ew:{case.id}:{lm.id}"),)
             for _, lm in near
         )  # fmt: skip
-        result[group.id] = Job(_text(own, "guard", group.language, names), buttons)
+        result[group.id] = Job(_text(own, GroupRole.GUARD, group.language, names), buttons)
     if volunteers:
         cells = await _share_cells(services, session, case, volunteers, radius_m)
         for group in volunteers:
-            result[group.id] = Job(_text(own, "volunteer", group.language, cells.get(group.id, "")))
+            result[group.id] = Job(
+                _text(own, GroupRole.VOLUNTEER, group.language, cells.get(group.id, ""))
+            )
     for _, group in targets:
-        if group.role not in ("guard", "volunteer"):
-            result[group.id] = Job(_text(own, "merchant", group.language, ""))
+        if group.role not in (GroupRole.GUARD, GroupRole.VOLUNTEER):
+            result[group.id] = Job(_text(own, GroupRole.MERCHANT, group.language, ""))
     return result
 
 
-def _text(own: dict[tuple[str, str], str], role: str, lang: str, named: str) -> str:
+def _text(own: dict[tuple[str, str], str], role: GroupRole, lang: str, named: str) -> str:
     """The job in ``lang``: the station's wording if it has one, else the catalog's; ``named``
     (HTML) is the exits or cells, empty when there are none (then a general phrase)."""
-    filler = {"guard": "playbook_no_exits", "volunteer": "playbook_no_cells"}.get(role)
+    filler = {GroupRole.GUARD: "playbook_no_exits", GroupRole.VOLUNTEER: "playbook_no_cells"}.get(
+        role
+    )
     value = Raw(named) if named or filler is None else Raw(say(lang, filler))
     station = own.get((role, lang))
     if station is not None:
@@ -180,11 +188,12 @@ def read_playbooks(path: Path) -> list[Playbook]:
 
 
 def _row(record: dict[str, str]) -> Playbook:
-    role = record["role"].strip().lower()
+    role: str = record["role"].strip().lower()
     language = record["language"].strip().lower()
     text = " ".join(record["text"].split())
     if role not in ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    role = GroupRole(role)
     if language not in LANGUAGES:
         raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
     if not text or len(text) > TEXT_MAX:

@@ -15,12 +15,12 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import notify
-from searchbot.checks import AGAIN, NEW, Press, checks_of
+from searchbot.checks import AGAIN, NEW, Press
 from searchbot.clock import as_utc
 from searchbot.events import GroupDecided, GroupRegistered, GroupUnregistered, RecipientGone
 from searchbot.grid import cells_of
 from searchbot.messages import Answer
-from searchbot.models import Group, OutboxMessage, Person
+from searchbot.models import Group, GroupRole, GroupStatus, OutboxMessage, OutboxStatus, Person
 from searchbot.models import queries as q
 from searchbot.outbox import RETRACTION_KINDS, mark
 from searchbot.places import inside
@@ -28,7 +28,7 @@ from searchbot.services import Actor, Services
 from searchbot.settings import LANGUAGES
 from searchbot.texts import say
 
-ROLES = ("merchant", "guard", "volunteer")
+ROLES = tuple(GroupRole)
 
 
 async def register(
@@ -48,7 +48,7 @@ async def register(
         return Answer().say(say(lang, "register_usage"))
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
-        if group is not None and group.status in ("pending", "approved"):
+        if group is not None and group.status in (GroupStatus.PENDING, GroupStatus.APPROVED):
             status = say(lang, f"status_{group.status}")
             return Answer().say(say(lang, "register_already", status=status))
         refusal = await _limited(services, session, group, actor, lang)
@@ -57,11 +57,11 @@ async def register(
         if group is None:
             group = Group(
                 chat_id=actor.chat_id,
-                role=role,
+                role=GroupRole(role),
                 registered_by=actor.user_id,
                 created_at=services.now(),
             )
-        group.role, group.title, group.status = role, title[:256], "locating"
+        group.role, group.title, group.status = GroupRole(role), title[:256], GroupStatus.LOCATING
         group.language, group.registered_by = lang, actor.user_id
         session.add(group)
         await session.commit()
@@ -99,7 +99,7 @@ async def locate(
     (``is_chat_admin`` asks Telegram, and only then): a member could place it anywhere."""
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
-        if group is None or group.status != "locating":
+        if group is None or group.status != GroupStatus.LOCATING:
             return None
         lang = group.language
         if not await is_chat_admin():
@@ -108,7 +108,7 @@ async def locate(
             return Answer().say(say(lang, "place_outside"), force_reply=True)
         group.lat, group.lon = lat, lon
         group.cell_fine, group.cell_coarse = cells_of(lat, lon)
-        group.status = "pending"
+        group.status = GroupStatus.PENDING
         session.add(group)
         await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
         await notify.publish(services, session, GroupRegistered(group.chat_id))
@@ -123,9 +123,9 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         if not await services.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
         group = await q.group_by_chat(session, chat_id)
-        if group is None or group.status == "locating":
+        if group is None or group.status == GroupStatus.LOCATING:
             return Answer().say(say(lang, "no_such_group", chat_id=chat_id))
-        decision = "approved" if approve else "rejected"
+        decision = GroupStatus.APPROVED if approve else GroupStatus.REJECTED
         if group.status == decision:  # a replayed button or a second officer's tap
             text = say(
                 lang, "group_already", title=group.title, status=say(lang, f"status_{decision}")
@@ -152,8 +152,8 @@ async def unregister(services: Services, actor: Actor, is_chat_admin: bool) -> A
         group = await q.group_by_chat(session, actor.chat_id)
         if group is None:
             return Answer().say(say(lang, "not_registered"))
-        was_pending = group.status == "pending"
-        group.status = "inactive"
+        was_pending = group.status == GroupStatus.PENDING
+        group.status = GroupStatus.INACTIVE
         group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
         await services.audit(session, actor.user_id, "group_unregister", chat_id=actor.chat_id)
@@ -191,7 +191,7 @@ async def checked(
     if actor.in_private:  # an alert lives in a group
         return Answer(toast=say(actor.language, "stale_button"))
     press = Press(case_id, actor.chat_id, actor.user_id)
-    checks = checks_of(services)
+    checks = services.checks
     outcome = checks.press_now(press) if on_its_button else await checks.press(press)
     key = {NEW: "checked_thanks", AGAIN: "checked_already"}.get(outcome, "stale_button")
     return Answer(toast=say(actor.language, key))
@@ -202,9 +202,9 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
     Telegram's membership update): stop writing there; officers hear of a group, once."""
     async with services.sessions() as session:
         group = await q.group_by_chat(session, chat_id)
-        was_pending = group is not None and group.status == "pending"
+        was_pending = group is not None and group.status == GroupStatus.PENDING
         if group is not None:
-            group.status = "inactive"
+            group.status = GroupStatus.INACTIVE
             session.add(group)
         person = await session.get(Person, chat_id)
         if person is not None:
@@ -212,17 +212,19 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
             session.add(person)
         waiting = (
             col(OutboxMessage.chat_id) == chat_id,
-            col(OutboxMessage.status).in_(("pending", "sending")),
+            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         )
         retraction = col(OutboxMessage.kind).in_(RETRACTION_KINDS)
         if group is not None:  # the photo must still leave once the bot is back: hold those
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
                 .where(*waiting, retraction)
-                .values(status="held", last_error=reason[:512])
+                .values(status=OutboxStatus.HELD, last_error=reason[:512])
             )
         await session.exec(  # type: ignore[call-overload]
-            update(OutboxMessage).where(*waiting).values(status="dead", last_error=reason[:512])
+            update(OutboxMessage)
+            .where(*waiting)
+            .values(status=OutboxStatus.DEAD, last_error=reason[:512])
         )
         title = group.title if group is not None else None
         await notify.publish(services, session, RecipientGone(chat_id, title, was_pending))
@@ -238,8 +240,8 @@ async def bot_added(services: Services, actor: Actor, by_chat_admin: bool) -> An
         return Answer().say(say(actor.language, "added_by_non_admin"))
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
-        if group is not None and group.status == "inactive":
-            group.status = "pending" if group.lat is not None else "locating"
+        if group is not None and group.status == GroupStatus.INACTIVE:
+            group.status = GroupStatus.PENDING if group.lat is not None else GroupStatus.LOCATING
             session.add(group)
         await _release_held(services, session, actor.chat_id)
         await session.commit()
@@ -250,8 +252,10 @@ async def _release_held(services: Services, session: AsyncSession, chat_id: int)
     """Retractions held while the bot was out of the group are due again now."""
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxMessage)
-        .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status) == "held")
-        .values(status="pending", next_attempt_at=services.now(), attempts=0)
+        .where(
+            col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status) == OutboxStatus.HELD
+        )
+        .values(status=OutboxStatus.PENDING, next_attempt_at=services.now(), attempts=0)
     )
     if result.rowcount:
         mark(session)  # the commit wakes the dispatcher

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -18,24 +19,32 @@ from searchbot import digests
 from searchbot.cards import case_buttons, distance_text
 from searchbot.clock import minutes_between
 from searchbot.messages import Out
-from searchbot.models import Case
+from searchbot.models import Case, CaseStatus
 from searchbot.services import Services
 from searchbot.texts import Raw, ref, say
 
 
-def _kind(services: Services, case: Case) -> str | None:
+class Waiting(StrEnum):
+    """What an open case without a scheduled stage waits for: an officer's verification, or a
+    find (at its widest ring)."""
+
+    VERIFY = "verify"
+    FIND = "open"
+
+
+def _kind(services: Services, case: Case) -> Waiting | None:
     """What this case is waiting for: an officer's verification, or a find; None while a
     stage is still scheduled."""
     if case.next_stage_at is not None:
         return None
     if case.stage + 1 < len(services.settings.escalation) and case.verified_at is None:
-        return "verify"  # also a case whose very first ring waits (stage -1)
-    return "open"
+        return Waiting.VERIFY  # also a case whose very first ring waits (stage -1)
+    return Waiting.FIND
 
 
-def _due_at(services: Services, case: Case, kind: str) -> datetime:
+def _due_at(services: Services, case: Case, kind: Waiting) -> datetime:
     settings = services.settings
-    interval = settings.verify_reminder if kind == "verify" else settings.open_reminder
+    interval = settings.verify_reminder if kind == Waiting.VERIFY else settings.open_reminder
     return (case.reminded_at or case.created_at) + interval
 
 
@@ -44,13 +53,15 @@ async def tick(services: Services) -> int:
     for verification share one reminder message (see ``digests``)."""
     now = services.now()
     async with services.sessions() as session:
-        query = select(Case).where(Case.status == "open", col(Case.next_stage_at).is_(None))
+        query = select(Case).where(
+            Case.status == CaseStatus.OPEN, col(Case.next_stage_at).is_(None)
+        )
         waiting = (await session.exec(query)).all()
     due = [c for c in waiting if (k := _kind(services, c)) and _due_at(services, c, k) <= now]
-    verify = [c for c in due if _kind(services, c) == "verify"]
+    verify = [c for c in due if _kind(services, c) == Waiting.VERIFY]
     reminded = await _remind_verify(services, verify, waiting) if verify else 0
     for case in due:
-        if case not in verify and await _remind(services, case, "open"):
+        if case not in verify and await _remind(services, case, Waiting.FIND):
             reminded += 1
     return reminded
 
@@ -62,14 +73,14 @@ async def _remind_verify(services: Services, due: list[Case], waiting: Sequence[
         if not claimed:
             return 0  # another process reminded of them
         for case in waiting:
-            if case not in due and _kind(services, case) == "verify":
+            if case not in due and _kind(services, case) == Waiting.VERIFY:
                 await _claim(session, case, services.now())
         await digests.refresh(services, session, digests.VERIFY)
         await session.commit()
     return len(claimed)
 
 
-async def _remind(services: Services, case: Case, kind: str) -> bool:
+async def _remind(services: Services, case: Case, kind: Waiting) -> bool:
     async with services.sessions() as session:
         if not await _claim(session, case, services.now()):
             return False
@@ -85,7 +96,7 @@ async def _claim(session: AsyncSession, case: Case, now: datetime) -> bool:
     last = col(Case.reminded_at)
     claim = (
         update(Case)
-        .where(col(Case.id) == case.id, col(Case.status) == "open")
+        .where(col(Case.id) == case.id, col(Case.status) == CaseStatus.OPEN)
         .where(last.is_(None) if case.reminded_at is None else last == case.reminded_at)
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
@@ -94,7 +105,7 @@ async def _claim(session: AsyncSession, case: Case, now: datetime) -> bool:
     return bool(result.rowcount == 1)
 
 
-def _reminder(services: Services, case: Case, kind: str, lang: str) -> Out:
+def _reminder(services: Services, case: Case, kind: Waiting, lang: str) -> Out:
     case_ref, now = ref(case.id or 0), services.now()
     minutes = minutes_between(case.created_at, now)
     stages = services.settings.escalation

@@ -27,6 +27,7 @@ from searchbot.models import (
     AlertCheck,
     AuditEntry,
     Case,
+    CaseStatus,
     Dialogue,
     Officer,
     OutboxMessage,
@@ -61,7 +62,7 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
     quiet = _quiet_people(services, cutoff, now - DRAFT_LIFETIME)
     async with services.sessions() as session:
         query = select(Case).where(
-            Case.status == "closed",
+            Case.status == CaseStatus.CLOSED,
             col(Case.closed_at) < cutoff,
             col(Case.purged_at).is_(None),
         )
@@ -100,7 +101,7 @@ def _quiet_people(
 ) -> tuple[ColumnElement[bool], ...]:
     """Who the bot may forget: not heard from since ``cutoff``, not an admin or officer, not
     blocked (the block must outlive the quiet), no open case, no draft still in progress."""
-    open_reporters = select(Case.reporter_user_id).where(Case.status == "open")
+    open_reporters = select(Case.reporter_user_id).where(Case.status == CaseStatus.OPEN)
     writing = select(Dialogue.user_id).where(col(Dialogue.updated_at) >= draft_cutoff)
     officers = select(Officer.user_id).where(Officer.active == True)  # noqa: E712
     return (

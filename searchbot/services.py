@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.clock import Clock, as_utc, system_clock
 from searchbot.db import Sessions
+from searchbot.doorbell import Doorbell
 from searchbot.messages import Out
 from searchbot.models import AuditEntry, Officer, Person
 from searchbot.models import queries as q
@@ -59,17 +60,27 @@ class Actor:
 
 @dataclass
 class Services:
+    """Built once by the composition root (``app.build``, the CLI), each collaborator given
+    here; only ``bot_username`` is learned later, from Telegram (getMe) at start-up."""
+
     settings: Settings
     sessions: Sessions
     places: PlaceResolver
+    doorbell: Doorbell  # the outbox dispatcher's (also rung by ``sessions``' commits)
+    checks: Checks  # the recorder of "Checked" presses (searchbot.checks)
     clock: Clock = system_clock
     bot_username: str = "searchbot"
-    wake_dispatcher: Callable[[], None] = field(default=lambda: None)
-    note_direct_send: Callable[[int], None] = field(default=lambda chat_id: None)
-    checks: Checks | None = None  # the recorder of "Checked" presses (searchbot.checks)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def wake_dispatcher(self) -> None:
+        """Outbox rows were committed: the dispatcher looks now, not at its next round."""
+        self.doorbell.ring()
+
+    def note_direct_send(self, chat_id: int) -> None:
+        """A handler sent to ``chat_id`` directly: the dispatcher counts it against the limits."""
+        self.doorbell.note_direct_send(chat_id)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admin_ids

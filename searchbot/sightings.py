@@ -22,7 +22,7 @@ from searchbot.clock import parse_when
 from searchbot.dialogue import Input
 from searchbot.events import SightingJudged, SightingRecorded
 from searchbot.messages import Answer, Button
-from searchbot.models import Case, Dialogue, Group, Person, Sighting
+from searchbot.models import Case, CaseStatus, Dialogue, Group, Person, Sighting, SightingSource
 from searchbot.models import queries as q
 from searchbot.services import Actor, Services
 from searchbot.texts import ref, say
@@ -47,7 +47,7 @@ async def begin(services: Services, actor: Actor, case_id: int) -> Answer:
     """``/seen N`` (or an old ``seen_N`` link): anyone may type a number, so what they send goes
     to the officers only. The answer is the same whether case N is open, closed or unknown, so
     numbers tried one after another tell nothing."""
-    return await _open(services, actor, case_id, "command")
+    return await _open(services, actor, case_id, SightingSource.COMMAND)
 
 
 async def begin_from_link(services: Services, actor: Actor, token: str) -> Answer:
@@ -58,8 +58,8 @@ async def begin_from_link(services: Services, actor: Actor, token: str) -> Answe
         alert = await q.alert_by_token(session, token) if _TOKEN.fullmatch(token) else None
         group = await session.get(Group, alert.group_id) if alert else None
     if alert is None or group is None:
-        return await _open(services, actor, None, "deeplink")
-    return await _open(services, actor, alert.case_id, "deeplink", group.chat_id)
+        return await _open(services, actor, None, SightingSource.DEEPLINK)
+    return await _open(services, actor, alert.case_id, SightingSource.DEEPLINK, group.chat_id)
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,32}")
@@ -69,7 +69,7 @@ async def _open(
     services: Services,
     actor: Actor,
     case_id: int | None,
-    source: str,
+    source: SightingSource,
     group_chat_id: int | None = None,
 ) -> Answer:
     lang = actor.language
@@ -158,7 +158,11 @@ async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: 
     """Record the sighting if its case is open; thank the sighter the same way either way."""
     data = dialogue.data
     case_id, chat_id = data.get("case_id"), data.get("group_chat_id")
-    source = "command" if data.get("source") == "command" else "deeplink"
+    source = (
+        SightingSource.COMMAND
+        if data.get("source") == SightingSource.COMMAND
+        else SightingSource.DEEPLINK
+    )
     async with services.sessions() as session:
         await session.delete(await session.merge(dialogue))
         group = await q.group_by_chat(session, int(chat_id)) if chat_id is not None else None
@@ -167,7 +171,7 @@ async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: 
                 await record(services, session, actor, int(case_id), source, report, group)
         except Refused as refusal:
             await session.commit()  # the dialogue ends either way
-            if source == "command" and refusal.key == "sighting_limit":
+            if source == SightingSource.COMMAND and refusal.key == "sighting_limit":
                 # a refusal only an existing open case gives would tell numbers apart
                 return Answer().say(say(actor.language, "seen_thanks"))
             return Answer().say(say(actor.language, refusal.key))
@@ -189,7 +193,9 @@ async def from_group_reply(
         if report.lat is None and not report.photo and not report.note:  # a voice, a sticker...
             return Answer().say(say(lang, "reply_how"))
         try:
-            recorded = await record(services, session, actor, case_id, "reply", report, group)
+            recorded = await record(
+                services, session, actor, case_id, SightingSource.REPLY, report, group
+            )
         except Refused as refusal:
             return Answer().say(say(lang, refusal.key))
         await session.commit()
@@ -221,7 +227,7 @@ async def record(
     session: AsyncSession,
     actor: Actor,
     case_id: int,
-    source: str,
+    source: SightingSource,
     report: Report,
     group: Group | None = None,
 ) -> Sighting | None:
@@ -230,7 +236,7 @@ async def record(
     group) or command (``/seen N``, anyone). Raises Refused when this person may not add one
     (blocked, or over the per-case limit)."""
     case = await session.get(Case, case_id)
-    if case is None or case.status != "open":
+    if case is None or case.status != CaseStatus.OPEN:
         return None
     await _check_allowed(services, session, actor, case_id)
     now = services.now()
@@ -297,7 +303,7 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
         case = await session.get(Case, sighting.case_id) if sighting else None
         if sighting is None or case is None:
             return Answer(toast=say(lang, "no_such_sighting"))
-        if case.status != "open":
+        if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case.id or 0)))
         if sighting.credible is not None:
             return Answer(toast=say(lang, "already_judged"))

@@ -26,20 +26,29 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.clock import as_utc
-from searchbot.models import Alert, Case, Group, Sighting
+from searchbot.models import (
+    Alert,
+    Case,
+    CaseOutcome,
+    CaseStatus,
+    Group,
+    GroupRole,
+    GroupStatus,
+    Sighting,
+)
 
-OUTCOMES = ("open", "found", "false_alarm", "withdrawn")
-ROLES = ("merchant", "guard", "volunteer")
-GROUP_STATUSES = ("locating", "pending", "approved", "rejected", "inactive")
+OUTCOMES = (CaseStatus.OPEN, *CaseOutcome)
+ROLES = tuple(GroupRole)
+GROUP_STATUSES = tuple(GroupStatus)
 FAST_MINUTES = 30.0
 
 DEFAULT_LABELS: dict[str, str] = {
     "outcomes_title": "Cases by outcome",
     "found_title": "Time to found",
-    "open": "Open",
-    "found": "Found",
-    "false_alarm": "False alarm",
-    "withdrawn": "Withdrawn",
+    CaseStatus.OPEN: "Open",
+    CaseOutcome.FOUND: "Found",
+    CaseOutcome.FALSE_ALARM: "False alarm",
+    CaseOutcome.WITHDRAWN: "Withdrawn",
     "cases": "Cases",
     "minutes": "Minutes",
     "no_data": "No found cases yet",
@@ -136,7 +145,7 @@ async def _cases_by_outcome(session: AsyncSession, since: datetime | None) -> di
     )
     counts = dict.fromkeys(OUTCOMES, 0)
     for status, outcome, count in (await session.exec(_window(query, since))).all():
-        key = "open" if status == "open" else outcome
+        key = CaseStatus.OPEN if status == CaseStatus.OPEN else outcome
         if key in counts:
             counts[key] += int(count)
     return counts
@@ -144,7 +153,9 @@ async def _cases_by_outcome(session: AsyncSession, since: datetime | None) -> di
 
 async def _found_minutes(session: AsyncSession, since: datetime | None) -> tuple[float, ...]:
     query = select(Case.created_at, Case.closed_at).where(
-        Case.status == "closed", Case.outcome == "found", col(Case.closed_at).is_not(None)
+        Case.status == CaseStatus.CLOSED,
+        Case.outcome == CaseOutcome.FOUND,
+        col(Case.closed_at).is_not(None),
     )
     rows = (await session.exec(_window(query, since))).all()
     return tuple(sorted(_minutes(created, closed) for created, closed in rows))
@@ -171,8 +182,12 @@ async def _alerted_and_answered(session: AsyncSession, since: datetime | None) -
 
 
 async def _approved_by_role(session: AsyncSession) -> dict[str, int]:
-    query = select(Group.role, func.count()).where(Group.status == "approved").group_by(Group.role)
-    counts = dict.fromkeys(ROLES, 0)
+    query = (
+        select(Group.role, func.count())
+        .where(Group.status == GroupStatus.APPROVED)
+        .group_by(Group.role)
+    )
+    counts: dict[str, int] = dict.fromkeys(ROLES, 0)
     for role, count in (await session.exec(query)).all():
         counts[role] = int(count)
     return counts
@@ -180,7 +195,7 @@ async def _approved_by_role(session: AsyncSession) -> dict[str, int]:
 
 async def _groups_by_status(session: AsyncSession) -> dict[str, int]:
     query = select(Group.status, func.count()).group_by(Group.status)
-    counts = dict.fromkeys(GROUP_STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(GROUP_STATUSES, 0)
     for status, count in (await session.exec(query)).all():
         counts[status] = int(count)
     return counts

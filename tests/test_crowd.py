@@ -160,7 +160,7 @@ async def test_presses_counted_exactly_when_stored_concurrently(world: World) ->
         for chat in chats
         for user in members[chat.chat_id]
     ]
-    first, second = Checks(world.services), Checks(world.services)
+    first, second = (Checks(world.services.sessions, world.services.clock) for _ in range(2))
     outcomes = await asyncio.gather(
         *[first.press(p) for p in everyone],
         *[second.press(p) for p in reversed(everyone)],

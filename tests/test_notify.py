@@ -14,10 +14,23 @@ import pytest
 from sqlmodel import col, func, select
 
 from searchbot import events, notify
+from searchbot.checks import Checks
 from searchbot.db import Sessions
+from searchbot.doorbell import Doorbell
 from searchbot.events import Event
 from searchbot.grid import cells_of
-from searchbot.models import Alert, Case, FoundReport, Group, OutboxMessage, Sighting
+from searchbot.models import (
+    Alert,
+    Case,
+    FoundReport,
+    Group,
+    GroupRole,
+    GroupStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Sighting,
+    SightingSource,
+)
 from searchbot.models.queries import GroupPoint
 from searchbot.outbox import ALERTS
 from searchbot.places import PlaceResolver
@@ -101,6 +114,8 @@ async def test_the_row_names_who_hears(sessions: Sessions, name: str) -> None:
         ),
         sessions=sessions,
         places=PlaceResolver(sessions, None),
+        doorbell=Doorbell(),
+        checks=Checks(sessions, lambda: NOW),
         clock=lambda: NOW,
     )
     seeded = await seed(sessions)
@@ -133,11 +148,11 @@ async def seed(sessions: Sessions) -> Seeded:
         )  # fmt: skip
         session.add(case)
         groups = {}
-        for chat_id, status in ((ALERTED, "approved"), (WAITING, "pending")):
+        for chat_id, status in ((ALERTED, GroupStatus.APPROVED), (WAITING, GroupStatus.PENDING)):
             lat, lon = CENTRE[0] + 0.0005, CENTRE[1]
             fine, coarse = cells_of(lat, lon)
             groups[chat_id] = Group(
-                chat_id=chat_id, title="Shop", role="merchant", status=status, lat=lat, lon=lon,
+                chat_id=chat_id, title="Shop", role=GroupRole.MERCHANT, status=status, lat=lat, lon=lon,
                 cell_fine=fine, cell_coarse=coarse, language="en", registered_by=1,
                 created_at=NOW,
             )  # fmt: skip
@@ -151,11 +166,11 @@ async def seed(sessions: Sessions) -> Seeded:
         )  # fmt: skip
         sent = OutboxMessage(
             case_id=case.id, chat_id=ALERTED, kind="alert", lane=ALERTS, payload={},
-            status="sent", message_id=77, next_attempt_at=NOW, created_at=NOW,
+            status=OutboxStatus.SENT, message_id=77, next_attempt_at=NOW, created_at=NOW,
         )  # fmt: skip
         sighting = Sighting(
             case_id=case.id, reporter_user_id=SIGHTER, reporter_name="Passer-by",
-            group_chat_id=ALERTED, source="reply", lat=CENTRE[0] + 0.001, lon=CENTRE[1],
+            group_chat_id=ALERTED, source=SightingSource.REPLY, lat=CENTRE[0] + 0.001, lon=CENTRE[1],
             place_text="the gate", note="near the gate", seen_at=NOW, created_at=NOW,
         )  # fmt: skip
         child = FoundReport(
@@ -168,6 +183,6 @@ async def seed(sessions: Sessions) -> Seeded:
         assert sent.id is not None and sighting.id is not None and child.id is not None
         waiting = groups[WAITING]
         point = GroupPoint(waiting.id or 0, WAITING, "en", waiting.lat or 0, waiting.lon or 0,
-                           "merchant")  # fmt: skip
+                           GroupRole.MERCHANT)  # fmt: skip
         await session.commit()
         return Seeded(case.id, sighting.id, sent.id, point, child.id)

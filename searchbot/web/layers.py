@@ -22,7 +22,7 @@ from searchbot import coverage
 from searchbot.cards import age_text, case_card, case_status, place_text, sex_text
 from searchbot.clock import as_utc, local_hhmm, minutes_between
 from searchbot.grid import bounding_box, distance_m
-from searchbot.models import Alert, AuditEntry, Case, Group, Sighting
+from searchbot.models import Alert, AuditEntry, Case, Group, GroupStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.settings import Settings
 from searchbot.texts import Raw, ref, say
@@ -214,7 +214,7 @@ async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list
         for a in (await session.exec(select(Alert).where(Alert.case_id == case.id))).all()
     }
     nearby = select(Group).where(
-        col(Group.status).in_(("approved", "inactive")),
+        col(Group.status).in_((GroupStatus.APPROVED, GroupStatus.INACTIVE)),
         col(Group.lat).between(south, north),
         col(Group.lon).between(west, east),
     )
@@ -248,7 +248,7 @@ async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list
 def _state(group: Group, alert: Alert | None) -> str:
     if alert is not None and alert.checked_at is not None:
         return "checked"
-    if group.status == "inactive":
+    if group.status == GroupStatus.INACTIVE:
         return "gone"
     return "alerted" if alert is not None else "waiting"
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from searchbot import closing, desk, sightings
 from searchbot.clock import local_hhmm
 from searchbot.messages import Answer, Out
-from searchbot.models import Case, Sighting
+from searchbot.models import Case, CaseStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, enqueue
 from searchbot.services import Actor, Services
@@ -54,14 +54,14 @@ async def case_layers(services: Services, viewer: Viewer, case_id: int) -> dict[
     it is no longer open: a screen shows the searches in progress)."""
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
-        if case is None or (not viewer.personal and case.status != "open"):
+        if case is None or (not viewer.personal and case.status != CaseStatus.OPEN):
             return None
         found = await layers.of_case(
             services.settings, session, case, viewer.language, services.now(),
             personal=viewer.personal,
         )  # fmt: skip
     data = found.to_json()
-    data["can_act"] = viewer.personal and case.status == "open"
+    data["can_act"] = viewer.personal and case.status == CaseStatus.OPEN
     return data
 
 

@@ -21,7 +21,7 @@ from searchbot import app
 from searchbot.db import Sessions
 from searchbot.dispatcher import pending_count
 from searchbot.grid import cells_of
-from searchbot.models import Group
+from searchbot.models import Group, GroupRole, GroupStatus
 from searchbot.settings import Settings, load_settings
 from searchbot.update_order import ChatOrderedUpdates
 
@@ -316,7 +316,7 @@ async def seed_groups(
         fine, coarse = cells_of(lat, lon)
         rows.append(
             Group(
-                chat_id=chat_id, title=f"Group {-chat_id}", role="merchant", status="approved",
+                chat_id=chat_id, title=f"Group {-chat_id}", role=GroupRole.MERCHANT, status=GroupStatus.APPROVED,
                 lat=lat, lon=lon, cell_fine=fine, cell_coarse=coarse, language="en",
                 registered_by=0, created_at=datetime.now(UTC),
             )
