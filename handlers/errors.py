@@ -25,11 +25,11 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: Context) -> None:
     """PTB's error handler: log without personal data, then tell the person."""
-    error = context.error
-    update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed:\n%s", update_id, without_values(error))
-    if isinstance(update, Update):
-        await _tell(update, context)
+    if not isinstance(update, Update):  # a job (the jobs catch their own, so: a bug)
+        log.error("a job failed:\n%s", without_values(context.error))
+        return
+    log.error("update %s failed:\n%s", update.update_id, without_values(context.error))
+    await _tell(update, context)
 
 
 def without_values(error: BaseException | None) -> str:

@@ -31,8 +31,9 @@ from searchbot.buttons import (
     decode,
     is_crowd_press,
 )
+from searchbot.models import Case
 from searchbot.texts import say
-from tests.world import World
+from tests.world import ADMIN_ID, World, world_settings
 
 LARGEST_ID = 2**31 - 1
 
@@ -163,3 +164,30 @@ async def test_a_failing_button_is_not_a_stale_button(
     assert answers == [say(language, "update_failed")]
     assert any("failed" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
     assert fake.violations == []
+
+
+async def test_a_failing_button_in_a_group_tells_the_presser_only(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    """One member's failed press is a toast for them, not a message for the whole group."""
+    desk_id = -900
+    settings = world_settings(fake, database_url, SEARCHBOT_OFFICER_CHAT_ID=desk_id)
+    async with World(fake, settings) as world:
+        desk = fake.group(chat_id=desk_id, title="Station desk", admins=[ADMIN_ID])
+        admin = fake.user(ADMIN_ID, first_name="Admin", language_code="zh")
+        await world.says(admin, "/start")
+        case_id = await world.report(fake.user(5003, first_name="Aunt", language_code="en"))
+        verify = say("en", "btn_verify")  # the desk speaks the station's language
+        card = next(m for m in fake.messages(desk_id) if verify in m.button_texts)
+        async with world.runtime.engine.begin() as connection:
+            await connection.execute(text("DROP TABLE audit"))  # verifying writes an entry
+        before = len(fake.messages(desk_id))
+        query_id = fake.click(admin, card, verify)
+        await fake.wait_for(lambda: query_id in fake.callback_answers)
+        await world.settle()
+        assert fake.callback_answers[query_id].get("text") == say("zh", "update_failed")
+        assert fake.messages(desk_id)[before:] == []
+        async with world.services.sessions() as session:
+            case = await session.get(Case, case_id)
+            assert case is not None and case.verified_at is None  # nothing half-done
+        assert desk.chat_id == desk_id and fake.violations == []
