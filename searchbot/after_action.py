@@ -162,7 +162,7 @@ async def tell_officers(services: Services, session: AsyncSession, case_id: int)
         return
     await services.tell_officers(
         session, lambda lang: Out(render(report, lang)), kind="notice",
-        case_id=case_id, dedupe=f"aar:{case_id}",
+        case_id=case_id, dedupe=f"after-action:{case_id}",
     )  # fmt: skip
 
 

@@ -12,7 +12,8 @@ import html
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import after_action, escalation, found
-from searchbot.messages import Answer, Button, Out
+from searchbot.buttons import Close, Verify
+from searchbot.messages import Answer, Out
 from searchbot.models import Case, CaseOutcome, CaseStatus, OutboxMessage
 from searchbot.models import queries as q
 from searchbot.outbox import PEOPLE, RETRACT, delete_op, enqueue
@@ -73,11 +74,8 @@ async def _ask_officers(
         text = say(lg, "close_request_officers", ref=ref(case_id), outcome=outcome_text)
         if note:
             text += f"\n“{html.escape(note, quote=False)}”"
-        confirm = Button(say(lg, "btn_confirm_close", outcome=outcome_text),
-                         data=f"cl:{case_id}:{outcome}")  # fmt: skip
-        return Out(
-            text, buttons=((confirm,), (Button(say(lg, "btn_verify"), data=f"vf:{case_id}"),))
-        )
+        confirm = Close(case_id, outcome).button(say(lg, "btn_confirm_close", outcome=outcome_text))
+        return Out(text, buttons=((confirm,), (Verify(case_id).button(say(lg, "btn_verify")),)))
 
     await services.tell_officers(
         session, render, kind="card", case_id=case_id, dedupe=f"close-ask:{case_id}:{outcome}"

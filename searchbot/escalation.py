@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import playbooks
+from searchbot.buttons import Checked, Verify
 from searchbot.cards import alert_caption, case_status, distance_text
 from searchbot.clock import local_hhmm
 from searchbot.grid import bounding_box, cover, within
@@ -186,7 +187,7 @@ def alert_out(
         photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
     buttons = (
         (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
-        (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
+        (Checked(case.id or 0).button(say(lang, "btn_checked")),),
         *(job.buttons if job else ()),
     )
     if chat_id is not None:
@@ -317,7 +318,7 @@ async def _hold_notice(services: Services, session: AsyncSession, case: Case) ->
                 ref=ref(case.id or 0),
                 radius=Raw(distance_text(stages[following].radius_m, lang)),
             ),
-            buttons=((Button(say(lang, "btn_verify"), data=f"vf:{case.id}"),),),
+            buttons=((Verify(case.id or 0).button(say(lang, "btn_verify")),),),
         )
 
     await services.tell_officers(

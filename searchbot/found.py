@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
 from searchbot import matching
+from searchbot.buttons import Choice, Close, CloseFoundReport, Match, TickCheck
 from searchbot.cards import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -108,13 +109,13 @@ async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -
 
 
 def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    return ((Choice("skip").button(say(lang, "btn_skip")),),)
 
 
 def _sex_buttons(lang: str) -> tuple[tuple[Button, ...], ...]:
     return (
-        (Button(say(lang, "btn_boy"), data="d:m"), Button(say(lang, "btn_girl"), data="d:f")),
-        (Button(say(lang, "btn_unknown"), data="d:u"),),
+        (Choice("m").button(say(lang, "btn_boy")), Choice("f").button(say(lang, "btn_girl"))),
+        (Choice("u").button(say(lang, "btn_unknown")),),
     )
 
 
@@ -274,8 +275,8 @@ def _candidate_line(candidate: Candidate, lang: str) -> str:
 def _match_buttons(candidates: list[Candidate], lang: str) -> tuple[tuple[Button, ...], ...]:
     rows = [
         (
-            Button(
-                say(lang, "btn_match", ref=ref(c.case.id or 0)), data=f"mt:{c.found.id}:{c.case.id}"
+            Match(c.found.id or 0, c.case.id or 0).button(
+                say(lang, "btn_match", ref=ref(c.case.id or 0))
             ),
         )
         for c in candidates
@@ -323,7 +324,7 @@ async def _tell_officers_found(
 
 
 def _close_row(report: FoundReport, lang: str) -> tuple[Button, ...]:
-    return (Button(say(lang, "btn_found_close"), data=f"fc:{report.id}"),)
+    return (CloseFoundReport(report.id or 0).button(say(lang, "btn_found_close")),)
 
 
 async def tell_if_found_waiting(services: Services, session: AsyncSession, case: Case) -> int:
@@ -350,8 +351,9 @@ async def tell_if_found_waiting(services: Services, session: AsyncSession, case:
                 report.description or "",
                 TEXT_LIMIT,
             )
-            match = Button(say(lang, "btn_match", ref=ref(case.id or 0)),
-                           data=f"mt:{report.id}:{case.id}")  # fmt: skip
+            match = Match(report.id or 0, case.id or 0).button(
+                say(lang, "btn_match", ref=ref(case.id or 0))
+            )
             return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
 
         await _tell_first(services, session, render, case.id)
@@ -422,7 +424,7 @@ async def _tell_match(
 def checklist_buttons(report: FoundReport, lang: str) -> tuple[tuple[Button, ...], ...]:
     """One button per check not yet ticked."""
     return tuple(
-        (Button("☐ " + say(lang, f"check_{item}"), data=f"hc:{report.id}:{item}"),)
+        (TickCheck(report.id or 0, item).button("☐ " + say(lang, f"check_{item}")),)
         for item in CHECKLIST
         if item not in report.checklist
     )
@@ -455,7 +457,7 @@ async def tick(services: Services, actor: Actor, found_id: int, item: str) -> An
     remaining = checklist_buttons(report, lang)
     if remaining:
         return Answer(toast=ticked).add(Out(ticked, buttons=remaining))
-    close = Button(say(lang, "btn_close_found"), data=f"cl:{case_id}:found")
+    close = Close(case_id, "found").button(say(lang, "btn_close_found"))
     return Answer(toast=ticked).add(
         Out(say(lang, "check_done", ref=ref(case_id)), buttons=((close,),))
     )

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
 from searchbot import escalation, phones
+from searchbot.buttons import Choice, Close, Judge
 from searchbot.cards import distance_text
 from searchbot.clock import minutes_between, parse_when
 from searchbot.dialogue import Input
@@ -131,14 +132,14 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
             return answer.say(say(lang, "seen_ask_note"), buttons=_skip(lang))
         dlg.advance(services, dialogue, "time", note=None if skip else given.text[:NOTE_MAX])  # type: ignore[index]
         return answer.say(
-            say(lang, "seen_ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+            say(lang, "seen_ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
         )
     if step == "time":
         now = services.now()
         moment = now if given.choice == "now" or skip else parse_when(given.text or "", now)
         if moment is None or moment > now + timedelta(minutes=2):
             return answer.say(
-                say(lang, "seen_ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+                say(lang, "seen_ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
             )
         report = Report(
             data.get("lat"),
@@ -154,7 +155,7 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
 
 
 def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    return ((Choice("skip").button(say(lang, "btn_skip")),),)
 
 
 async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: Report) -> Answer:
@@ -356,10 +357,10 @@ async def _tell(
             text += "\n" + say(lang, held, ref=ref(case.id or 0))
         buttons = (
             (
-                Button(say(lang, "btn_credible"), data=f"sc:{sighting.id}:1"),
-                Button(say(lang, "btn_not_credible"), data=f"sc:{sighting.id}:0"),
+                Judge(sighting.id or 0, True).button(say(lang, "btn_credible")),
+                Judge(sighting.id or 0, False).button(say(lang, "btn_not_credible")),
             ),
-            (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
+            (Close(case.id or 0, "found").button(say(lang, "btn_close_found")),),
         )
         await _send(services, session, case, chat_id, text, sighting, buttons)
 
