@@ -12,8 +12,12 @@ from telegram.ext import (
 )
 
 from searchbot.handlers.buttons import on_button
+from searchbot.handlers.errors import on_error
 from searchbot.handlers.groups import on_group_message, on_membership
 from searchbot.handlers.private import on_private_edit, on_private_message
+from searchbot.handlers.render import CONTEXT_TYPES
+
+__all__ = ["CONTEXT_TYPES", "install"]
 
 if __name__ != "searchbot.handlers":
     # handlers/ is the package searchbot.handlers (see pyproject.toml). Imported as a top-level
@@ -33,3 +37,4 @@ def install(application: Application) -> None:  # type: ignore[type-arg]
     edits = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
     application.add_handler(MessageHandler(edits, on_private_edit))
     application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)

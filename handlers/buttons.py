@@ -1,20 +1,39 @@
-"""Inline buttons. Callback data is ``PREFIX:ARGS``; every action re-checks who may do it
-server-side, so a forged or replayed callback changes nothing it should not."""
+"""Inline buttons. The callback data is decoded into one of ``searchbot.buttons``' actions;
+every action re-checks who may do it server-side, so a forged or replayed callback changes
+nothing it should not."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import assert_never
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from searchbot import closing, desk, exits, found, registration, sightings
-from searchbot.handlers.numbers import parse_id, record_id
-from searchbot.handlers.private import on_dialogue_button
-from searchbot.handlers.render import Context, actor_of, reply, services_of
+from searchbot import closing, conversation, desk, exits, found, registration, sightings
+from searchbot.buttons import (
+    Action,
+    Approve,
+    Checked,
+    Choice,
+    Close,
+    CloseFoundReport,
+    Escalate,
+    Found,
+    Judge,
+    MapPicture,
+    Match,
+    Reject,
+    TickCheck,
+    Verify,
+    WatchExit,
+    decode,
+)
+from searchbot.handlers.render import Context, actor_of, reply
 from searchbot.messages import Answer
 from searchbot.models import CaseOutcome
+from searchbot.services import Actor
 from searchbot.texts import say
 from searchbot.web import room
 
@@ -34,10 +53,6 @@ async def _member_there(update: Update, context: Context) -> bool:
     return member.status not in GONE
 
 
-# Buttons a crowd presses at once: a group's members need not wait for each other's presses.
-CROWD_BUTTONS = ("ck:",)
-
-
 def _on_its_own_button(update: Update, bot_id: int) -> bool:
     """Whether Telegram delivered this press from a button the bot put on the message it came
     with (the message is Telegram's, not the client's: a forged press names data that no
@@ -53,62 +68,62 @@ def _on_its_own_button(update: Update, bot_id: int) -> bool:
 
 
 async def on_button(update: Update, context: Context) -> None:
+    """A pressed inline button: decoded once; data no button of ours carries, or a button whose
+    use case no longer applies, gets the "stale button" toast. Any other failure is a bug and
+    goes to the error handler."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return
-    prefix, _, rest = query.data.partition(":")
-    if prefix == "d":
-        await on_dialogue_button(update, context, rest)
+    services = context.services
+    where = actor_of(update, services)
+    action = decode(query.data)
+    if action is None:  # forged, garbled or from an older bot: no use case sees it
+        await reply(update, context, Answer(toast=say(where.language, "stale_button")))
         return
-    services = services_of(context)
-    actor = actor_of(update, services)
-    if actor.chat_id == services.settings.officer_chat_id and not await _member_there(
-        update, context
+    actor = where
+    in_officers_chat = where.chat_id == services.settings.officer_chat_id
+    if (
+        in_officers_chat
+        and not isinstance(action, Choice)
+        and not await _member_there(update, context)
     ):  # left or removed from the officers' group: no longer an officer by being there
         actor = replace(actor, chat_id=actor.user_id)
-    args = rest.split(":")
-    # approve/reject carry a chat id; every other button a case or sighting id
-    number = parse_id(args[0]) if prefix in ("ap", "rj") else record_id(args[0])
-    answer: Answer
-    if number is None:  # forged or garbled: no use case sees it
-        await reply(update, context, Answer(toast=say(actor.language, "stale_button")))
-        return
-    try:
-        if prefix == "ck":
+    answer = await _perform(update, context, actor, action)
+    await reply(update, context, answer.pressed_in(where.in_private))
+
+
+async def _perform(update: Update, context: Context, actor: Actor, action: Action) -> Answer:
+    """The use case the button asks for; each re-checks who may do it."""
+    services = context.services
+    match action:
+        case Checked(case_id):
             shown = _on_its_own_button(update, context.bot.id)
-            answer = await registration.checked(services, actor, number, on_its_button=shown)
-        elif prefix in ("ap", "rj"):
-            answer = await registration.decide(services, actor, number, prefix == "ap")
-        elif prefix == "vf":
-            answer = await desk.verify(services, actor, number)
-        elif prefix == "es":
-            answer = await desk.escalate(services, actor, number)
-        elif prefix == "cl":
-            answer = await closing.close(services, actor, number, args[1])
-        elif prefix == "sc":
-            answer = await sightings.judge(services, actor, number, args[1] == "1")
-        elif prefix == "mt":
-            case_id = record_id(args[1])
-            if case_id is None:
-                raise ValueError(args[1])
-            answer = await found.match(services, actor, number, case_id)
-        elif prefix == "ew":
-            landmark_id = record_id(args[1])
-            if landmark_id is None:
-                raise ValueError(args[1])
-            answer = await exits.watch(services, actor, number, landmark_id)
-        elif prefix == "hc":
-            answer = await found.tick(services, actor, number, args[1])
-        elif prefix == "fc":
-            answer = await found.close_report(services, actor, number)
-        elif prefix == "mp":
-            answer = await room.map_picture(services, actor, number)
-        elif prefix == "fd":
-            answer = await closing.close(services, actor, number, CaseOutcome.FOUND)
-        else:
-            answer = Answer(toast=say(actor.language, "stale_button"))
-    except (ValueError, IndexError):
-        answer = Answer(toast=say(actor.language, "stale_button"))
-    if query.message is not None and query.message.chat.type != "private":
-        answer.messages = [m for m in answer.messages if m.text]  # keep groups quiet
-    await reply(update, context, answer)
+            return await registration.checked(services, actor, case_id, on_its_button=shown)
+        case Approve(chat_id):
+            return await registration.decide(services, actor, chat_id, True)
+        case Reject(chat_id):
+            return await registration.decide(services, actor, chat_id, False)
+        case Verify(case_id):
+            return await desk.verify(services, actor, case_id)
+        case Escalate(case_id):
+            return await desk.escalate(services, actor, case_id)
+        case Close(case_id, outcome):
+            return await closing.close(services, actor, case_id, outcome)
+        case Found(case_id):
+            return await closing.close(services, actor, case_id, CaseOutcome.FOUND)
+        case Judge(sighting_id, credible):
+            return await sightings.judge(services, actor, sighting_id, credible)
+        case Match(found_id, case_id):
+            return await found.match(services, actor, found_id, case_id)
+        case WatchExit(case_id, landmark_id):
+            return await exits.watch(services, actor, case_id, landmark_id)
+        case TickCheck(found_id, item):
+            return await found.tick(services, actor, found_id, item)
+        case CloseFoundReport(found_id):
+            return await found.close_report(services, actor, found_id)
+        case MapPicture(case_id):
+            return await room.map_picture(services, actor, case_id)
+        case Choice(choice):
+            return await conversation.choose(services, actor, choice)
+        case _:
+            assert_never(action)

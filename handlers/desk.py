@@ -61,11 +61,7 @@ def _decide(approve: bool) -> Command:
 
 async def _officer(services: Services, actor: Actor, args: list[str]) -> Answer:
     user_id = parse_id(args[1]) if len(args) == 2 else None
-    if user_id is None or user_id <= 0 or args[0] not in ("add", "remove"):
-        if not services.is_admin(actor.user_id):
-            return Answer().say(say(actor.language, "admins_only"))
-        return Answer().say(say(actor.language, "officer_usage"))
-    return await desk.appoint(services, actor, args[0], user_id)
+    return await desk.appoint(services, actor, args[0] if args else None, user_id)
 
 
 def _block(blocked: bool) -> Command:

@@ -11,7 +11,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden
 
 from searchbot import found, registration, sightings
-from searchbot.handlers.render import Context, actor_of, command_of, input_of, reply, services_of
+from searchbot.handlers.render import Context, actor_of, command_of, input_of, reply
 from searchbot.messages import Answer
 from searchbot.texts import say
 
@@ -29,7 +29,7 @@ async def on_group_message(update: Update, context: Context) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or update.effective_user is None:
         return
-    services = services_of(context)
+    services = context.services
     actor = actor_of(update, services)
     command = command_of(message.text, services.bot_username)
     answer: Answer | None = None
@@ -55,11 +55,9 @@ async def on_group_message(update: Update, context: Context) -> None:
         else:
             from searchbot.handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
 
-            officers_chat = chat.id == services.settings.officer_chat_id
-            if name in OFFICER_COMMANDS and officers_chat:
+            if name in OFFICER_COMMANDS and services.may_show_cases(actor):
                 answer = await OFFICER_COMMANDS[name](services, actor, args)
             elif name in PRIVATE_ONLY or name in OFFICER_COMMANDS:
-                # a case card in a merchant group would put a child's data in front of strangers
                 answer = Answer().say(say(actor.language, "private_only"))
             elif "@" in (message.text or "").split()[0]:
                 # addressed to this bot by name; a bare /typo may be meant for another bot
@@ -80,7 +78,7 @@ async def _reply_to_bot(update: Update, context: Context) -> Answer | None:
     """A location for a registration in progress, or a sighting in reply to an alert."""
     message = update.effective_message
     assert message is not None and message.reply_to_message is not None
-    services = services_of(context)
+    services = context.services
     actor = actor_of(update, services)
     given = input_of(message)
     if given.location:
@@ -109,7 +107,7 @@ async def on_membership(update: Update, context: Context) -> None:
     change = update.my_chat_member
     if change is None:
         return
-    services = services_of(context)
+    services = context.services
     chat, status = change.chat, change.new_chat_member.status
     if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         await registration.recipient_gone(services, chat.id, f"bot {status}")

@@ -8,16 +8,13 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from searchbot import conversation, desk, found, reporting, sightings
-from searchbot.dialogue import Input
 from searchbot.handlers.numbers import case_number, parse_id
 from searchbot.handlers.render import (
     Context,
     actor_of,
     command_of,
     input_of,
-    is_private,
     reply,
-    services_of,
 )
 from searchbot.messages import Answer
 from searchbot.services import Actor, Services
@@ -84,7 +81,7 @@ PRIVATE_COMMANDS: dict[str, Command] = {
 async def on_private_message(update: Update, context: Context) -> None:
     """Every message in a private chat."""
     message = update.effective_message
-    services = services_of(context)
+    services = context.services
     if message is None or update.effective_user is None:
         return
     actor = actor_of(update, services)
@@ -110,20 +107,9 @@ async def on_private_message(update: Update, context: Context) -> None:
     await reply(update, context, answer)
 
 
-async def on_dialogue_button(update: Update, context: Context, choice: str) -> None:
-    """A tapped dialogue button (``d:CHOICE``)."""
-    services = services_of(context)
-    actor = actor_of(update, services)
-    if not is_private(update):  # a report confirmed in a group would send the family's news there
-        await reply(update, context, Answer(toast=say(actor.language, "private_only")))
-        return
-    answer = await conversation.answer(services, actor, Input(choice=choice))
-    await reply(update, context, answer or Answer(toast=say(actor.language, "stale_button")))
-
-
 async def on_private_edit(update: Update, context: Context) -> None:
     """An edited message: dialogues read new messages only, so say so when one is open."""
-    services = services_of(context)
+    services = context.services
     actor = actor_of(update, services)
     if await conversation.is_open(services, actor):
         await reply(update, context, Answer().say(say(actor.language, "edited_ignored")))

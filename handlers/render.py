@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
+from typing import Any
 
 from telegram import Bot, Message, Update
-from telegram.constants import ChatType
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from searchbot import menus, registration, replies
 from searchbot.dialogue import Input
@@ -19,7 +19,6 @@ from searchbot.services import Actor, Services
 from searchbot.texts import language_of
 from searchbot.transport import send_out
 
-Context = ContextTypes.DEFAULT_TYPE
 VENUE_TITLE_MAX = 200  # a venue title is free text: keep it to what a card shows
 UPLOAD_ATTEMPTS = 4  # a chart or an export sent directly: tries before giving up
 UPLOAD_MAX_WAIT = 60.0  # seconds: a longer retry_after is not worth holding a handler for
@@ -27,9 +26,16 @@ UPLOAD_MAX_WAIT = 60.0  # seconds: a longer retry_after is not worth holding a h
 log = logging.getLogger(__name__)
 
 
-def services_of(context: Context) -> Services:
-    services: Services = context.application.bot_data["services"]
-    return services
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The context every handler gets: PTB's, with typed access to the services."""
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data["services"]
+        return services
+
+
+CONTEXT_TYPES = ContextTypes(context=Context)
 
 
 def actor_of(update: Update, services: Services) -> Actor:
@@ -41,10 +47,6 @@ def actor_of(update: Update, services: Services) -> Actor:
         name=user.full_name,
         language=language_of(user.language_code, services.settings.language),
     )
-
-
-def is_private(update: Update) -> bool:
-    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
 def input_of(message: Message) -> Input:
@@ -89,7 +91,7 @@ async def reply(update: Update, context: Context, answer: Answer, quote: bool = 
     chat = update.effective_chat
     if chat is None:
         return
-    services = services_of(context)
+    services = context.services
     message = update.effective_message if quote else None
     outs = [
         replace(out, reply_to=message.message_id)

@@ -16,11 +16,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from searchbot import db, escalation, exits, found, handlers, logs, menus, reminders, retention
 from searchbot.bot_http import AiohttpRequest
+from searchbot.buttons import is_crowd_press
 from searchbot.checks import Checks
 from searchbot.clock import Clock, system_clock, use_zone
 from searchbot.dispatcher import Dispatcher
 from searchbot.doorbell import Doorbell
-from searchbot.handlers.buttons import CROWD_BUTTONS
 from searchbot.operations import Metrics, OperationsServer
 from searchbot.placeholder import PlaceholderStore
 from searchbot.places import PlaceResolver
@@ -78,7 +78,8 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .base_file_url(settings.telegram_api_file_url)
         .request(AiohttpRequest(pool_size=32, pool_timeout=10))
         .get_updates_request(AiohttpRequest(pool_size=1))
-        .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=CROWD_BUTTONS))
+        .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=is_crowd_press))
+        .context_types(handlers.CONTEXT_TYPES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

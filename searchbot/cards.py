@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from searchbot.buttons import Close, Escalate, MapPicture, Verify
 from searchbot.clock import local_hhmm, minutes_between
 from searchbot.messages import Button
 from searchbot.models import Case
@@ -173,7 +174,7 @@ def mini_app_url(settings: Settings, case_id: int | None = None) -> str | None:
 def map_buttons(settings: Settings, case_id: int, lang: str) -> tuple[Button, ...]:
     """A card's map buttons: the picture (any chat) and the Mini App, which ``Out.for_chat``
     leaves out of groups (Telegram takes it in private chats only)."""
-    picture = Button(say(lang, "btn_map_picture"), data=f"mp:{case_id}")
+    picture = MapPicture(case_id).button(say(lang, "btn_map_picture"))
     url = mini_app_url(settings, case_id)
     return (picture,) if url is None else (Button(say(lang, "btn_map"), web_app=url), picture)
 
@@ -182,15 +183,15 @@ def case_buttons(
     case_id: int, lang: str, verified: bool, settings: Settings | None = None
 ) -> tuple[tuple[Button, ...], ...]:
     """The officer's buttons on a case card (with the map row when ``settings`` is given)."""
-    first = [Button(say(lang, "btn_escalate"), data=f"es:{case_id}")]
+    first = [Escalate(case_id).button(say(lang, "btn_escalate"))]
     if not verified:
-        first.insert(0, Button(say(lang, "btn_verify"), data=f"vf:{case_id}"))
+        first.insert(0, Verify(case_id).button(say(lang, "btn_verify")))
     return (
         tuple(first),
         (
-            Button(say(lang, "btn_close_found"), data=f"cl:{case_id}:found"),
-            Button(say(lang, "btn_close_false"), data=f"cl:{case_id}:false_alarm"),
+            Close(case_id, "found").button(say(lang, "btn_close_found")),
+            Close(case_id, "false_alarm").button(say(lang, "btn_close_false")),
         ),
-        (Button(say(lang, "btn_close_withdrawn"), data=f"cl:{case_id}:withdrawn"),),
+        (Close(case_id, "withdrawn").button(say(lang, "btn_close_withdrawn")),),
         *((map_buttons(settings, case_id, lang),) if settings is not None else ()),
     )

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.buttons import Checked
 from searchbot.clock import Clock, as_utc
 from searchbot.db import Sessions
 from searchbot.models import (
@@ -272,7 +273,7 @@ def _consume(outcome: asyncio.Future[str]) -> None:
 def edit_payload(alert: OutboxMessage, label: str) -> dict[str, Any]:
     """The alert's own keyboard (whatever buttons it carries), with the Checked button's label
     replaced: only that button changes."""
-    wanted = f"ck:{alert.case_id}"
+    wanted = Checked(alert.case_id or 0).encode()
     buttons = [
         [{**button, "text": label} if button.get("data") == wanted else button for button in row]
         for row in alert.payload.get("buttons", [])

@@ -102,8 +102,8 @@ def _run(settings: Settings) -> int:
     if not settings.telegram_bot_token:
         print(
             "searchbot: TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in "
-            "the environment or .env (see .env.example). To see the bot at work without a token, "
-            "run: searchbot demo",
+            "the environment or .env (see .env.example). To see the bot at work without a "
+            "token, run: searchbot demo",
             file=sys.stderr,
         )
         return 2
@@ -124,8 +124,8 @@ def _demo(groups: int) -> int:
         if missing.name != "fakegram":
             raise
         print(
-            "searchbot: the demo plays against fakegram, a fake Telegram that is not part of the "
-            "bot: install it from the searchbot repository with pip install ./fakegram",
+            "searchbot: the demo plays against fakegram, a fake Telegram that is not part of "
+            "the bot: install it from the searchbot repository with pip install ./fakegram",
             file=sys.stderr,
         )
         return 2

@@ -27,6 +27,16 @@ async def answer(services: Services, actor: Actor, given: Input) -> Answer | Non
     return reply
 
 
+async def choose(services: Services, actor: Actor, choice: str) -> Answer:
+    """A tapped dialogue button. Dialogues live in private chats only: a report confirmed in a
+    group would send the family's news there."""
+    lang = actor.language
+    if not actor.in_private:
+        return Answer(toast=say(lang, "private_only"))
+    reply = await answer(services, actor, Input(choice=choice))
+    return reply or Answer(toast=say(lang, "stale_button"))
+
+
 async def cancel(services: Services, actor: Actor) -> Answer:
     async with services.sessions() as session:
         dialogue = await dlg.load(session, actor.user_id)

@@ -19,6 +19,7 @@ from searchbot import (
     notify,
     statistics,
 )
+from searchbot.buttons import Approve, Found, Reject
 from searchbot.cards import (
     TEXT_LIMIT,
     case_buttons,
@@ -213,8 +214,8 @@ async def list_groups(services: Services, actor: Actor, status: GroupStatus | No
             if group.status == GroupStatus.PENDING:
                 buttons = (
                     (
-                        Button(say(lang, "btn_approve"), data=f"ap:{group.chat_id}"),
-                        Button(say(lang, "btn_reject"), data=f"rj:{group.chat_id}"),
+                        Approve(group.chat_id).button(say(lang, "btn_approve")),
+                        Reject(group.chat_id).button(say(lang, "btn_reject")),
                     ),
                 )
             answer.add(Out(text=line, buttons=buttons))
@@ -233,11 +234,16 @@ async def welcome(services: Services, actor: Actor) -> Answer:
     return answer
 
 
-async def appoint(services: Services, actor: Actor, action: str, user_id: int) -> Answer:
-    """Admins: ``/officer add|remove USER_ID``."""
+async def appoint(
+    services: Services, actor: Actor, action: str | None, user_id: int | None
+) -> Answer:
+    """Admins: ``/officer add|remove USER_ID`` (anyone else learns only that it is theirs, not
+    how it is used)."""
     lang = actor.language
     if not services.is_admin(actor.user_id):
         return Answer().say(say(lang, "admins_only"))
+    if action not in ("add", "remove") or user_id is None or user_id <= 0:
+        return Answer().say(say(lang, "officer_usage"))
     async with services.sessions() as session:
         officer = await session.get(Officer, user_id)
         if officer is None:
@@ -289,7 +295,7 @@ async def my_cases(services: Services, actor: Actor) -> Answer:
                 minutes=minutes_between(case.created_at, services.now()),
                 sightings=sightings,
             )
-            found = Button(say(lang, "btn_found"), data=f"fd:{case.id}")
+            found = Found(case.id or 0).button(say(lang, "btn_found"))
             answer.add(Out(text=text, buttons=((found,),)))
     return answer
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.buttons import Approve, Reject, Verify
 from searchbot.cards import clip, distance_text
 from searchbot.clock import minutes_between
 from searchbot.messages import Button, Out
@@ -111,8 +112,8 @@ def _requests(groups: Sequence[Group], lang: str) -> Out:
         )  # fmt: skip
         buttons.append(
             (
-                Button(plain(lang, "btn_approve_group", title=title), data=f"ap:{group.chat_id}"),
-                Button(say(lang, "btn_reject"), data=f"rj:{group.chat_id}"),
+                Approve(group.chat_id).button(plain(lang, "btn_approve_group", title=title)),
+                Reject(group.chat_id).button(say(lang, "btn_reject")),
             )
         )
     if len(groups) > SHOWN:
@@ -133,7 +134,7 @@ def _verify(services: Services, cases: Sequence[Case], lang: str) -> Out:
             )
         )  # fmt: skip
         buttons.append(
-            (Button(say(lang, "btn_verify_case", ref=ref(case.id or 0)), data=f"vf:{case.id}"),)
+            (Verify(case.id or 0).button(say(lang, "btn_verify_case", ref=ref(case.id or 0))),)
         )
     if len(cases) > SHOWN:
         lines.append(say(lang, "digest_more_cases", count=len(cases) - SHOWN))

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
 from searchbot import notify
+from searchbot.buttons import Choice, Close, TickCheck
 from searchbot.clock import local_hhmm
 from searchbot.dialogue import Input
 from searchbot.events import ChildFound, ChildMatched
@@ -94,13 +95,13 @@ async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -
 
 
 def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    return ((Choice("skip").button(say(lang, "btn_skip")),),)
 
 
 def _sex_buttons(lang: str) -> tuple[tuple[Button, ...], ...]:
     return (
-        (Button(say(lang, "btn_boy"), data="d:m"), Button(say(lang, "btn_girl"), data="d:f")),
-        (Button(say(lang, "btn_unknown"), data="d:u"),),
+        (Choice("m").button(say(lang, "btn_boy")), Choice("f").button(say(lang, "btn_girl"))),
+        (Choice("u").button(say(lang, "btn_unknown")),),
     )
 
 
@@ -260,7 +261,7 @@ async def _claim(
 def checklist_buttons(report: FoundReport, lang: str) -> tuple[tuple[Button, ...], ...]:
     """One button per check not yet ticked."""
     return tuple(
-        (Button("☐ " + say(lang, f"check_{item}"), data=f"hc:{report.id}:{item}"),)
+        (TickCheck(report.id or 0, item).button("☐ " + say(lang, f"check_{item}")),)
         for item in CHECKLIST
         if item not in report.checklist
     )
@@ -293,7 +294,7 @@ async def tick(services: Services, actor: Actor, found_id: int, item: str) -> An
     remaining = checklist_buttons(report, lang)
     if remaining:
         return Answer(toast=ticked).add(Out(ticked, buttons=remaining))
-    close = Button(say(lang, "btn_close_found"), data=f"cl:{case_id}:found")
+    close = Close(case_id, "found").button(say(lang, "btn_close_found"))
     return Answer(toast=ticked).add(
         Out(say(lang, "check_done", ref=ref(case_id)), buttons=((close,),))
     )

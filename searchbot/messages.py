@@ -98,3 +98,10 @@ class Answer:
     def add(self, out: Out) -> Answer:
         self.messages.append(out)
         return self
+
+    def pressed_in(self, private: bool) -> Answer:
+        """This answer to a button pressed in a private chat, or in a group: a group hears only
+        the words of it (a picture or a place meant for the presser stays out of the group)."""
+        if not private:
+            self.messages = [out for out in self.messages if out.text]
+        return self

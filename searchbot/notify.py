@@ -20,6 +20,7 @@ from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import after_action, coverage, digests, exits, found, matching, playbooks
+from searchbot.buttons import Checked, Close, CloseFoundReport, Judge, Match, Verify
 from searchbot.cards import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -212,7 +213,7 @@ def alert_out(
         photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
     buttons = (
         (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
-        (Button(say(lang, "btn_checked"), data=f"ck:{case.id}"),),
+        (Checked(case.id or 0).button(say(lang, "btn_checked")),),
         *(job.buttons if job else ()),
     )
     if chat_id is not None:
@@ -263,7 +264,7 @@ async def _hold_notice(services: Services, session: AsyncSession, case: Case) ->
                 ref=ref(case.id or 0),
                 radius=Raw(distance_text(stages[following].radius_m, lang)),
             ),
-            buttons=((Button(say(lang, "btn_verify"), data=f"vf:{case.id}"),),),
+            buttons=((Verify(case.id or 0).button(say(lang, "btn_verify")),),),
         )
 
     await services.tell_officers(
@@ -341,10 +342,10 @@ async def _sighting_recorded(
             text += "\n" + say(lang, held, ref=ref(case.id or 0))
         buttons = (
             (
-                Button(say(lang, "btn_credible"), data=f"sc:{sighting.id}:1"),
-                Button(say(lang, "btn_not_credible"), data=f"sc:{sighting.id}:0"),
+                Judge(sighting.id or 0, True).button(say(lang, "btn_credible")),
+                Judge(sighting.id or 0, False).button(say(lang, "btn_not_credible")),
             ),
-            (Button(say(lang, "btn_close_found"), data=f"cl:{case.id}:found"),),
+            (Close(case.id or 0, "found").button(say(lang, "btn_close_found")),),
         )
         await _send_sighting(services, session, case, chat_id, text, sighting, buttons)
 
@@ -443,11 +444,8 @@ async def _close_requested(
         text = say(lg, "close_request_officers", ref=ref(case_id), outcome=outcome_text)
         if note:
             text += f"\n“{html.escape(note, quote=False)}”"
-        confirm = Button(say(lg, "btn_confirm_close", outcome=outcome_text),
-                         data=f"cl:{case_id}:{outcome}")  # fmt: skip
-        return Out(
-            text, buttons=((confirm,), (Button(say(lg, "btn_verify"), data=f"vf:{case_id}"),))
-        )
+        confirm = Close(case_id, outcome).button(say(lg, "btn_confirm_close", outcome=outcome_text))
+        return Out(text, buttons=((confirm,), (Verify(case_id).button(say(lg, "btn_verify")),)))
 
     await services.tell_officers(
         session, render, kind="card", case_id=case_id, dedupe=f"close-ask:{case_id}:{outcome}"
@@ -486,7 +484,7 @@ async def _case_closed(services: Services, session: AsyncSession, event: CaseClo
     if report is not None:
         await services.tell_officers(
             session, lambda lang: Out(after_action.render(report, lang)), kind="notice",
-            case_id=event.case_id, dedupe=f"aar:{event.case_id}",
+            case_id=event.case_id, dedupe=f"after-action:{event.case_id}",
         )  # fmt: skip
 
 
@@ -612,8 +610,9 @@ async def _found_waiting(services: Services, session: AsyncSession, case: Case) 
                 report.description or "",
                 TEXT_LIMIT,
             )
-            match = Button(say(lang, "btn_match", ref=ref(case.id or 0)),
-                           data=f"mt:{report.id}:{case.id}")  # fmt: skip
+            match = Match(report.id or 0, case.id or 0).button(
+                say(lang, "btn_match", ref=ref(case.id or 0))
+            )
             return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
 
         await _tell_first(services, session, render, case.id)
@@ -683,8 +682,8 @@ def _candidate_line(candidate: Candidate, lang: str) -> str:
 def _match_buttons(candidates: list[Candidate], lang: str) -> tuple[tuple[Button, ...], ...]:
     return tuple(
         (
-            Button(
-                say(lang, "btn_match", ref=ref(c.case.id or 0)), data=f"mt:{c.found.id}:{c.case.id}"
+            Match(c.found.id or 0, c.case.id or 0).button(
+                say(lang, "btn_match", ref=ref(c.case.id or 0))
             ),
         )
         for c in candidates
@@ -692,7 +691,7 @@ def _match_buttons(candidates: list[Candidate], lang: str) -> tuple[tuple[Button
 
 
 def _close_row(report: FoundReport, lang: str) -> tuple[Button, ...]:
-    return (Button(say(lang, "btn_found_close"), data=f"fc:{report.id}"),)
+    return (CloseFoundReport(report.id or 0).button(say(lang, "btn_found_close")),)
 
 
 async def _tell_first(

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import coverage, exits
+from searchbot.buttons import WatchExit
 from searchbot.cards import clip
 from searchbot.db import Sessions
 from searchbot.grid import bounding_box, distance_m
@@ -76,8 +77,8 @@ async def jobs(
         )
         names = ", ".join(html.escape(clip(lm.name, LABEL_MAX)) for _, lm in near)
         buttons = tuple(
-            (Button(plain(group.language, "btn_exit_watched", exit=clip(lm.name, 40)),
-                    data=f"ew:{case.id}:{lm.id}"),)
+            (WatchExit(case.id or 0, lm.id or 0).button(
+                plain(group.language, "btn_exit_watched", exit=clip(lm.name, 40))),)
             for _, lm in near
         )  # fmt: skip
         result[group.id] = Job(_text(own, GroupRole.GUARD, group.language, names), buttons)

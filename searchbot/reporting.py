@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
 from searchbot import escalation, exits, notify, phones
+from searchbot.buttons import Choice
 from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, distance_text, fit
 from searchbot.clock import parse_when
 from searchbot.dialogue import Input
@@ -92,20 +93,20 @@ def _ask(services: Services, dialogue: Dialogue, step: str, lang: str, answer: A
     elif step == "place":
         answer.say(say(lang, "ask_place"))
     elif step == "time":
-        answer.say(say(lang, "ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),))
+        answer.say(say(lang, "ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),))
     elif step == "contact":
         answer.say(
-            say(lang, "ask_contact"), buttons=((Button(say(lang, "btn_skip"), data="d:skip"),),)
+            say(lang, "ask_contact"), buttons=((Choice("skip").button(say(lang, "btn_skip")),),)
         )
     elif step == "summary":
         answer.say(
             _draft_card(services, dialogue, lang),
             photo=(dialogue.data.get("photos") or [None])[0],
             buttons=(
-                (Button(say(lang, "btn_confirm"), data="d:confirm"),),
+                (Choice("confirm").button(say(lang, "btn_confirm")),),
                 (
-                    Button(say(lang, "btn_edit"), data="d:edit"),
-                    Button(say(lang, "btn_cancel"), data="d:cancel"),
+                    Choice("edit").button(say(lang, "btn_edit")),
+                    Choice("cancel").button(say(lang, "btn_cancel")),
                 ),
             ),
         )
@@ -114,10 +115,10 @@ def _ask(services: Services, dialogue: Dialogue, step: str, lang: str, answer: A
 def _sex_buttons(lang: str) -> tuple[tuple[Button, ...], ...]:
     return (
         (
-            Button(say(lang, "btn_boy"), data="d:m"),
-            Button(say(lang, "btn_girl"), data="d:f"),
+            Choice("m").button(say(lang, "btn_boy")),
+            Choice("f").button(say(lang, "btn_girl")),
         ),
-        (Button(say(lang, "btn_unknown"), data="d:u"),),
+        (Choice("u").button(say(lang, "btn_unknown")),),
     )
 
 
@@ -145,14 +146,14 @@ async def _photo(
     if given.photo:
         if len(photos) >= PHOTOS_MAX:
             answer.say(
-                say(lang, "photo_limit"), buttons=((Button(say(lang, "btn_next"), data="d:next"),),)
+                say(lang, "photo_limit"), buttons=((Choice("next").button(say(lang, "btn_next")),),)
             )
             return
         photos.append(given.photo)
         dlg.advance(services, dialogue, "photo", photos=photos)
         answer.say(
             say(lang, "photo_saved", count=len(photos)),
-            buttons=((Button(say(lang, "btn_next"), data="d:next"),),),
+            buttons=((Choice("next").button(say(lang, "btn_next")),),),
         )
     elif given.command in ("/skip", "/done", "/next") or given.choice in ("next", "skip"):
         _next(services, dialogue, "photo", answer, lang, photos=photos)
@@ -234,8 +235,8 @@ async def _place(
     answer.say(
         say(lang, "place_found", place=place.label),
         buttons=(
-            (Button(say(lang, "btn_yes"), data="d:yes"),),
-            (Button(say(lang, "btn_no"), data="d:no"),),
+            (Choice("yes").button(say(lang, "btn_yes")),),
+            (Choice("no").button(say(lang, "btn_no")),),
         ),
     )
 
@@ -278,7 +279,7 @@ async def _time(
     moment = now if given.choice == "now" else parse_when(given.text or "", now)
     if moment is None:
         answer.say(
-            say(lang, "time_expected"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+            say(lang, "time_expected"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
         )
         return
     if moment > now + timedelta(minutes=2):
@@ -293,7 +294,7 @@ async def _contact(
     """A phone the police can call, stored in one form (E.164); anything no one could dial,
     typed or shared (a contact card can carry any digits), is asked again."""
     lang = actor.language
-    skip = ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    skip = ((Choice("skip").button(say(lang, "btn_skip")),),)
     if given.command == "/skip" or given.choice == "skip":
         phone: str | None = None
     elif given.contact or (given.text and any(ch.isdigit() for ch in given.text)):
@@ -316,7 +317,7 @@ async def _summary(
         answer.messages.extend((await confirm(services, actor, dialogue)).messages)
     elif given.choice == "edit":
         buttons = tuple(
-            tuple(Button(say(lang, f"field_{f}"), data=f"d:edit_{f}") for f in FIELDS[i : i + 2])
+            tuple(Choice(f"edit_{f}").button(say(lang, f"field_{f}")) for f in FIELDS[i : i + 2])
             for i in range(0, len(FIELDS), 2)
         )
         answer.say(say(lang, "edit_which"), buttons=buttons)

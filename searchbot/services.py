@@ -85,6 +85,12 @@ class Services:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admin_ids
 
+    def may_show_cases(self, actor: Actor) -> bool:
+        """Whether officers' views of cases (cards, lists, sightings) may be shown where
+        ``actor`` is: a private chat or the officers' group. In a merchant group a case card
+        would put a child's and a family's data in front of strangers."""
+        return actor.in_private or actor.chat_id == self.settings.officer_chat_id
+
     async def is_officer(self, session: AsyncSession, actor: Actor) -> bool:
         """Admins, appointed officers, and anyone acting inside the officers' group."""
         if self.is_admin(actor.user_id) or actor.chat_id == self.settings.officer_chat_id:

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot import dialogue as dlg
 from searchbot import escalation, notify, phones
+from searchbot.buttons import Choice
 from searchbot.clock import parse_when
 from searchbot.dialogue import Input
 from searchbot.events import SightingJudged, SightingRecorded
@@ -128,14 +129,14 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
             return answer.say(say(lang, "seen_ask_note"), buttons=_skip(lang))
         dlg.advance(services, dialogue, "time", note=None if skip else given.text[:NOTE_MAX])  # type: ignore[index]
         return answer.say(
-            say(lang, "seen_ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+            say(lang, "seen_ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
         )
     if step == "time":
         now = services.now()
         moment = now if given.choice == "now" or skip else parse_when(given.text or "", now)
         if moment is None or moment > now + timedelta(minutes=2):
             return answer.say(
-                say(lang, "seen_ask_time"), buttons=((Button(say(lang, "btn_now"), data="d:now"),),)
+                say(lang, "seen_ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
             )
         report = Report(
             data.get("lat"),
@@ -151,7 +152,7 @@ async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: In
 
 
 def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(say(lang, "btn_skip"), data="d:skip"),),)
+    return ((Choice("skip").button(say(lang, "btn_skip")),),)
 
 
 async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: Report) -> Answer:

@@ -2,7 +2,7 @@
 
 A parent who sends two photos in a row, or taps Confirm twice, must not have both handled at
 once against the same dialogue row: updates from one chat wait for each other. A crowd is the
-exception: presses of the buttons named ``independent`` (e.g. "Checked — not here") in a group
+exception: presses ``independent`` picks out (e.g. "Checked — not here") in a group
 wait only for the same person's earlier presses there, not for the other members'; the use
 case behind them is safe to run concurrently.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Hashable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
@@ -30,14 +30,16 @@ BESIDE_OTHERS = 4  # crowd presses handled at once while another update is being
 
 
 class ChatOrderedUpdates(BaseUpdateProcessor):
-    def __init__(self, running: int, independent: Iterable[str] = ()) -> None:
+    def __init__(
+        self, running: int, independent: Callable[[str | None], bool] = lambda data: False
+    ) -> None:
         super().__init__(max(WAITING, running))
         self._running = asyncio.Semaphore(running)
         self._crowd_max = max(1, running // 2)
         self._crowd_running = 0
         self._others_running = 0
         self._changed = asyncio.Condition()
-        self._independent = tuple(independent)
+        self._independent = independent
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._users: dict[Hashable, int] = {}
         self._in_flight = 0
@@ -61,11 +63,7 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         if chat is None:
             return None
         query = update.callback_query if isinstance(update, Update) else None
-        if (
-            query is not None
-            and chat.type != ChatType.PRIVATE
-            and (query.data or "").startswith(self._independent or ("\0",))
-        ):
+        if query is not None and chat.type != ChatType.PRIVATE and self._independent(query.data):
             return (chat.id, query.from_user.id)
         return chat.id
 

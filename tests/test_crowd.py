@@ -15,6 +15,7 @@ from telegram import Update
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot import retention
+from searchbot.buttons import is_crowd_press
 from searchbot.checks import AGAIN, NEW, STALE, Checks, Press
 from searchbot.models import Alert, AlertCheck, AuditEntry
 from searchbot.texts import say
@@ -219,7 +220,7 @@ def press_update(chat_id: int, chat_type: str, user_id: int, data: str) -> Updat
 
 
 def test_only_a_crowds_presses_in_a_group_skip_the_chats_queue() -> None:
-    order = ChatOrderedUpdates(8, independent=("ck:",))
+    order = ChatOrderedUpdates(8, independent=is_crowd_press)
     keys: defaultdict[str, set[object]] = defaultdict(set)
     for user in (1, 2, 3):
         keys["checked in a group"].add(order.order_key(press_update(-5, "group", user, "ck:1")))
