@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
 SENT_BLIND = ("answerCallbackQuery",)  # methods sent without waiting for the reply (see above)
-BLIND_POOL_SIZE = 256  # connections for those: a crowd's answers all in flight at once
+BLIND_POOL_SIZE = 128  # connections for those: 240 answers at 30 ms each leave within 60 ms
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BLIND_RESULT = b'{"ok":true,"result":true}'  # what Telegram answers to them when all is well
 SHUTDOWN_WAIT = 5.0  # seconds shutting down waits for answers still on their way
 
@@ -131,9 +133,11 @@ class AiohttpRequest(BaseRequest):
         request_data: RequestData | None,
         timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, bytes]:
+        body = _body(request_data)
+        headers = FORM if isinstance(body, bytes) else None
         try:
             async with session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
@@ -158,13 +162,14 @@ def _value(given: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """Form fields, as multipart when files go along."""
+def _body(request_data: RequestData | None) -> aiohttp.FormData | bytes | None:
+    """Form fields, as multipart when files go along. Without files the body is encoded here
+    at once (aiohttp's form builder cost a fifth of an answer's CPU)."""
     if request_data is None:
         return None
     fields = request_data.json_parameters
     if not request_data.contains_files:
-        return fields
+        return urlencode(fields).encode()
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)
