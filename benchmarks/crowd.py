@@ -155,6 +155,7 @@ class Phase:
                 presses=self.presses,
                 answered=len(self.answers),
                 presses_per_s=round(len(self.answers) / last, 1) if last else None,
+                first_answer_ms=_ms(min(self.answers)) if self.answers else None,
                 answer_median_ms=_ms(statistics.median(self.answers)) if self.answers else None,
                 answer_p99_ms=_ms(percentile(self.answers, 0.99)) if self.answers else None,
                 last_answer_ms=_ms(last),

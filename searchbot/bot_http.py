@@ -39,6 +39,11 @@ MEDIA_WRITE_TIMEOUT = 20.0
 SENT_BLIND = ("answerCallbackQuery",)  # methods sent without waiting for the reply (see above)
 BLIND_POOL_SIZE = 128  # connections for those: 240 answers at 30 ms each leave within 60 ms
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# Updates fetched per getUpdates (Telegram's default is 100). python-telegram-bot parses a
+# whole batch before handling any of it, on the event loop: a crowd's 100 presses held every
+# answer back by a parse of all of them, and by the next batch's, before the first could leave.
+# In twenties the first presses are handled and answered while the next are fetched.
+UPDATES_PER_POLL = 20
 BLIND_RESULT = b'{"ok":true,"result":true}'  # what Telegram answers to them when all is well
 SHUTDOWN_WAIT = 5.0  # seconds shutting down waits for answers still on their way
 
@@ -133,7 +138,7 @@ class AiohttpRequest(BaseRequest):
         request_data: RequestData | None,
         timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, bytes]:
-        body = _body(request_data)
+        body = _body(request_data, url.endswith("/getUpdates"))
         headers = FORM if isinstance(body, bytes) else None
         try:
             async with session.request(
@@ -162,12 +167,17 @@ def _value(given: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | bytes | None:
+def _body(
+    request_data: RequestData | None, polling: bool = False
+) -> aiohttp.FormData | bytes | None:
     """Form fields, as multipart when files go along. Without files the body is encoded here
-    at once (aiohttp's form builder cost a fifth of an answer's CPU)."""
+    at once (aiohttp's form builder cost a fifth of an answer's CPU). A poll for updates asks
+    for ``UPDATES_PER_POLL`` at most unless the caller chose a limit."""
     if request_data is None:
-        return None
+        return urlencode({"limit": UPDATES_PER_POLL}).encode() if polling else None
     fields = request_data.json_parameters
+    if polling:
+        fields = {"limit": str(UPDATES_PER_POLL), **fields}
     if not request_data.contains_files:
         return urlencode(fields).encode()
     form = aiohttp.FormData()
