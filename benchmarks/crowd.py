@@ -5,9 +5,11 @@ Usage::
     .venv/bin/python benchmarks/crowd.py [--groups 60] [--members 4] [--latency 0.03]
                                          [--database URL] [--profile FILE]
 
-The real bot runs against the fake Bot API with Telegram's flood limits (30 sends a second
-overall, 20 a minute per group, about one a second per private chat; a 429 on any excess) and
-``--latency`` seconds per call. N approved groups lie within 4 km of the last-seen place; each
+The real bot runs in its own process (``searchbot run``, see ``crowd_bot.py``), as in production
+where Telegram is not in the bot's process: this process holds the fake Bot API with Telegram's
+flood limits (30 sends a second overall, 20 a minute per group, about one a second per private
+chat; a 429 on any excess) and ``--latency`` seconds per call, and the people who press. The
+groups are written to the database before the bot starts. N approved groups lie within 4 km of the last-seen place; each
 has K members. A case is reported, verified, and its alert reaches every group. Then two phases,
 one JSON line each on stdout (diagnostics go to stderr):
 
@@ -26,20 +28,22 @@ one JSON line each on stdout (diagnostics go to stderr):
 sighting took during the burst than without it.
 
 ``--database`` takes a PostgreSQL URL (its public schema is dropped and recreated); by default a
-fresh SQLite file. ``--profile FILE`` writes a cProfile of the burst phase.
+fresh SQLite file. ``--profile FILE`` writes a cProfile of the bot process during the burst
+phase. ``cpu_s`` is the bot process's CPU time during a phase, ``fake_cpu_s`` this process's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
 import logging
 import math
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,9 +59,10 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from fakegram import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
-from fakegram.rehearsal import CENTRE, World, offset, seed_groups, world_settings
+from fakegram.rehearsal import CENTRE, Player, offset, seed_groups, world_environment
 from searchbot import db
-from searchbot.models import Alert
+from searchbot.db import Sessions
+from searchbot.models import Alert, OutboxMessage
 
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
@@ -70,6 +75,9 @@ FAMILY_IDS = (5001, 5002, 5003)  # the alerted case, the quiet phase's report, t
 SIGHTER_IDS = (7001, 7002)
 SEED = 20261201
 TIMEOUT_S = 60.0
+SETTLED_QUIET_S = 2.0  # no Bot API call for this long: the presses' counters are edited by now
+DIALOGUE_QUIET_S = 0.4  # a dialogue's step is answered in full after this long without a call
+BOT_RUNNER = Path(__file__).with_name("crowd_bot.py")
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -147,6 +155,7 @@ class Phase:
                 presses=self.presses,
                 answered=len(self.answers),
                 presses_per_s=round(len(self.answers) / last, 1) if last else None,
+                first_answer_ms=_ms(min(self.answers)) if self.answers else None,
                 answer_median_ms=_ms(statistics.median(self.answers)) if self.answers else None,
                 answer_p99_ms=_ms(percentile(self.answers, 0.99)) if self.answers else None,
                 last_answer_ms=_ms(last),
@@ -155,11 +164,59 @@ class Phase:
         return record
 
 
+class BotProcess:
+    """``searchbot run`` in a process of its own, configured by environment variables."""
+
+    def __init__(self, environment: dict[str, str], workdir: Path, profile: Path | None) -> None:
+        self.log_path = workdir / "bot.log"
+        command = [sys.executable, str(BOT_RUNNER)] + ([str(profile)] if profile else [])
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, env={**os.environ, **environment}, cwd=workdir,  # no stray .env
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the bot process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def stop(self) -> None:
+        """SIGINT (a graceful stop, as on Ctrl-C), then SIGKILL if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            if not await wait_until(lambda: self.process.poll() is not None, 20.0):
+                self.process.kill()
+        self.process.wait()
+        self._log.close()
+
+
+class Crowd(Player):
+    """The people of the benchmark. The bot's process cannot be asked whether it is still
+    handling an update: a step of a dialogue is over once the bot has been silent for a while
+    and its outbox is empty (the dialogues before each time 0 are not measured)."""
+
+    def __init__(self, fake: FakeBotApi, sessions: Sessions) -> None:
+        super().__init__(fake)
+        self.sessions = sessions
+
+    async def settle(self, timeout: float = 20.0) -> None:
+        await settle(self, self.sessions, DIALOGUE_QUIET_S)
+
+
 @dataclass
 class Scene:
-    """The people and chats of the benchmark."""
+    """The people and chats of the benchmark, and the bot they talk to."""
 
-    world: World
+    player: Player
+    sessions: Sessions
+    bot: BotProcess
     officer: FakeUser
     family: FakeUser
     groups: list[FakeChat]
@@ -167,11 +224,33 @@ class Scene:
     alerts: dict[int, FakeMessage]  # group chat id -> the first case's alert
 
 
-async def build_scene(world: World, groups: int, members: int) -> Scene:
-    fake = world.fake
-    officer = await world.officer()
+async def settle(player: Player, sessions: Sessions, quiet: float = SETTLED_QUIET_S) -> None:
+    """Wait until the bot has fallen quiet and its outbox is empty (the bot's process cannot
+    be asked whether it is busy: its calls and its database tell)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        await player.fake.wait_idle(quiet=quiet, timeout=TIMEOUT_S)
+        if await pending_rows(sessions) == 0:
+            await player.fake.wait_idle(quiet=quiet, timeout=TIMEOUT_S)
+            if await pending_rows(sessions) == 0:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bot did not settle: outbox rows still pending")
+
+
+async def pending_rows(sessions: Sessions) -> int:
+    async with sessions() as session:
+        query = select(func.count()).where(col(OutboxMessage.status).in_(("pending", "sending")))
+        return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+
+async def seed_scene(
+    fake: FakeBotApi, sessions: Sessions, groups: int, members: int
+) -> tuple[list[FakeChat], dict[int, list[FakeUser]]]:
+    """The approved groups in the database and their members in the fake (before the bot
+    starts)."""
     points = disk_points(groups, SPREAD_M, random.Random(SEED))
-    chats = await seed_groups(world.services.sessions, fake, points, FIRST_CHAT_ID)
+    chats = await seed_groups(sessions, fake, points, FIRST_CHAT_ID)
     people: dict[int, list[FakeUser]] = {}
     for index, chat in enumerate(chats):
         crew = [
@@ -180,28 +259,41 @@ async def build_scene(world: World, groups: int, members: int) -> Scene:
         ]
         chat.members.extend(u.user_id for u in crew)
         people[chat.chat_id] = crew
+    return chats, people
+
+
+async def build_scene(
+    player: Player,
+    sessions: Sessions,
+    bot: BotProcess,
+    chats: list[FakeChat],
+    people: dict[int, list[FakeUser]],
+) -> Scene:
+    """An officer, and a verified case whose alert reached every group."""
+    fake = player.fake
+    officer = await player.officer()
     family = fake.user(FAMILY_IDS[0], first_name="Mother", language_code="en")
-    case_id = await world.report(family)
-    await world.says(officer, f"/verify {case_id}")  # sightings reach the family in full
+    case_id = await player.report(family)
+    await player.says(officer, f"/verify {case_id}")  # sightings reach the family in full
     everyone = {chat.chat_id for chat in chats}
     alerted = await wait_until(
         lambda: all(any(m.photo_file_id for m in fake.messages(c)) for c in everyone), TIMEOUT_S
     )
     assert alerted, "not every group got the first alert"
-    await world.settle(timeout=TIMEOUT_S)
+    await settle(player, sessions)
     alerts = {c: next(m for m in fake.messages(c) if m.photo_file_id) for c in everyone}
-    return Scene(world, officer, family, chats, people, alerts)
+    return Scene(player, sessions, bot, officer, family, chats, people, alerts)
 
 
 async def run_phase(
     scene: Scene, name: str, family_id: int, sighter_id: int, burst: bool, profile: Path | None
 ) -> Phase:
     """One phase: a new report's Confirm and a sighting at time 0, with or without the burst."""
-    world, fake = scene.world, scene.world.fake
+    player, fake = scene.player, scene.player.fake
     family = fake.user(family_id, first_name=f"Parent {family_id}", language_code="en")
     fake.limits.chat_per_second = None  # see fake_limits: the dialogue is not measured
-    summary = await world.draft_report(family)
-    await world.settle(timeout=TIMEOUT_S)
+    summary = await player.draft_report(family)
+    await settle(player, scene.sessions)
     fake.limits.chat_per_second = CHAT_PER_SECOND
     sighter = fake.user(sighter_id, first_name="Shopkeeper", language_code="en")
     group = scene.groups[len(scene.groups) // 2]
@@ -214,10 +306,9 @@ async def run_phase(
         random.Random(SEED + 1).shuffle(presses)
     answers = Answers(fake)
     start = len(fake.calls)
-    profiler = cProfile.Profile() if profile else None
-    if profiler:
-        profiler.enable()
-    cpu0, t0 = time.process_time(), time.monotonic()
+    if profile:
+        scene.bot.signal(signal.SIGUSR1)  # crowd_bot.py starts its profiler
+    cpu0, bot_cpu0, t0 = time.process_time(), scene.bot.cpu_seconds(), time.monotonic()
     confirm = fake.click(family, summary, "Confirm")
     fake.send(
         sighter, chat=group, location=offset(CENTRE, 350, 120), reply_to=scene.alerts[group.chat_id]
@@ -233,20 +324,19 @@ async def run_phase(
         return bool(sighting_at) and confirm in at and all(q in at for q in queries)
 
     finished = await wait_until(done, TIMEOUT_S)
-    phase.extra["cpu_s"] = round(time.process_time() - cpu0, 3)  # this process: bot and fake
+    phase.extra["cpu_s"] = round(scene.bot.cpu_seconds() - bot_cpu0, 3)
+    phase.extra["fake_cpu_s"] = round(time.process_time() - cpu0, 3)  # the fake and the crowd
     phase.extra["load_1min"] = os.getloadavg()[0]
-    if profiler:
-        profiler.disable()
-        assert profile is not None
-        profiler.dump_stats(str(profile))
-        note(f"profile of the {name} phase written to {profile}")
+    if profile:
+        scene.bot.signal(signal.SIGUSR2)
+        note(f"profile of the bot in the {name} phase: {profile}")
     if not finished:
         note(f"{name}: not everything was answered within {TIMEOUT_S:.0f} s")
     at = answers.at
     phase.confirm_s = at[confirm] - t0 if confirm in at else None
     phase.sighting_s = sighting_at[0] - t0 if sighting_at else None
     phase.answers = [at[q] - t0 for q in queries if q in at]
-    await world.settle(timeout=TIMEOUT_S)
+    await settle(player, scene.sessions)
     if burst:
         phase.extra.update(await counted(scene))
         phase.extra.update(edit_rates(fake.calls[start:]))
@@ -260,7 +350,7 @@ async def run_phase(
 async def counted(scene: Scene) -> dict[str, Any]:
     """What the database counted for the first case: groups that checked, and member presses
     when the schema keeps them."""
-    async with scene.world.services.sessions() as session:
+    async with scene.sessions() as session:
         groups = (
             await session.exec(
                 select(func.count()).where(Alert.case_id == 1, col(Alert.checked_at).is_not(None))  # type: ignore[call-overload]
@@ -312,28 +402,53 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
     url = args.database or f"sqlite+aiosqlite:///{workdir / 'crowd.db'}"
     if not db.is_sqlite(url):
         await reset_postgres(url)
-    async with FakeBotApi(limits=fake_limits(args.latency)) as fake:
-        settings = world_settings(
-            fake,
-            url,
-            SEARCHBOT_ESCALATION=ESCALATION,
-            SEARCHBOT_CHAT_PER_SECOND=CHAT_PER_SECOND,  # the production default
-            SEARCHBOT_TICK_SECONDS=5,
-        )
-        async with World(fake, settings) as world:
-            scene = await build_scene(world, args.groups, args.members)
-            note(
-                f"{args.groups} groups alerted, {args.members} members each; database {url.split(':')[0]}"
+    engine = db.create_engine(url)
+    await db.upgrade(engine)
+    sessions = db.sessions(engine)
+    try:
+        async with FakeBotApi(limits=fake_limits(args.latency)) as fake:
+            chats, people = await seed_scene(fake, sessions, args.groups, args.members)
+            environment = world_environment(
+                fake,
+                url,
+                SEARCHBOT_ESCALATION=ESCALATION,
+                SEARCHBOT_CHAT_PER_SECOND=CHAT_PER_SECOND,  # the production default
+                SEARCHBOT_TICK_SECONDS=5,
             )
-            quiet = await run_phase(scene, "quiet", FAMILY_IDS[1], SIGHTER_IDS[0], False, None)
-            emit(quiet.record())
-            burst = await run_phase(
-                scene, "burst", FAMILY_IDS[2], SIGHTER_IDS[1], True, args.profile
-            )
-            emit(burst.record())
-            emit(comparison(quiet, burst))
+            bot = BotProcess(environment, workdir, args.profile)
+            try:
+                polling = await wait_until(
+                    lambda: any(c.method == "getUpdates" for c in fake.calls), TIMEOUT_S
+                )
+                assert polling, f"the bot did not start polling:\n{bot.log_tail()}"
+                await run_phases(Crowd(fake, sessions), sessions, bot, chats, people, args.profile)
+            except BaseException:
+                note(f"the bot's log ends with:\n{bot.log_tail()}")
+                note(fake.report("the fake at the failure", tail=20))
+                raise
+            finally:
+                await bot.stop()
             if fake.violations:
                 note(f"Bot API violations: {fake.violations[:5]}")
+    finally:
+        await engine.dispose()
+
+
+async def run_phases(
+    player: Player,
+    sessions: Sessions,
+    bot: BotProcess,
+    chats: list[FakeChat],
+    people: dict[int, list[FakeUser]],
+    profile: Path | None,
+) -> None:
+    scene = await build_scene(player, sessions, bot, chats, people)
+    note(f"{len(chats)} groups alerted, {len(people[chats[0].chat_id])} members each")
+    quiet = await run_phase(scene, "quiet", FAMILY_IDS[1], SIGHTER_IDS[0], False, None)
+    emit(quiet.record())
+    burst = await run_phase(scene, "burst", FAMILY_IDS[2], SIGHTER_IDS[1], True, profile)
+    emit(burst.record())
+    emit(comparison(quiet, burst))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -342,13 +457,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=4)
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--database", help="a PostgreSQL URL (default: a fresh SQLite file)")
-    parser.add_argument("--profile", type=Path, help="write a cProfile of the burst phase here")
+    parser.add_argument(
+        "--profile", type=Path, help="write a cProfile of the bot during the burst here"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="searchbot-crowd-") as tmp:
+        if args.profile:
+            args.profile = args.profile.resolve()
         asyncio.run(bench(args, Path(tmp)))
     note(f"done in {time.monotonic() - began:.1f} s")
 

@@ -8,22 +8,49 @@ that is the difference between keeping up and falling behind.
 
 Same contract as PTB's ``HTTPXRequest``: parameters go form-encoded (multipart when a file is
 uploaded), timeouts raise ``TimedOut`` and connection trouble ``NetworkError``.
+
+One exception, the answer to a pressed button (answerCallbackQuery): it is sent without waiting
+for Telegram's reply, on connections of its own. A crowd's presses are answered as fast as they
+are handled: a handler does not hold its place for the call's round trip (30 ms and more), and
+two hundred answers in flight do not queue behind the pool's other calls or hold them back. The
+handler learns nothing it could act on by waiting: an answer either shows its toast or fails
+because the press is too old, which the handler ignores all the same (Telegram's own fastest
+way, an answer in the webhook's HTTP response, tells the bot nothing either). A failure is
+logged; shutting down waits for the answers still on their way.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
+from urllib.parse import urlencode
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
+SENT_BLIND = ("answerCallbackQuery",)  # methods sent without waiting for the reply (see above)
+BLIND_POOL_SIZE = 128  # connections for those: 240 answers at 30 ms each leave within 60 ms
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# Updates fetched per getUpdates (Telegram's default is 100). python-telegram-bot parses a
+# whole batch before handling any of it, on the event loop: a crowd's 100 presses held every
+# answer back by a parse of all of them, and by the next batch's, before the first could leave.
+# In twenties the first presses are handled and answered while the next are fetched.
+UPDATES_PER_POLL = 20
+BLIND_RESULT = b'{"ok":true,"result":true}'  # what Telegram answers to them when all is well
+SHUTDOWN_WAIT = 5.0  # seconds shutting down waits for answers still on their way
 
 
 class AiohttpRequest(BaseRequest):
-    """One aiohttp session with up to ``pool_size`` connections."""
+    """One aiohttp session with up to ``pool_size`` connections, and one with up to
+    ``blind_pool_size`` for the calls sent without waiting (answers to pressed buttons)."""
 
     def __init__(
         self,
@@ -31,12 +58,16 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: float = 10.0,
         read_timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_TIMEOUT,
+        blind_pool_size: int = BLIND_POOL_SIZE,
     ) -> None:
         self._pool_size = pool_size
         self._pool_timeout = pool_timeout
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
+        self._blind_pool_size = blind_pool_size
         self._session: aiohttp.ClientSession | None = None
+        self._blind_session: aiohttp.ClientSession | None = None
+        self._blind_calls: set[asyncio.Task[None]] = set()
 
     @property
     def read_timeout(self) -> float | None:
@@ -44,15 +75,28 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                headers={"User-Agent": self.USER_AGENT},
-            )
+            self._session = self._new_session(self._pool_size)
+        if self._blind_session is None or self._blind_session.closed:
+            self._blind_session = self._new_session(self._blind_pool_size)
+
+    def _new_session(self, connections: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections),
+            headers={"User-Agent": self.USER_AGENT},
+        )
 
     async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        if self._blind_calls:  # answers on their way still reach the people who pressed
+            await asyncio.wait(self._blind_calls, timeout=SHUTDOWN_WAIT)
+        for session in (self._session, self._blind_session):
+            if session is not None and not session.closed:
+                await session.close()
+        self._session = self._blind_session = None
+
+    @property
+    def blind_calls(self) -> int:
+        """Calls sent without waiting that are still on their way."""
+        return len(self._blind_calls)
 
     async def do_request(
         self,
@@ -78,9 +122,27 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
+        if url.rsplit("/", 1)[-1] in SENT_BLIND and self._blind_session is not None:
+            call = self._call(self._blind_session, method, url, request_data, timeout)
+            task = asyncio.create_task(_logged(call, url.rsplit("/", 1)[-1]))
+            self._blind_calls.add(task)
+            task.add_done_callback(self._blind_calls.discard)
+            return 200, BLIND_RESULT
+        return await self._call(self._session, method, url, request_data, timeout)
+
+    @staticmethod
+    async def _call(
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        request_data: RequestData | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, bytes]:
+        body = _body(request_data, url.endswith("/getUpdates"))
+        headers = FORM if isinstance(body, bytes) else None
         try:
-            async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
@@ -89,17 +151,35 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
 
 
+async def _logged(call: Awaitable[tuple[int, bytes]], name: str) -> None:
+    """Await a call nobody waits for; say when it failed (Telegram's description carries no
+    personal data: "query is too old", "Too Many Requests")."""
+    try:
+        status, body = await call
+    except TelegramError as error:
+        log.warning("%s failed: %s", name, error)
+        return
+    if status != 200:
+        log.warning("%s failed: HTTP %s %s", name, status, body[:200].decode(errors="replace"))
+
+
 def _value(given: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """Form fields, as multipart when files go along."""
+def _body(
+    request_data: RequestData | None, polling: bool = False
+) -> aiohttp.FormData | bytes | None:
+    """Form fields, as multipart when files go along. Without files the body is encoded here
+    at once (aiohttp's form builder cost a fifth of an answer's CPU). A poll for updates asks
+    for ``UPDATES_PER_POLL`` at most unless the caller chose a limit."""
     if request_data is None:
-        return None
+        return urlencode({"limit": UPDATES_PER_POLL}).encode() if polling else None
     fields = request_data.json_parameters
+    if polling:
+        fields = {"limit": str(UPDATES_PER_POLL), **fields}
     if not request_data.contains_files:
-        return fields
+        return urlencode(fields).encode()
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cards import distance_text
-from searchbot.grid import bounding_box, cells_within, distance_m
+from searchbot.grid import bounding_box, cells_within, plane_distance_m
 from searchbot.models import Alert, Case, Group, GroupStatus
 from searchbot.settings import Settings
 from searchbot.texts import Raw, say
@@ -100,8 +100,10 @@ async def _covered(
 
 
 def _spot(centre: tuple[float, float], cell: str) -> BlindSpot:
+    # the local plane (within 1e-5 of the geodesic at city scale): a card weighs up to 1,500
+    # cells, and the geodesic of each held the event loop for a third of a second
     lat, lon = h3.cell_to_latlng(cell)
-    return BlindSpot(cell, lat, lon, distance_m(centre, (lat, lon)))
+    return BlindSpot(cell, lat, lon, plane_distance_m(centre, (lat, lon)))
 
 
 def render(coverage: Coverage, lang: str) -> str:

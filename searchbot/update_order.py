@@ -11,13 +11,16 @@ handled, so forty presses queued in one group cannot hold back a family in anoth
 crowd's presses take at most half of the slots, and only ``BESIDE_OTHERS`` of them while any
 other update is being handled: on one event loop every step of a report's Confirm or of a
 sighting queues behind the steps of whatever else runs, so the crowd steps aside for the
-individual conversations and takes the loop back as soon as they are done.
+individual conversations and takes the loop back as soon as they are done. Crowd presses get
+their slots first come, first served, one wake-up per freed slot (hundreds of them wait at
+once in a burst: waking them all at every change would cost more than handling them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
@@ -38,7 +41,7 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         self._crowd_max = max(1, running // 2)
         self._crowd_running = 0
         self._others_running = 0
-        self._changed = asyncio.Condition()
+        self._crowd_waiting: deque[asyncio.Future[None]] = deque()  # first come, first served
         self._independent = independent
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._users: dict[Hashable, int] = {}
@@ -86,21 +89,45 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
     async def _slot(self, crowd: bool) -> AsyncIterator[None]:
         """A crowd's press waits for a crowd slot (fewer while others are handled); anything
         else only counts itself in, so the crowd knows to step aside."""
-        async with self._changed:
-            if crowd:
-                await self._changed.wait_for(lambda: self._crowd_running < self._crowd_limit())
-                self._crowd_running += 1
-            else:
-                self._others_running += 1
+        if crowd:
+            await self._crowd_slot()
+        else:
+            self._others_running += 1
         try:
             yield
         finally:
-            async with self._changed:
-                if crowd:
-                    self._crowd_running -= 1
-                else:
-                    self._others_running -= 1
-                self._changed.notify_all()
+            if crowd:
+                self._crowd_running -= 1
+            else:
+                self._others_running -= 1
+            self._admit()
+
+    async def _crowd_slot(self) -> None:
+        """Take a crowd slot: at once if one is free and nobody waits, else in turn (the slot
+        is counted by whoever hands it over)."""
+        if not self._crowd_waiting and self._crowd_running < self._crowd_limit():
+            self._crowd_running += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._crowd_waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed a slot just now: pass it on
+                self._crowd_running -= 1
+                self._admit()
+            else:
+                with contextlib.suppress(ValueError):  # _admit may have dropped it already
+                    self._crowd_waiting.remove(turn)
+            raise
+
+    def _admit(self) -> None:
+        """Hand the free crowd slots to the presses waiting longest."""
+        while self._crowd_waiting and self._crowd_running < self._crowd_limit():
+            turn = self._crowd_waiting.popleft()
+            if not turn.done():
+                self._crowd_running += 1
+                turn.set_result(None)
 
     def _crowd_limit(self) -> int:
         return min(BESIDE_OTHERS, self._crowd_max) if self._others_running else self._crowd_max

@@ -6,15 +6,19 @@ benchmarks/crowd.py's business."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter, defaultdict
 from datetime import timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from telegram import Update
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot import retention
+from searchbot.bot_http import UPDATES_PER_POLL, AiohttpRequest
 from searchbot.buttons import is_crowd_press
 from searchbot.checks import AGAIN, NEW, STALE, Checks, Press
 from searchbot.models import Alert, AlertCheck, AuditEntry
@@ -236,3 +240,76 @@ def test_only_a_crowds_presses_in_a_group_skip_the_chats_queue() -> None:
         "same member twice": {(-5, 1)},  # one person's presses stay in order
         "checked in private": {4},
     }
+
+
+async def test_a_crowd_takes_its_slots_in_turn_and_a_cancelled_press_frees_its_own() -> None:
+    order = ChatOrderedUpdates(8, independent=is_crowd_press)  # a crowd takes at most 4 slots
+    running, most, started = 0, 0, []
+    release = asyncio.Event()
+
+    async def handled(user: int) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        started.append(user)
+        try:
+            await release.wait()
+        finally:
+            running -= 1
+
+    handlers = {user: handled(user) for user in range(1, 11)}
+    tasks = {
+        user: asyncio.create_task(
+            order.do_process_update(press_update(-5, "group", user, "ck:1"), handler)
+        )
+        for user, handler in handlers.items()
+    }
+    await asyncio.sleep(0.01)
+    assert started == [1, 2, 3, 4]  # first come, first served; the rest wait their turn
+    tasks[6].cancel()  # a waiting press goes away (its update handler was cancelled)
+    tasks[2].cancel()  # and a running one
+    await asyncio.sleep(0.01)
+    assert started == [1, 2, 3, 4, 5]  # the running one's slot went to the next in line
+    release.set()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    handlers[6].close()  # cancelled before its turn: never started
+    assert sorted(started) == [1, 2, 3, 4, 5, 7, 8, 9, 10] and most == 4
+    assert order.in_flight == 0
+
+
+async def test_an_answer_leaves_without_the_handler_waiting_and_shutdown_lets_it_arrive(
+    fake: FakeBotApi,
+) -> None:
+    fake.limits.latency = 0.2
+    request = AiohttpRequest()
+    await request.initialize()
+    url = f"{fake.base_url}{fake.token}/answerCallbackQuery"
+    posted = RequestData([RequestParameter("callback_query_id", "no-such-query", [])])
+    status, body = await request.do_request(url, "POST", posted)
+    # answered as Telegram answers a good one, before the fake has even seen the call
+    assert (status, json.loads(body)) == (200, {"ok": True, "result": True})
+    assert not [c for c in fake.calls if c.method == "answerCallbackQuery"]
+    assert request.blind_calls == 1
+    await request.shutdown()  # waits for the answers on their way
+    answers = [c for c in fake.calls if c.method == "answerCallbackQuery"]
+    assert [(c.ok, c.params["callback_query_id"]) for c in answers] == [(False, "no-such-query")]
+    assert request.blind_calls == 0
+
+
+async def test_updates_are_fetched_a_few_at_a_time_unless_the_caller_chose(
+    fake: FakeBotApi,
+) -> None:
+    for i in range(30):
+        fake.send(fake.user(70_000 + i, first_name="Someone"), text="/start")
+    request = AiohttpRequest()
+    await request.initialize()
+    url = f"{fake.base_url}{fake.token}/getUpdates"
+    try:
+        _, first = await request.do_request(url, "POST", None)
+        chosen = RequestData([RequestParameter("limit", 3, [])])
+        _, second = await request.do_request(url, "POST", chosen)
+    finally:
+        await request.shutdown()
+    # the first few are handled (and answered) while the next are fetched and parsed
+    assert len(json.loads(first)["result"]) == UPDATES_PER_POLL < 30
+    assert len(json.loads(second)["result"]) == 3
