@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from fakegram import FakeBotApi
 from searchbot import db
@@ -41,7 +42,7 @@ def postgres_url() -> str | None:
 async def create_postgres_database(url: str) -> None:
     """Create the database of ``url`` unless it exists (from the server's ``postgres`` db)."""
     parsed = make_url(url)
-    engine = db.create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    engine = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
             found = await connection.scalar(
@@ -49,7 +50,6 @@ async def create_postgres_database(url: str) -> None:
                 {"name": parsed.database},
             )
             if not found:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     finally:
         await engine.dispose()
