@@ -1,29 +1,58 @@
-"""Fixtures: a fresh database per test (SQLite file, or PostgreSQL when TEST_DATABASE_URL is
-set), the fake Bot API server on a real socket, and the real bot wired to both."""
+"""Fixtures: a freshly migrated database per test (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), the fake Bot API server on a real socket, and the real bot wired to
+both.
+
+The migrations run once per test session (per xdist worker), not once per test: SQLite tests get
+a copy of a migrated template file, PostgreSQL tests the migrated schema with every table
+emptied. tests/test_migrations.py still builds the schema from nothing (``empty_database_url``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from fakegram import FakeBotApi
 from searchbot import db
 from searchbot.db import Sessions
 from tests.world import World, world_settings
 
+KEPT = {"alembic_version"}  # emptied between tests: every table but the migrations' record
 
-@pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+
+def postgres_url() -> str | None:
+    """TEST_DATABASE_URL, or under pytest-xdist one database per worker beside it (``test`` ->
+    ``test_gw0``): two workers must not empty each other's tables."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        return
-    await reset_postgres(url)
-    yield url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+async def create_postgres_database(url: str) -> None:
+    """Create the database of ``url`` unless it exists (from the server's ``postgres`` db)."""
+    parsed = make_url(url)
+    engine = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            found = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            )
+            if not found:
+                await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await engine.dispose()
 
 
 async def reset_postgres(url: str) -> None:
@@ -35,11 +64,95 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
+async def migrate(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        await db.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def empty_postgres(url: str) -> None:
+    """The migrated schema with no rows and every sequence back at 1, as a fresh migration
+    leaves it (the migrations insert no rows). Migrated anew if an earlier test (the
+    migrations' own) left it in another state."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            tables = (
+                await connection.scalars(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+            ).all()
+            if "alembic_version" in tables:
+                current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            else:
+                current = None
+        if current != _head():
+            await reset_postgres(url)
+            await migrate(url)
+            return
+        emptied = ", ".join(f'"{name}"' for name in sorted(set(tables) - KEPT))
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {emptied} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """SQLite: one database file migrated to head, copied by each test. PostgreSQL: the
+    worker's database, created if missing and migrated (None)."""
+    url = postgres_url()
+    if url:
+        asyncio.run(create_postgres_database(url))
+        asyncio.run(reset_postgres(url))
+        asyncio.run(migrate(url))
+        yield None
+        return
+    template = tmp_path_factory.mktemp("template") / "migrated.db"
+    asyncio.run(migrate(f"sqlite+aiosqlite:///{template}"))  # closing folds the WAL into it
+    yield template
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path, migrated_template: Path | None) -> AsyncIterator[str]:
+    """A database at the newest migration with no rows in it."""
+    url = postgres_url()
+    if url:
+        await empty_postgres(url)
+        yield url
+        return
+    assert migrated_template is not None
+    copy = tmp_path / "test.db"
+    shutil.copyfile(migrated_template, copy)
+    yield f"sqlite+aiosqlite:///{copy}"
+
+
+@pytest.fixture
+async def empty_database_url(tmp_path: Path, migrated_template: Path | None) -> AsyncIterator[str]:
+    """A database with no tables at all, for the migrations themselves."""
+    url = postgres_url()
+    if not url:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    await reset_postgres(url)
+    yield url
+
+
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[Sessions]:
     """The migrated database alone, for use cases tested without the bot around them."""
     engine = db.create_engine(database_url)
-    await db.upgrade(engine)
+    await db.upgrade(engine)  # a no-op at head; kept so that the fixture stands on its own
     try:
         yield db.sessions(engine)
     finally:

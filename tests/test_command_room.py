@@ -21,10 +21,9 @@ from fakegram.rehearsal import (
     command_room_environment,
     init_data,
     offset,
-    world_settings,
 )
 from searchbot.web import auth
-from tests.world import World
+from tests.world import World, world_settings
 
 PHONE = "13800138000"
 FAMILY_ID, FAMILY_NAME = 777000123, "Zhang Meiling"

@@ -65,7 +65,7 @@ async def test_sigkill_mid_fanout_then_restart_delivers_every_alert(
         bot = await start_bot(env, log)
         try:
             player = Player(fake)
-            await fake.wait_for(lambda: fake.calls_to("deleteWebhook"), timeout=30)
+            await fake.wait_for(lambda: fake.calls_to("deleteWebhook"), timeout=120)
             await player.officer()
             family = fake.user(5001, first_name="Mother", language_code="en")
             summary = await player.draft_report(family)

@@ -123,7 +123,10 @@ async def test_server_errors_back_off_then_the_row_dies_and_officers_hear(
     fake: FakeBotApi, database_url: str
 ) -> None:
     settings = world_settings(
-        fake, database_url, SEARCHBOT_RETRY_SECONDS=0.05, SEARCHBOT_MAX_ATTEMPTS=3
+        fake,
+        database_url,
+        SEARCHBOT_RETRY_SECONDS=0.2,
+        SEARCHBOT_MAX_ATTEMPTS=3,  # waits 0.2 s, 0.4 s
     )
     async with World(fake, settings) as world:
         officer = await world.officer()

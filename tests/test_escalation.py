@@ -1,12 +1,14 @@
-"""Rings that widen by themselves, with second-long stages: order, the verification gate and its
-reminders, /escalate, re-centring on a credible sighting, coverage, restarts, two processes."""
+"""Rings that widen by themselves: order, the verification gate and its reminders, /escalate,
+re-centring on a credible sighting, coverage, restarts, two processes. Stages an hour apart on
+the World's clock, which the tests move (``World.later``); the restart and two-process tests
+keep second-long stages on the real clock, since a second bot or process does not share it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
-import time
+from datetime import timedelta
 from pathlib import Path
 
 import h3
@@ -16,7 +18,7 @@ from fakegram import FakeBotApi, FakeChat
 from searchbot import coverage, escalation
 from searchbot.grid import distance_m
 from searchbot.models import Alert, AuditEntry, Case
-from tests.world import CENTRE, World, offset, world_environment, world_settings
+from tests.world import CENTRE, MovableClock, World, offset, world_environment, world_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,7 +48,7 @@ async def test_stages_fire_in_order_alert_only_new_groups_and_stop_at_closing(
     fake: FakeBotApi, database_url: str
 ) -> None:
     settings = world_settings(
-        fake, database_url, SEARCHBOT_ESCALATION="0:300,2s:1000,4s:2500",
+        fake, database_url, SEARCHBOT_ESCALATION="0:300,1h:1000,2h:2500",
         SEARCHBOT_UNVERIFIED_STAGES=9,  # no gate
     )  # fmt: skip
     async with World(fake, settings) as world:
@@ -59,18 +61,18 @@ async def test_stages_fire_in_order_alert_only_new_groups_and_stop_at_closing(
         await world.settle()
         assert alerted(fake, ring1 + ring2 + ring3) == [c.chat_id for c in ring1]
 
-        await fake.wait_for(
-            lambda: any("stage 2" in m.body for m in fake.messages(family.user_id)), timeout=5
-        )
-        await world.settle()
+        await world.later(timedelta(minutes=59))  # not before its time
+        assert not any("stage 2" in m.body for m in fake.messages(family.user_id))
+        assert alerted(fake, ring1 + ring2 + ring3) == [c.chat_id for c in ring1]
+
+        await world.later(timedelta(minutes=1))
         assert alerted(fake, ring1 + ring2 + ring3) == [c.chat_id for c in ring1 + ring2]
         notice = next(m for m in fake.messages(family.user_id) if "stage 2" in m.body)
         assert "2 more groups (4 in all" in notice.body
         assert any("stage 2" in m.body for m in fake.messages(officer.user_id))
 
         await world.says(officer, f"/close {case_id} found")
-        await asyncio.sleep(4.5)  # past the third stage's time
-        await world.settle()
+        await world.later(timedelta(hours=1, minutes=30))  # past the third stage's time
         assert alerted(fake, ring3) == []
         assert all(alert_count(fake, c) == 1 for c in ring1 + ring2)
         assert await stage_entries(world) == [0, 1]
@@ -80,8 +82,8 @@ async def test_the_verification_gate_holds_and_reminds_until_an_officer_verifies
     fake: FakeBotApi, database_url: str
 ) -> None:
     settings = world_settings(
-        fake, database_url, SEARCHBOT_ESCALATION="0:300,1s:1000",
-        SEARCHBOT_UNVERIFIED_STAGES=1, SEARCHBOT_VERIFY_REMINDER="1s",
+        fake, database_url, SEARCHBOT_ESCALATION="0:300,1h:1000",
+        SEARCHBOT_UNVERIFIED_STAGES=1, SEARCHBOT_VERIFY_REMINDER="25m",
     )  # fmt: skip
     async with World(fake, settings) as world:
         officer = await world.officer()
@@ -94,21 +96,27 @@ async def test_the_verification_gate_holds_and_reminds_until_an_officer_verifies
             sent = fake.messages(officer.user_id, include_deleted=True)  # each replaces the last
             return len([m for m in sent if "waited" in m.body])
 
-        await fake.wait_for(lambda: reminders() >= 2, timeout=6)
+        await world.later(timedelta(minutes=24))
+        assert reminders() == 0
+        await world.later(timedelta(minutes=1))
+        assert reminders() == 1
+        await world.later(timedelta(minutes=25))
+        assert reminders() == 2
+        await world.later(timedelta(minutes=11))  # the second ring's time has passed
         assert alerted(fake, near + far) == [near[0].chat_id]  # held at the first ring
 
         def cards() -> int:
             return len([m for m in fake.messages(officer.user_id) if "Not verified yet" in m.body])
 
         shown = cards()
-        await world.says(officer, f"/case {case_id}")  # a reminder may come after the card
+        await world.says(officer, f"/case {case_id}")
         assert cards() == shown + 1
 
         await world.says(officer, f"/verify {case_id}")
-        await fake.wait_for(lambda: alerted(fake, far), timeout=5)  # its time had passed
-        await world.settle()
+        await world.later(0)  # the next tick: the ring's time had passed, so it goes out now
+        assert alerted(fake, far)
         count = reminders()
-        await asyncio.sleep(1.5)
+        await world.later(timedelta(hours=1))
         assert reminders() == count  # verified and at the widest ring: no more verify reminders
         assert await stage_entries(world) == [0, 1]
 
@@ -210,23 +218,24 @@ async def test_a_restart_between_stages_fires_the_next_once_on_time(
     fake: FakeBotApi, database_url: str
 ) -> None:
     settings = world_settings(
-        fake, database_url, SEARCHBOT_ESCALATION="0:300,3s:1000,1h:2500",
+        fake, database_url, SEARCHBOT_ESCALATION="0:300,1h:1000,2h:2500",
         SEARCHBOT_UNVERIFIED_STAGES=9,  # no gate
     )  # fmt: skip
     family = fake.user(5001, first_name="Mother", language_code="en")
-    async with World(fake, settings) as world:
+    clock = MovableClock()  # the station's time goes on across the restart
+    async with World(fake, settings, clock) as world:
         ring1 = await world.seed_groups([offset(CENTRE, 100)], -100)
         ring2 = await world.seed_groups([offset(CENTRE, 700)], -200)
         case_id = await world.report(family)
         await world.settle()
-        created = time.monotonic()
+        await world.later(timedelta(minutes=30))
     assert alerted(fake, ring2) == []
-    async with World(fake, settings) as world:
-        await fake.wait_for(lambda: alerted(fake, ring2), timeout=8)
-        fired_after = time.monotonic() - created
-        await asyncio.sleep(1)
-        await world.settle()
-        assert fired_after >= 1.5  # not before its time (3 s after the report)
+    async with World(fake, settings, clock) as world:
+        await world.later(timedelta(minutes=29))
+        assert alerted(fake, ring2) == []  # not before its time (an hour after the report)
+        await world.later(timedelta(minutes=1))
+        assert alerted(fake, ring2)
+        await world.later(timedelta(minutes=30))
         assert alert_count(fake, ring1[0]) == 1 and alert_count(fake, ring2[0]) == 1
         assert await stage_entries(world) == [0, 1]
         async with world.services.sessions() as session:
@@ -253,7 +262,7 @@ async def test_two_processes_on_one_database_fire_each_stage_once(
             cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert other.stdout is not None
-        assert await asyncio.wait_for(other.stdout.readline(), timeout=60) == b"ready\n"
+        assert await asyncio.wait_for(other.stdout.readline(), timeout=180) == b"ready\n"
         done = asyncio.ensure_future(other.communicate())
         await world.report(fake.user(5001, first_name="Mother", language_code="en"))
 
@@ -289,5 +298,6 @@ async def test_with_no_unverified_stage_nothing_goes_out_before_verification(
         assert alerted(fake, near) == []
         card = next(m for m in fake.messages(officer.user_id) if "New case" in m.body)
         await world.taps(officer, card, "Verify")
-        await fake.wait_for(lambda: alerted(fake, near), timeout=5)
+        await world.later(0)  # the next tick sends the first ring
+        assert alerted(fake, near)
         assert any("stage 1" in m.body for m in fake.messages(family.user_id))

@@ -19,8 +19,8 @@ def _differences(connection: Connection) -> list[object]:
     return list(compare_metadata(context, SQLModel.metadata))
 
 
-async def test_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
-    engine = db.create_engine(database_url)
+async def test_migrations_build_the_schema_the_models_describe(empty_database_url: str) -> None:
+    engine = db.create_engine(empty_database_url)
     try:
         await db.upgrade(engine)
         await db.upgrade(engine)  # idempotent

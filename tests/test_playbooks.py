@@ -124,17 +124,14 @@ async def test_exit_watched_is_counted_and_the_warning_names_the_rest(
     assert "1 of 3 watched (East Gate); not watched: West Gate, Metro Exit 2" in status.body
     assert "Water near the last-seen place" in status.body
 
-    real = world.services.clock
-    try:
-        world.services.clock = lambda: real() + timedelta(minutes=11)
-        warning = await fake.wait_for(lambda: next(
-            (m for m in fake.messages(officer.user_id) if "minutes since the report" in m.body), None))  # fmt: skip
-        assert "West Gate, Metro Exit 2" in warning.body and "East Gate" not in warning.body
-        assert f"#{case_id}: 10 minutes" in warning.body
-        assert await exits.tick(world.services) == 0  # claimed once: never again
-        await world.settle()
-    finally:
-        world.services.clock = real
+    await world.later(timedelta(minutes=11))
+    warning = next(
+        m for m in fake.messages(officer.user_id) if "minutes since the report" in m.body
+    )
+    assert "West Gate, Metro Exit 2" in warning.body and "East Gate" not in warning.body
+    assert f"#{case_id}: 10 minutes" in warning.body
+    assert await exits.tick(world.services) == 0  # claimed once: never again
+    await world.later(timedelta(minutes=11))
     warnings = [m for m in fake.messages(officer.user_id) if "minutes since the report" in m.body]
     assert len(warnings) == 1
     assert fake.violations == []

@@ -5,6 +5,8 @@ then climbs back)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from searchbot.throttle import Throttle
@@ -211,3 +213,33 @@ def test_a_call_waits_if_the_second_filled_while_its_row_was_claimed(
     throttle.take_slot()  # the slot was free a moment ago
     throttle.record_direct(PERSON + 2)
     assert throttle.call_wait() == pytest.approx(1.0)
+
+
+async def test_the_dispatcher_waits_for_a_slot_and_for_its_call(
+    throttle: Throttle, clock: Clock
+) -> None:
+    """``global_slot`` and ``call_slot``, the waits the dispatcher awaits: a free slot is taken
+    at once; with the second full they wait until it has room, then go."""
+    await throttle.global_slot()
+    assert throttle.slot_wait() == pytest.approx(0.6 / 30)  # the next keeps the spacing
+    await throttle.call_slot()
+    for _ in range(29):
+        clock.now += throttle.slot_wait()
+        throttle.take_slot()
+        throttle.call_started()  # 30 calls in the air: the second is full
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(throttle.global_slot(), timeout=0.05)
+    for _ in range(30):
+        throttle.slot_done()
+    waiting = asyncio.ensure_future(throttle.global_slot())
+    await asyncio.sleep(0.03)
+    assert not waiting.done()  # ended just now: they still count for a second
+    clock.now += 1.0
+    await asyncio.wait_for(waiting, timeout=1)
+    throttle.record_direct(PERSON)  # a second filled again while the slot's row was claimed
+    for _ in range(29):
+        throttle.record_direct(PERSON + 1)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(throttle.call_slot(), timeout=0.05)
+    clock.now += 1.0
+    await asyncio.wait_for(throttle.call_slot(), timeout=1)

@@ -10,7 +10,7 @@ import hmac
 import json
 import socket
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +28,10 @@ from searchbot.update_order import ChatOrderedUpdates
 CENTRE = (31.2304, 121.4737)  # the last-seen place in most tests
 OFFICER_ID = 9001
 QUIET = 0.1  # seconds without a Bot API call after which the bot is taken to be done
+# The same for a bot in this process, where the World also sees every update and outbox row
+# in hand: the quiet only has to cover the few event-loop turns between one step and the next.
+IN_PROCESS_QUIET = 0.02
+TICK_JOB = "escalation-tick"  # the bot's repeating job for stages, reminders and exit checks
 ADMIN_ID = 9000
 
 
@@ -257,13 +261,33 @@ class Player:
         return await self.says(finder, phone) if phone is not None else asked
 
 
-class World(Player):
-    """The bot running in this process against the fake Bot API, and the people around it."""
+class MovableClock:
+    """The World's clock: real time plus an offset that a test moves forward. Stages,
+    reminders and retention (everything the bot times through ``Services.now()``) see hours
+    pass at once, while the bot, the fake Bot API and the tick keep their real pace."""
 
-    def __init__(self, fake: FakeBotApi, settings: Settings) -> None:
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, by: timedelta | float) -> None:
+        """Move the clock ``by`` (a timedelta, or seconds) forward."""
+        self.offset += by if isinstance(by, timedelta) else timedelta(seconds=by)
+
+
+class World(Player):
+    """The bot running in this process against the fake Bot API, and the people around it,
+    on a clock the test can move (``later``)."""
+
+    def __init__(
+        self, fake: FakeBotApi, settings: Settings, clock: MovableClock | None = None
+    ) -> None:
         super().__init__(fake)
         self.settings = settings
-        self.runtime = app.build(settings)
+        self.clock = clock or MovableClock()
+        self.runtime = app.build(settings, self.clock)
         self.services = self.runtime.services
 
     async def __aenter__(self) -> World:
@@ -273,19 +297,43 @@ class World(Player):
     async def __aexit__(self, *exc: object) -> None:
         await app.stop(self.runtime)
 
+    async def later(self, by: timedelta | float) -> None:
+        """``by`` (a timedelta, or seconds) passes for the bot: the clock moves, the bot's own
+        tick runs once on it (stages, reminders, exit checks due by then fire), and the bot
+        settles. Its repeating tick keeps running too; both claim each due step atomically,
+        as two processes on one database do."""
+        self.clock.advance(by)
+        await self.tick()
+        await self.settle()
+
+    async def tick(self) -> None:
+        """Run the bot's repeating tick job once now and wait for it to finish."""
+        application = self.runtime.application
+        assert application.job_queue is not None
+        (job,) = application.job_queue.get_jobs_by_name(TICK_JOB)
+        await job.run(application)
+
     async def settle(self, timeout: float = 20.0) -> None:
         """Wait until every update was handled to the end and the outbox is empty. A quiet
-        Bot API alone is not proof: a handler may be busy with the database for a while."""
+        Bot API alone is not proof: a handler may be busy with the database for a while. Every
+        update confirmed by the bot's next poll, none in hand, no outbox row left and no Bot
+        API call in progress, twice over a short quiet: then the bot is done."""
         deadline = time.monotonic() + timeout
         while True:
-            await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
-            if not self._handling() and await pending_count(self.services) == 0:
-                await self.fake.wait_idle(quiet=QUIET, timeout=timeout)
-                if not self._handling():
+            await self.fake.wait_idle(quiet=IN_PROCESS_QUIET, timeout=timeout)
+            if await self._at_rest():
+                await self.fake.wait_idle(quiet=IN_PROCESS_QUIET, timeout=timeout)
+                if await self._at_rest():
                     return
             if time.monotonic() > deadline:
                 raise AssertionError("the bot did not settle: updates in hand or outbox rows")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
+
+    async def _at_rest(self) -> bool:
+        """No update waiting at the fake or in the bot, and no outbox row to send."""
+        if self.fake.pending_update_count or self._handling():
+            return False
+        return await pending_count(self.services) == 0
 
     def _handling(self) -> bool:
         application = self.runtime.application
