@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from telegram import Update
@@ -30,7 +31,7 @@ from telegram.ext import ContextTypes, TypeHandler
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from fakegram.markup import utf16_len
 from searchbot.texts import say
-from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset
+from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 
 BATCH = 50  # moves per Hypothesis example
 EXAMPLES = 42  # 42 x 50 = 2,100 moves
@@ -320,6 +321,19 @@ class Fuzzer:
             self.play(move)
             await asyncio.sleep(0)  # let the bot fetch as it goes
         await self.world.settle(timeout=60)
+
+
+@pytest.fixture
+async def world(fake: FakeBotApi, database_url: str) -> AsyncIterator[World]:
+    """The bot with its send rates opened wide: thousands of random moves are about what the
+    bot makes of any input, not about pacing (the throttle and the limits have tests of their
+    own), and at Telegram's 20 a minute per group the run would mostly wait."""
+    settings = world_settings(
+        fake, database_url, SEARCHBOT_GLOBAL_PER_SECOND=10_000,
+        SEARCHBOT_GROUP_PER_MINUTE=1_000_000, SEARCHBOT_CHAT_PER_SECOND=10_000,
+    )  # fmt: skip
+    async with World(fake, settings) as running:
+        yield running
 
 
 class ErrorLog(logging.Handler):
