@@ -26,6 +26,9 @@ from searchbot.db import Sessions
 from tests.world import World, world_settings
 
 KEPT = {"alembic_version"}  # emptied between tests: every table but the migrations' record
+# The tables a fresh migration leaves on PostgreSQL (set once per worker): a test that breaks the
+# schema on purpose (drops a table to make a handler fail) must not break the tests after it.
+MIGRATED_TABLES: set[str] = set()
 
 
 def postgres_url() -> str | None:
@@ -72,10 +75,20 @@ async def migrate(url: str) -> None:
         await engine.dispose()
 
 
+async def public_tables(url: str) -> set[str]:
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            return set((await connection.scalars(query)).all())
+    finally:
+        await engine.dispose()
+
+
 async def empty_postgres(url: str) -> None:
     """The migrated schema with no rows and every sequence back at 1, as a fresh migration
     leaves it (the migrations insert no rows). Migrated anew if an earlier test (the
-    migrations' own) left it in another state."""
+    migrations' own, or one that dropped a table) left it in another state."""
     engine = db.create_engine(url)
     try:
         async with engine.begin() as connection:
@@ -88,7 +101,7 @@ async def empty_postgres(url: str) -> None:
                 current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
             else:
                 current = None
-        if current != _head():
+        if current != _head() or set(tables) != MIGRATED_TABLES:
             await reset_postgres(url)
             await migrate(url)
             return
@@ -116,6 +129,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         asyncio.run(create_postgres_database(url))
         asyncio.run(reset_postgres(url))
         asyncio.run(migrate(url))
+        MIGRATED_TABLES.update(asyncio.run(public_tables(url)))
         yield None
         return
     template = tmp_path_factory.mktemp("template") / "migrated.db"
