@@ -16,6 +16,7 @@ so nothing is lost and duplicates are bounded by what was in flight (``CONCURREN
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicate
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5
 MAX_BACKOFF = 60.0
+ORDER_WAIT = 5.0  # seconds a send waits for the claims of the sends started before it
 
 
 class _Withdrawn(Exception):
@@ -107,6 +109,10 @@ class Dispatcher:
         self._freed = asyncio.Event()  # a send ended: its chat may take the next message
         self._busy: set[int] = set()  # chats with a send of this process in the air
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set once the latest started send has claimed its row (or given up): the next send
+        # calls Telegram only after it, so that sends leave in the order they were started
+        # (nearest group first) although their claims run side by side.
+        self._claimed_before: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
 
     def note_direct_send(self, chat_id: int) -> None:
@@ -229,7 +235,9 @@ class Dispatcher:
             return False
         self._busy.add(job.chat_id)
         self._throttle.record(job.chat_id)
-        task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
+        previous, claimed = self._claimed_before, asyncio.Event()
+        self._claimed_before = claimed
+        task = asyncio.create_task(self._deliver(job, previous, claimed), name=f"outbox-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -285,12 +293,22 @@ class Dispatcher:
             await session.commit()
         return bool(result.rowcount)
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(
+        self, job: Job, previous: asyncio.Event | None, claimed: asyncio.Event
+    ) -> None:
         """Claim the row, make its call, settle it. The slot, the chat and the pace it was
         given are handed back if the row was not ours to send after all (another process took
-        it, or it was cancelled or retried meanwhile)."""
+        it, or it was cancelled or retried meanwhile). The call waits for the sends started
+        before this one to have claimed theirs: claims race, the order of the calls must not."""
         try:
-            if not await self._claimed(job):
+            try:
+                ours = await self._claimed(job)
+                if previous is not None:  # bounded: a send cancelled before it ran sets none
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(previous.wait(), ORDER_WAIT)
+            finally:
+                claimed.set()
+            if not ours:
                 self._throttle.slot_unused()
                 self._throttle.unrecord(job.chat_id)
                 return
