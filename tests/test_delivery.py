@@ -125,8 +125,10 @@ async def test_server_errors_back_off_then_the_row_dies_and_officers_hear(
     settings = world_settings(
         fake,
         database_url,
-        SEARCHBOT_RETRY_SECONDS=0.2,
-        SEARCHBOT_MAX_ATTEMPTS=3,  # waits 0.2 s, 0.4 s
+        # waits 0.6 s, 1.2 s: growth that stands out of the dispatcher's half-second idle
+        # rounds and a loaded machine's jitter
+        SEARCHBOT_RETRY_SECONDS=0.6,
+        SEARCHBOT_MAX_ATTEMPTS=3,
     )
     async with World(fake, settings) as world:
         officer = await world.officer()

@@ -146,7 +146,7 @@ async def _collect(
         await fake.wait_for(done, timeout=timeout)
     except AssertionError:
         return Heard(fake.messages(chat_id)[before:], None, False)
-    await fake.wait_idle(quiet=0.05, timeout=ANSWER_TIMEOUT)
+    await world.settle(timeout=ANSWER_TIMEOUT)  # and what it queued (replies go through the outbox)
     toast = fake.callback_answers[query_id].get("text") if query_id else None
     return Heard(fake.messages(chat_id)[before:], toast, True)
 
