@@ -1,9 +1,10 @@
 """Who is looking at the command room.
 
 Two ways in, nothing else:
-- **Telegram Mini App init data** (officers): Telegram signs it with the bot token; aiogram's
-  checker verifies the signature, we add that it is at most an hour old and that the user is an
-  officer *now* (an officer removed since the page opened loses it at the next call).
+- **Telegram Mini App init data** (officers): Telegram signs it with the bot token;
+  ``init_data.verified`` checks the signature, we add that it is at most an hour old and that
+  the user is an officer *now* (an officer removed since the page opened loses it at the next
+  call).
 - **A screen token** (the station's big screen, read-only, no personal fields): HMAC-signed
   with a secret kept in the database, valid until its expiry; ``/screen revoke`` replaces the
   secret, so every link given before stops working at once.
@@ -21,13 +22,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aiogram.utils.web_app import safe_parse_webapp_init_data
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.clock import as_utc
 from searchbot.models import ScreenKey
 from searchbot.services import Actor, Services
 from searchbot.texts import language_of
+from searchbot.web.init_data import verified
 
 INIT_DATA_MAX_AGE = timedelta(hours=1)
 SCREEN_KEY_ID = 1
@@ -58,7 +59,7 @@ async def officer_from_init_data(services: Services, init_data: str) -> Viewer:
     """The officer behind Telegram's init data, or Unauthorized / Forbidden."""
     token = services.settings.telegram_bot_token or ""
     try:
-        data = safe_parse_webapp_init_data(token, init_data)
+        data = verified(token, init_data)
     except ValueError:
         raise Unauthorized("bad signature") from None
     if data.user is None:

@@ -109,6 +109,10 @@ def mini_app_link(url: str, signed: str) -> str:
     )
 
 
+def _has_button(message: FakeMessage, text: str) -> bool:
+    return any(text in button.get("text", "") for row in message.buttons for button in row)
+
+
 class Player:
     """The people of a search, played through the fake Bot API. The bot may run in this
     process (``World``) or in another one."""
@@ -122,15 +126,26 @@ class Player:
 
     # --- waiting -------------------------------------------------------------------------
 
-    async def says(self, user: FakeUser, text: str | None = None, **kwargs: Any) -> FakeMessage:
-        """``user`` sends a private message; returns the bot's last answer after it settles."""
+    async def says(
+        self, user: FakeUser, text: str | None = None, *, asks: str | None = None, **kwargs: Any
+    ) -> FakeMessage:
+        """``user`` sends a private message; returns the bot's last answer after it settles.
+        With ``asks``, the answer is the new message with a button containing that text, waited
+        for: a loaded machine may pause longer than the quiet between two answers."""
         before = len(self.fake.messages(user.user_id))
         self.fake.send(user, text=text, **kwargs)
-        await self.fake.wait_for(lambda: len(self.fake.messages(user.user_id)) > before)
+
+        def answered() -> FakeMessage | None:
+            new = self.fake.messages(user.user_id)[before:]
+            if asks is None:
+                return new[-1] if new else None
+            return next((m for m in reversed(new) if _has_button(m, asks)), None)
+
+        await self.fake.wait_for(lambda: answered() is not None)
         await self.settle()
-        last = self.fake.last(user.user_id)
-        assert last is not None
-        return last
+        answer = answered()
+        assert answer is not None
+        return answer
 
     async def taps(self, user: FakeUser, message: FakeMessage, button: str) -> FakeMessage | None:
         chat_id = message.chat_id
@@ -201,8 +216,12 @@ class Player:
     ) -> int:
         """The whole report dialogue, confirmed; returns the new case number."""
         summary = await self.draft_report(family, point, **answers)
-        done = await self.taps(family, summary, "Confirm")
-        assert done is not None and "is open" in done.body, done.body if done else None
+        before = len(self.fake.messages(family.user_id))
+        await self.taps(family, summary, "Confirm")
+        # the first answer, not the last: with seconds-long stages a stage's news may follow
+        answers_ = self.fake.messages(family.user_id)[before:]
+        done = next((m for m in answers_ if "is open" in m.body), None)
+        assert done is not None, [m.body for m in answers_]
         return int(done.body.split("#")[1].split()[0])
 
     async def draft_report(
@@ -218,15 +237,15 @@ class Player:
         """The report dialogue up to its summary (with the Confirm button) ."""
         await self.says(family, "/report")
         if photo:
-            saved = await self.says(family, photo=True)
+            saved = await self.says(family, photo=True, asks="Next")
             await self.taps(family, saved, "Next")
         else:
             await self.says(family, "/skip")
         await self.says(family, name)
-        sex = await self.says(family, age)
+        sex = await self.says(family, age, asks="Boy")
         await self.taps(family, sex, "Boy")
         await self.says(family, description)
-        when = await self.says(family, location=point)
+        when = await self.says(family, location=point, asks="Just now")
         contact = await self.taps(family, when, "Just now")
         assert contact is not None
         return await self.says(family, "13800138000")
