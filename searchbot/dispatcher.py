@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Subquery, func, update
+from sqlalchemy import Subquery, bindparam, func, update
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
@@ -103,7 +103,9 @@ class Dispatcher:
         self._metrics.send_rate.set_function(self._throttle.rate)
         # Rows read per round: a second of sending (new rows for people interrupt a round,
         # and a chat freed by a finished send waits about a second for its pace anyway).
-        self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
+        self._queries = _Queries.build(
+            max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
+        )
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first
         self._freed = asyncio.Event()  # a send ended: its chat may take the next message
@@ -253,27 +255,15 @@ class Dispatcher:
         process or another), their first row due. However many rows wait for a throttled chat,
         they take one place in the line. If none is due: seconds until one may be."""
         now = self._services.now()
-        heads = _heads()
-        query = (
-            select(OutboxMessage)
-            .join(heads, heads.c.id == OutboxMessage.id)
-            .where(heads.c.position == 1, heads.c.status == OutboxStatus.PENDING)
-            .where(heads.c.next_attempt_at <= now)
-            .order_by(heads.c.lane, heads.c.rank, heads.c.id)
-            .limit(self._batch)
-        )
-        if blocked:
-            query = query.where(heads.c.chat_id.not_in(sorted(blocked)))
         async with self._services.sessions() as session:
-            rows = (await session.exec(query)).all()
+            found = await session.exec(  # type: ignore[call-overload]
+                self._queries.due, params={"now": now, "blocked": sorted(blocked)}
+            )
+            rows = found.all()
             if rows:
                 return [_job(r) for r in rows], IDLE_WAIT
-            later = await session.exec(
-                select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.status == OutboxStatus.PENDING
-                )
-            )
-            upcoming = later.one()
+            later = await session.exec(self._queries.later, params={"now": now})  # type: ignore[call-overload]
+            upcoming = later.scalar()
         wait = (upcoming - now).total_seconds() if upcoming else IDLE_WAIT
         return [], min(max(wait, 0.01), IDLE_WAIT)
 
@@ -579,6 +569,34 @@ def _heads() -> Subquery:
         .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
         .subquery("heads")
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """The round's two reads, built once: a round runs after every send, and building the
+    window query anew each time cost more CPU than the database spent answering it."""
+
+    due: Any  # the chats' first rows due at :now, not in :blocked, in order, at most a batch
+    later: Any  # when the first row not yet due at :now comes due
+
+    @classmethod
+    def build(cls, batch: int) -> _Queries:
+        heads = _heads()
+        first = (heads.c.position == 1, heads.c.status == OutboxStatus.PENDING)
+        due = (
+            select(OutboxMessage)
+            .join(heads, heads.c.id == OutboxMessage.id)
+            .where(*first, heads.c.next_attempt_at <= bindparam("now"))
+            .where(heads.c.chat_id.not_in(bindparam("blocked", expanding=True)))
+            .order_by(heads.c.lane, heads.c.rank, heads.c.id)
+            .limit(batch)
+        )
+        # A head due now but left out (its chat is being sent to, or paced) does not count: a
+        # freed slot or the pace wakes the loop for it; counting it polled every 10 ms.
+        later = sql_select(func.min(heads.c.next_attempt_at)).where(
+            *first, heads.c.next_attempt_at > bindparam("now")
+        )
+        return cls(due=due, later=later)
 
 
 async def pending_count(services: Services) -> int:

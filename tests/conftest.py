@@ -120,6 +120,26 @@ def _head() -> str:
     return head
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests shared out, first in each worker's share: pytest-xdist's worksteal gives
+    worker k the k-th contiguous slice of this list (each as long as what is left, divided by
+    the workers left), and takes stolen tests from a slice's end. Slow tests bunched in one
+    slice ran last, on whichever workers stole them, and the whole run waited for them."""
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for worker in range(workers):
+        share = left // (workers - worker)
+        first = slow[worker::workers]
+        take = max(0, share - len(first))
+        ordered += first + rest[:take]
+        rest = rest[take:]
+        left -= share
+    items[:] = ordered + rest
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
     """SQLite: one database file migrated to head, copied by each test. PostgreSQL: the

@@ -12,10 +12,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from fakegram import FakeBotApi, Limits
 from fakegram.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, Player, offset, seed_groups
 from searchbot import db
 from searchbot.dispatcher import CONCURRENCY
+
+pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart
 
 GROUPS = 600
 REPO = Path(__file__).resolve().parent.parent

@@ -7,6 +7,7 @@ import pytest
 from searchbot.demo import run_demo
 
 
+@pytest.mark.slow
 async def test_the_demo_shows_a_found_child_matched(capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_demo(groups=12) == 0
     out = capsys.readouterr().out

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import h3
+import pytest
 from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeChat
@@ -243,6 +244,7 @@ async def test_a_restart_between_stages_fires_the_next_once_on_time(
             assert case is not None and case.stage == 1
 
 
+@pytest.mark.slow
 async def test_two_processes_on_one_database_fire_each_stage_once(
     fake: FakeBotApi, database_url: str
 ) -> None:

@@ -26,6 +26,8 @@ from searchbot.models import OutboxMessage
 from searchbot.outbox import ALERTS, PEOPLE, enqueue
 from tests.world import CENTRE, World, offset, world_settings
 
+pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart
+
 LATENCY = 0.03
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from sqlalchemy import func, insert
 from sqlmodel import col, select
 
@@ -320,6 +321,7 @@ async def perform(world: World, cast: Cast, role: str, action: Action) -> Heard:
 # --- the tests -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_every_refused_action_answers_clearly_and_changes_nothing(
     world: World, fake: FakeBotApi
 ) -> None:
@@ -341,6 +343,7 @@ async def test_every_refused_action_answers_clearly_and_changes_nothing(
     assert fake.violations == []
 
 
+@pytest.mark.slow
 async def test_every_permitted_action_is_carried_out(world: World, fake: FakeBotApi) -> None:
     cast = await build_cast(world, fake)
     failures: list[str] = []

@@ -5,6 +5,7 @@ no other message."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeMessage
@@ -12,6 +13,8 @@ from searchbot.models import BotState, Group, OutboxMessage
 from searchbot.placeholder import KEY
 from tests.test_strict_limits import strict, strict_world
 from tests.world import CENTRE, World, offset
+
+pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart
 
 __all__ = ["strict"]  # the fixture: a Bot API as strict as Telegram
 

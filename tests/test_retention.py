@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 
@@ -203,6 +204,7 @@ async def run_cli(database_url: str, cwd: Path, *args: str) -> tuple[int, str, s
     return process.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.slow
 async def test_purge_dry_run_command_shows_what_would_go_and_changes_nothing(
     world: World, fake: FakeBotApi, database_url: str, tmp_path: Path
 ) -> None:

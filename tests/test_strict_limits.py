@@ -17,6 +17,8 @@ from searchbot.models import OutboxMessage
 from searchbot.texts import say
 from tests.world import CENTRE, World, offset, world_settings
 
+pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart
+
 OFFICERS = -777
 QUESTIONS = ("ask_photo", "ask_name", "ask_age", "ask_sex", "ask_description", "ask_place",
              "ask_time", "ask_contact")  # fmt: skip
