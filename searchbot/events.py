@@ -156,6 +156,20 @@ class ChildMatched:
     by: str
 
 
+@dataclass(frozen=True)
+class CaseStillOpen:
+    """A reminder fell due: the case is still open at its widest ring (after a day, stale)."""
+
+    case_id: int
+
+
+@dataclass(frozen=True)
+class VerificationOverdue:
+    """Cases have waited for an officer's verification longer than the reminder interval."""
+
+    case_ids: tuple[int, ...]
+
+
 Event = (
     CaseOpened
     | GroupsAlerted
@@ -173,4 +187,6 @@ Event = (
     | RecipientGone
     | ChildFound
     | ChildMatched
+    | CaseStillOpen
+    | VerificationOverdue
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -40,6 +41,7 @@ from searchbot.events import (
     AlertOutlivedCase,
     CaseClosed,
     CaseOpened,
+    CaseStillOpen,
     CaseVerified,
     ChildFound,
     ChildMatched,
@@ -54,6 +56,7 @@ from searchbot.events import (
     SightingJudged,
     SightingRecorded,
     StageReached,
+    VerificationOverdue,
 )
 from searchbot.grid import distance_m
 from searchbot.matching import Candidate
@@ -712,6 +715,36 @@ async def _tell_first(
                           rank=found.TOP, now=services.now())  # fmt: skip
 
 
+# --- nobody forgets an open case ---------------------------------------------------------------
+
+
+async def _case_still_open(services: Services, session: AsyncSession, event: CaseStillOpen) -> None:
+    case = await _case(session, event.case_id)
+    await services.tell_officers(
+        session, lambda lang: _reminder(services, case, lang), kind="reminder", case_id=case.id
+    )
+
+
+def _reminder(services: Services, case: Case, lang: str) -> Out:
+    case_ref, now = ref(case.id or 0), services.now()
+    if now - case.created_at >= services.settings.stale_after:
+        hours = int((now - case.created_at) / timedelta(hours=1))
+        text = say(lang, "remind_stale", ref=case_ref, hours=hours)
+    else:
+        stages = services.settings.escalation
+        radius = Raw(distance_text(stages[max(case.stage, 0)].radius_m, lang))
+        minutes = minutes_between(case.created_at, now)
+        text = say(lang, "remind_open", ref=case_ref, minutes=minutes, radius=radius)
+    return Out(text, buttons=case_buttons(case.id or 0, lang, case.verified_at is not None))
+
+
+async def _verification_overdue(
+    services: Services, session: AsyncSession, event: VerificationOverdue
+) -> None:
+    """One message lists every case waiting for verification (it replaces the last one)."""
+    await digests.refresh(services, session, digests.VERIFY)
+
+
 TELLERS: dict[type, Teller] = {
     CaseOpened: _case_opened,
     GroupsAlerted: _groups_alerted,
@@ -729,4 +762,6 @@ TELLERS: dict[type, Teller] = {
     RecipientGone: _recipient_gone,
     ChildFound: _child_found,
     ChildMatched: _child_matched,
+    CaseStillOpen: _case_still_open,
+    VerificationOverdue: _verification_overdue,
 }

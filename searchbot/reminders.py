@@ -2,26 +2,24 @@
 a case still open at its widest ring, and loudly of one open for more than a day.
 
 The last reminder's time is a column; a reminder is claimed with a conditional update on it,
-so each goes out once even with two bot processes.
+so each goes out once even with two bot processes. This module decides which reminders are due
+and claims them; ``notify`` words them (``CaseStillOpen``, ``VerificationOverdue``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import digests
-from searchbot.cards import case_buttons, distance_text
-from searchbot.clock import minutes_between
-from searchbot.messages import Out
+from searchbot import notify
+from searchbot.events import CaseStillOpen, VerificationOverdue
 from searchbot.models import Case, CaseStatus
 from searchbot.services import Services
-from searchbot.texts import Raw, ref, say
 
 
 class Waiting(StrEnum):
@@ -61,7 +59,7 @@ async def tick(services: Services) -> int:
     verify = [c for c in due if _kind(services, c) == Waiting.VERIFY]
     reminded = await _remind_verify(services, verify, waiting) if verify else 0
     for case in due:
-        if case not in verify and await _remind(services, case, Waiting.FIND):
+        if case not in verify and await _remind(services, case):
             reminded += 1
     return reminded
 
@@ -75,19 +73,17 @@ async def _remind_verify(services: Services, due: list[Case], waiting: Sequence[
         for case in waiting:
             if case not in due and _kind(services, case) == Waiting.VERIFY:
                 await _claim(session, case, services.now())
-        await digests.refresh(services, session, digests.VERIFY)
+        overdue = VerificationOverdue(tuple(case.id or 0 for case in claimed))
+        await notify.publish(services, session, overdue)
         await session.commit()
     return len(claimed)
 
 
-async def _remind(services: Services, case: Case, kind: Waiting) -> bool:
+async def _remind(services: Services, case: Case) -> bool:
     async with services.sessions() as session:
         if not await _claim(session, case, services.now()):
             return False
-        await services.tell_officers(
-            session, lambda lang: _reminder(services, case, kind, lang), kind="reminder",
-            case_id=case.id,
-        )  # fmt: skip
+        await notify.publish(services, session, CaseStillOpen(case.id or 0))
         await session.commit()
     return True
 
@@ -103,16 +99,3 @@ async def _claim(session: AsyncSession, case: Case, now: datetime) -> bool:
     )
     result = await session.exec(claim)  # type: ignore[call-overload]
     return bool(result.rowcount == 1)
-
-
-def _reminder(services: Services, case: Case, kind: Waiting, lang: str) -> Out:
-    case_ref, now = ref(case.id or 0), services.now()
-    minutes = minutes_between(case.created_at, now)
-    stages = services.settings.escalation
-    if now - case.created_at >= services.settings.stale_after:
-        hours = int((now - case.created_at) / timedelta(hours=1))
-        text = say(lang, "remind_stale", ref=case_ref, hours=hours)
-    else:
-        radius = Raw(distance_text(stages[max(case.stage, 0)].radius_m, lang))
-        text = say(lang, "remind_open", ref=case_ref, minutes=minutes, radius=radius)
-    return Out(text, buttons=case_buttons(case.id or 0, lang, case.verified_at is not None))

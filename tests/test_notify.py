@@ -92,6 +92,8 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "RecipientGone": lambda s: events.RecipientGone(WAITING, "Shop", True),
     "ChildFound": lambda s: events.ChildFound(s.found_id),
     "ChildMatched": lambda s: events.ChildMatched(s.found_id, s.case_id, "Officer"),
+    "CaseStillOpen": lambda s: events.CaseStillOpen(s.case_id),
+    "VerificationOverdue": lambda s: events.VerificationOverdue((s.case_id,)),
 }
 
 
