@@ -29,15 +29,14 @@ from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import closing, digests, registration
+from searchbot import closing, digests, notify, registration
+from searchbot.events import DeliveryFailed, PhotoStuck, SendsInDoubt
 from searchbot.logs import chat as log_chat
-from searchbot.messages import Out
 from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
 from searchbot.operations import Metrics
 from searchbot.outbox import PEOPLE, Lane, enqueue
 from searchbot.services import FOR_OFFICERS, Services
-from searchbot.texts import ref, say
 from searchbot.throttle import Throttle
 from searchbot.transport import (
     DeliveryError,
@@ -167,11 +166,7 @@ class Dispatcher:
         """Officers hear once, after the restart, how many groups may hold an alert twice."""
         log.warning("%s alert(s) were being sent when the bot stopped; sending them again", count)
         async with self._services.sessions() as session:
-            await self._services.tell_officers(
-                session,
-                lambda lang: Out(say(lang, "restart_duplicates", count=count)),
-                kind="notice",
-            )
+            await notify.publish(self._services, session, SendsInDoubt(count))
             await session.commit()
         self.wake()
 
@@ -461,14 +456,8 @@ class Dispatcher:
             _forget_reply(row)
             session.add(row)
             if tell and job.kind in ("alert", "retract", "closing_notice"):
-                await self._services.tell_officers(
-                    session,
-                    lambda lang: Out(
-                        say(lang, "delivery_dead", ref=ref(job.case_id or 0), chat=job.chat_id,
-                            error=error[:200])
-                    ),
-                    kind="notice", case_id=job.case_id, dedupe=f"dead:{job.id}",
-                )  # fmt: skip
+                failed = DeliveryFailed(job.id, job.case_id, job.chat_id, error)
+                await notify.publish(self._services, session, failed)
             await session.commit()
         self.wake()
 
@@ -529,13 +518,7 @@ class Dispatcher:
     async def _tell_stuck(
         self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
     ) -> None:
-        await self._services.tell_officers(
-            session,
-            lambda lang: Out(
-                say(lang, "photo_stuck", ref=ref(case_id or 0), group=title, chat=chat_id)
-            ),
-            kind="notice", case_id=case_id, dedupe=f"stuck:{row_id}",
-        )  # fmt: skip
+        await notify.publish(self._services, session, PhotoStuck(row_id, case_id, title, chat_id))
 
 
 def _forget_reply(row: OutboxMessage) -> None:

@@ -170,6 +170,35 @@ class VerificationOverdue:
     case_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class SendsInDoubt:
+    """The bot restarted while ``count`` alerts were in the air: those groups may get one
+    twice."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """An alert, a retraction or a closing notice (outbox row ``row_id``) could not be
+    delivered to ``chat_id`` and will not be tried again."""
+
+    row_id: int
+    case_id: int | None
+    chat_id: int
+    error: str
+
+
+@dataclass(frozen=True)
+class PhotoStuck:
+    """Telegram kept an alert photo in a group (``row_id`` tried to take it down)."""
+
+    row_id: int
+    case_id: int | None
+    group_title: str
+    chat_id: int
+
+
 Event = (
     CaseOpened
     | GroupsAlerted
@@ -189,4 +218,7 @@ Event = (
     | ChildMatched
     | CaseStillOpen
     | VerificationOverdue
+    | SendsInDoubt
+    | DeliveryFailed
+    | PhotoStuck
 )

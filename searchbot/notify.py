@@ -46,13 +46,16 @@ from searchbot.events import (
     ChildFound,
     ChildMatched,
     CloseRequested,
+    DeliveryFailed,
     Event,
     ExitsUnwatched,
     GroupDecided,
     GroupRegistered,
     GroupsAlerted,
     GroupUnregistered,
+    PhotoStuck,
     RecipientGone,
+    SendsInDoubt,
     SightingJudged,
     SightingRecorded,
     StageReached,
@@ -745,6 +748,40 @@ async def _verification_overdue(
     await digests.refresh(services, session, digests.VERIFY)
 
 
+# --- what the outbox could not do ---------------------------------------------------------------
+
+
+async def _sends_in_doubt(services: Services, session: AsyncSession, event: SendsInDoubt) -> None:
+    await services.tell_officers(
+        session, lambda lang: Out(say(lang, "restart_duplicates", count=event.count)),
+        kind="notice",
+    )  # fmt: skip
+
+
+async def _delivery_failed(
+    services: Services, session: AsyncSession, event: DeliveryFailed
+) -> None:
+    await services.tell_officers(
+        session,
+        lambda lang: Out(
+            say(lang, "delivery_dead", ref=ref(event.case_id or 0), chat=event.chat_id,
+                error=event.error[:200])
+        ),
+        kind="notice", case_id=event.case_id, dedupe=f"dead:{event.row_id}",
+    )  # fmt: skip
+
+
+async def _photo_stuck(services: Services, session: AsyncSession, event: PhotoStuck) -> None:
+    await services.tell_officers(
+        session,
+        lambda lang: Out(
+            say(lang, "photo_stuck", ref=ref(event.case_id or 0), group=event.group_title,
+                chat=event.chat_id)
+        ),
+        kind="notice", case_id=event.case_id, dedupe=f"stuck:{event.row_id}",
+    )  # fmt: skip
+
+
 TELLERS: dict[type, Teller] = {
     CaseOpened: _case_opened,
     GroupsAlerted: _groups_alerted,
@@ -764,4 +801,7 @@ TELLERS: dict[type, Teller] = {
     ChildMatched: _child_matched,
     CaseStillOpen: _case_still_open,
     VerificationOverdue: _verification_overdue,
+    SendsInDoubt: _sends_in_doubt,
+    DeliveryFailed: _delivery_failed,
+    PhotoStuck: _photo_stuck,
 }

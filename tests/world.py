@@ -1,7 +1,7 @@
 """The end-to-end tests play in the same world as the demo, with one difference: the bot's tick
-comes round once a second, not five times. Tests that need a stage, a reminder or an exit check
-move the World's clock and run the tick themselves (``World.later``), so a faster background
-tick would only spend the two cores the suite shares on empty database queries."""
+comes round every five seconds, not five times a second. Tests that need a stage, a reminder or
+an exit check move the World's clock and run the tick themselves (``World.later``), so a faster
+background tick would only spend the two cores the suite shares on empty database queries."""
 
 from typing import Any
 
@@ -16,7 +16,7 @@ from fakegram.rehearsal import (
 )
 from searchbot.settings import Settings, load_settings
 
-TEST_DEFAULTS: dict[str, Any] = {"SEARCHBOT_TICK_SECONDS": 1.0}
+TEST_DEFAULTS: dict[str, Any] = {"SEARCHBOT_TICK_SECONDS": 5.0}
 
 
 def world_environment(fake: FakeBotApi, database_url: str, **overrides: Any) -> dict[str, str]:
