@@ -165,9 +165,8 @@ class CaseStillOpen:
 
 @dataclass(frozen=True)
 class VerificationOverdue:
-    """Cases have waited for an officer's verification longer than the reminder interval."""
-
-    case_ids: tuple[int, ...]
+    """Cases have waited for an officer's verification longer than the reminder interval (the
+    officers' list is read from the cases, so the event names none)."""
 
 
 @dataclass(frozen=True)

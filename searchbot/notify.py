@@ -300,9 +300,9 @@ async def _case_verified(services: Services, session: AsyncSession, event: CaseV
     case = await _case(session, event.case_id)
     for held in await q.held_sightings(session, event.case_id):
         await _share_with_family(services, session, case, held)
-    await services.tell_officers(
-        session, lambda lg: Out(say(lg, "verified_by", ref=ref(event.case_id), by=event.by_name)),
-        kind="notice", case_id=event.case_id,
+    await _officer_notice(
+        services, session, "verified_by", case_id=event.case_id, ref=ref(event.case_id),
+        by=event.by_name,
     )  # fmt: skip
 
 
@@ -367,10 +367,9 @@ async def _sighting_judged(
     if event.credible:
         await _share_with_family(services, session, case, sighting)
     key = "credible_marked" if event.credible else "not_credible_marked"
-    await services.tell_officers(
-        session,
-        lambda lg: Out(say(lg, key, ref=ref(case.id or 0), by=event.by_name, count=event.alerted)),
-        kind="notice", case_id=case.id,
+    await _officer_notice(
+        services, session, key, case_id=case.id, ref=ref(case.id or 0), by=event.by_name,
+        count=event.alerted,
     )  # fmt: skip
 
 
@@ -560,10 +559,9 @@ async def _recipient_gone(services: Services, session: AsyncSession, event: Reci
         await digests.refresh(services, session, digests.REQUESTS)
     title = event.group_title
     if title is not None:
-        await services.tell_officers(
-            session, lambda lang: Out(say(lang, "recipient_gone", chat=title)),
-            kind="notice", dedupe=f"gone:{event.chat_id}",
-        )  # fmt: skip
+        await _officer_notice(
+            services, session, "recipient_gone", dedupe=f"gone:{event.chat_id}", chat=title
+        )
 
 
 # --- a child found alone ---------------------------------------------------------------------------
@@ -752,33 +750,38 @@ async def _verification_overdue(
 
 
 async def _sends_in_doubt(services: Services, session: AsyncSession, event: SendsInDoubt) -> None:
-    await services.tell_officers(
-        session, lambda lang: Out(say(lang, "restart_duplicates", count=event.count)),
-        kind="notice",
-    )  # fmt: skip
+    await _officer_notice(services, session, "restart_duplicates", count=event.count)
 
 
 async def _delivery_failed(
     services: Services, session: AsyncSession, event: DeliveryFailed
 ) -> None:
-    await services.tell_officers(
-        session,
-        lambda lang: Out(
-            say(lang, "delivery_dead", ref=ref(event.case_id or 0), chat=event.chat_id,
-                error=event.error[:200])
-        ),
-        kind="notice", case_id=event.case_id, dedupe=f"dead:{event.row_id}",
+    await _officer_notice(
+        services, session, "delivery_dead", case_id=event.case_id, dedupe=f"dead:{event.row_id}",
+        ref=ref(event.case_id or 0), chat=event.chat_id, error=event.error[:200],
     )  # fmt: skip
 
 
 async def _photo_stuck(services: Services, session: AsyncSession, event: PhotoStuck) -> None:
+    await _officer_notice(
+        services, session, "photo_stuck", case_id=event.case_id, dedupe=f"stuck:{event.row_id}",
+        ref=ref(event.case_id or 0), group=event.group_title, chat=event.chat_id,
+    )  # fmt: skip
+
+
+async def _officer_notice(
+    services: Services,
+    session: AsyncSession,
+    key: str,
+    *,
+    case_id: int | None = None,
+    dedupe: str | None = None,
+    **values: Any,
+) -> None:
+    """One text (``key`` with ``values``) to every officer chat, each in its language."""
     await services.tell_officers(
-        session,
-        lambda lang: Out(
-            say(lang, "photo_stuck", ref=ref(event.case_id or 0), group=event.group_title,
-                chat=event.chat_id)
-        ),
-        kind="notice", case_id=event.case_id, dedupe=f"stuck:{event.row_id}",
+        session, lambda lang: Out(say(lang, key, **values)), kind="notice", case_id=case_id,
+        dedupe=dedupe,
     )  # fmt: skip
 
 

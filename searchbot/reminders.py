@@ -73,8 +73,7 @@ async def _remind_verify(services: Services, due: list[Case], waiting: Sequence[
         for case in waiting:
             if case not in due and _kind(services, case) == Waiting.VERIFY:
                 await _claim(session, case, services.now())
-        overdue = VerificationOverdue(tuple(case.id or 0 for case in claimed))
-        await notify.publish(services, session, overdue)
+        await notify.publish(services, session, VerificationOverdue())
         await session.commit()
     return len(claimed)
 

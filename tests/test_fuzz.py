@@ -7,9 +7,10 @@ be valid against the Bot API specification, and the bot must still answer at the
 Hypothesis runs in a worker thread and hands each batch of moves to the event loop the bot
 runs on, so that one world (one bot, one database, one fake) lives through the whole run and
 the bot keeps working between batches. The runs are seeded: CI sees the same 2,000+ updates
-every time, in two runs of half each (two workers play them side by side). The tame run avoids what Telegram's own clients do not produce (venue
-titles longer than 64 characters, control characters, talking to a bot one has blocked) and
-lets the bot catch up before each membership change; ``test_fuzz_wild`` drops that care.
+every time, in two runs of half each (two workers play them side by side). The tame run
+avoids what Telegram's own clients do not produce (venue titles longer than 64 characters,
+control characters, talking to a bot one has blocked) and lets the bot catch up before each
+membership change; ``test_fuzz_wild`` drops that care.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "ChildFound": lambda s: events.ChildFound(s.found_id),
     "ChildMatched": lambda s: events.ChildMatched(s.found_id, s.case_id, "Officer"),
     "CaseStillOpen": lambda s: events.CaseStillOpen(s.case_id),
-    "VerificationOverdue": lambda s: events.VerificationOverdue((s.case_id,)),
+    "VerificationOverdue": lambda s: events.VerificationOverdue(),
     "SendsInDoubt": lambda s: events.SendsInDoubt(3),
     "DeliveryFailed": lambda s: events.DeliveryFailed(s.alert_row_id, s.case_id, ALERTED, "403"),
     "PhotoStuck": lambda s: events.PhotoStuck(s.alert_row_id, s.case_id, "Shop", ALERTED),
