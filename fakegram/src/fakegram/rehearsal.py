@@ -31,6 +31,7 @@ QUIET = 0.1  # seconds without a Bot API call after which the bot is taken to be
 # The same for a bot in this process, where the World also sees every update and outbox row
 # in hand: the quiet only has to cover the few event-loop turns between one step and the next.
 IN_PROCESS_QUIET = 0.02
+SETTLE_RECHECK = (0.01, 0.2)  # seconds between looks at an outbox that waits on no call
 TICK_JOB = "escalation-tick"  # the bot's repeating job for stages, reminders and exit checks
 ADMIN_ID = 9000
 
@@ -336,22 +337,37 @@ class World(Player):
         """Wait until every update was handled to the end and the outbox is empty. A quiet
         Bot API alone is not proof: a handler may be busy with the database for a while. Every
         update confirmed by the bot's next poll, none in hand, no outbox row left and no Bot
-        API call in progress, twice over a short quiet: then the bot is done."""
+        API call in progress, twice over a short quiet: then the bot is done.
+
+        While rows wait for their chat's pace (a second each), the outbox is asked again when
+        the next call ends, or after a growing pause when none does (a retry waits out its
+        429): asking every few milliseconds cost the suite more CPU than the sends did."""
         deadline = time.monotonic() + timeout
+        pause = SETTLE_RECHECK[0]
         while True:
             await self.fake.wait_idle(quiet=IN_PROCESS_QUIET, timeout=timeout)
-            if await self._at_rest():
+            if self._updates_in_hand():
+                pause = SETTLE_RECHECK[0]
+                await asyncio.sleep(pause)
+            elif await self._outbox_empty():
                 await self.fake.wait_idle(quiet=IN_PROCESS_QUIET, timeout=timeout)
                 if await self._at_rest():
                     return
+            elif await self.fake.wait_call(pause):
+                pause = SETTLE_RECHECK[0]
+            else:
+                pause = min(pause * 2, SETTLE_RECHECK[1])
             if time.monotonic() > deadline:
                 raise AssertionError("the bot did not settle: updates in hand or outbox rows")
-            await asyncio.sleep(0.01)
 
     async def _at_rest(self) -> bool:
         """No update waiting at the fake or in the bot, and no outbox row to send."""
-        if self.fake.pending_update_count or self._handling():
-            return False
+        return not self._updates_in_hand() and await self._outbox_empty()
+
+    def _updates_in_hand(self) -> bool:
+        return bool(self.fake.pending_update_count) or self._handling()
+
+    async def _outbox_empty(self) -> bool:
         return await pending_count(self.services) == 0
 
     def _handling(self) -> bool:

@@ -151,6 +151,7 @@ class FakeBotApi(World):
         self._poll_generation = 0
         self._inflight = 0
         self._last_activity = time.monotonic()
+        self._call_signal = asyncio.Event()  # set (and replaced) when a call ends
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
@@ -328,6 +329,18 @@ class FakeBotApi(World):
                 )
             await asyncio.sleep(min(max(quiet - idle_for, 0.005), 0.02))
 
+    async def wait_call(self, timeout: float) -> bool:
+        """Wait until a call other than getUpdates ends, for at most ``timeout`` seconds;
+        True if one did. A test waiting for the bot to send what it still holds wakes up when
+        something was sent, instead of asking the bot again and again."""
+        signal = self._call_signal
+        try:
+            async with asyncio.timeout(timeout):
+                await signal.wait()
+        except TimeoutError:
+            return False
+        return True
+
     def report(self, headline: str, tail: int = 12) -> str:
         """Human-readable state of the fake: pending updates, violations, recent calls."""
         calls = [c for c in self.calls if c.method != "getUpdates"][-tail:]
@@ -369,6 +382,8 @@ class FakeBotApi(World):
         finally:
             self._inflight -= 1
             self._last_activity = time.monotonic()
+            self._call_signal.set()
+            self._call_signal = asyncio.Event()
 
     async def _serve_safely(
         self, request: web.Request, spec: MethodSpec, at: float
