@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot import sqlite_trips
+
 # The package searchbot.migrations (migrations/ in the repository), wherever it is installed:
 # an installed wheel migrates its database without the repository.
 MIGRATIONS = Path(str(resources.files("searchbot.migrations")))
@@ -38,7 +40,10 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
         )
-    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    options: dict[str, Any] = {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    if (module := sqlite_trips.dbapi()) is not None:
+        options["module"] = module  # a statement is one trip to aiosqlite's thread, not four
+    engine = create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
