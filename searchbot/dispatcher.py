@@ -20,10 +20,10 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Subquery, bindparam, func, update
+from sqlalchemy import Subquery, bindparam, func, or_, update
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
-IDLE_WAIT = 0.5
+IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
+MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
 MAX_BACKOFF = 60.0
 ORDER_WAIT = 5.0  # seconds a send waits for the claims of the sends started before it
 
@@ -102,13 +103,15 @@ class Dispatcher:
         self._metrics.send_rate.set_function(self._throttle.rate)
         # Rows read per round: a second of sending (new rows for people interrupt a round,
         # and a chat freed by a finished send waits about a second for its pace anyway).
-        self._queries = _Queries.build(
-            max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
-        )
+        self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
+        self._queries = _Queries.build(self._batch)
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first
-        self._freed = asyncio.Event()  # a send ended: its chat may take the next message
+        self._freed = asyncio.Event()  # a chat with rows waiting may take its next message
         self._busy: set[int] = set()  # chats with a send of this process in the air
+        # Chats with rows behind the one in the air: the end of that send wakes the loop once
+        # the chat's pace allows the next. Other sends end without a look at the outbox.
+        self._waiting: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # Set once the latest started send has claimed its row (or given up): the next send
         # calls Telegram only after it, so that sends leave in the order they were started
@@ -196,23 +199,45 @@ class Dispatcher:
 
         Each row is claimed by its send task, once a send slot is free: a row is ``sending``
         only while its call may be in the air, so a crash leaves no more rows in doubt than
-        there are sends in flight (``CONCURRENCY``)."""
+        there are sends in flight (``CONCURRENCY``).
+
+        One read gives every chat's first row, those that can go now first: it tells what to
+        send and, from the rest, when to look again (a chat's pace, a retry's time). Rows
+        written meanwhile ring the doorbell; rows another process writes are found by the
+        look every ``IDLE_WAIT``."""
         self._wake.clear()
         self._freed.clear()
         paused = self._throttle.paused_all()
         if paused > 0:
             return paused  # the bot as a whole is over the limit: nothing goes out
         blocked = self._throttle.blocked_chats()
-        due, soonest = await self._due(set(blocked) | self._busy)
-        if blocked:
-            soonest = min(soonest, *blocked.values())
-        started = 0
-        for job in due:
+        heads, now = await self._heads(set(blocked) | self._busy)
+        wait, started = IDLE_WAIT, 0
+        for head in heads:
+            job, chat_id = head.job, head.job.chat_id
+            if head.in_the_air or chat_id in self._busy:
+                if head.queued > 1:
+                    self._waiting.add(chat_id)  # the send's end wakes the loop for the rest
+                continue
+            due_in = max((head.next_attempt_at - now).total_seconds(), blocked.get(chat_id, 0.0))
+            if due_in > 0:
+                wait = min(wait, due_in)
+                continue
             if self._wake.is_set() and job.lane > PEOPLE:
                 return 0.0  # something new arrived: re-read, people first
-            if await self._start(job):
-                started += 1
-        return 0.0 if started else soonest
+            if not await self._start(job):  # paced meanwhile (a handler answered directly)
+                wait = min(wait, self._throttle.wait_for_chat(chat_id))
+                continue
+            started += 1
+            if head.queued > 1:
+                self._waiting.add(chat_id)
+            else:
+                self._waiting.discard(chat_id)
+        if len(heads) >= self._batch:  # the read may have left chats out
+            if started:
+                return 0.0
+            wait = min(wait, *blocked.values()) if blocked else wait
+        return max(wait, MIN_WAIT)
 
     async def _start(self, job: Job) -> bool:
         """Wait for a free slot and start sending the row; False if its chat cannot take a
@@ -243,22 +268,16 @@ class Dispatcher:
         """Nothing being sent to the chat by this process, and its pace allows a message."""
         return chat_id not in self._busy and self._throttle.wait_for_chat(chat_id) <= 0
 
-    async def _due(self, blocked: set[int]) -> tuple[list[Job], float]:
-        """The next rows to send, in order, at most one per chat: each chat's first row (its
-        messages go out in the order they were written), and only for chats that can take a
-        message now: not ``blocked`` by the pace, none of their rows being sent (by this
-        process or another), their first row due. However many rows wait for a throttled chat,
-        they take one place in the line. If none is due: seconds until one may be."""
+    async def _heads(self, excluded: set[int]) -> tuple[list[_Head], datetime]:
+        """Every chat's first unsent row (its messages go out in the order they were
+        written), at most a batch: those due now for chats not ``excluded`` (paced, or being
+        sent to by this process) first, in lane, rank, id order. However many rows wait for
+        a throttled chat, they take one place in the line."""
         now = self._services.now()
+        query, params = self._queries.heads_at(now, excluded)
         async with self._services.sessions() as session:
-            found = await session.exec(self._queries.due_except(blocked), params={"now": now})  # type: ignore[call-overload]
-            rows = found.all()
-            if rows:
-                return [_job(r) for r in rows], IDLE_WAIT
-            later = await session.exec(self._queries.later, params={"now": now})  # type: ignore[call-overload]
-            upcoming = later.scalar()
-        wait = (upcoming - now).total_seconds() if upcoming else IDLE_WAIT
-        return [], min(max(wait, 0.01), IDLE_WAIT)
+            found = await session.exec(query, params=params)  # type: ignore[call-overload]
+            return [_Head.of(row, queued) for row, queued in found.all()], now
 
     async def _claim(self, row_id: int) -> bool:
         """Mark the row ``sending`` if it is still pending and due; False if it is not."""
@@ -309,7 +328,16 @@ class Dispatcher:
         finally:
             self._busy.discard(job.chat_id)
             self._slots.release()
-            self._freed.set()  # the chat may take its next message
+            if job.chat_id in self._waiting:
+                self._waiting.discard(job.chat_id)
+                self._freed_in(self._throttle.wait_for_chat(job.chat_id))
+
+    def _freed_in(self, seconds: float) -> None:
+        """Look at the outbox again in ``seconds`` (a chat's pace: its next row may go)."""
+        if seconds <= 0:
+            self._freed.set()
+        else:
+            asyncio.get_running_loop().call_later(seconds, self._freed.set)
 
     async def _claimed(self, job: Job) -> bool:
         try:
@@ -528,12 +556,14 @@ def _forget_reply(row: OutboxMessage) -> None:
         row.payload = {}
 
 
-def _heads() -> Subquery:
-    """Each unsent row with its place in its chat's line (1: the first). A chat with a row
-    being sent has that row first, so none of its other rows is chosen meanwhile."""
+def _line() -> Subquery:
+    """Each unsent row with its place in its chat's line (1: the first) and how many rows the
+    line holds. A chat with a row being sent has that row first, so none of its other rows is
+    chosen meanwhile."""
     busy_first = sql_case((col(OutboxMessage.status) == OutboxStatus.SENDING, 0), else_=1)
+    chat = col(OutboxMessage.chat_id)
     position = func.row_number().over(
-        partition_by=col(OutboxMessage.chat_id),
+        partition_by=chat,
         order_by=(
             busy_first,
             col(OutboxMessage.lane),
@@ -543,50 +573,64 @@ def _heads() -> Subquery:
     )
     return (
         sql_select(
-            col(OutboxMessage.id), col(OutboxMessage.chat_id), col(OutboxMessage.status),
+            col(OutboxMessage.id), chat, col(OutboxMessage.status),
             col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
-            position.label("position"),
+            position.label("position"), func.count().over(partition_by=chat).label("queued"),
         )
         .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
-        .subquery("heads")
+        .subquery("line")
     )  # fmt: skip
 
 
 @dataclass(frozen=True)
-class _Queries:
-    """The round's two reads, built once: a round runs after every send, and building the
-    window query anew each time cost more CPU than the database spent answering it."""
+class _Head:
+    """A chat's first unsent row, and how many rows its chat has in line."""
 
-    heads: Subquery
-    due: Any  # the chats' first rows due at :now, in order, at most a batch
-    later: Any  # when the first row not yet due at :now comes due
+    job: Job
+    in_the_air: bool  # claimed by a send (of this process or another)
+    next_attempt_at: datetime
+    queued: int
+
+    @classmethod
+    def of(cls, row: OutboxMessage, queued: int) -> _Head:
+        sending = row.status == OutboxStatus.SENDING
+        return cls(_job(row), sending, row.next_attempt_at, queued)
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """The round's read, built once: a round runs after many sends, and building the window
+    query anew each time cost more CPU than the database spent answering it."""
+
+    everyone: Any  # the chats' first rows, those due at :now first, at most a batch
+    excluding: Any  # the same, the chats in :excluded last
 
     @classmethod
     def build(cls, batch: int) -> _Queries:
-        heads = _heads()
-        due = (
-            select(OutboxMessage)
-            .join(heads, heads.c.id == OutboxMessage.id)
-            .where(heads.c.position == 1, heads.c.status == OutboxStatus.PENDING)
-            .where(heads.c.next_attempt_at <= bindparam("now"))
-            .order_by(heads.c.lane, heads.c.rank, heads.c.id)
-            .limit(batch)
+        line = _line()
+        waits = or_(
+            line.c.status != OutboxStatus.PENDING, line.c.next_attempt_at > bindparam("now")
         )
-        # A head due now but left out (its chat is being sent to, or paced) does not count: a
-        # freed slot or the pace wakes the loop for it; counting it polled every 10 ms.
-        later = sql_select(func.min(col(OutboxMessage.next_attempt_at))).where(
-            col(OutboxMessage.status) == OutboxStatus.PENDING,
-            col(OutboxMessage.next_attempt_at) > bindparam("now"),
+        excluded = line.c.chat_id.in_(bindparam("excluded", expanding=True))
+        first_rows = (
+            select(OutboxMessage, line.c.queued)
+            .join(line, line.c.id == OutboxMessage.id)
+            .where(line.c.position == 1)
         )
-        return cls(heads=heads, due=due, later=later)
 
-    def due_except(self, blocked: set[int]) -> Any:
-        """``due`` without the chats in ``blocked``. No filter at all when none is: an empty
-        NOT IN (SQLAlchemy's empty-set subquery) made SQLite plan the read badly, and the first
-        answers of a crowd's presses came three times later."""
-        if not blocked:
-            return self.due
-        return self.due.where(self.heads.c.chat_id.not_in(sorted(blocked)))
+        def ordered(later: Any) -> Any:
+            order = (sql_case((later, 1), else_=0), line.c.lane, line.c.rank, line.c.id)
+            return first_rows.order_by(*order).limit(batch)
+
+        return cls(everyone=ordered(waits), excluding=ordered(or_(waits, excluded)))
+
+    def heads_at(self, now: datetime, excluded: set[int]) -> tuple[Any, dict[str, Any]]:
+        """The read and its parameters. The excluded chats' filter only when there are some:
+        an empty expanding IN made SQLite plan the read badly, and the first answers of a
+        crowd's presses came three times later."""
+        if not excluded:
+            return self.everyone, {"now": now}
+        return self.excluding, {"now": now, "excluded": sorted(excluded)}
 
 
 async def pending_count(services: Services) -> int:
