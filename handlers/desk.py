@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from searchbot import closing, desk, registration
-from searchbot.handlers.numbers import case_number, parse_id
 from searchbot.messages import Answer
 from searchbot.models import GroupStatus
+from searchbot.numbers import case_number, parse_id
 from searchbot.services import Actor, Services
 from searchbot.texts import say
 from searchbot.web import room

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from searchbot import conversation, desk, found, reporting, sightings
-from searchbot.handlers.numbers import case_number, parse_id
 from searchbot.handlers.render import (
     Context,
     actor_of,
@@ -17,6 +16,7 @@ from searchbot.handlers.render import (
     reply,
 )
 from searchbot.messages import Answer
+from searchbot.numbers import case_number, parse_id
 from searchbot.services import Actor, Services
 from searchbot.texts import say
 

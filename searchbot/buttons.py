@@ -22,23 +22,11 @@ from dataclasses import astuple, dataclass
 from typing import ClassVar, Self
 
 from searchbot.messages import Button
+from searchbot.numbers import chat_id as _chat_id
+from searchbot.numbers import record_id as _record_id
 
 MAX_BYTES = 64  # Telegram's limit on callback data
-RECORD_ID_MAX = 2**31 - 1  # cases, sightings, reports, landmarks are INTEGER ids on PostgreSQL
-_NUMBER = re.compile(r"-?[0-9]{1,15}")  # ASCII digits only: int() also takes "³" and "٣"
 _WORD = re.compile(r"[a-z][a-z_]{0,31}")  # an outcome, a checklist item, a dialogue choice
-
-
-def _record_id(part: str) -> int | None:
-    """A row id: positive ASCII digits within the INTEGER column's range."""
-    number = int(part) if _NUMBER.fullmatch(part) else None
-    return number if number is not None and 0 < number <= RECORD_ID_MAX else None
-
-
-def _chat_id(part: str) -> int | None:
-    """A Telegram chat id (a BIGINT: groups are negative, and may be past 2**31)."""
-    number = int(part) if _NUMBER.fullmatch(part) else None
-    return number if number else None
 
 
 def _word(part: str) -> str | None:
