@@ -1,11 +1,15 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
 Overall: a current rate, at most the configured limit (handlers' replies are outbox rows too;
-the rare direct upload is counted once sent), in any sliding second, and sends never closer together
-than 60 % of the even spacing. A call counts in that second from its start until a second after
-its end: the server counted it at some moment in between, so whatever the network did, no
-second of the server's holds more calls than the bot allowed in one of its own (the price is
-the round trip: at 30 ms a call, 30 a second become about 29).
+the rare direct upload is counted once sent), in any sliding second. Sends keep the even
+spacing; after a stall (a busy machine, a slow database) they may come closer, down to 60 % of
+it, until the time lost (at most ``CATCH_UP`` seconds of sending) is made up. Sends packed as
+closely as that all the time filled each second in its first 0.6 s and left the rest empty, so
+a sighting that came in then waited up to 0.4 s for the next second. A call counts in that
+second from its start until a second after its end: the server counted it at some moment in
+between, so whatever the network did, no second of the server's holds more calls than the bot
+allowed in one of its own (the price is the round trip: at 30 ms a call, 30 a second become
+about 29).
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -28,8 +32,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-GAP = 0.6  # sends at least this fraction of the even spacing apart: after a stall (a busy
-# machine, a slow database) the pace catches up within the second's limit, without a burst
+GAP = 0.6  # sends at least this fraction of the even spacing apart, when catching up
+CATCH_UP = 0.4  # seconds of sending a stall may save up, to make up at the closer spacing
+CALL_MEAN_WEIGHT = 0.1  # of the newest call in the running mean of how long a call takes
 BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
 OVERALL_WINDOW = 2.0  # 429s for different chats within this many seconds: the overall limit
@@ -60,6 +65,10 @@ class Throttle:
         self._in_flight = 0  # calls started, not ended
         self._reserved = 0  # slots taken, calls not started
         self._last_slot = -math.inf
+        # Slots saved up while nothing was sent (at most CATCH_UP seconds' worth), and when
+        self._credit, self._credit_at = CATCH_UP * per_second, now()
+        self._started: deque[float] = deque()  # starts of the calls in the air
+        self._call_seconds = 0.0  # how long a call takes, a running mean
         self._paused_all = -math.inf
         self._group_count = group_per_minute
         self._chat_rate, self._burst = chat_per_second, burst
@@ -83,16 +92,23 @@ class Throttle:
         whose calls have not started (a stalled database must not pile up a burst)."""
         now = self._now()
         rate = self.rate()
-        wait = max(self._paused_all - now, self._last_slot + GAP / rate - now)
+        window = self._window_wait(now, self._reserved)  # (drops the calls a second old)
+        wait = max(
+            self._paused_all - now,
+            self._last_slot + GAP / rate - now,
+            (1.0 - self._saved(now, rate)) / self._pace(rate),  # evenly, unless catching up
+        )
         if self._reserved >= AHEAD:
             wait = max(wait, POLL)
-        return max(wait, self._window_wait(now, self._reserved))
+        return max(wait, window)
 
     def take_slot(self) -> None:
         """Use the slot ``slot_wait`` said is free; then ``call_wait`` and ``call_started``
         right before the call, ``slot_done`` when it has ended (or ``slot_unused``)."""
+        now = self._now()
         self._reserved += 1
-        self._last_slot = self._now()
+        self._last_slot = now
+        self._credit, self._credit_at = self._saved(now, self.rate()) - 1.0, now
 
     def call_wait(self) -> float:
         """Seconds before a call whose slot was taken may start: the sliding second, counted
@@ -102,17 +118,37 @@ class Throttle:
     def call_started(self) -> None:
         self._reserved = max(0, self._reserved - 1)
         self._in_flight += 1
+        self._started.append(self._now())
 
     def slot_done(self) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
         end: the server counted it at some moment between its start and its end, so no second
         of the server's can hold more sends than one of the bot's, whatever the network did."""
         self._in_flight = max(0, self._in_flight - 1)
-        self._recent.append(self._now())
+        now = self._now()
+        self._recent.append(now)
+        if self._started:  # calls end about in the order they started: close enough for a mean
+            took = now - self._started.popleft()
+            self._call_seconds += CALL_MEAN_WEIGHT * (took - self._call_seconds)
 
     def slot_unused(self) -> None:
         """A slot taken for a call that was not made after all."""
         self._reserved = max(0, self._reserved - 1)
+        self._credit += 1.0
+
+    def _pace(self, rate: float) -> float:
+        """The even pace the sliding second sustains: a call holds its place in it for a second
+        and its own length, so at 30 ms a call, 30 a second become 29. Spaced for 30, the sends
+        ran into the full second, saved up slots meanwhile and went out in bursts."""
+        return rate / (1.0 + self._call_seconds)
+
+    def _saved(self, now: float, rate: float) -> float:
+        """Slots saved up by now, one more every even spacing, at most CATCH_UP seconds', and
+        no more than the sliding second has room for: time spent waiting for a full second
+        was not lost, and saving it up made the next second's sends a burst again."""
+        room = math.floor(rate) - ROOM - self._in_flight - self._reserved - len(self._recent)
+        accrued = self._credit + (now - self._credit_at) * self._pace(rate)
+        return min(CATCH_UP * rate, max(room, 1.0), accrued)
 
     async def global_slot(self) -> None:
         """Wait for the next overall sending slot and take it."""

@@ -6,6 +6,7 @@ then climbs back)."""
 from __future__ import annotations
 
 import asyncio
+import heapq
 
 import pytest
 
@@ -117,6 +118,53 @@ def test_overall_slots_keep_under_the_limit_in_every_second(
     assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
     elapsed = starts[-1] - starts[0]
     assert 300 / 30 <= elapsed <= 300 / 30 / 0.9  # within 0.9 of the limit, round trips and all
+
+
+def fan_out(throttle: Throttle, clock: Clock, sends: int, call: float = 0.03) -> list[float]:
+    """``sends`` calls of ``call`` seconds each, started as slots come, side by side as the
+    dispatcher makes them; their starts."""
+    starts: list[float] = []
+    ends: list[float] = []  # calls in the air
+    while len(starts) < sends:
+        wait = throttle.slot_wait()
+        if ends and clock.now + wait >= ends[0]:  # a call ends first: it frees its place
+            clock.now = max(clock.now, heapq.heappop(ends))
+            throttle.slot_done()
+            continue
+        if wait > 0:
+            clock.now += max(wait, 1e-6)  # a wait too small to move the clock still passes
+            continue
+        throttle.take_slot()
+        assert throttle.call_wait() == 0
+        throttle.call_started()
+        starts.append(clock.now)
+        heapq.heappush(ends, clock.now + call)
+    while ends:
+        clock.now = max(clock.now, heapq.heappop(ends))
+        throttle.slot_done()
+    return starts
+
+
+def test_a_long_fanout_leaves_no_part_of_a_second_empty(throttle: Throttle, clock: Clock) -> None:
+    """A sighting that comes in during a fan-out waits for the next slot, not for the next
+    second: the sends are spread over each second, not packed into its first part."""
+    starts = fan_out(throttle, clock, 300)
+    gaps = [b - a for a, b in zip(starts[30:], starts[31:], strict=False)]  # past the start
+    assert max(gaps) < 2.5 / 30  # packed at 60 % of the spacing, 0.4 s of each second was empty
+    assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
+
+
+def test_after_a_stall_sends_come_closer_until_the_time_is_made_up(
+    throttle: Throttle, clock: Clock
+) -> None:
+    fan_out(throttle, clock, 60)
+    clock.now += 2.0  # the database stalled: nothing was sent for two seconds
+    starts = fan_out(throttle, clock, 30)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    catching_up = [gap for gap in gaps if gap < 0.9 / 30]
+    assert len(catching_up) >= 8  # CATCH_UP: 0.4 s of sending saved up, 12 slots at 30/s
+    assert min(gaps) >= 0.6 / 30 - 1e-9
+    assert gaps[-1] >= 0.9 / 30  # then the even spacing again
 
 
 def test_calls_in_flight_hold_their_place_in_the_second(throttle: Throttle, clock: Clock) -> None:
