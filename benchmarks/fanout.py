@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib.util
 import json
 import logging
@@ -621,6 +622,7 @@ async def selection_child(db_path: Path) -> None:
             fake, sqlite_url(db_path), SEARCHBOT_ESCALATION=ESCALATION, SEARCHBOT_TICK_SECONDS=5
         )
         async with World(fake, settings) as world:
+            gc.freeze()  # as ``searchbot run`` does once the bot is built
             sessions = world.services.sessions
             async with sessions() as session:
                 case = (await session.exec(select(Case))).one()

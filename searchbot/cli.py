@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -110,6 +111,9 @@ def _run(settings: Settings) -> int:
     from searchbot.app import ALLOWED_UPDATES, build, serve
 
     runtime = build(settings)
+    # What is built by now lives as long as the process: out of the collector's sight, a full
+    # collection no longer walks it (it held the event loop for about 90 ms at a time).
+    gc.freeze()
     if settings.webhook_url:  # the settings made sure a strong secret comes with it
         asyncio.run(serve(runtime))
     else:
