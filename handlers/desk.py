@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from searchbot import closing, desk, registration
+from searchbot import closing, desk, numbers, registration
 from searchbot.messages import Answer
 from searchbot.models import GroupStatus
 from searchbot.numbers import case_number, parse_id
@@ -50,7 +50,7 @@ async def _groups(services: Services, actor: Actor, args: list[str]) -> Answer:
 
 def _decide(approve: bool) -> Command:
     async def command(services: Services, actor: Actor, args: list[str]) -> Answer:
-        chat_id = parse_id(args[0]) if args else None
+        chat_id = numbers.chat_id(args[0]) if args else None
         if chat_id is None:
             name = "approve" if approve else "reject"
             return Answer().say(say(actor.language, "chat_id_usage", command=name))

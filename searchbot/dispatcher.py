@@ -236,7 +236,7 @@ class Dispatcher:
         if len(heads) >= self._batch:  # the read may have left chats out
             if started:
                 return 0.0
-            wait = min(wait, *blocked.values()) if blocked else wait
+            wait = min([wait, *blocked.values()])  # chats left out may be among them
         return max(wait, MIN_WAIT)
 
     async def _start(self, job: Job) -> bool:

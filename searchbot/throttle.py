@@ -62,12 +62,11 @@ class Throttle:
         self._now = now
         self._rate, self._rate_at = per_second, now()
         self._recent: deque[float] = deque()  # ends of the calls of the last second
-        self._in_flight = 0  # calls started, not ended
         self._reserved = 0  # slots taken, calls not started
         self._last_slot = -math.inf
         # Slots saved up while nothing was sent (at most CATCH_UP seconds' worth), and when
         self._credit, self._credit_at = CATCH_UP * per_second, now()
-        self._started: deque[float] = deque()  # starts of the calls in the air
+        self._started: deque[float] = deque()  # starts of the calls in the air, oldest first
         self._call_seconds = 0.0  # how long a call takes, a running mean
         self._paused_all = -math.inf
         self._group_count = group_per_minute
@@ -117,14 +116,12 @@ class Throttle:
 
     def call_started(self) -> None:
         self._reserved = max(0, self._reserved - 1)
-        self._in_flight += 1
         self._started.append(self._now())
 
     def slot_done(self) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
         end: the server counted it at some moment between its start and its end, so no second
         of the server's can hold more sends than one of the bot's, whatever the network did."""
-        self._in_flight = max(0, self._in_flight - 1)
         now = self._now()
         self._recent.append(now)
         if self._started:  # calls end about in the order they started: close enough for a mean
@@ -146,9 +143,8 @@ class Throttle:
         """Slots saved up by now, one more every even spacing, at most CATCH_UP seconds', and
         no more than the sliding second has room for: time spent waiting for a full second
         was not lost, and saving it up made the next second's sends a burst again."""
-        room = math.floor(rate) - ROOM - self._in_flight - self._reserved - len(self._recent)
         accrued = self._credit + (now - self._credit_at) * self._pace(rate)
-        return min(CATCH_UP * rate, max(room, 1.0), accrued)
+        return min(CATCH_UP * rate, max(self._room(self._reserved), 1.0), accrued)
 
     async def global_slot(self) -> None:
         """Wait for the next overall sending slot and take it."""
@@ -166,11 +162,17 @@ class Throttle:
         """Seconds until the sliding second has room for one more call besides ``extra``."""
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
-        if self._in_flight + extra + len(self._recent) < max(1, math.floor(self.rate()) - ROOM):
+        if self._room(extra) > 0:
             return 0.0
-        if self._in_flight + extra or not self._recent:
+        if self._started or extra or not self._recent:
             return POLL  # a call in the air (or a slot about to be called) must end first
         return self._recent[0] + 1.0 - now
+
+    def _room(self, extra: int) -> int:
+        """Places left in the sliding second: the calls in the air, ``extra`` slots taken and
+        the calls that ended within the second hold one each."""
+        held = len(self._started) + extra + len(self._recent)
+        return max(1, math.floor(self.rate()) - ROOM) - held
 
     # ---------------------------------------------------------------- per chat
 
