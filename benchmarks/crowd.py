@@ -59,10 +59,9 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from fakegram import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
-from fakegram.rehearsal import CENTRE, Player, offset, seed_groups, world_environment
-from searchbot import db
-from searchbot.db import Sessions
-from searchbot.models import Alert, OutboxMessage
+from searchbot.models import Alert, OutboxMessage, db
+from searchbot.models.db import Sessions
+from searchbot.rehearsal import CENTRE, Player, offset, seed_groups, world_environment
 
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20

@@ -62,13 +62,12 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from fakegram import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
-from fakegram.rehearsal import CENTRE, World, offset, world_settings
-from searchbot import db
-from searchbot.db import Sessions
-from searchbot.dispatcher import pending_count
-from searchbot.escalation import groups_within
-from searchbot.grid import cells_of, distance_m
-from searchbot.models import Case, Group
+from searchbot.cases.escalation import groups_within
+from searchbot.delivery.dispatcher import pending_count
+from searchbot.domain.grid import cells_of, distance_m
+from searchbot.models import Case, Group, db
+from searchbot.models.db import Sessions
+from searchbot.rehearsal import CENTRE, World, offset, world_settings
 
 log = logging.getLogger("benchmarks.fanout")
 

@@ -1,4 +1,4 @@
-"""Inline buttons. The callback data is decoded into one of ``searchbot.buttons``' actions;
+"""Inline buttons. The callback data is decoded into one of ``searchbot.words.buttons``' actions;
 every action re-checks who may do it server-side, so a forged or replayed callback changes
 nothing it should not."""
 
@@ -11,8 +11,13 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from searchbot import closing, conversation, desk, exits, found, registration, sightings
-from searchbot.buttons import (
+from searchbot.cases import closing, conversation, desk, exits, found, registration, sightings
+from searchbot.cases.services import Actor
+from searchbot.domain.messages import Answer
+from searchbot.handlers.render import Context, actor_of, reply
+from searchbot.models import CaseOutcome
+from searchbot.web import room
+from searchbot.words.buttons import (
     Action,
     Approve,
     Checked,
@@ -30,12 +35,7 @@ from searchbot.buttons import (
     WatchExit,
     decode,
 )
-from searchbot.handlers.render import Context, actor_of, reply
-from searchbot.messages import Answer
-from searchbot.models import CaseOutcome
-from searchbot.services import Actor
-from searchbot.texts import say
-from searchbot.web import room
+from searchbot.words.texts import say
 
 GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from searchbot import closing, desk, numbers, registration
-from searchbot.messages import Answer
+from searchbot.cases import closing, desk, registration
+from searchbot.cases.services import Actor, Services
+from searchbot.domain import numbers
+from searchbot.domain.messages import Answer
+from searchbot.domain.numbers import case_number, parse_id
 from searchbot.models import GroupStatus
-from searchbot.numbers import case_number, parse_id
-from searchbot.services import Actor, Services
-from searchbot.texts import say
 from searchbot.web import room
+from searchbot.words.texts import say
 
 Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
 

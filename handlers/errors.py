@@ -15,10 +15,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from searchbot import replies
+from searchbot.delivery import replies
+from searchbot.domain.messages import Out
 from searchbot.handlers.render import Context
-from searchbot.messages import Out
-from searchbot.texts import language_of, say
+from searchbot.words.texts import language_of, say
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden
 
-from searchbot import found, registration, sightings
+from searchbot.cases import found, registration, sightings
+from searchbot.domain.messages import Answer
 from searchbot.handlers.render import Context, actor_of, command_of, input_of, reply
-from searchbot.messages import Answer
-from searchbot.texts import say
+from searchbot.words.texts import say
 
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 

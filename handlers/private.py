@@ -7,7 +7,10 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from searchbot import conversation, desk, found, reporting, sightings
+from searchbot.cases import conversation, desk, found, reporting, sightings
+from searchbot.cases.services import Actor, Services
+from searchbot.domain.messages import Answer
+from searchbot.domain.numbers import case_number, parse_id
 from searchbot.handlers.render import (
     Context,
     actor_of,
@@ -15,10 +18,7 @@ from searchbot.handlers.render import (
     input_of,
     reply,
 )
-from searchbot.messages import Answer
-from searchbot.numbers import case_number, parse_id
-from searchbot.services import Actor, Services
-from searchbot.texts import say
+from searchbot.words.texts import say
 
 DIALOGUE_COMMANDS = {"/skip", "/done", "/next"}
 GROUP_COMMANDS = {"/register", "/unregister", "/status"}

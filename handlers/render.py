@@ -12,12 +12,14 @@ from telegram import Bot, Message, Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from searchbot import menus, registration, replies
-from searchbot.dialogue import Input
-from searchbot.messages import Answer, Out
-from searchbot.services import Actor, Services
-from searchbot.texts import language_of
-from searchbot.transport import send_out
+from searchbot.cases import registration
+from searchbot.cases.dialogue import Input
+from searchbot.cases.services import Actor, Services
+from searchbot.delivery import replies
+from searchbot.domain.messages import Answer, Out
+from searchbot.telegram import menus
+from searchbot.telegram.transport import send_out
+from searchbot.words.texts import language_of
 
 VENUE_TITLE_MAX = 200  # a venue title is free text: keep it to what a card shows
 UPLOAD_ATTEMPTS = 4  # a chart or an export sent directly: tries before giving up

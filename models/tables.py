@@ -170,7 +170,7 @@ class Sighting(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A message waiting to be sent, being sent, or sent (then it keeps its message_id).
 
-    ``lane`` orders traffic (``searchbot.outbox.Lane``: people, retractions, group alerts,
+    ``lane`` orders traffic (``searchbot.models.outbox.Lane``: people, retractions, group alerts,
     counters); within a lane ``rank`` (the distance for alerts) and then ``id`` decide.
     """
 

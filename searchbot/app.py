@@ -14,22 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from searchbot import db, escalation, exits, found, handlers, logs, menus, reminders, retention
-from searchbot.bot_http import AiohttpRequest
-from searchbot.buttons import is_crowd_press
-from searchbot.checks import Checks
-from searchbot.clock import Clock, system_clock, use_zone
-from searchbot.dispatcher import Dispatcher
-from searchbot.doorbell import Doorbell
-from searchbot.operations import Metrics, OperationsServer
-from searchbot.placeholder import PlaceholderStore
-from searchbot.places import PlaceResolver
-from searchbot.services import Services
+from searchbot import handlers
+from searchbot.cases import escalation, exits, found, reminders
+from searchbot.cases.checks import Checks
+from searchbot.cases.places import PlaceResolver
+from searchbot.cases.services import Services
+from searchbot.delivery.dispatcher import Dispatcher
+from searchbot.domain.clock import Clock, system_clock, use_zone
+from searchbot.models import db
+from searchbot.models.doorbell import Doorbell
+from searchbot.operations import logs, retention
+from searchbot.operations.health import Metrics, OperationsServer
 from searchbot.settings import Settings
-from searchbot.transport import TelegramTransport
-from searchbot.update_order import ChatOrderedUpdates
+from searchbot.telegram import menus
+from searchbot.telegram.bot_http import AiohttpRequest
+from searchbot.telegram.placeholder import PlaceholderStore
+from searchbot.telegram.transport import TelegramTransport
+from searchbot.telegram.update_order import ChatOrderedUpdates
+from searchbot.telegram.webhook import WebhookServer
 from searchbot.web.server import CommandRoom
-from searchbot.webhook import WebhookServer
+from searchbot.words.buttons import is_crowd_press
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +184,7 @@ async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10)
 
 
 async def _start_webhook(runtime: Runtime) -> None:
-    """Serve the webhook (see ``searchbot.webhook``), then tell Telegram where it is."""
+    """Serve the webhook (see ``searchbot.telegram.webhook``), then tell Telegram where it is."""
     application, settings = runtime.application, runtime.services.settings
     assert settings.webhook_url and settings.webhook_secret
 

@@ -10,8 +10,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from searchbot import db, logs
-from searchbot.db import Sessions
+from searchbot.models import db
+from searchbot.models.db import Sessions
+from searchbot.operations import logs
 from searchbot.settings import Settings, SettingsError, load_settings
 
 
@@ -81,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         print("database is at the newest schema")
         return 0
     if args.command == "landmarks":
-        from searchbot.places import import_landmarks
+        from searchbot.cases.places import import_landmarks
 
         return asyncio.run(_import_file(settings, args.file, import_landmarks, "landmarks"))
     if args.command == "playbooks":
-        from searchbot.playbooks import import_playbooks
+        from searchbot.cases.playbooks import import_playbooks
 
         return asyncio.run(_import_file(settings, args.file, import_playbooks, "playbooks"))
     if args.command == "purge":
@@ -165,9 +166,9 @@ async def _import_file(
 
 
 async def _export(settings: Settings, case_id: int, folder: Path) -> int:
-    from searchbot.after_action import export_text
-    from searchbot.desk import case_documents
-    from searchbot.exports import load_case_record
+    from searchbot.cases.desk import case_documents
+    from searchbot.operations.exports import load_case_record
+    from searchbot.telling.after_action import export_text
 
     engine = db.create_engine(settings.database_url)
     try:
@@ -197,7 +198,7 @@ async def _export(settings: Settings, case_id: int, folder: Path) -> int:
 async def _stats(settings: Settings, days: int, png: Path | None) -> int:
     from datetime import UTC, datetime, timedelta
 
-    from searchbot.statistics import chart_png, compute
+    from searchbot.operations.statistics import chart_png, compute
 
     engine = db.create_engine(settings.database_url)
     try:
@@ -222,13 +223,13 @@ async def _stats(settings: Settings, days: int, png: Path | None) -> int:
 
 
 async def _purge(settings: Settings, dry_run: bool) -> int:
-    from searchbot.checks import Checks
-    from searchbot.clock import system_clock
-    from searchbot.doorbell import Doorbell
-    from searchbot.found import forget as forget_found
-    from searchbot.places import PlaceResolver
-    from searchbot.retention import purge
-    from searchbot.services import Services
+    from searchbot.cases.checks import Checks
+    from searchbot.cases.found import forget as forget_found
+    from searchbot.cases.places import PlaceResolver
+    from searchbot.cases.services import Services
+    from searchbot.domain.clock import system_clock
+    from searchbot.models.doorbell import Doorbell
+    from searchbot.operations.retention import purge
 
     engine = db.create_engine(settings.database_url)
     try:

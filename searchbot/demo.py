@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from fakegram import FakeBotApi, FakeMessage
-from fakegram.rehearsal import (
+from searchbot.models import GroupRole, Landmark, LandmarkKind
+from searchbot.rehearsal import (
     CENTRE,
     World,
     command_room_environment,
@@ -23,7 +24,6 @@ from fakegram.rehearsal import (
     offset,
     world_settings,
 )
-from searchbot.models import GroupRole, Landmark, LandmarkKind
 
 TITLES = [
     "Tea shop", "Bakery", "Mall security", "Toy store", "Pharmacy", "Metro station guards",

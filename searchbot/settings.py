@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     @field_validator("phone_region")
     @classmethod
     def _phone_region(cls, value: str) -> str:
-        from searchbot.phones import is_region
+        from searchbot.domain.phones import is_region
 
         if not is_region(value.strip().upper()):
             raise ValueError(f"{value!r} is not a two-letter region code (e.g. CN, HK, GB)")

@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fakegram import FakeBotApi
-from searchbot import db
-from searchbot.db import Sessions
+from searchbot.models import db
+from searchbot.models.db import Sessions
 from tests.world import World, world_settings
 
 KEPT = {"alembic_version"}  # emptied between tests: every table but the migrations' record

@@ -8,7 +8,8 @@ import asyncio
 import sys
 import time
 
-from searchbot import app, escalation
+from searchbot import app
+from searchbot.cases import escalation
 from searchbot.settings import load_settings
 
 

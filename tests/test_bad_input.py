@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 
 from fakegram import FakeBotApi, FakeUser
 from searchbot.models import Case, Dialogue, Group, OutboxMessage, Person
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.test_permissions import changes, send, snapshot
 from tests.world import ADMIN_ID, CENTRE, World, offset, world_settings
 

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from fakegram import FakeBotApi
-from searchbot.buttons import (
+from searchbot.models import Case
+from searchbot.words.buttons import (
     MAX_BYTES,
     Approve,
     ButtonAction,
@@ -31,8 +32,7 @@ from searchbot.buttons import (
     decode,
     is_crowd_press,
 )
-from searchbot.models import Case
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.world import ADMIN_ID, World, world_settings
 
 LARGEST_ID = 2**31 - 1

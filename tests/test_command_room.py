@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from fakegram import FakeBotApi, FakeUser
-from fakegram.rehearsal import (
+from searchbot.rehearsal import (
     CENTRE,
     command_room_environment,
     init_data,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage
-from fakegram.rehearsal import CENTRE, init_data, mini_app_link, offset
+from searchbot.rehearsal import CENTRE, init_data, mini_app_link, offset
 from tests.test_command_room import room, search  # noqa: F401  (the fixture)
 from tests.world import World
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from fakegram import FakeBotApi, Limits
-from fakegram.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, Player, offset, seed_groups
-from searchbot import db
-from searchbot.dispatcher import CONCURRENCY
+from searchbot.delivery.dispatcher import CONCURRENCY
+from searchbot.models import db
+from searchbot.rehearsal import ADMIN_ID, CENTRE, OFFICER_ID, Player, offset, seed_groups
 
 pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart
 

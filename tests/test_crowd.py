@@ -17,13 +17,13 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
-from searchbot import retention
-from searchbot.bot_http import UPDATES_PER_POLL, AiohttpRequest
-from searchbot.buttons import is_crowd_press
-from searchbot.checks import AGAIN, NEW, STALE, Checks, Press
+from searchbot.cases.checks import AGAIN, NEW, STALE, Checks, Press
 from searchbot.models import Alert, AlertCheck, AuditEntry
-from searchbot.texts import say
-from searchbot.update_order import ChatOrderedUpdates
+from searchbot.operations import retention
+from searchbot.telegram.bot_http import UPDATES_PER_POLL, AiohttpRequest
+from searchbot.telegram.update_order import ChatOrderedUpdates
+from searchbot.words.buttons import is_crowd_press
+from searchbot.words.texts import say
 from tests.world import CENTRE, World, offset
 
 GROUPS, MEMBERS = 6, 4

@@ -8,9 +8,9 @@ import asyncio
 from sqlmodel import select
 
 from fakegram import FakeBotApi
-from searchbot import escalation
+from searchbot.cases import escalation
 from searchbot.models import Alert, Case, Group, OutboxMessage
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.world import CENTRE, World, offset, world_settings
 
 

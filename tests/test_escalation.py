@@ -16,8 +16,8 @@ import pytest
 from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeChat
-from searchbot import coverage, escalation
-from searchbot.grid import distance_m
+from searchbot.cases import coverage, escalation
+from searchbot.domain.grid import distance_m
 from searchbot.models import Alert, AuditEntry, Case
 from tests.world import CENTRE, MovableClock, World, offset, world_environment, world_settings
 

@@ -24,8 +24,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from searchbot.db import Sessions
-from searchbot.exports import (
+from searchbot.models import AuditEntry, Case, Sighting
+from searchbot.models.db import Sessions
+from searchbot.operations.exports import (
     CaseRecord,
     cap_messages,
     load_case_record,
@@ -33,7 +34,6 @@ from searchbot.exports import (
     rings_from_audit,
     xml_text,
 )
-from searchbot.models import AuditEntry, Case, Sighting
 from searchbot.settings import parse_stages
 
 CAP = "urn:oasis:names:tc:emergency:cap:1.2"

@@ -162,7 +162,7 @@ async def test_found_reports_are_forgotten_after_the_retention_period(
 ) -> None:
     from datetime import timedelta
 
-    from searchbot import found
+    from searchbot.cases import found
 
     officer = await world.officer()
     finder = fake.user(7501, first_name="Finder", language_code="en")

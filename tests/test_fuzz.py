@@ -31,7 +31,7 @@ from telegram.ext import ContextTypes, TypeHandler
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from fakegram.markup import utf16_len
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 
 BATCH = 50  # moves per Hypothesis example

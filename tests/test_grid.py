@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from searchbot.grid import FINE, cells_of, cover, distance_m
+from searchbot.domain.grid import FINE, cells_of, cover, distance_m
 from tests.world import CENTRE, offset
 
 

@@ -20,10 +20,10 @@ import pytest
 from sqlmodel import select
 
 from fakegram import ApiCall, FakeBotApi, FakeChat, Limits
-from searchbot.dispatcher import CONCURRENCY
-from searchbot.messages import Out
+from searchbot.delivery.dispatcher import CONCURRENCY
+from searchbot.domain.messages import Out
 from searchbot.models import OutboxMessage
-from searchbot.outbox import ALERTS, PEOPLE, enqueue
+from searchbot.models.outbox import ALERTS, PEOPLE, enqueue
 from tests.world import CENTRE, World, offset, world_settings
 
 pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart

@@ -14,8 +14,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from fakegram import FakeBotApi
-from searchbot import db
-from searchbot.models import Person
+from searchbot.models import Person, db
 from tests.world import CENTRE, World, offset
 
 LIBRARIES = (

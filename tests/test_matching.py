@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from searchbot.found import for_public
-from searchbot.matching import Person, score
+from searchbot.cases.found import for_public
+from searchbot.cases.matching import Person, score
 from tests.world import CENTRE, offset
 
 LOST_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

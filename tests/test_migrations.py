@@ -8,10 +8,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from searchbot import (
-    db,
-    models,  # noqa: F401  (the tables)
-)
+from searchbot import models  # noqa: F401  (the tables)
+from searchbot.models import db
 
 
 def _differences(connection: Connection) -> list[object]:

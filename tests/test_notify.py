@@ -1,4 +1,4 @@
-"""The README's "What each person sees" table is searchbot/notify.py in words: every event
+"""The README's "What each person sees" table is searchbot/telling/notify.py in words: every event
 notify tells has its row, every row names a real event, and publishing the event on a migrated
 database writes outbox rows for exactly the audiences the row names."""
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, func, select
 
-from searchbot import events, notify
-from searchbot.checks import Checks
-from searchbot.db import Sessions
-from searchbot.doorbell import Doorbell
-from searchbot.events import Event
-from searchbot.grid import cells_of
+from searchbot.cases.checks import Checks
+from searchbot.cases.places import PlaceResolver
+from searchbot.cases.services import Services
+from searchbot.domain import events
+from searchbot.domain.events import Event
+from searchbot.domain.grid import cells_of
 from searchbot.models import (
     Alert,
     Case,
@@ -31,11 +31,12 @@ from searchbot.models import (
     Sighting,
     SightingSource,
 )
+from searchbot.models.db import Sessions
+from searchbot.models.doorbell import Doorbell
+from searchbot.models.outbox import ALERTS
 from searchbot.models.queries import GroupPoint
-from searchbot.outbox import ALERTS
-from searchbot.places import PlaceResolver
-from searchbot.services import Services
 from searchbot.settings import load_settings
+from searchbot.telling import notify
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 AUDIENCES = ("family", "officers", "groups", "sighter")
@@ -104,7 +105,7 @@ def test_every_event_has_one_row_and_every_row_a_real_event() -> None:
     told = {event.__name__ for event in notify.TELLERS}
     assert set(readme_table()) == told
     assert set(SCENARIOS) == told
-    for name in told:  # each is an event of searchbot/events.py
+    for name in told:  # each is an event of searchbot/domain/events.py
         assert getattr(events, name) in notify.TELLERS
 
 

@@ -5,7 +5,7 @@ waiting cases one reminder, and requests are limited (one open per group, a cool
 from __future__ import annotations
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.world import CENTRE, World, offset
 
 

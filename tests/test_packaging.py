@@ -12,7 +12,7 @@ import pytest
 from alembic.script import ScriptDirectory
 
 import searchbot.migrations
-from searchbot import db
+from searchbot.models import db
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -37,7 +37,7 @@ from searchbot.models import (
     Person,
     Sighting,
 )
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset, world_settings
 
 OFFICERS_ONLY = say("en", "officers_only")
@@ -785,8 +785,8 @@ async def test_officers_news_queued_in_the_moment_of_removal_is_not_sent(
 ) -> None:
     """The race the cancelling cannot see: a card rendered for the officer just before the
     removal committed, queued just after it. The dispatcher checks again before sending."""
-    from searchbot.outbox import enqueue
-    from searchbot.services import FOR_OFFICERS
+    from searchbot.cases.services import FOR_OFFICERS
+    from searchbot.models.outbox import enqueue
 
     officer = await world.officer()
     admin = fake.users[ADMIN_ID]
@@ -869,7 +869,7 @@ async def test_a_vague_sighting_place_is_not_pinned_on_a_landmark(
 ) -> None:
     """ "a" or "gate" among three gates would pin the sighting on whichever landmark came
     first, and move the search there: the sighter is asked to be more precise instead."""
-    from searchbot.places import import_landmarks
+    from searchbot.cases.places import import_landmarks
 
     gates = {name: offset(CENTRE, 100 * n, 50) for n, name in enumerate(("East", "West", "North"))}
     table = tmp_path / "landmarks.csv"

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeMessage
 from searchbot.models import BotState, Group, OutboxMessage
-from searchbot.placeholder import KEY
+from searchbot.telegram.placeholder import KEY
 from tests.test_strict_limits import strict, strict_world
 from tests.world import CENTRE, World, offset
 

@@ -12,11 +12,12 @@ import pytest
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeChat
-from searchbot import cli, exits
-from searchbot.grid import cells_of
+from searchbot import cli
+from searchbot.cases import exits
+from searchbot.cases.places import import_landmarks
+from searchbot.cases.playbooks import import_playbooks, read_playbooks
+from searchbot.domain.grid import cells_of
 from searchbot.models import Group, VolunteerCell
-from searchbot.places import import_landmarks
-from searchbot.playbooks import import_playbooks, read_playbooks
 from tests.world import CENTRE, World, offset
 
 JOBS = {

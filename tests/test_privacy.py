@@ -10,11 +10,11 @@ from typing import Any
 
 from fakegram import TINY_JPEG, FakeBotApi, FakeChat, FakeMessage, FakeUser
 from fakegram.markup import utf16_len
-from searchbot import notify
-from searchbot.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, fit
-from searchbot.messages import Out
+from searchbot.domain.messages import Out
 from searchbot.models import Case
-from searchbot.transport import send_out
+from searchbot.telegram.transport import send_out
+from searchbot.telling import notify
+from searchbot.words.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, fit
 from tests.test_permissions import OFFICERS_ONLY, send
 from tests.world import CENTRE, World, offset, world_settings
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from fakegram import FakeBotApi
+from searchbot.cases.places import import_landmarks
 from searchbot.models import Case, Dialogue
-from searchbot.places import import_landmarks
 from tests.world import CENTRE, World, offset, world_settings
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeChat, FakeUser
-from searchbot import retention, statistics
 from searchbot.models import Alert, AuditEntry, Case, Dialogue, OutboxMessage, Person, Sighting
+from searchbot.operations import retention, statistics
 from tests.world import ADMIN_ID, CENTRE, OFFICER_ID, World, offset
 
 RETENTION = timedelta(days=30)  # the default SEARCHBOT_RETENTION_DAYS

@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
-from searchbot import desk, exports
+from searchbot.cases import desk
+from searchbot.domain.redaction import MARKER, has_contact, redact
 from searchbot.models import Case, Sighting
-from searchbot.redaction import MARKER, has_contact, redact
-from searchbot.texts import say
+from searchbot.operations import exports
+from searchbot.words.texts import say
 from tests.test_permissions import changes, snapshot
 from tests.world import CENTRE, World, offset, world_settings
 

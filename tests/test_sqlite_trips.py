@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from searchbot import db, sqlite_trips
+from searchbot.models import db, sqlite_trips
 
 
 @pytest.fixture

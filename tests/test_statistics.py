@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from searchbot import statistics
-from searchbot.db import Sessions
 from searchbot.models import Alert, Case, Group, Sighting
-from searchbot.statistics import Figures, chart_png, compute, nearest_rank
+from searchbot.models.db import Sessions
+from searchbot.operations import statistics
+from searchbot.operations.statistics import Figures, chart_png, compute, nearest_rank
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeMessage, FakeUser, Limits
 from searchbot.models import OutboxMessage
-from searchbot.texts import say
+from searchbot.words.texts import say
 from tests.world import CENTRE, World, offset, world_settings
 
 pytestmark = pytest.mark.slow  # every test here waits on Telegram's pace or a restart

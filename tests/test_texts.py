@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 
-from searchbot.clock import local_hhmm, parse_when
-from searchbot.closing import OUTCOMES
-from searchbot.desk import CHART_LABELS
-from searchbot.found import CHECKLIST
-from searchbot.menus import GROUPS, OFFICERS, PRIVATE
-from searchbot.playbooks import DIRECTIONS
-from searchbot.registration import ROLES
-from searchbot.reporting import FIELDS
-from searchbot.texts import CATALOGS, EN, LOCALE, ZH, Raw, language_of, say
+from searchbot.cases.closing import OUTCOMES
+from searchbot.cases.desk import CHART_LABELS
+from searchbot.cases.found import CHECKLIST
+from searchbot.cases.playbooks import DIRECTIONS
+from searchbot.cases.registration import ROLES
+from searchbot.cases.reporting import FIELDS
+from searchbot.domain.clock import local_hhmm, parse_when
+from searchbot.telegram.menus import GROUPS, OFFICERS, PRIVATE
+from searchbot.words.texts import CATALOGS, EN, LOCALE, ZH, Raw, language_of, say
 
 
 def test_catalogs_have_the_same_messages() -> None:

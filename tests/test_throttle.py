@@ -10,7 +10,7 @@ import heapq
 
 import pytest
 
-from searchbot.throttle import Throttle
+from searchbot.delivery.throttle import Throttle
 
 PERSON, GROUP, OTHER_GROUP = 1001, -2001, -2002
 

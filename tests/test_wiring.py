@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from searchbot import db
-from searchbot.db import Sessions
-from searchbot.doorbell import Doorbell
-from searchbot.models import OutboxMessage, OutboxStatus
-from searchbot.outbox import Lane, enqueue
+from searchbot.models import OutboxMessage, OutboxStatus, db
+from searchbot.models.db import Sessions
+from searchbot.models.doorbell import Doorbell
+from searchbot.models.outbox import Lane, enqueue
 
 
 class Listener:

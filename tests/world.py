@@ -5,8 +5,9 @@ background tick would only spend the two cores the suite shares on empty databas
 
 from typing import Any
 
-from fakegram import FakeBotApi, rehearsal
-from fakegram.rehearsal import (
+from fakegram import FakeBotApi
+from searchbot import rehearsal
+from searchbot.rehearsal import (
     ADMIN_ID,
     CENTRE,
     OFFICER_ID,

@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.clock import as_utc
+from searchbot.cases.services import Actor, Services
+from searchbot.domain.clock import as_utc
 from searchbot.models import ScreenKey
-from searchbot.services import Actor, Services
-from searchbot.texts import language_of
 from searchbot.web.init_data import verified
+from searchbot.words.texts import language_of
 
 INIT_DATA_MAX_AGE = timedelta(hours=1)
 SCREEN_KEY_ID = 1

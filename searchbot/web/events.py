@@ -17,8 +17,8 @@ import logging
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from searchbot.cases.services import Services
 from searchbot.models import AuditEntry
-from searchbot.services import Services
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5

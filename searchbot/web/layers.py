@@ -18,14 +18,14 @@ import h3
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot import coverage
-from searchbot.cards import age_text, case_card, case_status, place_text, sex_text
-from searchbot.clock import as_utc, local_hhmm, minutes_between
-from searchbot.grid import bounding_box, distance_m
+from searchbot.cases import coverage
+from searchbot.domain.clock import as_utc, local_hhmm, minutes_between
+from searchbot.domain.grid import bounding_box, distance_m
 from searchbot.models import Alert, AuditEntry, Case, Group, GroupStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.settings import Settings
-from searchbot.texts import Raw, ref, say
+from searchbot.words.cards import age_text, case_card, case_status, place_text, sex_text
+from searchbot.words.texts import Raw, ref, say
 
 BLIND_SPOTS_DRAWN = coverage.MAX_CELLS  # nearest first; coverage keeps a ring within this
 GROUP_STATES = ("alerted", "checked", "waiting", "gone")

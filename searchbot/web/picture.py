@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from searchbot.statistics import _fonts
+from searchbot.operations.statistics import _fonts
 from searchbot.web.layers import CaseLayers
 
 WIDTH_PX, HEIGHT_PX, DPI = 900, 900, 100

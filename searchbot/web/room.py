@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from searchbot import closing, desk, sightings
-from searchbot.clock import local_hhmm
-from searchbot.messages import Answer, Out
+from searchbot.cases import closing, desk, sightings
+from searchbot.cases.services import Actor, Services
+from searchbot.domain.clock import local_hhmm
+from searchbot.domain.messages import Answer, Out
 from searchbot.models import Case, CaseStatus, Sighting
 from searchbot.models import queries as q
-from searchbot.outbox import PEOPLE, enqueue
-from searchbot.services import Actor, Services
+from searchbot.models.outbox import PEOPLE, enqueue
 from searchbot.settings import Settings
-from searchbot.texts import CATALOGS, EN, ref, say
 from searchbot.web import auth, layers, picture
 from searchbot.web.auth import Viewer
+from searchbot.words.texts import CATALOGS, EN, ref, say
 
 # texts the page shows, besides its own room_* messages
 PAGE_TEXTS = (

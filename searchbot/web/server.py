@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from searchbot.services import Services
+from searchbot.cases.services import Services
 from searchbot.web import auth, room
 from searchbot.web.auth import Viewer
 from searchbot.web.events import ALL, CLOSING, CaseWatch

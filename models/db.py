@@ -1,0 +1,112 @@
+"""The database: async engine, sessions, and migrations to head.
+
+SQLite (the default) gets WAL and a busy timeout so the dispatcher, the tick and the handlers
+can write from one process without "database is locked"; PostgreSQL is used as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from . import sqlite_trips
+
+# The package searchbot.migrations (migrations/ in the repository), wherever it is installed:
+# an installed wheel migrates its database without the repository.
+MIGRATIONS = Path(str(resources.files("searchbot.migrations")))
+
+Sessions = async_sessionmaker[AsyncSession]
+OUTBOX_WRITTEN = "outbox_written"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url``, tuned for concurrent use from one process. Statement
+    parameters (names, phones, descriptions) never reach a log line or an error message."""
+    if not is_sqlite(url):
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
+    options: dict[str, Any] = {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    if (module := sqlite_trips.dbapi()) is not None:
+        options["module"] = module  # a statement is one trip to aiosqlite's thread, not four
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # purged data is zeroed, not left in free space
+        cursor.close()
+
+    return engine
+
+
+async def fold_journal(session: AsyncSession) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so rows just
+    purged are no longer readable in the ``-wal`` file (PostgreSQL: nothing to do here)."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await session.commit()
+
+
+def sessions(
+    engine: AsyncEngine, after_outbox_commit: Callable[[], None] | None = None
+) -> Sessions:
+    """Sessions on ``engine``. ``after_outbox_commit`` runs after every commit that wrote
+    outbox rows (see ``outbox.mark``): the dispatcher must not look before the rows exist."""
+
+    class _Session(Session):
+        pass
+
+    if after_outbox_commit is not None:
+
+        @event.listens_for(_Session, "after_commit")
+        def _wake(session: Session) -> None:
+            if session.info.pop(OUTBOX_WRITTEN, False):
+                after_outbox_commit()
+
+        @event.listens_for(_Session, "after_rollback")
+        def _forget(session: Session) -> None:
+            session.info.pop(OUTBOX_WRITTEN, None)
+
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
+    )
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+
+    def _upgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)

@@ -1,0 +1,366 @@
+"""A child found alone: the other end of a lost child.
+
+Whoever is with the child (a guard, a shopkeeper, a passer-by) answers a few questions in
+private; the officers get the report at once, at the top of their channel, with the open cases
+that could be this child and a **Match #N** button for each. A family's new report is compared
+with the found children still waiting the same way. A match tells the family where to go (never
+who found the child), tells the finder the police are coming, and gives the officer a handover
+checklist whose ticks go to the audit log. Only officers ever see the found child's photo.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import and_, delete, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from searchbot.cases import dialogue as dlg
+from searchbot.cases.dialogue import Input
+from searchbot.cases.places import inside
+from searchbot.cases.services import Actor, Services
+from searchbot.domain.clock import local_hhmm
+from searchbot.domain.events import ChildFound, ChildMatched
+from searchbot.domain.messages import Answer, Button, Out
+from searchbot.domain.redaction import redact
+from searchbot.models import (
+    Case,
+    CaseStatus,
+    Dialogue,
+    FoundReport,
+    FoundReportStatus,
+    GroupStatus,
+    Person,
+)
+from searchbot.models import queries as q
+from searchbot.telling import notify
+from searchbot.words.buttons import Choice, Close, TickCheck
+from searchbot.words.texts import ref, say
+
+AGE = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as in the family's report
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+DESCRIPTION_MAX = 1000
+WITH_MAX = 200
+CASE_SHOWN = 300  # a case's description beside a found child's card
+CHECKLIST = ("recognises", "id", "photo")  # the child knows the adult; their ID; a photo together
+TOP = -1.0  # outbox rank: a found child goes ahead of every other officer message
+SEX_WORDS = {
+    "m": "m", "boy": "m", "male": "m", "男": "m", "男孩": "m",
+    "f": "f", "girl": "f", "female": "f", "女": "f", "女孩": "f",
+    "u": "u", "unknown": "u", "?": "u", "不确定": "u",
+}  # fmt: skip
+
+
+def for_public(text: str) -> str:
+    """Free text of a finder shown to anyone but officers (the family): contact details out,
+    by the same redaction as the alerts."""
+    return redact(text)
+
+
+def fref(found_id: int) -> str:
+    """How a found-child report is named: F7 (cases are #7)."""
+    return f"F{found_id}"
+
+
+# --- the finder's dialogue -------------------------------------------------------------------
+
+
+async def begin(services: Services, actor: Actor, group_chat_id: int | None = None) -> Answer:
+    """``/found`` in private, or the group's **Found a child** deep link."""
+    lang = actor.language
+    async with services.sessions() as session:
+        person = await session.get(Person, actor.user_id)
+        if person is not None and person.blocked:
+            return Answer().say(say(lang, "blocked_user"))
+        if await _over_limit(services, session, actor):
+            return Answer().say(say(lang, "report_limit"))
+        group = await q.group_by_chat(session, group_chat_id) if group_chat_id else None
+        chat = group.chat_id if group is not None and group.status == GroupStatus.APPROVED else None
+        await dlg.begin(services, session, actor.user_id, "found", "photo", group=chat)
+        await session.commit()
+    return Answer().say(say(lang, "found_ask_photo"), buttons=_skip(lang))
+
+
+async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -> bool:
+    """As many found-child reports an hour as missing-person reports (officers exempt)."""
+    since = services.now() - timedelta(hours=1)
+    query = select(func.count()).where(
+        FoundReport.reporter_user_id == actor.user_id, col(FoundReport.created_at) >= since
+    )
+    recent = int((await session.exec(query)).one())  # type: ignore[call-overload]
+    limit = services.settings.reports_per_hour
+    return recent >= limit and not await services.is_officer(session, actor)
+
+
+def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
+    return ((Choice("skip").button(say(lang, "btn_skip")),),)
+
+
+def _sex_buttons(lang: str) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (Choice("m").button(say(lang, "btn_boy")), Choice("f").button(say(lang, "btn_girl"))),
+        (Choice("u").button(say(lang, "btn_unknown")),),
+    )
+
+
+async def group_prompt(services: Services, actor: Actor) -> Answer:
+    """``/found`` in a group: a button that opens the report in a private chat (a child's
+    details do not belong in a group)."""
+    async with services.sessions() as session:
+        group = await q.group_by_chat(session, actor.chat_id)
+    lang = group.language if group else actor.language
+    link = services.deep_link(f"found_{actor.chat_id}")
+    button = Button(say(lang, "btn_found_child"), url=link)
+    return Answer().say(say(lang, "found_group_prompt"), buttons=((button,),))
+
+
+async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: Input) -> Answer:
+    """One answer: photo -> age -> sex -> description -> place -> who is with them -> phone."""
+    lang, answer, step = actor.language, Answer(), dialogue.step
+    skip = given.command == "/skip" or given.choice == "skip"
+    text = (given.text or "").strip()
+    if given.forwarded:
+        return answer.say(say(lang, "forwarded"))
+    if step == "photo":
+        if not given.photo and not skip:
+            return answer.say(say(lang, "photo_expected"), buttons=_skip(lang))
+        dlg.advance(services, dialogue, "age", photo=given.photo)
+        return answer.say(say(lang, "found_ask_age"), buttons=_skip(lang))
+    if step == "age":
+        number = text.translate(FULL_WIDTH_DIGITS).removesuffix("岁").strip()
+        if not skip and (not AGE.fullmatch(number) or int(number) > 18):
+            return answer.say(say(lang, "found_age_expected"), buttons=_skip(lang))
+        dlg.advance(services, dialogue, "sex", age=None if skip else int(number))
+        return answer.say(say(lang, "ask_sex"), buttons=_sex_buttons(lang))
+    if step == "sex":
+        sex = SEX_WORDS.get((given.choice or text).lower())
+        if sex is None:
+            return answer.say(say(lang, "sex_expected"), buttons=_sex_buttons(lang))
+        dlg.advance(services, dialogue, "description", sex=sex)
+        return answer.say(say(lang, "found_ask_description", max=DESCRIPTION_MAX))
+    if step == "description":
+        if not text or given.command or len(text) > DESCRIPTION_MAX:
+            return answer.say(say(lang, "found_ask_description", max=DESCRIPTION_MAX))
+        dlg.advance(services, dialogue, "place", description=text)
+        return answer.say(say(lang, "found_ask_place"))
+    if step == "place":
+        return await _place(services, actor, dialogue, given, answer)
+    if step == "with":
+        if not text or given.command or len(text) > WITH_MAX:
+            return answer.say(say(lang, "found_ask_with", max=WITH_MAX))
+        dlg.advance(services, dialogue, "contact", with_whom=text)
+        return answer.say(say(lang, "found_ask_contact"), buttons=_skip(lang))
+    if step == "contact":
+        phone = given.contact or (None if skip else text)
+        digits = sum(ch.isdigit() for ch in phone or "")
+        if phone is not None and (not 5 <= digits <= 20 or len(phone) > 32):
+            return answer.say(say(lang, "contact_expected"), buttons=_skip(lang))
+        return await submit(services, actor, dialogue, phone)
+    return answer.say(say(lang, "stale_button"))
+
+
+async def _place(
+    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
+) -> Answer:
+    lang = actor.language
+    text = (given.text or "").strip()
+    if given.location:
+        lat, lon = given.location
+        label = given.venue or await services.places.label(lat, lon, services.settings.language)
+    elif text and not given.command:
+        place = await services.places.resolve(text)
+        if place is None:
+            return answer.say(say(lang, "place_not_found", text=text[:100]))
+        label, lat, lon = place.label, place.lat, place.lon
+    else:
+        return answer.say(say(lang, "found_ask_place"))
+    if not inside(services.settings.service_area, lat, lon):
+        return answer.say(say(lang, "place_outside"))
+    dlg.advance(services, dialogue, "with", place=[label, lat, lon])
+    return answer.say(say(lang, "found_ask_with", max=WITH_MAX))
+
+
+async def submit(
+    services: Services, actor: Actor, dialogue: Dialogue, contact: str | None
+) -> Answer:
+    """The report goes to the officers with its candidates, in one transaction."""
+    data = dialogue.data
+    label, lat, lon = data["place"]
+    report = FoundReport(
+        reporter_user_id=actor.user_id,
+        reporter_chat_id=actor.chat_id,
+        reporter_name=actor.name[:128],
+        group_chat_id=data.get("group"),
+        language=actor.language,
+        age=data.get("age"),
+        sex=data.get("sex"),
+        description=data.get("description"),
+        photo_file_id=data.get("photo"),
+        place_text=str(label)[:512],
+        lat=lat,
+        lon=lon,
+        with_whom=data.get("with_whom"),
+        contact=contact,
+        created_at=services.now(),
+    )
+    async with services.sessions() as session:
+        session.add(report)
+        await session.flush()
+        assert report.id is not None
+        await services.audit(session, actor.user_id, "found", None, found=report.id)
+        await notify.publish(services, session, ChildFound(report.id))
+        await session.delete(await session.merge(dialogue))
+        await session.commit()
+    return Answer().say(say(actor.language, "found_sent", ref=fref(report.id)))
+
+
+# --- the match and the handover --------------------------------------------------------------
+
+
+async def match(services: Services, actor: Actor, found_id: int, case_id: int) -> Answer:
+    """**Match #N**: the family is sent to the child, the finder told the police are coming."""
+    lang = actor.language
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            return Answer(toast=say(lang, "officers_only"))
+        report = await session.get(FoundReport, found_id)
+        case = await session.get(Case, case_id)
+        if report is None or case is None:
+            return Answer(toast=say(lang, "stale_button"))
+        if case.status != CaseStatus.OPEN:
+            return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id)))
+        if report.status != FoundReportStatus.OPEN or not await _claim(
+            session, report, FoundReportStatus.OPEN, FoundReportStatus.MATCHED
+        ):
+            return Answer(toast=say(lang, "match_already", fref=fref(found_id)))
+        report.status, report.matched_case_id = FoundReportStatus.MATCHED, case_id
+        report.matched_at, report.matched_by = services.now(), actor.user_id
+        session.add(report)
+        await services.audit(session, actor.user_id, "match", case_id, found=found_id)
+        matched = ChildMatched(found_id, case_id, f"{actor.name or actor.user_id}")
+        await notify.publish(services, session, matched)
+        await session.commit()
+    return Answer(toast=say(lang, "matched_toast", ref=ref(case_id), fref=fref(found_id)))
+
+
+async def _claim(
+    session: AsyncSession, report: FoundReport, old: FoundReportStatus, new: FoundReportStatus
+) -> bool:
+    """Move the report from ``old`` to ``new`` only if nobody else did (two officers' taps)."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(FoundReport)
+        .where(col(FoundReport.id) == report.id, col(FoundReport.status) == old)
+        .values(status=new)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
+
+
+def checklist_buttons(report: FoundReport, lang: str) -> tuple[tuple[Button, ...], ...]:
+    """One button per check not yet ticked."""
+    return tuple(
+        (TickCheck(report.id or 0, item).button("☐ " + say(lang, f"check_{item}")),)
+        for item in CHECKLIST
+        if item not in report.checklist
+    )
+
+
+async def tick(services: Services, actor: Actor, found_id: int, item: str) -> Answer:
+    """An officer ticks one handover check; each tick is an audit entry."""
+    lang = actor.language
+    if item not in CHECKLIST:
+        return Answer(toast=say(lang, "stale_button"))
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            return Answer(toast=say(lang, "officers_only"))
+        report = await session.get(FoundReport, found_id)
+        if (
+            report is None
+            or report.status != FoundReportStatus.MATCHED
+            or report.matched_case_id is None
+        ):
+            return Answer(toast=say(lang, "stale_button"))
+        if item in report.checklist:
+            return Answer(toast=say(lang, "check_already"))
+        report.checklist = [*report.checklist, item]
+        session.add(report)
+        case_id = report.matched_case_id
+        await services.audit(session, actor.user_id, "handover_check", case_id,
+                             found=found_id, item=item)  # fmt: skip
+        await session.commit()
+    ticked = say(lang, "check_ticked", item=say(lang, f"check_{item}"))
+    remaining = checklist_buttons(report, lang)
+    if remaining:
+        return Answer(toast=ticked).add(Out(ticked, buttons=remaining))
+    close = Close(case_id, "found").button(say(lang, "btn_close_found"))
+    return Answer(toast=ticked).add(
+        Out(say(lang, "check_done", ref=ref(case_id)), buttons=((close,),))
+    )
+
+
+async def close_report(services: Services, actor: Actor, found_id: int) -> Answer:
+    """An officer closes a found-child report that matched no case (the family came, say)."""
+    lang = actor.language
+    async with services.sessions() as session:
+        if not await services.is_officer(session, actor):
+            return Answer(toast=say(lang, "officers_only"))
+        report = await session.get(FoundReport, found_id)
+        if (
+            report is None
+            or report.status != FoundReportStatus.OPEN
+            or not await _claim(session, report, FoundReportStatus.OPEN, FoundReportStatus.CLOSED)
+        ):
+            return Answer(toast=say(lang, "stale_button"))
+        report.status, report.closed_at = FoundReportStatus.CLOSED, services.now()
+        session.add(report)
+        await services.audit(session, actor.user_id, "found_closed", None, found=found_id)
+        await session.commit()
+    return Answer(toast=say(lang, "found_closed", fref=fref(found_id)))
+
+
+async def close_for_case(services: Services, session: AsyncSession, case_id: int) -> None:
+    """Closing a case closes the found-child report matched to it."""
+    await session.exec(  # type: ignore[call-overload]
+        update(FoundReport)
+        .where(
+            col(FoundReport.matched_case_id) == case_id,
+            col(FoundReport.status) != FoundReportStatus.CLOSED,
+        )
+        .values(status=FoundReportStatus.CLOSED, closed_at=services.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def matched_line(session: AsyncSession, case_id: int, lang: str) -> str:
+    """For the case card: the found child it was matched with, if any."""
+    query = select(FoundReport).where(FoundReport.matched_case_id == case_id)
+    report = (await session.exec(query)).first()
+    if report is None or report.matched_at is None:
+        return ""
+    ticked = len(report.checklist)
+    return say(lang, "case_matched", fref=fref(report.id or 0), place=report.place_text or "",
+               time=local_hhmm(report.matched_at), ticked=ticked, total=len(CHECKLIST))  # fmt: skip
+
+
+async def forget(services: Services, dry_run: bool = False) -> int:
+    """Retention: found-child reports closed (or left open, unmatched) longer than
+    ``SEARCHBOT_RETENTION_DAYS`` are deleted with everything they held (the photo's file id,
+    the description, the finder's name and phone); the audit log keeps that there was one."""
+    cutoff = services.now() - timedelta(days=services.settings.retention_days)
+    old = or_(
+        and_(
+            col(FoundReport.status) == FoundReportStatus.CLOSED, col(FoundReport.closed_at) < cutoff
+        ),
+        and_(
+            col(FoundReport.status) == FoundReportStatus.OPEN, col(FoundReport.created_at) < cutoff
+        ),
+    )
+    async with services.sessions() as session:
+        ids = list((await session.exec(select(FoundReport.id).where(old))).all())
+        if ids and not dry_run:
+            await session.exec(delete(FoundReport).where(old))  # type: ignore[call-overload]
+            await services.audit(session, None, "found_forgotten", None, found=ids)
+            await session.commit()
+    return len(ids)

@@ -1,0 +1,646 @@
+"""The dispatcher: drains the outbox to Telegram, people first, nearest groups first, as fast as
+Telegram allows and no faster.
+
+Each round reads the first row of every chat that can take a message now (at most one row per
+chat, in lane, rank, id order): rows waiting for a throttled chat take one place in the line,
+not all of it, and a chat's messages go out one at a time in the order they were written. The
+pace (overall, per chat, per group, and what a 429 teaches) is :mod:`searchbot.delivery.throttle`'s.
+
+Each row is claimed (``pending`` -> ``sending``) by a conditional update just before its call,
+and settled after it (``sent`` with its message id, back to ``pending`` with a later attempt
+time, or ``dead``). A crash leaves at most the in-flight rows in ``sending``; the next start
+puts them back to ``pending`` and tells the officers how many groups may see an alert twice,
+so nothing is lost and duplicates are bounded by what was in flight (``CONCURRENCY``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Subquery, bindparam, func, or_, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import select as sql_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from searchbot.cases import closing, registration
+from searchbot.cases.services import FOR_OFFICERS, Services
+from searchbot.delivery.throttle import Throttle
+from searchbot.domain.events import DeliveryFailed, PhotoStuck, SendsInDoubt
+from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
+from searchbot.models import queries as q
+from searchbot.models.outbox import PEOPLE, Lane, enqueue
+from searchbot.operations.health import Metrics
+from searchbot.operations.logs import chat as log_chat
+from searchbot.telegram.transport import (
+    DeliveryError,
+    Gone,
+    Moved,
+    Rejected,
+    Stuck,
+    Throttled,
+    Transient,
+)
+from searchbot.telling import digests, notify
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
+BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
+IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
+MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
+MAX_BACKOFF = 60.0
+ORDER_WAIT = 5.0  # seconds a send waits for the claims of the sends started before it
+
+
+class _Withdrawn(Exception):
+    """Officers' news whose reader is no longer an officer: not sent, the row cancelled."""
+
+
+class Transport(Protocol):
+    async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed row, detached from any session."""
+
+    id: int
+    chat_id: int
+    case_id: int | None
+    kind: str
+    lane: Lane
+    attempts: int
+    payload: dict[str, Any]
+
+
+def _job(row: OutboxMessage) -> Job:
+    return Job(
+        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload
+    )
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        services: Services,
+        transport: Transport,
+        concurrency: int = CONCURRENCY,
+        metrics: Metrics | None = None,
+    ) -> None:
+        settings = services.settings
+        self._metrics = metrics or Metrics()
+        self._services = services
+        self._transport = transport
+        self._throttle = Throttle(
+            settings.paid_broadcast_rate, settings.group_per_minute, settings.chat_per_second
+        )
+        self._metrics.send_rate.set_function(self._throttle.rate)
+        # Rows read per round: a second of sending (new rows for people interrupt a round,
+        # and a chat freed by a finished send waits about a second for its pace anyway).
+        self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
+        self._queries = _Queries.build(self._batch)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()  # new rows: re-read at once, people first
+        self._freed = asyncio.Event()  # a chat with rows waiting may take its next message
+        self._busy: set[int] = set()  # chats with a send of this process in the air
+        # Chats with rows behind the one in the air: the end of that send wakes the loop once
+        # the chat's pace allows the next. Other sends end without a look at the outbox.
+        self._waiting: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Set once the latest started send has claimed its row (or given up): the next send
+        # calls Telegram only after it, so that sends leave in the order they were started
+        # (nearest group first) although their claims run side by side.
+        self._claimed_before: asyncio.Event | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    def note_direct_send(self, chat_id: int) -> None:
+        """A handler answered someone directly: that message counts against the limits."""
+        self._throttle.record_direct(chat_id)
+
+    def wake(self) -> None:
+        """New rows were enqueued: look again now (a sighting must not wait out a round)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Resume what a crash left in flight, then send; rings of the services' doorbell
+        reach this dispatcher from now until ``stop``."""
+        self._services.doorbell.answer(self)
+        alerts = await self.recover()
+        if alerts:
+            await self._tell_possible_duplicates(alerts)
+        self._runner = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        self._services.doorbell.release(self)
+        if self._runner:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def recover(self) -> int:
+        """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
+        group alerts. Such an alert may have reached its group before the crash without the bot
+        learning its message id: sent again, the group sees it twice. A row is claimed by its
+        send task just before the call, so these are at most the sends in flight
+        (``CONCURRENCY``)."""
+        async with self._services.sessions() as session:
+            alerts = await session.exec(
+                select(func.count())
+                .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+                .where(col(OutboxMessage.kind) == "alert")
+            )
+            count = int(alerts.one())  # type: ignore[call-overload]
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+                .values(status=OutboxStatus.PENDING)
+            )
+            await session.commit()
+        return count
+
+    async def _tell_possible_duplicates(self, count: int) -> None:
+        """Officers hear once, after the restart, how many groups may hold an alert twice."""
+        log.warning("%s alert(s) were being sent when the bot stopped; sending them again", count)
+        async with self._services.sessions() as session:
+            await notify.publish(self._services, session, SendsInDoubt(count))
+            await session.commit()
+        self.wake()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                pause = await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("dispatcher round failed")
+                pause = 1.0
+            if pause > 0:
+                await self._sleep(pause)
+
+    async def _sleep(self, pause: float) -> None:
+        """Wait ``pause`` seconds, or less if rows arrive or a send ends."""
+        waits = [asyncio.ensure_future(event.wait()) for event in (self._wake, self._freed)]
+        try:
+            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def round(self) -> float:
+        """Send what is due now; returns how long to wait before the next round (0: at once).
+
+        Each row is claimed by its send task, once a send slot is free: a row is ``sending``
+        only while its call may be in the air, so a crash leaves no more rows in doubt than
+        there are sends in flight (``CONCURRENCY``).
+
+        One read gives every chat's first row, those that can go now first: it tells what to
+        send and, from the rest, when to look again (a chat's pace, a retry's time). Rows
+        written meanwhile ring the doorbell; rows another process writes are found by the
+        look every ``IDLE_WAIT``."""
+        self._wake.clear()
+        self._freed.clear()
+        paused = self._throttle.paused_all()
+        if paused > 0:
+            return paused  # the bot as a whole is over the limit: nothing goes out
+        blocked = self._throttle.blocked_chats()
+        heads, now = await self._heads(set(blocked) | self._busy)
+        wait, started = IDLE_WAIT, 0
+        for head in heads:
+            job, chat_id = head.job, head.job.chat_id
+            if head.in_the_air or chat_id in self._busy:
+                if head.queued > 1:
+                    self._waiting.add(chat_id)  # the send's end wakes the loop for the rest
+                continue
+            due_in = max((head.next_attempt_at - now).total_seconds(), blocked.get(chat_id, 0.0))
+            if due_in > 0:
+                wait = min(wait, due_in)
+                continue
+            if self._wake.is_set() and job.lane > PEOPLE:
+                return 0.0  # something new arrived: re-read, people first
+            if not await self._start(job):  # paced meanwhile (a handler answered directly)
+                wait = min(wait, self._throttle.wait_for_chat(chat_id))
+                continue
+            started += 1
+            if head.queued > 1:
+                self._waiting.add(chat_id)
+            else:
+                self._waiting.discard(chat_id)
+        if len(heads) >= self._batch:  # the read may have left chats out
+            if started:
+                return 0.0
+            wait = min([wait, *blocked.values()])  # chats left out may be among them
+        return max(wait, MIN_WAIT)
+
+    async def _start(self, job: Job) -> bool:
+        """Wait for a free slot and start sending the row; False if its chat cannot take a
+        message now. The row is claimed by the send itself, so that the next slot need not
+        wait for the database."""
+        if not self._free(job.chat_id):
+            return False
+        await self._slots.acquire()
+        try:
+            await self._throttle.global_slot()
+        except BaseException:
+            self._slots.release()
+            raise
+        if not self._free(job.chat_id):  # a handler's reply, say, took its turn meanwhile
+            self._throttle.slot_unused()
+            self._slots.release()
+            return False
+        self._busy.add(job.chat_id)
+        self._throttle.record(job.chat_id)
+        previous, claimed = self._claimed_before, asyncio.Event()
+        self._claimed_before = claimed
+        task = asyncio.create_task(self._deliver(job, previous, claimed), name=f"outbox-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    def _free(self, chat_id: int) -> bool:
+        """Nothing being sent to the chat by this process, and its pace allows a message."""
+        return chat_id not in self._busy and self._throttle.wait_for_chat(chat_id) <= 0
+
+    async def _heads(self, excluded: set[int]) -> tuple[list[_Head], datetime]:
+        """Every chat's first unsent row (its messages go out in the order they were
+        written), at most a batch: those due now for chats not ``excluded`` (paced, or being
+        sent to by this process) first, in lane, rank, id order. However many rows wait for
+        a throttled chat, they take one place in the line."""
+        now = self._services.now()
+        query, params = self._queries.heads_at(now, excluded)
+        async with self._services.sessions() as session:
+            found = await session.exec(query, params=params)  # type: ignore[call-overload]
+            return [_Head.of(row, queued) for row, queued in found.all()], now
+
+    async def _claim(self, row_id: int) -> bool:
+        """Mark the row ``sending`` if it is still pending and due; False if it is not."""
+        now = self._services.now()
+        async with self._services.sessions() as session:
+            result = await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == row_id,
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                )
+                .where(col(OutboxMessage.next_attempt_at) <= now)  # not one retried meanwhile
+                .values(status=OutboxStatus.SENDING)
+            )
+            await session.commit()
+        return bool(result.rowcount)
+
+    async def _deliver(
+        self, job: Job, previous: asyncio.Event | None, claimed: asyncio.Event
+    ) -> None:
+        """Claim the row, make its call, settle it. The slot, the chat and the pace it was
+        given are handed back if the row was not ours to send after all (another process took
+        it, or it was cancelled or retried meanwhile). The call waits for the sends started
+        before this one to have claimed theirs: claims race, the order of the calls must not."""
+        try:
+            try:
+                ours = await self._claimed(job)
+                if previous is not None:  # bounded: a send cancelled before it ran sets none
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(previous.wait(), ORDER_WAIT)
+            finally:
+                claimed.set()
+            if not ours:
+                self._throttle.slot_unused()
+                self._throttle.unrecord(job.chat_id)
+                return
+            try:
+                message_id = await self._call(job)
+            except _Withdrawn:
+                pass  # its reader is no longer an officer: the row was cancelled
+            except DeliveryError as error:
+                await self._failed(job, error)
+            except Exception as error:  # an unexpected bug must not leave the row in limbo
+                log.exception("delivery of outbox row %s crashed", job.id)
+                await self._failed(job, Transient(repr(error)))
+            else:
+                await self._sent(job, message_id)
+        finally:
+            self._busy.discard(job.chat_id)
+            self._slots.release()
+            if job.chat_id in self._waiting:
+                self._waiting.discard(job.chat_id)
+                self._freed_in(self._throttle.wait_for_chat(job.chat_id))
+
+    def _freed_in(self, seconds: float) -> None:
+        """Look at the outbox again in ``seconds`` (a chat's pace: its next row may go)."""
+        if seconds <= 0:
+            self._freed.set()
+        else:
+            asyncio.get_running_loop().call_later(seconds, self._freed.set)
+
+    async def _claimed(self, job: Job) -> bool:
+        try:
+            return await self._claim(job.id)
+        except Exception:  # the database hiccupped: the row stays pending for a later round
+            log.exception("claiming outbox row %s failed", job.id)
+            return False
+
+    async def _call(self, job: Job) -> int | None:
+        """The Bot API call; the pace counts from its end. A folded officers' message is
+        rendered now (None: nothing to say any more, no call)."""
+        await self._throttle.call_slot()
+        try:
+            payload = job.payload
+            if payload.get(FOR_OFFICERS) and not await self._still_officer(job):
+                raise _Withdrawn  # removed since it was queued (the removal cancels; the race)
+            if payload.get("op") == "digest":
+                rendered = await self._render_digest(job)
+                if rendered is None:
+                    return None
+                payload = rendered
+            return await self._transport.execute(job.chat_id, payload)
+        finally:
+            self._throttle.slot_done()
+            self._throttle.settle(job.chat_id)
+
+    async def _render_digest(self, job: Job) -> dict[str, Any] | None:
+        """A folded officers' message is written when it is sent: it shows the present."""
+        async with self._services.sessions() as session:
+            lang = str(job.payload.get("lang", self._services.settings.language))
+            return await digests.render(self._services, session, job.chat_id, job.kind, lang)
+
+    async def _still_officer(self, job: Job) -> bool:
+        """Whether officers' news may still go to ``job``'s chat; if not, the row is cancelled."""
+        if job.chat_id < 0 or self._services.is_admin(job.chat_id):
+            return True  # the officers' group, an admin
+        async with self._services.sessions() as session:
+            officer = await session.get(Officer, job.chat_id)
+            if officer is not None and officer.active:
+                return True
+            row = await session.get(OutboxMessage, job.id)
+            if row is not None:
+                row.status, row.last_error = OutboxStatus.CANCELLED, "no longer an officer"
+                session.add(row)
+                await session.commit()
+        return False
+
+    async def _sent(self, job: Job, message_id: int | None) -> None:
+        self._metrics.sent(job.kind, "ok")
+        log.info(
+            "sent %s case=%s chat=%s message=%s",
+            job.kind,
+            job.case_id,
+            log_chat(job.chat_id),
+            message_id,
+        )
+        now = self._services.now()
+        settled: dict[str, Any] = {"payload": {}} if job.kind == "reply" else {}
+        async with self._services.sessions() as session:  # one statement: it runs per send
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == job.id)
+                .values(
+                    status=OutboxStatus.SENT,
+                    message_id=message_id,
+                    sent_at=now,
+                    attempts=job.attempts + 1,
+                    **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
+                )
+            )
+            if job.kind == "alert" and job.case_id is not None:
+                status = await session.exec(select(Case.status).where(Case.id == job.case_id))
+                # closed while this was sent
+                if status.one_or_none() not in (None, CaseStatus.OPEN):
+                    await self._retract(session, job)
+            await session.commit()
+
+    async def _retract(self, session: AsyncSession, job: Job) -> None:
+        """The alert reached its group after its case closed: take it back at once."""
+        case = await session.get(Case, job.case_id)
+        row = await session.get(OutboxMessage, job.id)
+        if case is not None and row is not None:
+            await closing.retract(self._services, session, case, row)
+            self.wake()
+
+    async def _failed(self, job: Job, error: DeliveryError) -> None:
+        result = type(error).__name__.lower()
+        self._metrics.sent(job.kind, result)
+        log.info(
+            "%s %s case=%s chat=%s attempt=%s: %s",
+            result, job.kind, job.case_id, log_chat(job.chat_id), job.attempts + 1, error,
+        )  # fmt: skip
+        if isinstance(error, Throttled):
+            before = self._throttle.overall_429s
+            self._throttle.throttled(job.chat_id, error.seconds)
+            if self._throttle.overall_429s > before:
+                self._metrics.overall_pauses.inc()
+                log.warning(
+                    "429s for several chats: over the overall limit; every send pauses %.0f s "
+                    "and the rate drops to %.1f/s", error.seconds, self._throttle.rate(),
+                )  # fmt: skip
+            await self._retry(job, error.seconds, str(error), count_attempt=False)
+        elif isinstance(error, Moved):
+            await self._move(job, error.new_chat_id)
+        elif isinstance(error, Gone):
+            await self._gone(job, str(error))
+        elif isinstance(error, Stuck):
+            await self._stuck(job, job.chat_id, str(error))
+        elif (
+            isinstance(error, Transient) and job.attempts + 1 < self._services.settings.max_attempts
+        ):
+            base = self._services.settings.retry_seconds
+            backoff = min(MAX_BACKOFF, base * 2.0**job.attempts)
+            await self._retry(job, backoff, str(error), count_attempt=True)
+        else:
+            await self._dead(
+                job, str(error), tell=not isinstance(error, Rejected) or job.lane == Lane.ALERTS
+            )
+
+    async def _retry(self, job: Job, after: float, error: str, *, count_attempt: bool) -> None:
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = self._services.now() + timedelta(seconds=after)
+            row.attempts = job.attempts + (1 if count_attempt else 0)
+            row.last_error = error[:512]
+            session.add(row)
+            await session.commit()
+        self.wake()
+
+    async def _dead(self, job: Job, error: str, tell: bool = True) -> None:
+        log.warning("outbox row %s to %s is dead: %s", job.id, log_chat(job.chat_id), error)
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status, row.attempts, row.last_error = (
+                OutboxStatus.DEAD,
+                job.attempts + 1,
+                error[:512],
+            )
+            _forget_reply(row)
+            session.add(row)
+            if tell and job.kind in ("alert", "retract", "closing_notice"):
+                failed = DeliveryFailed(job.id, job.case_id, job.chat_id, error)
+                await notify.publish(self._services, session, failed)
+            await session.commit()
+        self.wake()
+
+    async def _gone(self, job: Job, error: str) -> None:
+        await registration.recipient_gone(self._services, job.chat_id, error)
+        self.wake()
+
+    async def _move(self, job: Job, new_chat_id: int) -> None:
+        """The group became a supergroup: follow it and send there. A retraction is not
+        moved: its message id belongs to the old chat (and went with it); used against the new
+        chat it would delete another message. Officers hear that the old photo may remain."""
+        async with self._services.sessions() as session:
+            group = await q.group_by_chat(session, job.chat_id)
+            if group is not None and await q.group_by_chat(session, new_chat_id) is None:
+                group.chat_id = new_chat_id
+                session.add(group)
+            waiting = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+            old_chat = col(OutboxMessage.chat_id) == job.chat_id
+            retractions = (
+                await session.exec(
+                    select(OutboxMessage).where(old_chat, waiting, OutboxMessage.kind == "retract")
+                )
+            ).all()
+            for row in retractions:
+                row.status, row.last_error = OutboxStatus.DEAD, f"chat migrated to {new_chat_id}"
+                session.add(row)
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(old_chat, waiting, col(OutboxMessage.kind) != "retract")
+                .values(chat_id=new_chat_id, status=OutboxStatus.PENDING)
+            )
+            for row in retractions:
+                title = group.title if group is not None else str(job.chat_id)
+                await self._tell_stuck(session, row.id or 0, row.case_id, title, new_chat_id)
+            await session.commit()
+        log.info("chat %s migrated to %s", job.chat_id, new_chat_id)
+        self.wake()
+
+    async def _stuck(self, job: Job, chat_id: int, error: str) -> None:
+        """Telegram kept an alert photo: the row is dead and officers learn where it stays."""
+        log.warning("outbox row %s: the photo stays in %s: %s", job.id, chat_id, error)
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status, row.attempts, row.last_error = (
+                OutboxStatus.DEAD,
+                job.attempts + 1,
+                error[:512],
+            )
+            session.add(row)
+            group = await q.group_by_chat(session, chat_id)
+            title = group.title if group is not None else str(chat_id)
+            await self._tell_stuck(session, job.id, job.case_id, title, chat_id)
+            await session.commit()
+        self.wake()
+
+    async def _tell_stuck(
+        self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
+    ) -> None:
+        await notify.publish(self._services, session, PhotoStuck(row_id, case_id, title, chat_id))
+
+
+def _forget_reply(row: OutboxMessage) -> None:
+    """A conversation's answer (a report's summary, say) belongs to no case, so retention
+    would never purge it: once settled, its words are not kept."""
+    if row.kind == "reply":
+        row.payload = {}
+
+
+def _line() -> Subquery:
+    """Each unsent row with its place in its chat's line (1: the first) and how many rows the
+    line holds. A chat with a row being sent has that row first, so none of its other rows is
+    chosen meanwhile."""
+    busy_first = sql_case((col(OutboxMessage.status) == OutboxStatus.SENDING, 0), else_=1)
+    chat = col(OutboxMessage.chat_id)
+    position = func.row_number().over(
+        partition_by=chat,
+        order_by=(
+            busy_first,
+            col(OutboxMessage.lane),
+            col(OutboxMessage.rank),
+            col(OutboxMessage.id),
+        ),
+    )
+    return (
+        sql_select(
+            col(OutboxMessage.id), chat, col(OutboxMessage.status),
+            col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
+            position.label("position"), func.count().over(partition_by=chat).label("queued"),
+        )
+        .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+        .subquery("line")
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A chat's first unsent row, and how many rows its chat has in line."""
+
+    job: Job
+    in_the_air: bool  # claimed by a send (of this process or another)
+    next_attempt_at: datetime
+    queued: int
+
+    @classmethod
+    def of(cls, row: OutboxMessage, queued: int) -> _Head:
+        sending = row.status == OutboxStatus.SENDING
+        return cls(_job(row), sending, row.next_attempt_at, queued)
+
+
+@dataclass(frozen=True)
+class _Queries:
+    """The round's read, built once: a round runs after many sends, and building the window
+    query anew each time cost more CPU than the database spent answering it."""
+
+    everyone: Any  # the chats' first rows, those due at :now first, at most a batch
+    excluding: Any  # the same, the chats in :excluded last
+
+    @classmethod
+    def build(cls, batch: int) -> _Queries:
+        line = _line()
+        waits = or_(
+            line.c.status != OutboxStatus.PENDING, line.c.next_attempt_at > bindparam("now")
+        )
+        excluded = line.c.chat_id.in_(bindparam("excluded", expanding=True))
+        first_rows = (
+            select(OutboxMessage, line.c.queued)
+            .join(line, line.c.id == OutboxMessage.id)
+            .where(line.c.position == 1)
+        )
+
+        def ordered(later: Any) -> Any:
+            order = (sql_case((later, 1), else_=0), line.c.lane, line.c.rank, line.c.id)
+            return first_rows.order_by(*order).limit(batch)
+
+        return cls(everyone=ordered(waits), excluding=ordered(or_(waits, excluded)))
+
+    def heads_at(self, now: datetime, excluded: set[int]) -> tuple[Any, dict[str, Any]]:
+        """The read and its parameters. The excluded chats' filter only when there are some:
+        an empty expanding IN made SQLite plan the read badly, and the first answers of a
+        crowd's presses came three times later."""
+        if not excluded:
+            return self.everyone, {"now": now}
+        return self.excluding, {"now": now, "excluded": sorted(excluded)}
+
+
+async def pending_count(services: Services) -> int:
+    """Rows still to send (for tests, the demo and metrics)."""
+    async with services.sessions() as session:
+        query = select(func.count()).where(
+            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+        )
+        return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+
+__all__ = ["Dispatcher", "Group", "enqueue", "pending_count"]
