@@ -11,6 +11,7 @@ from searchbot.domain import numbers
 from searchbot.domain.messages import Answer
 from searchbot.domain.numbers import case_number, parse_id
 from searchbot.models import GroupStatus
+from searchbot.operations import records
 from searchbot.web import room
 from searchbot.words.texts import say
 
@@ -28,7 +29,7 @@ def _with_case(usage: str, work: Callable[[Services, Actor, int], Awaitable[Answ
 
 
 async def _stats(services: Services, actor: Actor, args: list[str]) -> Answer:
-    return await desk.stats(services, actor)
+    return await records.stats(services, actor)
 
 
 async def _cases(services: Services, actor: Actor, args: list[str]) -> Answer:
@@ -92,7 +93,7 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "/stats": _stats,
     "/block": _block(True),
     "/unblock": _block(False),
-    "/export": _with_case("/export 12", desk.export),
+    "/export": _with_case("/export 12", records.export),
     "/map": _with_case("/map 12", room.map_picture),
     "/screen": _screen,
 }

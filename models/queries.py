@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import cast
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..domain.grid import GroupPoint
 from .enums import CaseStatus, GroupStatus, OutboxStatus, SightingSource
 from .tables import (
     Alert,
@@ -21,18 +22,6 @@ from .tables import (
     Person,
     Sighting,
 )
-
-
-class GroupPoint(NamedTuple):
-    """What alerting needs of a group, without loading the whole row (a tuple: thousands are
-    made per ring)."""
-
-    id: int
-    chat_id: int
-    language: str
-    lat: float
-    lon: float
-    role: str
 
 
 async def groups_in_area(

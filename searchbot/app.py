@@ -32,6 +32,7 @@ from searchbot.telegram.placeholder import PlaceholderStore
 from searchbot.telegram.transport import TelegramTransport
 from searchbot.telegram.update_order import ChatOrderedUpdates
 from searchbot.telegram.webhook import WebhookServer
+from searchbot.telling import notify
 from searchbot.web.server import CommandRoom
 from searchbot.words.buttons import is_crowd_press
 
@@ -73,7 +74,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     checks = Checks(sessions, clock)
     services = Services(
         settings=settings, sessions=sessions, places=places, doorbell=doorbell, checks=checks,
-        clock=clock,
+        clock=clock, teller=notify.tell,
     )  # fmt: skip
     application = (
         ApplicationBuilder()

@@ -166,9 +166,9 @@ async def _import_file(
 
 
 async def _export(settings: Settings, case_id: int, folder: Path) -> int:
-    from searchbot.cases.desk import case_documents
+    from searchbot.operations.after_action import export_text
     from searchbot.operations.exports import load_case_record
-    from searchbot.telling.after_action import export_text
+    from searchbot.operations.records import case_documents
 
     engine = db.create_engine(settings.database_url)
     try:
@@ -230,6 +230,7 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
     from searchbot.domain.clock import system_clock
     from searchbot.models.doorbell import Doorbell
     from searchbot.operations.retention import purge
+    from searchbot.telling import notify
 
     engine = db.create_engine(settings.database_url)
     try:
@@ -237,7 +238,7 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
         sessions = db.sessions(engine)
         places = PlaceResolver(sessions, None)
         checks = Checks(sessions, system_clock)  # the purge presses nothing: never started
-        services = Services(settings, sessions, places, Doorbell(), checks)  # no dispatcher
+        services = Services(settings, sessions, places, Doorbell(), checks, teller=notify.tell)
         result = await purge(services, dry_run=dry_run)
         found = await forget_found(services, dry_run=dry_run)
     finally:

@@ -18,7 +18,7 @@ from searchbot.cases.places import PlaceResolver
 from searchbot.cases.services import Services
 from searchbot.domain import events
 from searchbot.domain.events import Event
-from searchbot.domain.grid import cells_of
+from searchbot.domain.grid import GroupPoint, cells_of
 from searchbot.models import (
     Alert,
     Case,
@@ -34,7 +34,6 @@ from searchbot.models import (
 from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
 from searchbot.models.outbox import ALERTS
-from searchbot.models.queries import GroupPoint
 from searchbot.settings import load_settings
 from searchbot.telling import notify
 
@@ -123,11 +122,12 @@ async def test_the_row_names_who_hears(sessions: Sessions, name: str) -> None:
         doorbell=Doorbell(),
         checks=Checks(sessions, lambda: NOW),
         clock=lambda: NOW,
+        teller=notify.tell,
     )
     seeded = await seed(sessions)
     async with sessions() as session:
         before = (await session.exec(select(func.max(OutboxMessage.id)))).one() or 0
-        await notify.publish(services, session, SCENARIOS[name](seeded))
+        await services.publish(session, SCENARIOS[name](seeded))
         await session.commit()
         chats = set(
             (

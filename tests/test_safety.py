@@ -9,10 +9,9 @@ import pytest
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
-from searchbot.cases import desk
 from searchbot.domain.redaction import MARKER, has_contact, redact
 from searchbot.models import Case, Sighting
-from searchbot.operations import exports
+from searchbot.operations import exports, records
 from searchbot.words.texts import say
 from tests.test_permissions import changes, snapshot
 from tests.world import CENTRE, World, offset, world_settings
@@ -140,7 +139,7 @@ async def test_contact_details_never_reach_a_group_or_a_sighter(
         async with world.services.sessions() as session:
             record = await exports.load_case_record(session, 1, settings.escalation)
         assert record is not None
-        for _, document in desk.case_documents(settings, record):
+        for _, document in records.case_documents(settings, record):
             for secret in [*FAMILY_SECRETS, *SIGHTER_SECRETS, "55443322", "13912345678"]:
                 assert secret not in document, secret
     assert fake.violations == []

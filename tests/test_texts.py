@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from babel.messages.pofile import read_po
 
 from searchbot.cases.closing import OUTCOMES
-from searchbot.cases.desk import CHART_LABELS
 from searchbot.cases.found import CHECKLIST
 from searchbot.cases.playbooks import DIRECTIONS
 from searchbot.cases.registration import ROLES
 from searchbot.cases.reporting import FIELDS
 from searchbot.domain.clock import local_hhmm, parse_when
+from searchbot.operations.records import CHART_LABELS
 from searchbot.telegram.menus import GROUPS, OFFICERS, PRIVATE
 from searchbot.words.texts import CATALOGS, EN, LOCALE, ZH, Raw, language_of, say
 

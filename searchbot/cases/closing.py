@@ -15,7 +15,6 @@ from searchbot.domain.events import AlertOutlivedCase, CaseClosed, CloseRequeste
 from searchbot.domain.messages import Answer
 from searchbot.models import Case, CaseOutcome, CaseStatus, OutboxMessage
 from searchbot.models import queries as q
-from searchbot.telling import notify
 from searchbot.words.texts import ref, say
 
 OUTCOMES = tuple(CaseOutcome)
@@ -66,7 +65,7 @@ async def _ask_officers(
     assert case.id is not None
     case_id = case.id
     lang = actor.language
-    await notify.publish(services, session, CloseRequested(case_id, outcome, note))
+    await services.publish(session, CloseRequested(case_id, outcome, note))
     await services.audit(session, actor.user_id, "close_requested", case_id, outcome=outcome)
     text = say(lang, "close_request_family", ref=ref(case_id))
     return Answer(toast=text).say(text)
@@ -88,7 +87,7 @@ async def _close(
     await found.close_for_case(services, session, case.id)
     await services.audit(session, actor.user_id, "close", case.id, outcome=outcome, note=note)
     by = f"{actor.name or actor.user_id}"
-    await notify.publish(services, session, CaseClosed(case.id, outcome, note, by))
+    await services.publish(session, CaseClosed(case.id, outcome, note, by))
 
 
 async def retract(
@@ -96,4 +95,4 @@ async def retract(
 ) -> None:
     """An alert that reached its group after the case closed: take it back like the others."""
     assert case.id is not None and alert.id is not None
-    await notify.publish(services, session, AlertOutlivedCase(case.id, alert.id))
+    await services.publish(session, AlertOutlivedCase(case.id, alert.id))

@@ -4,7 +4,6 @@ the family's own view of their cases."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,9 +16,7 @@ from searchbot.domain.messages import Answer, Button, Out
 from searchbot.models import (
     AuditEntry,
     Case,
-    CaseOutcome,
     CaseStatus,
-    GroupRole,
     GroupStatus,
     Officer,
     OutboxMessage,
@@ -27,9 +24,6 @@ from searchbot.models import (
     Person,
 )
 from searchbot.models import queries as q
-from searchbot.operations import exports, statistics
-from searchbot.settings import Settings
-from searchbot.telling import after_action, notify
 from searchbot.words.buttons import Approve, Found, Reject
 from searchbot.words.cards import (
     TEXT_LIMIT,
@@ -42,7 +36,7 @@ from searchbot.words.cards import (
 from searchbot.words.texts import Raw, ref, say
 
 
-async def _as_officer(
+async def as_officer(
     services: Services, actor: Actor, work: Callable[[AsyncSession], Awaitable[Answer]]
 ) -> Answer:
     """Run ``work`` in a session if the actor is an officer; otherwise refuse, changing nothing."""
@@ -71,7 +65,7 @@ async def list_cases(services: Services, actor: Actor) -> Answer:
             lines.append(line)
         return Answer().say("\n".join(lines))
 
-    return await _as_officer(services, actor, work)
+    return await as_officer(services, actor, work)
 
 
 def _case_line(services: Services, case: Case, lang: str, sightings: int) -> str:
@@ -142,12 +136,12 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
         session.add(case)
         await services.audit(session, actor.user_id, "verify", case_id)
         # the reporter is who they say: sightings held back from the family now go to them
-        await notify.publish(services, session, CaseVerified(case_id, actor.name))
+        await services.publish(session, CaseVerified(case_id, actor.name))
         await session.commit()
         text = say(lang, "verified_by", ref=ref(case_id), by=actor.name or actor.user_id)
         return Answer(toast=text)
 
-    return await _as_officer(services, actor, work)
+    return await as_officer(services, actor, work)
 
 
 async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
@@ -174,7 +168,7 @@ async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
         )
         return Answer(toast=text).say(text)
 
-    return await _as_officer(services, actor, work)
+    return await as_officer(services, actor, work)
 
 
 async def _open_case(session: AsyncSession, case_id: int) -> Case | str:
@@ -214,7 +208,7 @@ async def list_groups(services: Services, actor: Actor, status: GroupStatus | No
             answer.add(Out(text=line, buttons=buttons))
         return answer
 
-    return await _as_officer(services, actor, work)
+    return await as_officer(services, actor, work)
 
 
 async def welcome(services: Services, actor: Actor) -> Answer:
@@ -293,81 +287,6 @@ async def my_cases(services: Services, actor: Actor) -> Answer:
     return answer
 
 
-STATS_DAYS = 30
-CHART_LABELS = ("outcomes_title", "found_title", "cases", "minutes", "no_data")
-
-
-async def stats(services: Services, actor: Actor) -> Answer:
-    """/stats: the last 30 days' figures, and the chart."""
-    lang = actor.language
-
-    async def work(session: AsyncSession) -> Answer:
-        since = services.now() - timedelta(days=STATS_DAYS)
-        figures = await statistics.compute(session, since)
-        labels = {key: say(lang, f"chart_{key}") for key in CHART_LABELS}
-        labels |= {o: say(lang, f"outcome_{o}") for o in CaseOutcome}
-        chart = statistics.chart_png(figures, labels, language=lang)
-        text = say(lang, "stats", days=STATS_DAYS, **_stats_values(figures))
-        return Answer().say(text).add(Out(upload=chart, upload_name="stats.png"))
-
-    return await _as_officer(services, actor, work)
-
-
-def _stats_values(figures: statistics.Figures) -> dict[str, str]:
-    def minutes(value: float | None) -> str:
-        return "–" if value is None else f"{value:.0f}"
-
-    def percent(value: float | None) -> str:
-        return "–" if value is None else f"{value:.0%}"
-
-    by, roles = figures.cases_by_outcome, figures.approved_groups_by_role
-    return {
-        "open": str(by[CaseStatus.OPEN]), "found": str(by[CaseOutcome.FOUND]),
-        "false_alarm": str(by[CaseOutcome.FALSE_ALARM]), "withdrawn": str(by[CaseOutcome.WITHDRAWN]),
-        "median": minutes(figures.found_median_minutes), "p90": minutes(figures.found_p90_minutes),
-        "fast": percent(figures.found_within_30_share),
-        "sightings": "–" if figures.sightings_per_case is None else f"{figures.sightings_per_case:.1f}",
-        "merchant": str(roles[GroupRole.MERCHANT]), "guard": str(roles[GroupRole.GUARD]),
-        "volunteer": str(roles[GroupRole.VOLUNTEER]), "pending": str(figures.groups_by_status[GroupStatus.PENDING]),
-        "answered": str(figures.groups_answered), "alerted": str(figures.groups_alerted),
-    }  # fmt: skip
-
-
-async def export(services: Services, actor: Actor, case_id: int) -> Answer:
-    """/export N: the case as CAP 1.2 messages and a PFIF 1.4 file, sent as documents."""
-    lang = actor.language
-
-    async def work(session: AsyncSession) -> Answer:
-        record = await exports.load_case_record(session, case_id, services.settings.escalation)
-        if record is None:
-            return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
-        documents = case_documents(services.settings, record)
-        if not documents:
-            return Answer().say(say(lang, "export_nothing", ref=ref(case_id)))
-        page = await after_action.export_text(session, case_id, services.settings)
-        if page:
-            documents.append((f"case-{case_id}-after-action.txt", page))
-        answer = Answer()
-        for name, document in documents:
-            caption = say(lang, "export_caption", ref=ref(case_id), what=name)
-            answer.add(Out(text=caption, upload=document.encode(), upload_name=name))
-        return answer
-
-    return await _as_officer(services, actor, work)
-
-
-def case_documents(settings: Settings, record: exports.CaseRecord) -> list[tuple[str, str]]:
-    """(file name, XML) of every export of a case: its CAP messages, then its PFIF file."""
-    case_id = record.case.id
-    show = settings.alert_show_name
-    caps = exports.cap_messages(record, settings.records_domain, show_name=show)
-    if not caps:
-        return []
-    files = [(f"case-{case_id}-cap-{n}.xml", doc) for n, doc in enumerate(caps, start=1)]
-    pfif = exports.pfif_document(record, settings.records_domain, show_name=show)
-    return [*files, (f"case-{case_id}-pfif.xml", pfif)]
-
-
 async def block(services: Services, actor: Actor, user_id: int, blocked: bool) -> Answer:
     """/block, /unblock: stop (or allow again) a person's reports and sightings."""
     lang = actor.language
@@ -384,7 +303,7 @@ async def block(services: Services, actor: Actor, user_id: int, blocked: bool) -
         return Answer().say(say(lang, "blocked_done" if blocked else "unblocked_done",
                                 user_id=user_id))  # fmt: skip
 
-    return await _as_officer(services, actor, work)
+    return await as_officer(services, actor, work)
 
 
 HISTORY_SHOWN = 12

@@ -19,11 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases.services import Services
 from searchbot.domain.events import GroupsAlerted, StageReached
-from searchbot.domain.grid import bounding_box, cover, within
+from searchbot.domain.grid import GroupPoint, bounding_box, cover, within
 from searchbot.models import Alert, Case, CaseStatus, Sighting
 from searchbot.models import queries as q
-from searchbot.models.queries import GroupPoint
-from searchbot.telling import notify
 from searchbot.words.cards import case_status
 
 log = logging.getLogger(__name__)
@@ -98,7 +96,7 @@ async def alert_ring(
         alerted = GroupsAlerted(
             case.id, radius_m, tuple(targets), tuple(tokens), seen.id if seen else None
         )
-        await notify.publish(services, session, alerted)
+        await services.publish(session, alerted)
     return len(targets)
 
 
@@ -155,7 +153,7 @@ async def _fire_if_due(services: Services, case_id: int) -> bool:
         if not await _claim_stage(session, case, due_by=now):
             return False
         count = await fire_stage(services, session, case, index)
-        await notify.publish(services, session, StageReached(case_id, index, count))
+        await services.publish(session, StageReached(case_id, index, count))
         await session.commit()
     log.info("case %s stage %s fired: %s groups", case_id, index + 1, count)
     return True

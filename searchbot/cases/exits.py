@@ -26,7 +26,6 @@ from searchbot.domain.grid import distance_m
 from searchbot.domain.messages import Answer
 from searchbot.models import Case, CaseStatus, ExitWatch, Landmark, LandmarkKind
 from searchbot.models import queries as q
-from searchbot.telling import notify
 from searchbot.words.cards import clip, distance_text
 from searchbot.words.texts import Raw, ref, say
 
@@ -185,7 +184,7 @@ async def _warn(services: Services, case_id: int, now: datetime) -> bool:
         if exits.unwatched:
             minutes = int(services.settings.exit_warning.total_seconds() // 60)
             warning = ExitsUnwatched(case_id, tuple(exits.unwatched), minutes)
-            await notify.publish(services, session, warning)
+            await services.publish(session, warning)
             await services.audit(session, None, "exits_unwatched", case_id, exits=exits.unwatched)
         await session.commit()
     return bool(exits.unwatched)

@@ -35,7 +35,6 @@ from searchbot.models import (
     Person,
 )
 from searchbot.models import queries as q
-from searchbot.telling import notify
 from searchbot.words.buttons import Choice, Close, TickCheck
 from searchbot.words.texts import ref, say
 
@@ -210,7 +209,7 @@ async def submit(
         await session.flush()
         assert report.id is not None
         await services.audit(session, actor.user_id, "found", None, found=report.id)
-        await notify.publish(services, session, ChildFound(report.id))
+        await services.publish(session, ChildFound(report.id))
         await session.delete(await session.merge(dialogue))
         await session.commit()
     return Answer().say(say(actor.language, "found_sent", ref=fref(report.id)))
@@ -240,7 +239,7 @@ async def match(services: Services, actor: Actor, found_id: int, case_id: int) -
         session.add(report)
         await services.audit(session, actor.user_id, "match", case_id, found=found_id)
         matched = ChildMatched(found_id, case_id, f"{actor.name or actor.user_id}")
-        await notify.publish(services, session, matched)
+        await services.publish(session, matched)
         await session.commit()
     return Answer(toast=say(lang, "matched_toast", ref=ref(case_id), fref=fref(found_id)))
 

@@ -28,11 +28,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cases import coverage, exits
 from searchbot.cases.places import NEAR_M
 from searchbot.cases.services import Services
-from searchbot.domain.grid import bounding_box, distance_m
+from searchbot.domain.grid import GroupPoint, bounding_box, distance_m
 from searchbot.domain.messages import Button
 from searchbot.models import Case, GroupRole, Landmark, Playbook, VolunteerCell
 from searchbot.models.db import Sessions
-from searchbot.models.queries import GroupPoint
 from searchbot.settings import LANGUAGES
 from searchbot.words.buttons import WatchExit
 from searchbot.words.cards import clip

@@ -25,7 +25,6 @@ from searchbot.models import Group, GroupRole, GroupStatus, OutboxMessage, Outbo
 from searchbot.models import queries as q
 from searchbot.models.outbox import RETRACTION_KINDS, mark
 from searchbot.settings import LANGUAGES
-from searchbot.telling import notify
 from searchbot.words.texts import say
 
 ROLES = tuple(GroupRole)
@@ -111,7 +110,7 @@ async def locate(
         group.status = GroupStatus.PENDING
         session.add(group)
         await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
-        await notify.publish(services, session, GroupRegistered(group.chat_id))
+        await services.publish(session, GroupRegistered(group.chat_id))
         await session.commit()
     return Answer().say(say(lang, "register_sent"))
 
@@ -136,7 +135,7 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         if not approve:
             group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
-        await notify.publish(services, session, GroupDecided(group.chat_id, approve))
+        await services.publish(session, GroupDecided(group.chat_id, approve))
         action = "group_approve" if approve else "group_reject"
         await services.audit(session, actor.user_id, action, chat_id=chat_id)
         await session.commit()
@@ -157,7 +156,7 @@ async def unregister(services: Services, actor: Actor, is_chat_admin: bool) -> A
         group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
         await services.audit(session, actor.user_id, "group_unregister", chat_id=actor.chat_id)
-        await notify.publish(services, session, GroupUnregistered(group.chat_id, was_pending))
+        await services.publish(session, GroupUnregistered(group.chat_id, was_pending))
         await session.commit()
     return Answer().say(say(lang, "unregistered"))
 
@@ -227,7 +226,7 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
             .values(status=OutboxStatus.DEAD, last_error=reason[:512])
         )
         title = group.title if group is not None else None
-        await notify.publish(services, session, RecipientGone(chat_id, title, was_pending))
+        await services.publish(session, RecipientGone(chat_id, title, was_pending))
         # a group by its id; a person who blocked the bot stays unnamed in the audit log
         await services.audit(session, None, "recipient_gone", chat_id=chat_id if group else None)
         await session.commit()

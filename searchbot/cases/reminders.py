@@ -19,7 +19,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cases.services import Services
 from searchbot.domain.events import CaseStillOpen, VerificationOverdue
 from searchbot.models import Case, CaseStatus
-from searchbot.telling import notify
 
 
 class Waiting(StrEnum):
@@ -73,7 +72,7 @@ async def _remind_verify(services: Services, due: list[Case], waiting: Sequence[
         for case in waiting:
             if case not in due and _kind(services, case) == Waiting.VERIFY:
                 await _claim(session, case, services.now())
-        await notify.publish(services, session, VerificationOverdue())
+        await services.publish(session, VerificationOverdue())
         await session.commit()
     return len(claimed)
 
@@ -82,7 +81,7 @@ async def _remind(services: Services, case: Case) -> bool:
     async with services.sessions() as session:
         if not await _claim(session, case, services.now()):
             return False
-        await notify.publish(services, session, CaseStillOpen(case.id or 0))
+        await services.publish(session, CaseStillOpen(case.id or 0))
         await session.commit()
     return True
 

@@ -25,7 +25,6 @@ from searchbot.domain.messages import Answer, Button, Out
 from searchbot.domain.redaction import has_contact
 from searchbot.models import Case, Dialogue, Person
 from searchbot.models import queries as q
-from searchbot.telling import notify
 from searchbot.words.buttons import Choice
 from searchbot.words.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, distance_text, fit
 from searchbot.words.texts import Raw, ref, say
@@ -406,7 +405,7 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         await services.audit(session, actor.user_id, "report", case.id)
         count = await escalation.open_case(services, session, case)
         opened = CaseOpened(case.id, actor.user_id, actor.name)
-        await notify.publish(services, session, opened)
+        await services.publish(session, opened)
         await session.delete(await session.merge(dialogue))
         await session.commit()
     radius = Raw(distance_text(services.settings.escalation[0].radius_m, lang))

@@ -4,8 +4,8 @@ rules shared by all of them (who is an officer, who hears officer news, the audi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,12 @@ from searchbot.settings import Settings
 
 if TYPE_CHECKING:
     from searchbot.cases.checks import Checks
+    from searchbot.domain.events import Event
+
+
+Teller = Callable[["Services", AsyncSession, "Event"], Awaitable[None]]
+"""Writes everyone's messages about one event into the outbox, in the caller's transaction
+(``searchbot.telling.notify.tell``, wired by the composition root)."""
 
 
 # Marks an outbox row as officers' news: removing an officer cancels those still queued for them.
@@ -70,9 +76,17 @@ class Services:
     checks: Checks  # the recorder of "Checked" presses (searchbot.cases.checks)
     clock: Clock = system_clock
     bot_username: str = "searchbot"
+    # the teller: use cases record what happened and never import who hears of it
+    teller: Teller = field(kw_only=True)
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def publish(self, session: AsyncSession, *events: Event) -> None:
+        """Tell everyone who hears of ``events``, in order, inside ``session``'s transaction:
+        their messages are written if and only if the change they report commits."""
+        for event in events:
+            await self.teller(self, session, event)
 
     def wake_dispatcher(self) -> None:
         """Outbox rows were committed: the dispatcher looks now, not at its next round."""

@@ -26,7 +26,6 @@ from searchbot.domain.events import SightingJudged, SightingRecorded
 from searchbot.domain.messages import Answer, Button
 from searchbot.models import Case, CaseStatus, Dialogue, Group, Person, Sighting, SightingSource
 from searchbot.models import queries as q
-from searchbot.telling import notify
 from searchbot.words.buttons import Choice
 from searchbot.words.texts import ref, say
 
@@ -269,7 +268,7 @@ async def record(
         session, actor.user_id, "sighting", case_id, sighting=sighting.id, source=source
     )
     assert sighting.id is not None
-    await notify.publish(services, session, SightingRecorded(sighting.id))
+    await services.publish(session, SightingRecorded(sighting.id))
     return sighting
 
 
@@ -318,7 +317,7 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
             credible=credible, alerted=count,
         )  # fmt: skip
         judged = SightingJudged(sighting_id, credible, actor.name, count)
-        await notify.publish(services, session, judged)
+        await services.publish(session, judged)
         await session.commit()
     key = "credible_marked" if credible else "not_credible_marked"
     return Answer(toast=say(lang, key, ref=ref(case.id or 0), by=actor.name, count=count))

@@ -31,14 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases import closing, registration
 from searchbot.cases.services import FOR_OFFICERS, Services
-from searchbot.delivery.throttle import Throttle
-from searchbot.domain.events import DeliveryFailed, PhotoStuck, SendsInDoubt
-from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
-from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, Lane, enqueue
-from searchbot.operations.health import Metrics
-from searchbot.operations.logs import chat as log_chat
-from searchbot.telegram.transport import (
+from searchbot.delivery.outcomes import (
     DeliveryError,
     Gone,
     Moved,
@@ -47,7 +40,14 @@ from searchbot.telegram.transport import (
     Throttled,
     Transient,
 )
-from searchbot.telling import digests, notify
+from searchbot.delivery.throttle import Throttle
+from searchbot.domain.events import DeliveryFailed, PhotoStuck, SendsInDoubt
+from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
+from searchbot.models import queries as q
+from searchbot.models.outbox import PEOPLE, Lane, enqueue
+from searchbot.operations.health import Metrics
+from searchbot.operations.logs import chat as log_chat
+from searchbot.telling import digests
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class Dispatcher:
         """Officers hear once, after the restart, how many groups may hold an alert twice."""
         log.warning("%s alert(s) were being sent when the bot stopped; sending them again", count)
         async with self._services.sessions() as session:
-            await notify.publish(self._services, session, SendsInDoubt(count))
+            await self._services.publish(session, SendsInDoubt(count))
             await session.commit()
         self.wake()
 
@@ -486,7 +486,7 @@ class Dispatcher:
             session.add(row)
             if tell and job.kind in ("alert", "retract", "closing_notice"):
                 failed = DeliveryFailed(job.id, job.case_id, job.chat_id, error)
-                await notify.publish(self._services, session, failed)
+                await self._services.publish(session, failed)
             await session.commit()
         self.wake()
 
@@ -547,7 +547,7 @@ class Dispatcher:
     async def _tell_stuck(
         self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
     ) -> None:
-        await notify.publish(self._services, session, PhotoStuck(row_id, case_id, title, chat_id))
+        await self._services.publish(session, PhotoStuck(row_id, case_id, title, chat_id))
 
 
 def _forget_reply(row: OutboxMessage) -> None:

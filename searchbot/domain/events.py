@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from searchbot.models.queries import GroupPoint
+from searchbot.domain.grid import GroupPoint
 
 
 @dataclass(frozen=True)

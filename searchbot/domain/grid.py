@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import h3
 from geopy.distance import geodesic
@@ -127,3 +127,15 @@ def cells_within(lat: float, lon: float, radius_m: float, resolution: int) -> li
         for cell in _disk(lat, lon, radius_m, resolution)
         if plane_distance_m(centre, h3.cell_to_latlng(cell)) <= radius_m
     ]
+
+
+class GroupPoint(NamedTuple):
+    """What alerting needs of a group, without loading the whole row (a tuple: thousands are
+    made per ring)."""
+
+    id: int
+    chat_id: int
+    language: str
+    lat: float
+    lon: float
+    role: str

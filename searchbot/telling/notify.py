@@ -49,7 +49,7 @@ from searchbot.domain.events import (
     StageReached,
     VerificationOverdue,
 )
-from searchbot.domain.grid import distance_m
+from searchbot.domain.grid import GroupPoint, distance_m
 from searchbot.domain.messages import Button, Out
 from searchbot.domain.redaction import redact
 from searchbot.models import (
@@ -63,8 +63,8 @@ from searchbot.models import (
 )
 from searchbot.models import queries as q
 from searchbot.models.outbox import ALERTS, PEOPLE, RETRACT, delete_op, enqueue, mark
-from searchbot.models.queries import GroupPoint
-from searchbot.telling import after_action, digests
+from searchbot.operations import after_action
+from searchbot.telling import digests
 from searchbot.words.buttons import Checked, Close, CloseFoundReport, Judge, Match, Verify
 from searchbot.words.cards import (
     CAPTION_LIMIT,
@@ -85,10 +85,10 @@ from searchbot.words.texts import Raw, ref, say
 Teller = Callable[[Services, AsyncSession, Any], Awaitable[None]]
 
 
-async def publish(services: Services, session: AsyncSession, *events: Event) -> None:
-    """Tell everyone who hears of ``events``, in order, inside the caller's transaction."""
-    for event in events:
-        await TELLERS[type(event)](services, session, event)
+async def tell(services: Services, session: AsyncSession, event: Event) -> None:
+    """Tell everyone who hears of ``event``, inside the caller's transaction: the teller the
+    composition root gives ``Services`` (use cases call ``services.publish``)."""
+    await TELLERS[type(event)](services, session, event)
 
 
 async def _case(session: AsyncSession, case_id: int) -> Case:
