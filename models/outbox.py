@@ -18,6 +18,10 @@ from ..domain.messages import Out
 from .db import OUTBOX_WRITTEN
 from .tables import OutboxMessage
 
+# Marks an outbox row as officers' news: removing an officer cancels those still queued for them,
+# and the dispatcher sends one only to someone who is still an officer.
+FOR_OFFICERS = "for_officers"
+
 
 class Lane(IntEnum):
     """The outbox's lanes, sent in this order: a family or an officer never waits behind a

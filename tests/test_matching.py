@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from searchbot.cases.found import for_public
 from searchbot.cases.matching import Person, score
+from searchbot.telling.found_child import for_family
 from tests.world import CENTRE, offset
 
 LOST_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -56,6 +56,6 @@ def test_time_order() -> None:
 
 
 def test_phones_are_masked_for_the_family_but_coordinates_are_not() -> None:
-    assert "13900139000" not in for_public("call me 139 0013 9000 at the gate")
-    assert for_public("31.23175, 121.47370") == "31.23175, 121.47370"
-    assert for_public("East gate, shop 12") == "East gate, shop 12"
+    assert "13900139000" not in for_family("call me 139 0013 9000 at the gate", "en")
+    assert for_family("31.23175, 121.47370", "en") == "31.23175, 121.47370"
+    assert for_family("East gate, shop 12", "en") == "East gate, shop 12"

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, func, select
 
+from searchbot.cases import desk
 from searchbot.cases.checks import Checks
 from searchbot.cases.places import PlaceResolver
-from searchbot.cases.services import Services
+from searchbot.cases.services import Actor, Services
 from searchbot.domain import events
 from searchbot.domain.events import Event
 from searchbot.domain.grid import GroupPoint, cells_of
@@ -26,8 +27,10 @@ from searchbot.models import (
     Group,
     GroupRole,
     GroupStatus,
+    Officer,
     OutboxMessage,
     OutboxStatus,
+    Person,
     Sighting,
     SightingSource,
 )
@@ -192,3 +195,68 @@ async def seed(sessions: Sessions) -> Seeded:
                            GroupRole.MERCHANT)  # fmt: skip
         await session.commit()
         return Seeded(case.id, sighting.id, sent.id, point, child.id)
+
+
+def services_for(sessions: Sessions, **env: str) -> Services:
+    settings = {
+        "DATABASE_URL": "sqlite+aiosqlite://",
+        "SEARCHBOT_OFFICER_CHAT_ID": str(OFFICERS_CHAT),
+        "SEARCHBOT_ESCALATION": "0:300,1h:1000",
+        "SEARCHBOT_LANGUAGE": "en",
+    }
+    return Services(
+        settings=load_settings(**(settings | env)),
+        sessions=sessions,
+        places=PlaceResolver(sessions, None),
+        doorbell=Doorbell(),
+        checks=Checks(sessions, lambda: NOW),
+        clock=lambda: NOW,
+        teller=notify.tell,
+    )
+
+
+async def test_a_found_child_card_never_reaches_an_officer_removed_before_it_went(
+    sessions: Sessions,
+) -> None:
+    """The found card (photo, the finder's name and phone) is officers' news like every other:
+    removing the officer cancels the copy still queued for their private chat. It went
+    around ``tell_officers`` before and kept going to the removed officer."""
+    officer, admin = 8101, 8100
+    services = services_for(sessions, SEARCHBOT_ADMIN_IDS=str(admin))
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        session.add(Officer(user_id=officer, added_by=admin, added_at=NOW))
+        session.add(Person(user_id=officer, first_name="Li", language="en", updated_at=NOW))
+        await services.publish(session, events.ChildFound(seeded.found_id))
+        await session.commit()
+    answer = await desk.appoint(services, Actor(admin, admin), "remove", officer)
+    assert "8101" in answer.messages[0].text
+    async with sessions() as session:
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == officer))
+        ).all()
+    assert {row.kind for row in rows} >= {"found", "pin"}
+    assert {row.status for row in rows} == {OutboxStatus.CANCELLED}
+
+
+async def test_a_chinese_family_reads_the_match_in_chinese(sessions: Sessions) -> None:
+    """The finder's words reach the family without contact details, and the marker in their
+    place is in the family's language (it was always the English one)."""
+    services = services_for(sessions)
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        case = await session.get(Case, seeded.case_id)
+        report = await session.get(FoundReport, seeded.found_id)
+        assert case is not None and report is not None
+        case.language, case.verified_at = "zh", NOW
+        report.place_text = "东门 电话 139 0013 9000"
+        session.add_all([case, report])
+        await session.flush()
+        await services.publish(session, events.ChildMatched(seeded.found_id, seeded.case_id, "Li"))
+        await session.commit()
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == FAMILY))
+        ).all()
+    text = " ".join(row.payload.get("text", "") for row in rows)
+    assert "东门" in text and "[联系方式已删除]" in text
+    assert "[contact removed]" not in text and "0013" not in text

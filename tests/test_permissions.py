@@ -785,8 +785,7 @@ async def test_officers_news_queued_in_the_moment_of_removal_is_not_sent(
 ) -> None:
     """The race the cancelling cannot see: a card rendered for the officer just before the
     removal committed, queued just after it. The dispatcher checks again before sending."""
-    from searchbot.cases.services import FOR_OFFICERS
-    from searchbot.models.outbox import enqueue
+    from searchbot.models.outbox import FOR_OFFICERS, enqueue
 
     officer = await world.officer()
     admin = fake.users[ADMIN_ID]

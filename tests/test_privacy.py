@@ -13,7 +13,7 @@ from fakegram.markup import utf16_len
 from searchbot.domain.messages import Out
 from searchbot.models import Case
 from searchbot.telegram.transport import send_out
-from searchbot.telling import notify
+from searchbot.telling import alerts
 from searchbot.words.cards import CAPTION_LIMIT, TEXT_LIMIT, case_card, fit
 from tests.test_permissions import OFFICERS_ONLY, send
 from tests.world import CENTRE, World, offset, world_settings
@@ -249,7 +249,7 @@ async def test_a_5000_character_description_is_cut_to_a_valid_caption(
         (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
         officer = await world.officer()
         case = long_case(fake)
-        out = notify.alert_out(world.services, case, "en", 60.0, "token")
+        out = alerts.alert_out(world.services, case, "en", 60.0, "token")
         await deliver(world, group, out.text, out.photo)
         alert = fake.last(group)
         assert alert is not None and alert.caption is not None
@@ -272,7 +272,7 @@ async def test_a_5000_character_place_still_gives_a_valid_caption(
     async with World(fake, world_settings(fake, database_url)) as world:
         (group,) = await world.seed_groups([offset(CENTRE, 60)], -101)
         case = long_case(fake, place_text=hostile(5000))
-        out = notify.alert_out(world.services, case, "en", 60.0, "token")
+        out = alerts.alert_out(world.services, case, "en", 60.0, "token")
         await deliver(world, group, out.text, out.photo)
         alert = fake.last(group)
         assert alert is not None and alert.caption is not None

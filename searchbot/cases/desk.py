@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases import coverage, escalation, exits, found
-from searchbot.cases.services import FOR_OFFICERS, Actor, Services
+from searchbot.cases.services import Actor, Services
 from searchbot.domain.clock import local_hhmm, minutes_between
 from searchbot.domain.events import CaseVerified
 from searchbot.domain.messages import Answer, Button, Out
@@ -24,6 +24,7 @@ from searchbot.models import (
     Person,
 )
 from searchbot.models import queries as q
+from searchbot.models.outbox import FOR_OFFICERS
 from searchbot.words.buttons import Approve, Found, Reject
 from searchbot.words.cards import (
     TEXT_LIMIT,

@@ -24,7 +24,6 @@ from searchbot.cases.services import Actor, Services
 from searchbot.domain.clock import local_hhmm
 from searchbot.domain.events import ChildFound, ChildMatched
 from searchbot.domain.messages import Answer, Button, Out
-from searchbot.domain.redaction import redact
 from searchbot.models import (
     Case,
     CaseStatus,
@@ -36,6 +35,7 @@ from searchbot.models import (
 )
 from searchbot.models import queries as q
 from searchbot.words.buttons import Choice, Close, TickCheck
+from searchbot.words.cards import fref
 from searchbot.words.texts import ref, say
 
 AGE = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as in the family's report
@@ -50,17 +50,6 @@ SEX_WORDS = {
     "f": "f", "girl": "f", "female": "f", "女": "f", "女孩": "f",
     "u": "u", "unknown": "u", "?": "u", "不确定": "u",
 }  # fmt: skip
-
-
-def for_public(text: str) -> str:
-    """Free text of a finder shown to anyone but officers (the family): contact details out,
-    by the same redaction as the alerts."""
-    return redact(text)
-
-
-def fref(found_id: int) -> str:
-    """How a found-child report is named: F7 (cases are #7)."""
-    return f"F{found_id}"
 
 
 # --- the finder's dialogue -------------------------------------------------------------------

@@ -3,7 +3,6 @@ rules shared by all of them (who is an officer, who hears officer news, the audi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,12 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases.places import PlaceResolver
 from searchbot.domain.clock import Clock, as_utc, system_clock
-from searchbot.domain.messages import Out
 from searchbot.models import AuditEntry, Officer, Person
-from searchbot.models import queries as q
 from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
-from searchbot.models.outbox import PEOPLE, enqueue
 from searchbot.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,25 +25,6 @@ if TYPE_CHECKING:
 Teller = Callable[["Services", AsyncSession, "Event"], Awaitable[None]]
 """Writes everyone's messages about one event into the outbox, in the caller's transaction
 (``searchbot.telling.notify.tell``, wired by the composition root)."""
-
-
-# Marks an outbox row as officers' news: removing an officer cancels those still queued for them.
-FOR_OFFICERS = "for_officers"
-
-
-# What could pass for a Telegram id inside a display name: a bracket holding digits ("(id
-# 9000)", "【9000】"), "id 9000", or a long run of digits.
-_ID_LOOKALIKE = re.compile(
-    r"[(\[（【][^)\]）】]*\d[^)\]）】]*[)\]）】]?|\bid\s*[:：#=]?\s*\d+|\d{4,}", re.IGNORECASE
-)
-
-
-def person_label(name: str, user_id: int) -> str:
-    """How officers' cards name a person: the display name, cleared of anything that could
-    pass for an id and on one line, then the real id. A name is whatever the person typed into
-    Telegram; "Li (id 9001)" must not make a stranger look like officer 9001."""
-    shown = " ".join(_ID_LOOKALIKE.sub(" ", name).split())[:64] or "?"
-    return f"{shown} (id {user_id})"
 
 
 @dataclass(frozen=True)
@@ -111,49 +88,6 @@ class Services:
             return True
         officer = await session.get(Officer, actor.user_id)
         return officer is not None and officer.active
-
-    async def officer_chats(self, session: AsyncSession) -> list[tuple[int, str]]:
-        """(chat id, language) of everyone who hears officer news: the officers' group and each
-        admin's and officer's private chat with the bot."""
-        chats: list[tuple[int, str]] = []
-        if self.settings.officer_chat_id is not None:
-            chats.append((self.settings.officer_chat_id, self.settings.language))
-        ids = sorted(set(self.settings.admin_ids) | set(await q.officer_ids(session)))
-        chats += [(p.user_id, p.language) for p in await q.reachable_people(session, ids)]
-        return chats
-
-    async def tell_officers(
-        self,
-        session: AsyncSession,
-        render: Callable[[str], Out],
-        *,
-        kind: str,
-        case_id: int | None = None,
-        dedupe: str | None = None,
-    ) -> None:
-        """Enqueue one message per officer chat, each in that chat's language."""
-        for chat_id, language in await self.officer_chats(session):
-            key = f"{dedupe}:{chat_id}" if dedupe else None
-            await enqueue(
-                session,
-                chat_id,
-                render(language).for_chat(chat_id).to_payload() | {FOR_OFFICERS: True},
-                kind=kind,
-                case_id=case_id,
-                lane=PEOPLE,
-                now=self.now(),
-                dedupe_key=key,
-            )
-
-    async def pin_for_officers(
-        self, session: AsyncSession, point: tuple[float, float], case_id: int | None = None
-    ) -> None:
-        """A map pin after a card: officers plan with a map."""
-        for chat_id, _ in await self.officer_chats(session):
-            await enqueue(
-                session, chat_id, Out(location=point).to_payload() | {FOR_OFFICERS: True},
-                kind="pin", case_id=case_id, lane=PEOPLE, now=self.now(),
-            )  # fmt: skip
 
     async def audit(
         self,

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases import closing, registration
-from searchbot.cases.services import FOR_OFFICERS, Services
+from searchbot.cases.services import Services
 from searchbot.delivery.outcomes import (
     DeliveryError,
     Gone,
@@ -44,7 +44,7 @@ from searchbot.delivery.throttle import Throttle
 from searchbot.domain.events import DeliveryFailed, PhotoStuck, SendsInDoubt
 from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, Lane, enqueue
+from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Lane, enqueue
 from searchbot.operations.health import Metrics
 from searchbot.operations.logs import chat as log_chat
 from searchbot.telling import digests

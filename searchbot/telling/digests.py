@@ -24,6 +24,7 @@ from searchbot.domain.messages import Button, Out
 from searchbot.models import Case, CaseStatus, Group, GroupStatus, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
 from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.telling.audiences import officer_chats
 from searchbot.words.buttons import Approve, Reject, Verify
 from searchbot.words.cards import clip, distance_text
 from searchbot.words.texts import Raw, plain, ref, say
@@ -36,7 +37,7 @@ TITLE_MAX = 32
 
 async def refresh(services: Services, session: AsyncSession, kind: str) -> None:
     """Make sure every officer chat has one digest of ``kind`` waiting to be sent."""
-    for chat_id, lang in await services.officer_chats(session):
+    for chat_id, lang in await officer_chats(services, session):
         waiting = await session.exec(
             select(OutboxMessage.id).where(
                 OutboxMessage.chat_id == chat_id,

@@ -195,3 +195,8 @@ def case_buttons(
         (Close(case_id, "withdrawn").button(say(lang, "btn_close_withdrawn")),),
         *((map_buttons(settings, case_id, lang),) if settings is not None else ()),
     )
+
+
+def fref(found_id: int) -> str:
+    """How a found-child report is named: F7 (cases are #7)."""
+    return f"F{found_id}"

@@ -1,0 +1,125 @@
+"""The audiences: the family of a case, every officer chat (each in its language, marked as
+officers' news so a removed officer's queue is cancelled), and how officers' cards name a person."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from searchbot.cases.services import Services
+from searchbot.domain.messages import Out
+from searchbot.models import (
+    Case,
+)
+from searchbot.models import queries as q
+from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, enqueue
+from searchbot.words.cards import (
+    CAPTION_LIMIT,
+    visible_length,
+)
+from searchbot.words.texts import say
+
+# What could pass for a Telegram id inside a display name: a bracket holding digits ("(id
+# 9000)", "【9000】"), "id 9000", or a long run of digits.
+_ID_LOOKALIKE = re.compile(
+    r"[(\[（【][^)\]）】]*\d[^)\]）】]*[)\]）】]?|\bid\s*[:：#=]?\s*\d+|\d{4,}", re.IGNORECASE
+)
+
+
+def person_label(name: str, user_id: int) -> str:
+    """How officers' cards name a person: the display name, cleared of anything that could
+    pass for an id and on one line, then the real id. A name is whatever the person typed into
+    Telegram; "Li (id 9001)" must not make a stranger look like officer 9001."""
+    shown = " ".join(_ID_LOOKALIKE.sub(" ", name).split())[:64] or "?"
+    return f"{shown} (id {user_id})"
+
+
+async def officer_chats(services: Services, session: AsyncSession) -> list[tuple[int, str]]:
+    """(chat id, language) of everyone who hears officer news: the officers' group and each
+    admin's and officer's private chat with the bot."""
+    settings = services.settings
+    chats: list[tuple[int, str]] = []
+    if settings.officer_chat_id is not None:
+        chats.append((settings.officer_chat_id, settings.language))
+    ids = sorted(set(settings.admin_ids) | set(await q.officer_ids(session)))
+    chats += [(p.user_id, p.language) for p in await q.reachable_people(session, ids)]
+    return chats
+
+
+async def tell_officers(
+    services: Services,
+    session: AsyncSession,
+    render: Callable[[str], Out],
+    *,
+    kind: str,
+    case_id: int | None = None,
+    dedupe: str | None = None,
+    rank: float | None = None,
+) -> None:
+    """One message per officer chat, each in that chat's language, marked as officers' news:
+    the dispatcher sends it only to someone who is still an officer when it goes, and removing
+    an officer cancels what is still queued for them. A card too long for a photo's caption
+    goes as the photo, then the text with the buttons. ``rank``: its place in the chat's
+    queue (a found child goes ahead of everything)."""
+    for chat_id, language in await officer_chats(services, session):
+        key = f"{dedupe}:{chat_id}" if dedupe else None
+        for part, out in enumerate(_caption_split(render(language).for_chat(chat_id))):
+            await enqueue(
+                session, chat_id, out.to_payload() | {FOR_OFFICERS: True}, kind=kind,
+                case_id=case_id, lane=PEOPLE, now=services.now(), rank=rank,
+                dedupe_key=f"{key}:{part}" if key and part else key,
+            )  # fmt: skip
+
+
+def _caption_split(out: Out) -> list[Out]:
+    if out.photo and visible_length(out.text) > CAPTION_LIMIT:
+        return [Out(photo=out.photo), replace(out, photo=None)]
+    return [out]
+
+
+async def pin_for_officers(
+    services: Services,
+    session: AsyncSession,
+    point: tuple[float, float],
+    case_id: int | None = None,
+    *,
+    kind: str = "pin",
+    rank: float | None = None,
+) -> None:
+    """A map pin after a card: officers plan with a map."""
+    await tell_officers(
+        services, session, lambda _: Out(location=point), kind=kind, case_id=case_id, rank=rank
+    )
+
+
+async def case_of(session: AsyncSession, case_id: int) -> Case:
+    case = await session.get(Case, case_id)
+    assert case is not None, f"case {case_id} is gone"
+    return case
+
+
+async def to_family(services: Services, session: AsyncSession, case: Case, out: Out) -> None:
+    await enqueue(
+        session, case.reporter_chat_id, out, kind="notice", case_id=case.id, lane=PEOPLE,
+        now=services.now(),
+    )  # fmt: skip
+
+
+async def officer_notice(
+    services: Services,
+    session: AsyncSession,
+    key: str,
+    *,
+    case_id: int | None = None,
+    dedupe: str | None = None,
+    **values: Any,
+) -> None:
+    """One text (``key`` with ``values``) to every officer chat, each in its language."""
+    await tell_officers(
+        services, session, lambda lang: Out(say(lang, key, **values)), kind="notice", case_id=case_id,
+        dedupe=dedupe,
+    )  # fmt: skip
