@@ -13,7 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from fakegram import FakeBotApi, FakeMessage
+from fakegram import FakeBotApi, FakeMessage, FakeUser
 from searchbot.models import GroupRole, Landmark, LandmarkKind
 from searchbot.rehearsal import (
     CENTRE,
@@ -119,8 +119,19 @@ async def run_demo(groups: int = 12) -> int:
 
 
 async def _play(world: World, fake: FakeBotApi, count: int) -> None:
+    """The whole search, act by act; each act prints what every chat saw."""
     names: dict[int, str] = {}
     transcript = _Transcript(fake, names)
+    officer = await _the_district(world, fake, names, transcript, count)
+    case_id = await _the_report(world, fake, names, transcript, officer)
+    await _the_child_found(world, fake, names, transcript, officer, case_id)
+    await _the_close(world, fake, names, transcript, officer, case_id)
+
+
+async def _the_district(
+    world: World, fake: FakeBotApi, names: dict[int, str], transcript: _Transcript, count: int
+) -> FakeUser:
+    """An officer, the groups around the old town, and its landmarks."""
     _section("An officer starts the bot")
     officer = await world.officer()
     names[officer.user_id], names[9000] = "Officer Li (private)", "Admin (private)"
@@ -142,7 +153,17 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
             session.add(Landmark(name=name, lat=lat, lon=lon, kind=kind))
         await session.commit()
     print(f"  (landmarks: {', '.join(f'{n} ({k})' for n, k, *_ in LANDMARKS)})")
+    return officer
 
+
+async def _the_report(
+    world: World,
+    fake: FakeBotApi,
+    names: dict[int, str],
+    transcript: _Transcript,
+    officer: FakeUser,
+) -> int:
+    """A mother reports, the officer verifies, a shopkeeper answers, the ring widens."""
     _section("A mother reports her son missing")
     family = fake.user(5001, first_name="Mother", language_code="en")
     names[family.user_id] = "Mother (private)"
@@ -170,7 +191,18 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
     )
     await world.settle()
     transcript.flush()
+    return case_id
 
+
+async def _the_child_found(
+    world: World,
+    fake: FakeBotApi,
+    names: dict[int, str],
+    transcript: _Transcript,
+    officer: FakeUser,
+    case_id: int,
+) -> None:
+    """A guard finds the boy; the officer matches him and ticks the handover checklist."""
     _section("A guard finds a boy alone at the metro exit and reports him")
     guard_chat = next(chat for chat in sorted(names, reverse=True)
                       if chat < 0 and _role(names[chat]) == GroupRole.GUARD)  # fmt: skip
@@ -195,6 +227,16 @@ async def _play(world: World, fake: FakeBotApi, count: int) -> None:
         await world.taps(officer, last, check)
     transcript.flush()
 
+
+async def _the_close(
+    world: World,
+    fake: FakeBotApi,
+    names: dict[int, str],
+    transcript: _Transcript,
+    officer: FakeUser,
+    case_id: int,
+) -> None:
+    """The command room's links, then the close: every alert photo leaves the groups."""
     _section("The command room: the live map behind the card's 🗺 Map button, and /screen")
     app_url = f"{world.settings.web_url}/app?case={case_id}"
     _line("Mini App link", mini_app_link(app_url, init_data(fake.token, officer)))

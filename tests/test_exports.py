@@ -30,10 +30,10 @@ from searchbot.operations.exports import (
     CaseRecord,
     cap_messages,
     load_case_record,
-    pfif_document,
     rings_from_audit,
     xml_text,
 )
+from searchbot.operations.pfif import pfif_document
 from searchbot.settings import parse_stages
 
 CAP = "urn:oasis:names:tc:emergency:cap:1.2"

@@ -19,34 +19,24 @@ import asyncio
 import contextlib
 import logging
 import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Subquery, bindparam, func, or_, update
-from sqlalchemy import case as sql_case
-from sqlalchemy import select as sql_select
+from sqlalchemy import func, update
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.cases import closing, registration
 from searchbot.cases.services import Services
+from searchbot.delivery.line import Head, Job, LineQueries, pending_count
 from searchbot.delivery.outcomes import (
     DeliveryError,
-    Gone,
-    Moved,
-    Rejected,
-    Stuck,
-    Throttled,
     Transient,
 )
+from searchbot.delivery.settling import Settler
 from searchbot.delivery.throttle import Throttle
-from searchbot.domain.events import DeliveryFailed, PhotoStuck, SendsInDoubt
-from searchbot.models import Case, CaseStatus, Group, Officer, OutboxMessage, OutboxStatus
-from searchbot.models import queries as q
-from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Lane, enqueue
+from searchbot.domain.events import SendsInDoubt
+from searchbot.models import Group, Officer, OutboxMessage, OutboxStatus
+from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, enqueue
 from searchbot.operations.health import Metrics
-from searchbot.operations.logs import chat as log_chat
 from searchbot.telling import digests
 
 log = logging.getLogger(__name__)
@@ -55,7 +45,6 @@ CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicate
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
 MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
-MAX_BACKOFF = 60.0
 ORDER_WAIT = 5.0  # seconds a send waits for the claims of the sends started before it
 
 
@@ -65,25 +54,6 @@ class _Withdrawn(Exception):
 
 class Transport(Protocol):
     async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class Job:
-    """A claimed row, detached from any session."""
-
-    id: int
-    chat_id: int
-    case_id: int | None
-    kind: str
-    lane: Lane
-    attempts: int
-    payload: dict[str, Any]
-
-
-def _job(row: OutboxMessage) -> Job:
-    return Job(
-        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload
-    )
 
 
 class Dispatcher:
@@ -102,10 +72,11 @@ class Dispatcher:
             settings.paid_broadcast_rate, settings.group_per_minute, settings.chat_per_second
         )
         self._metrics.send_rate.set_function(self._throttle.rate)
+        self._settler = Settler(services, self._throttle, self._metrics, self.wake)
         # Rows read per round: a second of sending (new rows for people interrupt a round,
         # and a chat freed by a finished send waits about a second for its pace anyway).
         self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
-        self._queries = _Queries.build(self._batch)
+        self._queries = LineQueries.build(self._batch)
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first
         self._freed = asyncio.Event()  # a chat with rows waiting may take its next message
@@ -269,7 +240,7 @@ class Dispatcher:
         """Nothing being sent to the chat by this process, and its pace allows a message."""
         return chat_id not in self._busy and self._throttle.wait_for_chat(chat_id) <= 0
 
-    async def _heads(self, excluded: set[int]) -> tuple[list[_Head], datetime]:
+    async def _heads(self, excluded: set[int]) -> tuple[list[Head], datetime]:
         """Every chat's first unsent row (its messages go out in the order they were
         written), at most a batch: those due now for chats not ``excluded`` (paced, or being
         sent to by this process) first, in lane, rank, id order. However many rows wait for
@@ -278,7 +249,7 @@ class Dispatcher:
         query, params = self._queries.heads_at(now, excluded)
         async with self._services.sessions() as session:
             found = await session.exec(query, params=params)  # type: ignore[call-overload]
-            return [_Head.of(row, queued) for row, queued in found.all()], now
+            return [Head.of(row, queued) for row, queued in found.all()], now
 
     async def _claim(self, row_id: int) -> bool:
         """Mark the row ``sending`` if it is still pending and due; False if it is not."""
@@ -320,12 +291,12 @@ class Dispatcher:
             except _Withdrawn:
                 pass  # its reader is no longer an officer: the row was cancelled
             except DeliveryError as error:
-                await self._failed(job, error)
+                await self._settler.failed(job, error)
             except Exception as error:  # an unexpected bug must not leave the row in limbo
                 log.exception("delivery of outbox row %s crashed", job.id)
-                await self._failed(job, Transient(repr(error)))
+                await self._settler.failed(job, Transient(repr(error)))
             else:
-                await self._sent(job, message_id)
+                await self._settler.sent(job, message_id)
         finally:
             self._busy.discard(job.chat_id)
             self._slots.release()
@@ -385,262 +356,6 @@ class Dispatcher:
                 session.add(row)
                 await session.commit()
         return False
-
-    async def _sent(self, job: Job, message_id: int | None) -> None:
-        self._metrics.sent(job.kind, "ok")
-        log.info(
-            "sent %s case=%s chat=%s message=%s",
-            job.kind,
-            job.case_id,
-            log_chat(job.chat_id),
-            message_id,
-        )
-        now = self._services.now()
-        settled: dict[str, Any] = {"payload": {}} if job.kind == "reply" else {}
-        async with self._services.sessions() as session:  # one statement: it runs per send
-            await session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == job.id)
-                .values(
-                    status=OutboxStatus.SENT,
-                    message_id=message_id,
-                    sent_at=now,
-                    attempts=job.attempts + 1,
-                    **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
-                )
-            )
-            if job.kind == "alert" and job.case_id is not None:
-                status = await session.exec(select(Case.status).where(Case.id == job.case_id))
-                # closed while this was sent
-                if status.one_or_none() not in (None, CaseStatus.OPEN):
-                    await self._retract(session, job)
-            await session.commit()
-
-    async def _retract(self, session: AsyncSession, job: Job) -> None:
-        """The alert reached its group after its case closed: take it back at once."""
-        case = await session.get(Case, job.case_id)
-        row = await session.get(OutboxMessage, job.id)
-        if case is not None and row is not None:
-            await closing.retract(self._services, session, case, row)
-            self.wake()
-
-    async def _failed(self, job: Job, error: DeliveryError) -> None:
-        result = type(error).__name__.lower()
-        self._metrics.sent(job.kind, result)
-        log.info(
-            "%s %s case=%s chat=%s attempt=%s: %s",
-            result, job.kind, job.case_id, log_chat(job.chat_id), job.attempts + 1, error,
-        )  # fmt: skip
-        if isinstance(error, Throttled):
-            before = self._throttle.overall_429s
-            self._throttle.throttled(job.chat_id, error.seconds)
-            if self._throttle.overall_429s > before:
-                self._metrics.overall_pauses.inc()
-                log.warning(
-                    "429s for several chats: over the overall limit; every send pauses %.0f s "
-                    "and the rate drops to %.1f/s", error.seconds, self._throttle.rate(),
-                )  # fmt: skip
-            await self._retry(job, error.seconds, str(error), count_attempt=False)
-        elif isinstance(error, Moved):
-            await self._move(job, error.new_chat_id)
-        elif isinstance(error, Gone):
-            await self._gone(job, str(error))
-        elif isinstance(error, Stuck):
-            await self._stuck(job, job.chat_id, str(error))
-        elif (
-            isinstance(error, Transient) and job.attempts + 1 < self._services.settings.max_attempts
-        ):
-            base = self._services.settings.retry_seconds
-            backoff = min(MAX_BACKOFF, base * 2.0**job.attempts)
-            await self._retry(job, backoff, str(error), count_attempt=True)
-        else:
-            await self._dead(
-                job, str(error), tell=not isinstance(error, Rejected) or job.lane == Lane.ALERTS
-            )
-
-    async def _retry(self, job: Job, after: float, error: str, *, count_attempt: bool) -> None:
-        async with self._services.sessions() as session:
-            row = await session.get(OutboxMessage, job.id)
-            if row is None:
-                return
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = self._services.now() + timedelta(seconds=after)
-            row.attempts = job.attempts + (1 if count_attempt else 0)
-            row.last_error = error[:512]
-            session.add(row)
-            await session.commit()
-        self.wake()
-
-    async def _dead(self, job: Job, error: str, tell: bool = True) -> None:
-        log.warning("outbox row %s to %s is dead: %s", job.id, log_chat(job.chat_id), error)
-        async with self._services.sessions() as session:
-            row = await session.get(OutboxMessage, job.id)
-            if row is None:
-                return
-            row.status, row.attempts, row.last_error = (
-                OutboxStatus.DEAD,
-                job.attempts + 1,
-                error[:512],
-            )
-            _forget_reply(row)
-            session.add(row)
-            if tell and job.kind in ("alert", "retract", "closing_notice"):
-                failed = DeliveryFailed(job.id, job.case_id, job.chat_id, error)
-                await self._services.publish(session, failed)
-            await session.commit()
-        self.wake()
-
-    async def _gone(self, job: Job, error: str) -> None:
-        await registration.recipient_gone(self._services, job.chat_id, error)
-        self.wake()
-
-    async def _move(self, job: Job, new_chat_id: int) -> None:
-        """The group became a supergroup: follow it and send there. A retraction is not
-        moved: its message id belongs to the old chat (and went with it); used against the new
-        chat it would delete another message. Officers hear that the old photo may remain."""
-        async with self._services.sessions() as session:
-            group = await q.group_by_chat(session, job.chat_id)
-            if group is not None and await q.group_by_chat(session, new_chat_id) is None:
-                group.chat_id = new_chat_id
-                session.add(group)
-            waiting = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
-            old_chat = col(OutboxMessage.chat_id) == job.chat_id
-            retractions = (
-                await session.exec(
-                    select(OutboxMessage).where(old_chat, waiting, OutboxMessage.kind == "retract")
-                )
-            ).all()
-            for row in retractions:
-                row.status, row.last_error = OutboxStatus.DEAD, f"chat migrated to {new_chat_id}"
-                session.add(row)
-            await session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(old_chat, waiting, col(OutboxMessage.kind) != "retract")
-                .values(chat_id=new_chat_id, status=OutboxStatus.PENDING)
-            )
-            for row in retractions:
-                title = group.title if group is not None else str(job.chat_id)
-                await self._tell_stuck(session, row.id or 0, row.case_id, title, new_chat_id)
-            await session.commit()
-        log.info("chat %s migrated to %s", job.chat_id, new_chat_id)
-        self.wake()
-
-    async def _stuck(self, job: Job, chat_id: int, error: str) -> None:
-        """Telegram kept an alert photo: the row is dead and officers learn where it stays."""
-        log.warning("outbox row %s: the photo stays in %s: %s", job.id, chat_id, error)
-        async with self._services.sessions() as session:
-            row = await session.get(OutboxMessage, job.id)
-            if row is None:
-                return
-            row.status, row.attempts, row.last_error = (
-                OutboxStatus.DEAD,
-                job.attempts + 1,
-                error[:512],
-            )
-            session.add(row)
-            group = await q.group_by_chat(session, chat_id)
-            title = group.title if group is not None else str(chat_id)
-            await self._tell_stuck(session, job.id, job.case_id, title, chat_id)
-            await session.commit()
-        self.wake()
-
-    async def _tell_stuck(
-        self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
-    ) -> None:
-        await self._services.publish(session, PhotoStuck(row_id, case_id, title, chat_id))
-
-
-def _forget_reply(row: OutboxMessage) -> None:
-    """A conversation's answer (a report's summary, say) belongs to no case, so retention
-    would never purge it: once settled, its words are not kept."""
-    if row.kind == "reply":
-        row.payload = {}
-
-
-def _line() -> Subquery:
-    """Each unsent row with its place in its chat's line (1: the first) and how many rows the
-    line holds. A chat with a row being sent has that row first, so none of its other rows is
-    chosen meanwhile."""
-    busy_first = sql_case((col(OutboxMessage.status) == OutboxStatus.SENDING, 0), else_=1)
-    chat = col(OutboxMessage.chat_id)
-    position = func.row_number().over(
-        partition_by=chat,
-        order_by=(
-            busy_first,
-            col(OutboxMessage.lane),
-            col(OutboxMessage.rank),
-            col(OutboxMessage.id),
-        ),
-    )
-    return (
-        sql_select(
-            col(OutboxMessage.id), chat, col(OutboxMessage.status),
-            col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
-            position.label("position"), func.count().over(partition_by=chat).label("queued"),
-        )
-        .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
-        .subquery("line")
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Head:
-    """A chat's first unsent row, and how many rows its chat has in line."""
-
-    job: Job
-    in_the_air: bool  # claimed by a send (of this process or another)
-    next_attempt_at: datetime
-    queued: int
-
-    @classmethod
-    def of(cls, row: OutboxMessage, queued: int) -> _Head:
-        sending = row.status == OutboxStatus.SENDING
-        return cls(_job(row), sending, row.next_attempt_at, queued)
-
-
-@dataclass(frozen=True)
-class _Queries:
-    """The round's read, built once: a round runs after many sends, and building the window
-    query anew each time cost more CPU than the database spent answering it."""
-
-    everyone: Any  # the chats' first rows, those due at :now first, at most a batch
-    excluding: Any  # the same, the chats in :excluded last
-
-    @classmethod
-    def build(cls, batch: int) -> _Queries:
-        line = _line()
-        waits = or_(
-            line.c.status != OutboxStatus.PENDING, line.c.next_attempt_at > bindparam("now")
-        )
-        excluded = line.c.chat_id.in_(bindparam("excluded", expanding=True))
-        first_rows = (
-            select(OutboxMessage, line.c.queued)
-            .join(line, line.c.id == OutboxMessage.id)
-            .where(line.c.position == 1)
-        )
-
-        def ordered(later: Any) -> Any:
-            order = (sql_case((later, 1), else_=0), line.c.lane, line.c.rank, line.c.id)
-            return first_rows.order_by(*order).limit(batch)
-
-        return cls(everyone=ordered(waits), excluding=ordered(or_(waits, excluded)))
-
-    def heads_at(self, now: datetime, excluded: set[int]) -> tuple[Any, dict[str, Any]]:
-        """The read and its parameters. The excluded chats' filter only when there are some:
-        an empty expanding IN made SQLite plan the read badly, and the first answers of a
-        crowd's presses came three times later."""
-        if not excluded:
-            return self.everyone, {"now": now}
-        return self.excluding, {"now": now, "excluded": sorted(excluded)}
-
-
-async def pending_count(services: Services) -> int:
-    """Rows still to send (for tests, the demo and metrics)."""
-    async with services.sessions() as session:
-        query = select(func.count()).where(
-            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
-        )
-        return int((await session.exec(query)).one())  # type: ignore[call-overload]
 
 
 __all__ = ["Dispatcher", "Group", "enqueue", "pending_count"]

@@ -44,7 +44,7 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 # CAP 1.2 §3.2.1: identifier and sender "MUST NOT include spaces, commas or restricted
 # characters (< and &)".
-_CAP_FORBIDDEN = re.compile(r"[\s,<&]")
+CAP_FORBIDDEN = re.compile(r"[\s,<&]")
 # XML 1.0 §2.2 Char: everything else (NUL, most C0 controls, lone surrogates, U+FFFE/FFFF)
 # cannot appear in a document at all, escaped or not.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -140,7 +140,7 @@ def cap_messages(
     whitespace), not only the previous one: a receiver that missed a message still links and
     retires it. ``sender`` must be CAP-valid (e.g. ``police.example.org``); ``status`` is Actual,
     or Exercise for a rehearsal."""
-    if _CAP_FORBIDDEN.search(sender) or not sender:
+    if CAP_FORBIDDEN.search(sender) or not sender:
         raise ValueError("a CAP sender must not be empty or contain spaces, commas, < or &")
     if status not in CAP_STATUSES:
         raise ValueError(f"CAP status must be one of {', '.join(CAP_STATUSES)}")
@@ -188,27 +188,27 @@ class _CapHeader:
 
     def element(self) -> ET.Element:
         alert = ET.Element(_cap("alert"))
-        _sub(alert, _cap("identifier"), self.identifier)
-        _sub(alert, _cap("sender"), self.sender)
-        _sub(alert, _cap("sent"), cap_datetime(self.sent))
-        _sub(alert, _cap("status"), self.status)
-        _sub(alert, _cap("msgType"), self.msg_type)
-        _sub(alert, _cap("scope"), "Public")
+        sub_element(alert, _cap("identifier"), self.identifier)
+        sub_element(alert, _cap("sender"), self.sender)
+        sub_element(alert, _cap("sent"), cap_datetime(self.sent))
+        sub_element(alert, _cap("status"), self.status)
+        sub_element(alert, _cap("msgType"), self.msg_type)
+        sub_element(alert, _cap("scope"), "Public")
         return alert
 
     def tail(self, alert: ET.Element) -> None:
         """``references`` and ``incidents``, which follow ``note`` in the CAP sequence."""
         if self.references:
-            _sub(alert, _cap("references"), " ".join(self.references))
-        _sub(alert, _cap("incidents"), f"searchbot-case-{self.record.case_id}")
+            sub_element(alert, _cap("references"), " ".join(self.references))
+        sub_element(alert, _cap("incidents"), f"searchbot-case-{self.record.case_id}")
 
 
 def _ring_info(case: Case, ring: Ring, show_name: bool) -> ET.Element:
     """The <info> of a ring: who is missing and the circle the ring covers."""
     info = _info_start(case, "Immediate", "Severe", _certainty(case, ring.at))
-    _sub(info, _cap("headline"), _headline(case, show_name))
-    description = " ".join(filter(None, (person_description(case, show_name), _last_seen(case))))
-    _sub(info, _cap("description"), description)
+    sub_element(info, _cap("headline"), _headline(case, show_name))
+    description = " ".join(filter(None, (person_description(case, show_name), last_seen(case))))
+    sub_element(info, _cap("description"), description)
     _area(info, case, ring.radius_m)
     return info
 
@@ -216,13 +216,13 @@ def _ring_info(case: Case, ring: Ring, show_name: bool) -> ET.Element:
 def _closing_alert(header: _CapHeader, case: Case, last: Ring) -> ET.Element:
     alert = header.element()
     if header.msg_type == "Cancel":
-        _sub(alert, _cap("note"), _CANCEL_NOTES.get(case.outcome or "", "Search closed."))
+        sub_element(alert, _cap("note"), _CANCEL_NOTES.get(case.outcome or "", "Search closed."))
         header.tail(alert)
         return alert
     header.tail(alert)
     info = _info_start(case, "Past", "Minor", "Observed", response="AllClear")
-    _sub(info, _cap("headline"), "Missing person found: search closed")
-    _sub(info, _cap("description"), "The missing person has been found. No action needed.")
+    sub_element(info, _cap("headline"), "Missing person found: search closed")
+    sub_element(info, _cap("description"), "The missing person has been found. No action needed.")
     _area(info, case, last.radius_m)
     alert.append(info)
     return alert
@@ -240,14 +240,14 @@ def _info_start(
     """An <info> up to ``certainty``, in CAP 1.2 order: language, category, event,
     responseType, urgency, severity, certainty."""
     info = ET.Element(_cap("info"))
-    _sub(info, _cap("language"), case.language or "zh")
-    _sub(info, _cap("category"), "Rescue")
-    _sub(info, _cap("event"), "Missing person")
+    sub_element(info, _cap("language"), case.language or "zh")
+    sub_element(info, _cap("category"), "Rescue")
+    sub_element(info, _cap("event"), "Missing person")
     if response:
-        _sub(info, _cap("responseType"), response)
-    _sub(info, _cap("urgency"), urgency)
-    _sub(info, _cap("severity"), severity)
-    _sub(info, _cap("certainty"), certainty)
+        sub_element(info, _cap("responseType"), response)
+    sub_element(info, _cap("urgency"), urgency)
+    sub_element(info, _cap("severity"), severity)
+    sub_element(info, _cap("certainty"), certainty)
     return info
 
 
@@ -275,9 +275,9 @@ def _km(radius_m: float) -> str:
 def _area(info: ET.Element, case: Case, radius_m: int) -> None:
     """The <area>: a readable description and the ring's circle around the search centre."""
     area = ET.SubElement(info, _cap("area"))
-    around = _free(case, case.place_text) or "the last-seen place"
-    _sub(area, _cap("areaDesc"), f"Within {_km(radius_m)} km of {around}")
-    _sub(area, _cap("circle"), cap_circle(case.center_lat, case.center_lon, radius_m))
+    around = free_text(case, case.place_text) or "the last-seen place"
+    sub_element(area, _cap("areaDesc"), f"Within {_km(radius_m)} km of {around}")
+    sub_element(area, _cap("circle"), cap_circle(case.center_lat, case.center_lon, radius_m))
 
 
 def _cap(tag: str) -> str:
@@ -289,145 +289,6 @@ def _cap_document(alert: ET.Element) -> str:
     return XML_DECLARATION + ET.tostring(alert, encoding="unicode", default_namespace=CAP_NS)
 
 
-# ---------------------------------------------------------------------------------------- PFIF
-
-
-def pfif_document(record: CaseRecord, domain: str, show_name: bool = False) -> str:
-    """The case as a PFIF 1.4 document: one ``pfif:person`` holding its notes.
-
-    Record ids are ``<domain>/case.<id>`` (person), ``<domain>/case.<id>.report``,
-    ``<domain>/sighting.<id>`` and ``<domain>/case.<id>.closing`` (notes). ``entry_date`` and
-    ``source_date`` are when each record came into being here (we are the home repository).
-
-    Note ``status`` (PFIF 1.4 value set: information_sought, is_note_author, believed_alive,
-    believed_missing, believed_dead):
-
-    * the report: information_sought (the search is seeking information);
-    * a sighting: believed_alive (someone saw the person), left unspecified when an officer
-      judged it not credible;
-    * closing found or false alarm: believed_alive (the person was located, or never missing);
-    * closing withdrawn: unspecified, as nothing is known about the person;
-    * never is_note_author (the note author is not the person) and never believed_dead: the
-      bot has no outcome that says so."""
-    if not domain or "/" in domain or _CAP_FORBIDDEN.search(domain):
-        raise ValueError("the PFIF domain must be a bare domain name, e.g. police.example.org")
-    case, person_id = record.case, f"{domain}/case.{record.case_id}"
-    root = ET.Element(_pfif("pfif"))
-    person = ET.SubElement(root, _pfif("person"))
-    _person_fields(person, case, person_id, domain, show_name)
-    _pfif_note(person, _report_note(case, domain, person_id))
-    for sighting in record.sightings:
-        _pfif_note(person, _sighting_note(case, sighting, domain, person_id))
-    if case.status == CaseStatus.CLOSED and case.closed_at is not None:
-        _pfif_note(person, _closing_note(case, domain, person_id))
-    ET.indent(root, space="  ")
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode")
-
-
-def _person_fields(
-    person: ET.Element, case: Case, person_id: str, domain: str, show_name: bool
-) -> None:
-    """The person's fields in PFIF 1.4 order. No author_* (the family), no home_* (unknown:
-    the last-seen place is not a home and goes in the report note), no photo_url (Telegram file
-    ids are not URLs)."""
-    _sub(person, _pfif("person_record_id"), person_id)
-    _sub(person, _pfif("entry_date"), pfif_datetime(case.created_at))
-    _sub(person, _pfif("source_name"), domain)
-    _sub(person, _pfif("source_date"), pfif_datetime(case.created_at))
-    _sub(person, _pfif("full_name"), _full_name(case, show_name))
-    _sub(person, _pfif("description"), person_description(case, show_name=False))
-    if case.sex in PFIF_SEX:
-        _sub(person, _pfif("sex"), PFIF_SEX[case.sex])
-    if case.age is not None and case.age >= 0:
-        _sub(person, _pfif("age"), str(case.age))
-
-
-@dataclass(frozen=True)
-class _Note:
-    record_id: str
-    person_id: str
-    at: datetime
-    status: str | None
-    location: str | None
-    text: str
-
-
-def _report_note(case: Case, domain: str, person_id: str) -> _Note:
-    return _Note(
-        record_id=f"{domain}/case.{case.id}.report",
-        person_id=person_id,
-        at=case.created_at,
-        status="information_sought",
-        location=f"{case.lat:.6f},{case.lon:.6f}",
-        text=f"Reported missing. {_last_seen(case)}",
-    )
-
-
-def _sighting_note(case: Case, sighting: Sighting, domain: str, person_id: str) -> _Note:
-    """A sighting as a note: when and where, and what the sighter wrote (not who they are)."""
-    place = _free(case, sighting.place_text)
-    text = f"Sighting reported: seen {_when(sighting.seen_at)}"
-    text += f" at {place}." if place else "."
-    if sighting.note:
-        text += f" {_free(case, sighting.note)}"
-    if sighting.credible is False:
-        text += " (An officer judged this sighting not credible.)"
-    located = sighting.lat is not None and sighting.lon is not None
-    return _Note(
-        record_id=f"{domain}/sighting.{sighting.id}",
-        person_id=person_id,
-        at=sighting.created_at,
-        status=None if sighting.credible is False else "believed_alive",
-        location=f"{sighting.lat:.6f},{sighting.lon:.6f}" if located else place or None,
-        text=text,
-    )
-
-
-_CLOSING: dict[str, tuple[str | None, str]] = {
-    CaseOutcome.FOUND: ("believed_alive", "Found. The search is closed."),
-    CaseOutcome.FALSE_ALARM: ("believed_alive", "False alarm: the person was not missing. Closed."),
-    CaseOutcome.WITHDRAWN: (None, "The report was withdrawn. The search is closed."),
-}
-
-
-def _closing_note(case: Case, domain: str, person_id: str) -> _Note:
-    assert case.closed_at is not None
-    status, text = _CLOSING.get(case.outcome or "", (None, "The search is closed."))
-    return _Note(
-        record_id=f"{domain}/case.{case.id}.closing",
-        person_id=person_id,
-        at=case.closed_at,
-        status=status,
-        location=None,
-        text=text,
-    )
-
-
-def _pfif_note(person: ET.Element, note: _Note) -> None:
-    """A ``pfif:note`` in PFIF 1.4 field order; the author is always "searchbot", never the
-    sighter or the family."""
-    element = ET.SubElement(person, _pfif("note"))
-    _sub(element, _pfif("note_record_id"), note.record_id)
-    _sub(element, _pfif("person_record_id"), note.person_id)
-    _sub(element, _pfif("entry_date"), pfif_datetime(note.at))
-    _sub(element, _pfif("author_name"), "searchbot")
-    _sub(element, _pfif("source_date"), pfif_datetime(note.at))
-    if note.status:
-        _sub(element, _pfif("status"), note.status)
-    if note.location:
-        _sub(element, _pfif("last_known_location"), note.location)
-    _sub(element, _pfif("text"), note.text)
-
-
-def pfif_datetime(moment: datetime) -> str:
-    """PFIF date: UTC, ``yyyy-mm-ddThh:mm:ssZ``."""
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _pfif(tag: str) -> str:
-    return f"{{{PFIF_NS}}}{tag}"
-
-
 # -------------------------------------------------------------------------------------- shared
 
 
@@ -435,50 +296,50 @@ def person_description(case: Case, show_name: bool) -> str:
     """Age, sex and the family's description (and the name only with ``show_name``)."""
     facts = []
     if show_name and case.name:
-        facts.append(f"Name: {_free(case, case.name)}.")
+        facts.append(f"Name: {free_text(case, case.name)}.")
     if case.age is not None:
         facts.append(f"Age: {case.age}.")
     if case.sex in SEX_WORDS:
         facts.append(f"Sex: {SEX_WORDS[case.sex]}.")
     if case.description:
-        facts.append(_free(case, case.description))
+        facts.append(free_text(case, case.description))
     return " ".join(facts)
 
 
-def _last_seen(case: Case) -> str:
-    place = _free(case, case.place_text)
-    return f"Last seen {_when(case.last_seen_at)}" + (f" at {place}." if place else ".")
+def last_seen(case: Case) -> str:
+    place = free_text(case, case.place_text)
+    return f"Last seen {when_text(case.last_seen_at)}" + (f" at {place}." if place else ".")
 
 
 def _headline(case: Case, show_name: bool) -> str:
     """A short headline (CAP advises under 160 characters)."""
-    who = _free(case, case.name) if show_name and case.name else "Missing person"
+    who = free_text(case, case.name) if show_name and case.name else "Missing person"
     age = f", age {case.age}" if case.age is not None else ""
-    place = _free(case, case.place_text)
+    place = free_text(case, case.place_text)
     text = f"{who}{age}" + (f", last seen near {place}" if place else "")
     return text if len(text) <= 160 else text[:159] + "…"
 
 
-def _full_name(case: Case, show_name: bool) -> str:
+def full_name(case: Case, show_name: bool) -> str:
     """PFIF requires full_name: the name only with ``show_name``, otherwise a neutral label."""
     if show_name and case.name:
-        return _free(case, case.name)
+        return free_text(case, case.name)
     return f"Missing person #{case.id}"
 
 
-def _when(moment: datetime) -> str:
+def when_text(moment: datetime) -> str:
     """A moment for people to read, in UTC."""
     return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _free(case: Case, text: str | None) -> str:
+def free_text(case: Case, text: str | None) -> str:
     """Free text typed by a person (name, description, place, sighting note) with contact
     details taken out (the family's own number however it was written, and any phone, e-mail
     or messenger id): the same redaction as the alerts, for the same reason."""
     return redact(text, MARKER, also=(case.contact,))
 
 
-def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
+def sub_element(parent: ET.Element, tag: str, text: str) -> ET.Element:
     element = ET.SubElement(parent, tag)
     element.text = xml_text(text)
     return element

@@ -12,6 +12,7 @@ from searchbot.cases.services import Actor, Services
 from searchbot.domain.messages import Answer, Out
 from searchbot.models import CaseOutcome, CaseStatus, GroupRole, GroupStatus
 from searchbot.operations import after_action, exports, statistics
+from searchbot.operations.pfif import pfif_document
 from searchbot.settings import Settings
 from searchbot.words.texts import ref, say
 
@@ -86,5 +87,5 @@ def case_documents(settings: Settings, record: exports.CaseRecord) -> list[tuple
     if not caps:
         return []
     files = [(f"case-{case_id}-cap-{n}.xml", doc) for n, doc in enumerate(caps, start=1)]
-    pfif = exports.pfif_document(record, settings.records_domain, show_name=show)
+    pfif = pfif_document(record, settings.records_domain, show_name=show)
     return [*files, (f"case-{case_id}-pfif.xml", pfif)]

@@ -1,0 +1,221 @@
+"""What a send came to, written back to its row: sent (with its message id), tried again later
+(a 429's wait, a transient failure's backoff), dead, followed to a group's new supergroup id, or
+stuck (a photo Telegram keeps). Officers hear of what they must: failed alerts and stuck photos.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from searchbot.cases import closing, registration
+from searchbot.cases.services import Services
+from searchbot.delivery.line import Job
+from searchbot.delivery.outcomes import (
+    DeliveryError,
+    Gone,
+    Moved,
+    Rejected,
+    Stuck,
+    Throttled,
+    Transient,
+)
+from searchbot.delivery.throttle import Throttle
+from searchbot.domain.events import DeliveryFailed, PhotoStuck
+from searchbot.models import Case, CaseStatus, OutboxMessage, OutboxStatus
+from searchbot.models import queries as q
+from searchbot.models.outbox import Lane
+from searchbot.operations.health import Metrics
+from searchbot.operations.logs import chat as log_chat
+
+log = logging.getLogger("searchbot.delivery.dispatcher")
+
+MAX_BACKOFF = 60.0
+
+
+class Settler:
+    """Settles each send's row; ``wake`` tells the dispatcher that rows may go again."""
+
+    def __init__(
+        self, services: Services, throttle: Throttle, metrics: Metrics, wake: Callable[[], None]
+    ) -> None:
+        self._services = services
+        self._throttle = throttle
+        self._metrics = metrics
+        self._wake = wake
+
+    async def sent(self, job: Job, message_id: int | None) -> None:
+        self._metrics.sent(job.kind, "ok")
+        log.info(
+            "sent %s case=%s chat=%s message=%s",
+            job.kind,
+            job.case_id,
+            log_chat(job.chat_id),
+            message_id,
+        )
+        now = self._services.now()
+        settled: dict[str, Any] = {"payload": {}} if job.kind == "reply" else {}
+        async with self._services.sessions() as session:  # one statement: it runs per send
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == job.id)
+                .values(
+                    status=OutboxStatus.SENT,
+                    message_id=message_id,
+                    sent_at=now,
+                    attempts=job.attempts + 1,
+                    **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
+                )
+            )
+            if job.kind == "alert" and job.case_id is not None:
+                status = await session.exec(select(Case.status).where(Case.id == job.case_id))
+                # closed while this was sent
+                if status.one_or_none() not in (None, CaseStatus.OPEN):
+                    await self._retract(session, job)
+            await session.commit()
+
+    async def _retract(self, session: AsyncSession, job: Job) -> None:
+        """The alert reached its group after its case closed: take it back at once."""
+        case = await session.get(Case, job.case_id)
+        row = await session.get(OutboxMessage, job.id)
+        if case is not None and row is not None:
+            await closing.retract(self._services, session, case, row)
+            self._wake()
+
+    async def failed(self, job: Job, error: DeliveryError) -> None:
+        result = type(error).__name__.lower()
+        self._metrics.sent(job.kind, result)
+        log.info(
+            "%s %s case=%s chat=%s attempt=%s: %s",
+            result, job.kind, job.case_id, log_chat(job.chat_id), job.attempts + 1, error,
+        )  # fmt: skip
+        if isinstance(error, Throttled):
+            before = self._throttle.overall_429s
+            self._throttle.throttled(job.chat_id, error.seconds)
+            if self._throttle.overall_429s > before:
+                self._metrics.overall_pauses.inc()
+                log.warning(
+                    "429s for several chats: over the overall limit; every send pauses %.0f s "
+                    "and the rate drops to %.1f/s", error.seconds, self._throttle.rate(),
+                )  # fmt: skip
+            await self._retry(job, error.seconds, str(error), count_attempt=False)
+        elif isinstance(error, Moved):
+            await self._move(job, error.new_chat_id)
+        elif isinstance(error, Gone):
+            await self._gone(job, str(error))
+        elif isinstance(error, Stuck):
+            await self._stuck(job, job.chat_id, str(error))
+        elif (
+            isinstance(error, Transient) and job.attempts + 1 < self._services.settings.max_attempts
+        ):
+            base = self._services.settings.retry_seconds
+            backoff = min(MAX_BACKOFF, base * 2.0**job.attempts)
+            await self._retry(job, backoff, str(error), count_attempt=True)
+        else:
+            await self._dead(
+                job, str(error), tell=not isinstance(error, Rejected) or job.lane == Lane.ALERTS
+            )
+
+    async def _retry(self, job: Job, after: float, error: str, *, count_attempt: bool) -> None:
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = self._services.now() + timedelta(seconds=after)
+            row.attempts = job.attempts + (1 if count_attempt else 0)
+            row.last_error = error[:512]
+            session.add(row)
+            await session.commit()
+        self._wake()
+
+    async def _dead(self, job: Job, error: str, tell: bool = True) -> None:
+        log.warning("outbox row %s to %s is dead: %s", job.id, log_chat(job.chat_id), error)
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status, row.attempts, row.last_error = (
+                OutboxStatus.DEAD,
+                job.attempts + 1,
+                error[:512],
+            )
+            _forget_reply(row)
+            session.add(row)
+            if tell and job.kind in ("alert", "retract", "closing_notice"):
+                failed = DeliveryFailed(job.id, job.case_id, job.chat_id, error)
+                await self._services.publish(session, failed)
+            await session.commit()
+        self._wake()
+
+    async def _gone(self, job: Job, error: str) -> None:
+        await registration.recipient_gone(self._services, job.chat_id, error)
+        self._wake()
+
+    async def _move(self, job: Job, new_chat_id: int) -> None:
+        """The group became a supergroup: follow it and send there. A retraction is not
+        moved: its message id belongs to the old chat (and went with it); used against the new
+        chat it would delete another message. Officers hear that the old photo may remain."""
+        async with self._services.sessions() as session:
+            group = await q.group_by_chat(session, job.chat_id)
+            if group is not None and await q.group_by_chat(session, new_chat_id) is None:
+                group.chat_id = new_chat_id
+                session.add(group)
+            waiting = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+            old_chat = col(OutboxMessage.chat_id) == job.chat_id
+            retractions = (
+                await session.exec(
+                    select(OutboxMessage).where(old_chat, waiting, OutboxMessage.kind == "retract")
+                )
+            ).all()
+            for row in retractions:
+                row.status, row.last_error = OutboxStatus.DEAD, f"chat migrated to {new_chat_id}"
+                session.add(row)
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(old_chat, waiting, col(OutboxMessage.kind) != "retract")
+                .values(chat_id=new_chat_id, status=OutboxStatus.PENDING)
+            )
+            for row in retractions:
+                title = group.title if group is not None else str(job.chat_id)
+                await self._tell_stuck(session, row.id or 0, row.case_id, title, new_chat_id)
+            await session.commit()
+        log.info("chat %s migrated to %s", job.chat_id, new_chat_id)
+        self._wake()
+
+    async def _stuck(self, job: Job, chat_id: int, error: str) -> None:
+        """Telegram kept an alert photo: the row is dead and officers learn where it stays."""
+        log.warning("outbox row %s: the photo stays in %s: %s", job.id, chat_id, error)
+        async with self._services.sessions() as session:
+            row = await session.get(OutboxMessage, job.id)
+            if row is None:
+                return
+            row.status, row.attempts, row.last_error = (
+                OutboxStatus.DEAD,
+                job.attempts + 1,
+                error[:512],
+            )
+            session.add(row)
+            group = await q.group_by_chat(session, chat_id)
+            title = group.title if group is not None else str(chat_id)
+            await self._tell_stuck(session, job.id, job.case_id, title, chat_id)
+            await session.commit()
+        self._wake()
+
+    async def _tell_stuck(
+        self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
+    ) -> None:
+        await self._services.publish(session, PhotoStuck(row_id, case_id, title, chat_id))
+
+
+def _forget_reply(row: OutboxMessage) -> None:
+    """A conversation's answer (a report's summary, say) belongs to no case, so retention
+    would never purge it: once settled, its words are not kept."""
+    if row.kind == "reply":
+        row.payload = {}
