@@ -12,7 +12,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from searchbot.cases import closing, conversation, desk, exits, found, registration, sightings
-from searchbot.cases.services import Actor
+from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.handlers.render import Context, actor_of, reply
 from searchbot.models import CaseOutcome

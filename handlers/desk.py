@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from searchbot.cases import closing, desk, registration
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
 from searchbot.domain import numbers
+from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.domain.numbers import case_number, parse_id
 from searchbot.models import GroupStatus

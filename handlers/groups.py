@@ -31,7 +31,7 @@ async def on_group_message(update: Update, context: Context) -> None:
         return
     services = context.services
     actor = actor_of(update, services)
-    command = command_of(message.text, services.bot_username)
+    command = command_of(message.text, services.links.bot_username)
     answer: Answer | None = None
     if command is not None:
         name, args = command
@@ -55,7 +55,7 @@ async def on_group_message(update: Update, context: Context) -> None:
         else:
             from searchbot.handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
 
-            if name in OFFICER_COMMANDS and services.may_show_cases(actor):
+            if name in OFFICER_COMMANDS and services.officers.may_show_cases(actor):
                 answer = await OFFICER_COMMANDS[name](services, actor, args)
             elif name in PRIVATE_ONLY or name in OFFICER_COMMANDS:
                 answer = Answer().say(say(actor.language, "private_only"))

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from searchbot.cases import conversation, desk, found, reporting, sightings
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.domain.numbers import case_number, parse_id
 from searchbot.handlers.render import (
@@ -86,9 +87,9 @@ async def on_private_message(update: Update, context: Context) -> None:
         return
     actor = actor_of(update, services)
     user = update.effective_user
-    await services.remember_person(user.id, user.full_name, user.username, actor.language)
+    await services.people.remember(user.id, user.full_name, user.username, actor.language)
     given = input_of(message)
-    command = command_of(message.text, services.bot_username)
+    command = command_of(message.text, services.links.bot_username)
     answer: Answer | None
     if command and command[0] not in DIALOGUE_COMMANDS:
         from searchbot.handlers.desk import OFFICER_COMMANDS

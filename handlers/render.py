@@ -14,8 +14,9 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from searchbot.cases import registration
 from searchbot.cases.dialogue import Input
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
 from searchbot.delivery import replies
+from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer, Out
 from searchbot.telegram import menus
 from searchbot.telegram.transport import send_out
@@ -118,7 +119,7 @@ async def _send_directly(bot: Bot, services: Services, chat_id: int, out: Out) -
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
         try:
             await send_out(bot, chat_id, out)
-            services.note_direct_send(chat_id)
+            services.doorbell.note_direct_send(chat_id)
             return
         except RetryAfter as error:
             after = error.retry_after

@@ -16,12 +16,17 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from searchbot import handlers
 from searchbot.cases import escalation, exits, found, reminders
+from searchbot.cases.audit import AuditLog
 from searchbot.cases.checks import Checks
+from searchbot.cases.links import DeepLinks
+from searchbot.cases.officers import OfficerRules
+from searchbot.cases.people import People
 from searchbot.cases.places import PlaceResolver
 from searchbot.cases.services import Services
 from searchbot.delivery.dispatcher import Dispatcher
 from searchbot.domain.clock import Clock, system_clock, use_zone
 from searchbot.models import db
+from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
 from searchbot.operations import logs, retention
 from searchbot.operations.health import Metrics, OperationsServer
@@ -58,6 +63,21 @@ class Runtime:
     webhook: WebhookServer | None = None
 
 
+def services_for(
+    settings: Settings, sessions: Sessions, doorbell: Doorbell, clock: Clock = system_clock
+) -> Services:
+    """The use cases' collaborators, each made here and nowhere else (the bot and the CLI)."""
+    places = PlaceResolver(
+        sessions, settings.service_area, settings.geocoder, settings.geocoder_domain
+    )
+    return Services(
+        settings=settings, sessions=sessions, places=places, doorbell=doorbell,
+        checks=Checks(sessions, clock), clock=clock, teller=notify.tell,
+        officers=OfficerRules(settings), audit=AuditLog(clock), people=People(sessions, clock),
+        links=DeepLinks(),
+    )  # fmt: skip
+
+
 def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     """Everything wired, nothing started. The token must be set."""
     assert settings.telegram_bot_token, "TELEGRAM_BOT_TOKEN is required"
@@ -68,14 +88,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     # before (every commit that wrote outbox rows, every direct send) rings its doorbell.
     doorbell = Doorbell()
     sessions = db.sessions(engine, doorbell.ring)
-    places = PlaceResolver(
-        sessions, settings.service_area, settings.geocoder, settings.geocoder_domain
-    )
-    checks = Checks(sessions, clock)
-    services = Services(
-        settings=settings, sessions=sessions, places=places, doorbell=doorbell, checks=checks,
-        clock=clock, teller=notify.tell,
-    )  # fmt: skip
+    services = services_for(settings, sessions, doorbell, clock)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -100,7 +113,7 @@ async def _post_init(application: BotApplication) -> None:
     runtime: Runtime = application.bot_data["runtime"]
     services = runtime.services
     await db.upgrade(runtime.engine)
-    services.bot_username = application.bot.username
+    services.links.bot_username = application.bot.username
     placeholder = PlaceholderStore(services.sessions, services.clock)
     transport = TelegramTransport(
         application.bot, services.settings.allow_paid_broadcast, placeholder

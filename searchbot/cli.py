@@ -223,22 +223,16 @@ async def _stats(settings: Settings, days: int, png: Path | None) -> int:
 
 
 async def _purge(settings: Settings, dry_run: bool) -> int:
-    from searchbot.cases.checks import Checks
+    from searchbot.app import services_for
     from searchbot.cases.found import forget as forget_found
-    from searchbot.cases.places import PlaceResolver
-    from searchbot.cases.services import Services
-    from searchbot.domain.clock import system_clock
     from searchbot.models.doorbell import Doorbell
     from searchbot.operations.retention import purge
-    from searchbot.telling import notify
 
     engine = db.create_engine(settings.database_url)
     try:
         await db.upgrade(engine)
         sessions = db.sessions(engine)
-        places = PlaceResolver(sessions, None)
-        checks = Checks(sessions, system_clock)  # the purge presses nothing: never started
-        services = Services(settings, sessions, places, Doorbell(), checks, teller=notify.tell)
+        services = services_for(settings, sessions, Doorbell())  # no dispatcher: nothing sent
         result = await purge(services, dry_run=dry_run)
         found = await forget_found(services, dry_run=dry_run)
     finally:

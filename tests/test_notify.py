@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, func, select
 
+from searchbot import app
 from searchbot.cases import desk
-from searchbot.cases.checks import Checks
-from searchbot.cases.places import PlaceResolver
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
 from searchbot.domain import events
+from searchbot.domain.actors import Actor
 from searchbot.domain.events import Event
 from searchbot.domain.grid import GroupPoint, cells_of
 from searchbot.models import (
@@ -113,19 +113,16 @@ def test_every_event_has_one_row_and_every_row_a_real_event() -> None:
 
 @pytest.mark.parametrize("name", sorted(readme_table()))
 async def test_the_row_names_who_hears(sessions: Sessions, name: str) -> None:
-    services = Services(
-        settings=load_settings(
+    services = app.services_for(
+        load_settings(
             DATABASE_URL="sqlite+aiosqlite://",
             SEARCHBOT_OFFICER_CHAT_ID=str(OFFICERS_CHAT),
             SEARCHBOT_ESCALATION="0:300,1h:1000",
             SEARCHBOT_LANGUAGE="en",
         ),
-        sessions=sessions,
-        places=PlaceResolver(sessions, None),
-        doorbell=Doorbell(),
-        checks=Checks(sessions, lambda: NOW),
-        clock=lambda: NOW,
-        teller=notify.tell,
+        sessions,
+        Doorbell(),
+        lambda: NOW,
     )
     seeded = await seed(sessions)
     async with sessions() as session:
@@ -204,15 +201,7 @@ def services_for(sessions: Sessions, **env: str) -> Services:
         "SEARCHBOT_ESCALATION": "0:300,1h:1000",
         "SEARCHBOT_LANGUAGE": "en",
     }
-    return Services(
-        settings=load_settings(**(settings | env)),
-        sessions=sessions,
-        places=PlaceResolver(sessions, None),
-        doorbell=Doorbell(),
-        checks=Checks(sessions, lambda: NOW),
-        clock=lambda: NOW,
-        teller=notify.tell,
-    )
+    return app.services_for(load_settings(**(settings | env)), sessions, Doorbell(), lambda: NOW)
 
 
 async def test_a_found_child_card_never_reaches_an_officer_removed_before_it_went(

@@ -797,7 +797,7 @@ async def test_officers_news_queued_in_the_moment_of_removal_is_not_sent(
             payload = {"op": "send", "text": "🆕 New case #77", FOR_OFFICERS: True}
             await enqueue(session, chat_id, payload, kind="card", now=world.services.now())
         await session.commit()
-    world.services.wake_dispatcher()
+    world.services.doorbell.ring()
     await world.settle()
     assert fake.messages(officer.user_id)[seen:] == []
     assert "#77" in (fake.last(ADMIN_ID) or officer_message_missing()).body  # admins still hear

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases import escalation, found
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.events import AlertOutlivedCase, CaseClosed, CloseRequested
 from searchbot.domain.messages import Answer
 from searchbot.models import Case, CaseOutcome, CaseStatus, OutboxMessage
@@ -33,7 +34,7 @@ async def close(
         case = await session.get(Case, case_id)
         if case is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
-        officer = await services.is_officer(session, actor)
+        officer = await services.officers.is_officer(session, actor)
         is_reporter = case.reporter_user_id == actor.user_id
         if not officer and not (is_reporter and outcome in FAMILY_OUTCOMES):
             return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
@@ -66,7 +67,7 @@ async def _ask_officers(
     case_id = case.id
     lang = actor.language
     await services.publish(session, CloseRequested(case_id, outcome, note))
-    await services.audit(session, actor.user_id, "close_requested", case_id, outcome=outcome)
+    await services.audit.record(session, actor.user_id, "close_requested", case_id, outcome=outcome)
     text = say(lang, "close_request_family", ref=ref(case_id))
     return Answer(toast=text).say(text)
 
@@ -85,7 +86,9 @@ async def _close(
     await escalation.stop(session, case)
     await q.cancel_pending(session, case.id, ("alert", "counter"))
     await found.close_for_case(services, session, case.id)
-    await services.audit(session, actor.user_id, "close", case.id, outcome=outcome, note=note)
+    await services.audit.record(
+        session, actor.user_id, "close", case.id, outcome=outcome, note=note
+    )
     by = f"{actor.name or actor.user_id}"
     await services.publish(session, CaseClosed(case.id, outcome, note, by))
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from searchbot.cases import dialogue as dlg
 from searchbot.cases import found, reporting, sightings
 from searchbot.cases.dialogue import Input
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.words.texts import say
 

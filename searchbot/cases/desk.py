@@ -9,7 +9,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases import coverage, escalation, exits, found
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import local_hhmm, minutes_between
 from searchbot.domain.events import CaseVerified
 from searchbot.domain.messages import Answer, Button, Out
@@ -42,7 +43,7 @@ async def as_officer(
 ) -> Answer:
     """Run ``work`` in a session if the actor is an officer; otherwise refuse, changing nothing."""
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             text = say(actor.language, "officers_only")
             return Answer(toast=text).say(text)
         return await work(session)
@@ -90,7 +91,7 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
-        officer = await services.is_officer(session, actor)
+        officer = await services.officers.is_officer(session, actor)
         if not officer and (case is None or case.reporter_user_id != actor.user_id):
             # the same refusal whether the case exists or not: numbers tried tell nothing
             return Answer().say(say(lang, "officers_only"))
@@ -135,7 +136,7 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
             due = escalation.next_due(services, case)
             case.next_stage_at = max(due, services.now()) if due else None
         session.add(case)
-        await services.audit(session, actor.user_id, "verify", case_id)
+        await services.audit.record(session, actor.user_id, "verify", case_id)
         # the reporter is who they say: sightings held back from the family now go to them
         await services.publish(session, CaseVerified(case_id, actor.name))
         await session.commit()
@@ -157,7 +158,7 @@ async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
         if count is None:
             radius = Raw(distance_text(stages[-1].radius_m, lang))
             return Answer().say(say(lang, "last_stage", ref=ref(case_id), radius=radius))
-        await services.audit(session, actor.user_id, "escalate", case_id, stage=case.stage)
+        await services.audit.record(session, actor.user_id, "escalate", case_id, stage=case.stage)
         await session.commit()
         text = say(
             lang,
@@ -217,7 +218,7 @@ async def welcome(services: Services, actor: Actor) -> Answer:
     before they ever opened this chat could not be given it then."""
     answer = Answer().say(say(actor.language, "start"))
     async with services.sessions() as session:
-        if await services.is_officer(session, actor):
+        if await services.officers.is_officer(session, actor):
             answer.menus_for.append(actor.user_id)
     return answer
 
@@ -228,7 +229,7 @@ async def appoint(
     """Admins: ``/officer add|remove USER_ID`` (anyone else learns only that it is theirs, not
     how it is used)."""
     lang = actor.language
-    if not services.is_admin(actor.user_id):
+    if not services.officers.is_admin(actor.user_id):
         return Answer().say(say(lang, "admins_only"))
     if action not in ("add", "remove") or user_id is None or user_id <= 0:
         return Answer().say(say(lang, "officer_usage"))
@@ -238,9 +239,9 @@ async def appoint(
             officer = Officer(user_id=user_id, added_by=actor.user_id, added_at=services.now())
         officer.active = action == "add"
         session.add(officer)
-        if not officer.active and not services.is_admin(user_id):
+        if not officer.active and not services.officers.is_admin(user_id):
             await _cancel_officer_news(session, user_id)
-        await services.audit(session, actor.user_id, f"officer_{action}", target=user_id)
+        await services.audit.record(session, actor.user_id, f"officer_{action}", target=user_id)
         await session.commit()
     key = "officer_added" if action == "add" else "officer_removed"
     return Answer(menus_for=[user_id]).say(say(lang, key, user_id=user_id))
@@ -298,7 +299,7 @@ async def block(services: Services, actor: Actor, user_id: int, blocked: bool) -
             person = Person(user_id=user_id, updated_at=services.now(), reachable=False)
         person.blocked = blocked
         session.add(person)
-        await services.audit(session, actor.user_id, "block" if blocked else "unblock",
+        await services.audit.record(session, actor.user_id, "block" if blocked else "unblock",
                              target=user_id)  # fmt: skip
         await session.commit()
         return Answer().say(say(lang, "blocked_done" if blocked else "unblocked_done",

@@ -62,7 +62,7 @@ async def fire_stage(services: Services, session: AsyncSession, case: Case, inde
     case.stage = index
     case.next_stage_at = next_due(services, case)
     session.add(case)
-    await services.audit(session, None, "stage", case.id, stage=index, groups=count)
+    await services.audit.record(session, None, "stage", case.id, stage=index, groups=count)
     return count
 
 

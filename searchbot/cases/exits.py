@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.events import ExitsUnwatched
 from searchbot.domain.grid import distance_m
 from searchbot.domain.messages import Answer
@@ -74,7 +75,7 @@ async def watch(services: Services, actor: Actor, case_id: int, landmark_id: int
             ExitWatch(case_id=case_id, landmark_id=landmark_id, group_chat_id=actor.chat_id,
                       user_id=actor.user_id, at=services.now())
         )  # fmt: skip
-        await services.audit(session, actor.user_id, "exit_watched", case_id,
+        await services.audit.record(session, actor.user_id, "exit_watched", case_id,
                              exit=landmark.name, chat_id=actor.chat_id)  # fmt: skip
         try:
             await session.commit()
@@ -185,6 +186,8 @@ async def _warn(services: Services, case_id: int, now: datetime) -> bool:
             minutes = int(services.settings.exit_warning.total_seconds() // 60)
             warning = ExitsUnwatched(case_id, tuple(exits.unwatched), minutes)
             await services.publish(session, warning)
-            await services.audit(session, None, "exits_unwatched", case_id, exits=exits.unwatched)
+            await services.audit.record(
+                session, None, "exits_unwatched", case_id, exits=exits.unwatched
+            )
         await session.commit()
     return bool(exits.unwatched)

@@ -20,7 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cases import dialogue as dlg
 from searchbot.cases.dialogue import Input
 from searchbot.cases.places import inside
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import local_hhmm
 from searchbot.domain.events import ChildFound, ChildMatched
 from searchbot.domain.messages import Answer, Button, Out
@@ -79,7 +80,7 @@ async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -
     )
     recent = int((await session.exec(query)).one())  # type: ignore[call-overload]
     limit = services.settings.reports_per_hour
-    return recent >= limit and not await services.is_officer(session, actor)
+    return recent >= limit and not await services.officers.is_officer(session, actor)
 
 
 def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
@@ -99,7 +100,7 @@ async def group_prompt(services: Services, actor: Actor) -> Answer:
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
     lang = group.language if group else actor.language
-    link = services.deep_link(f"found_{actor.chat_id}")
+    link = services.links.deep_link(f"found_{actor.chat_id}")
     button = Button(say(lang, "btn_found_child"), url=link)
     return Answer().say(say(lang, "found_group_prompt"), buttons=((button,),))
 
@@ -197,7 +198,7 @@ async def submit(
         session.add(report)
         await session.flush()
         assert report.id is not None
-        await services.audit(session, actor.user_id, "found", None, found=report.id)
+        await services.audit.record(session, actor.user_id, "found", None, found=report.id)
         await services.publish(session, ChildFound(report.id))
         await session.delete(await session.merge(dialogue))
         await session.commit()
@@ -211,7 +212,7 @@ async def match(services: Services, actor: Actor, found_id: int, case_id: int) -
     """**Match #N**: the family is sent to the child, the finder told the police are coming."""
     lang = actor.language
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only"))
         report = await session.get(FoundReport, found_id)
         case = await session.get(Case, case_id)
@@ -226,7 +227,7 @@ async def match(services: Services, actor: Actor, found_id: int, case_id: int) -
         report.status, report.matched_case_id = FoundReportStatus.MATCHED, case_id
         report.matched_at, report.matched_by = services.now(), actor.user_id
         session.add(report)
-        await services.audit(session, actor.user_id, "match", case_id, found=found_id)
+        await services.audit.record(session, actor.user_id, "match", case_id, found=found_id)
         matched = ChildMatched(found_id, case_id, f"{actor.name or actor.user_id}")
         await services.publish(session, matched)
         await session.commit()
@@ -261,7 +262,7 @@ async def tick(services: Services, actor: Actor, found_id: int, item: str) -> An
     if item not in CHECKLIST:
         return Answer(toast=say(lang, "stale_button"))
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only"))
         report = await session.get(FoundReport, found_id)
         if (
@@ -275,7 +276,7 @@ async def tick(services: Services, actor: Actor, found_id: int, item: str) -> An
         report.checklist = [*report.checklist, item]
         session.add(report)
         case_id = report.matched_case_id
-        await services.audit(session, actor.user_id, "handover_check", case_id,
+        await services.audit.record(session, actor.user_id, "handover_check", case_id,
                              found=found_id, item=item)  # fmt: skip
         await session.commit()
     ticked = say(lang, "check_ticked", item=say(lang, f"check_{item}"))
@@ -292,7 +293,7 @@ async def close_report(services: Services, actor: Actor, found_id: int) -> Answe
     """An officer closes a found-child report that matched no case (the family came, say)."""
     lang = actor.language
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only"))
         report = await session.get(FoundReport, found_id)
         if (
@@ -303,7 +304,7 @@ async def close_report(services: Services, actor: Actor, found_id: int) -> Answe
             return Answer(toast=say(lang, "stale_button"))
         report.status, report.closed_at = FoundReportStatus.CLOSED, services.now()
         session.add(report)
-        await services.audit(session, actor.user_id, "found_closed", None, found=found_id)
+        await services.audit.record(session, actor.user_id, "found_closed", None, found=found_id)
         await session.commit()
     return Answer(toast=say(lang, "found_closed", fref=fref(found_id)))
 
@@ -349,6 +350,6 @@ async def forget(services: Services, dry_run: bool = False) -> int:
         ids = list((await session.exec(select(FoundReport.id).where(old))).all())
         if ids and not dry_run:
             await session.exec(delete(FoundReport).where(old))  # type: ignore[call-overload]
-            await services.audit(session, None, "found_forgotten", None, found=ids)
+            await services.audit.record(session, None, "found_forgotten", None, found=ids)
             await session.commit()
     return len(ids)

@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases.checks import AGAIN, NEW, Press
 from searchbot.cases.places import inside
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import as_utc
 from searchbot.domain.events import GroupDecided, GroupRegistered, GroupUnregistered, RecipientGone
 from searchbot.domain.grid import cells_of
@@ -77,7 +78,7 @@ async def _limited(
         left = (as_utc(group.cooldown_until) - now).total_seconds()
         if left > 0:
             return Answer().say(say(lang, "register_cooldown", minutes=math.ceil(left / 60)))
-    if services.is_admin(actor.user_id):
+    if services.officers.is_admin(actor.user_id):
         return None
     cap = services.settings.registrations_per_day
     sent = await q.group_requests_since(session, actor.user_id, now - timedelta(days=1))
@@ -109,7 +110,7 @@ async def locate(
         group.cell_fine, group.cell_coarse = cells_of(lat, lon)
         group.status = GroupStatus.PENDING
         session.add(group)
-        await services.audit(session, actor.user_id, "group_request", chat_id=group.chat_id)
+        await services.audit.record(session, actor.user_id, "group_request", chat_id=group.chat_id)
         await services.publish(session, GroupRegistered(group.chat_id))
         await session.commit()
     return Answer().say(say(lang, "register_sent"))
@@ -119,7 +120,7 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
     """An officer approves or rejects a group; the group is told."""
     lang = actor.language
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
         group = await q.group_by_chat(session, chat_id)
         if group is None or group.status == GroupStatus.LOCATING:
@@ -137,7 +138,7 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         session.add(group)
         await services.publish(session, GroupDecided(group.chat_id, approve))
         action = "group_approve" if approve else "group_reject"
-        await services.audit(session, actor.user_id, action, chat_id=chat_id)
+        await services.audit.record(session, actor.user_id, action, chat_id=chat_id)
         await session.commit()
     text = say(lang, "group_approved" if approve else "group_rejected", title=group.title)
     return Answer(toast=text).say(text)
@@ -155,7 +156,9 @@ async def unregister(services: Services, actor: Actor, is_chat_admin: bool) -> A
         group.status = GroupStatus.INACTIVE
         group.cooldown_until = services.now() + services.settings.register_cooldown
         session.add(group)
-        await services.audit(session, actor.user_id, "group_unregister", chat_id=actor.chat_id)
+        await services.audit.record(
+            session, actor.user_id, "group_unregister", chat_id=actor.chat_id
+        )
         await services.publish(session, GroupUnregistered(group.chat_id, was_pending))
         await session.commit()
     return Answer().say(say(lang, "unregistered"))
@@ -228,7 +231,9 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
         title = group.title if group is not None else None
         await services.publish(session, RecipientGone(chat_id, title, was_pending))
         # a group by its id; a person who blocked the bot stays unnamed in the audit log
-        await services.audit(session, None, "recipient_gone", chat_id=chat_id if group else None)
+        await services.audit.record(
+            session, None, "recipient_gone", chat_id=chat_id if group else None
+        )
         await session.commit()
 
 

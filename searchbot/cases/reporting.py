@@ -17,8 +17,9 @@ from searchbot.cases import dialogue as dlg
 from searchbot.cases import escalation, exits
 from searchbot.cases.dialogue import Input
 from searchbot.cases.places import inside
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
 from searchbot.domain import phones
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import parse_when
 from searchbot.domain.events import CaseOpened
 from searchbot.domain.messages import Answer, Button, Out
@@ -59,7 +60,7 @@ async def _refusal(services: Services, session: AsyncSession, actor: Actor) -> s
         return "blocked_user"
     recent = await q.reports_since(session, actor.user_id, services.now() - timedelta(hours=1))
     limit = services.settings.reports_per_hour
-    if recent >= limit and not await services.is_officer(session, actor):
+    if recent >= limit and not await services.officers.is_officer(session, actor):
         return "report_limit"
     return None
 
@@ -402,7 +403,7 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         session.add(case)
         await session.flush()
         assert case.id is not None
-        await services.audit(session, actor.user_id, "report", case.id)
+        await services.audit.record(session, actor.user_id, "report", case.id)
         count = await escalation.open_case(services, session, case)
         opened = CaseOpened(case.id, actor.user_id, actor.name)
         await services.publish(session, opened)

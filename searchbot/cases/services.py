@@ -1,18 +1,23 @@
-"""What every use case needs: settings, the database, the clock, place lookup, and the few
-rules shared by all of them (who is an officer, who hears officer news, the audit log)."""
+"""What the use cases are given: each collaborator by name, one job each (settings, the
+database's sessions, the clock, place lookup, the "Checked" recorder, the officer rules, the
+audit log, the people the bot can reach, deep links, and the teller that publishes events).
+Built by the composition root (``searchbot.app.services_for``) for the bot and the CLI alike."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.cases.audit import AuditLog
+from searchbot.cases.links import DeepLinks
+from searchbot.cases.officers import OfficerRules
+from searchbot.cases.people import People
 from searchbot.cases.places import PlaceResolver
-from searchbot.domain.clock import Clock, as_utc, system_clock
-from searchbot.models import AuditEntry, Officer, Person
+from searchbot.domain.clock import Clock, system_clock
 from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
 from searchbot.settings import Settings
@@ -27,24 +32,10 @@ Teller = Callable[["Services", AsyncSession, "Event"], Awaitable[None]]
 (``searchbot.telling.notify.tell``, wired by the composition root)."""
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, and where: the identity every use case checks permissions against."""
-
-    user_id: int
-    chat_id: int
-    name: str = ""
-    language: str = "zh"
-
-    @property
-    def in_private(self) -> bool:
-        return self.chat_id == self.user_id
-
-
 @dataclass
 class Services:
-    """Built once by the composition root (``app.build``, the CLI), each collaborator given
-    here; only ``bot_username`` is learned later, from Telegram (getMe) at start-up."""
+    """The use cases' collaborators, each given by the composition root; only the bot's
+    username (in ``links``) is learned later, from Telegram (getMe) at start-up."""
 
     settings: Settings
     sessions: Sessions
@@ -52,9 +43,12 @@ class Services:
     doorbell: Doorbell  # the outbox dispatcher's (also rung by ``sessions``' commits)
     checks: Checks  # the recorder of "Checked" presses (searchbot.cases.checks)
     clock: Clock = system_clock
-    bot_username: str = "searchbot"
     # the teller: use cases record what happened and never import who hears of it
     teller: Teller = field(kw_only=True)
+    officers: OfficerRules = field(kw_only=True)
+    audit: AuditLog = field(kw_only=True)
+    people: People = field(kw_only=True)
+    links: DeepLinks = field(kw_only=True)
 
     def now(self) -> datetime:
         return self.clock()
@@ -64,72 +58,3 @@ class Services:
         their messages are written if and only if the change they report commits."""
         for event in events:
             await self.teller(self, session, event)
-
-    def wake_dispatcher(self) -> None:
-        """Outbox rows were committed: the dispatcher looks now, not at its next round."""
-        self.doorbell.ring()
-
-    def note_direct_send(self, chat_id: int) -> None:
-        """A handler sent to ``chat_id`` directly: the dispatcher counts it against the limits."""
-        self.doorbell.note_direct_send(chat_id)
-
-    def is_admin(self, user_id: int) -> bool:
-        return user_id in self.settings.admin_ids
-
-    def may_show_cases(self, actor: Actor) -> bool:
-        """Whether officers' views of cases (cards, lists, sightings) may be shown where
-        ``actor`` is: a private chat or the officers' group. In a merchant group a case card
-        would put a child's and a family's data in front of strangers."""
-        return actor.in_private or actor.chat_id == self.settings.officer_chat_id
-
-    async def is_officer(self, session: AsyncSession, actor: Actor) -> bool:
-        """Admins, appointed officers, and anyone acting inside the officers' group."""
-        if self.is_admin(actor.user_id) or actor.chat_id == self.settings.officer_chat_id:
-            return True
-        officer = await session.get(Officer, actor.user_id)
-        return officer is not None and officer.active
-
-    async def audit(
-        self,
-        session: AsyncSession,
-        actor_user_id: int | None,
-        action: str,
-        case_id: int | None = None,
-        **detail: Any,
-    ) -> None:
-        session.add(
-            AuditEntry(
-                at=self.now(),
-                actor_user_id=actor_user_id,
-                action=action,
-                case_id=case_id,
-                detail=detail,
-            )
-        )
-
-    async def remember_person(
-        self, user_id: int, first_name: str, username: str | None, language: str
-    ) -> None:
-        """Record that this person can be reached in private, and in which language.
-        ``updated_at`` is when they were last heard from, to the day: retention forgets people
-        who have been quiet for its whole period."""
-        now = self.now()
-        async with self.sessions() as session:
-            found = await session.get(Person, user_id)
-            person = found or Person(user_id=user_id, updated_at=now)
-            changed = (person.first_name, person.username, person.language, person.reachable) != (
-                first_name,
-                username,
-                language,
-                True,
-            )
-            quiet = now - as_utc(person.updated_at) > timedelta(days=1)
-            if found is None or changed or quiet:
-                person.first_name, person.username = first_name[:128], username
-                person.language, person.reachable = language, True
-                person.updated_at = now
-                session.add(person)
-                await session.commit()
-
-    def deep_link(self, payload: str) -> str:
-        return f"https://t.me/{self.bot_username}?start={payload}"

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cases import dialogue as dlg
 from searchbot.cases import escalation
 from searchbot.cases.dialogue import Input
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
 from searchbot.domain import phones
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import parse_when
 from searchbot.domain.events import SightingJudged, SightingRecorded
 from searchbot.domain.messages import Answer, Button
@@ -264,7 +265,7 @@ async def record(
     )
     session.add(sighting)
     await session.flush()
-    await services.audit(
+    await services.audit.record(
         session, actor.user_id, "sighting", case_id, sighting=sighting.id, source=source
     )
     assert sighting.id is not None
@@ -299,7 +300,7 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
     get "seen here"."""
     lang = actor.language
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             return Answer(toast=say(lang, "officers_only"))
         sighting = await session.get(Sighting, sighting_id)
         case = await session.get(Case, sighting.case_id) if sighting else None
@@ -312,7 +313,7 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
         sighting.credible, sighting.judged_by = credible, actor.user_id
         session.add(sighting)
         count = await _recentre(services, session, case, sighting) if credible else 0
-        await services.audit(
+        await services.audit.record(
             session, actor.user_id, "sighting_judged", case.id, sighting=sighting_id,
             credible=credible, alerted=count,
         )  # fmt: skip

@@ -344,7 +344,7 @@ class Dispatcher:
 
     async def _still_officer(self, job: Job) -> bool:
         """Whether officers' news may still go to ``job``'s chat; if not, the row is cancelled."""
-        if job.chat_id < 0 or self._services.is_admin(job.chat_id):
+        if job.chat_id < 0 or self._services.officers.is_admin(job.chat_id):
             return True  # the officers' group, an admin
         async with self._services.sessions() as session:
             officer = await session.get(Officer, job.chat_id)

@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases.desk import as_officer
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer, Out
 from searchbot.models import CaseOutcome, CaseStatus, GroupRole, GroupStatus
 from searchbot.operations import after_action, exports, statistics

@@ -80,7 +80,7 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
         if ids:
             for start in range(0, len(cases), BATCH):
                 await _forget_cases(session, services, cases[start : start + BATCH])
-            await services.audit(session, None, "purge", None, cases=ids)
+            await services.audit.record(session, None, "purge", None, cases=ids)
             await session.commit()
             await db.fold_journal(session)
     if result.drafts or result.people:
@@ -88,7 +88,7 @@ async def purge(services: Services, dry_run: bool = False) -> Purge:
             # by rule, not by a list of ids: somebody who wrote meanwhile no longer matches
             await session.exec(delete(Person).where(*quiet))  # type: ignore[call-overload]
             await session.exec(delete(Dialogue).where(stale_draft))  # type: ignore[call-overload]
-            await services.audit(
+            await services.audit.record(
                 session, None, "forget", None, drafts=result.drafts, people=result.people
             )
             await session.commit()

@@ -18,7 +18,8 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.models import queries as q
 from searchbot.settings import LANGUAGES
 from searchbot.words.cards import mini_app_url
@@ -79,7 +80,9 @@ async def follow_role(bot: Bot, services: Services, user_id: int) -> None:
     no longer one (their chat then shows the menu of all private chats)."""
     scope = BotCommandScopeChat(user_id)
     async with services.sessions() as session:
-        officer = await services.is_officer(session, Actor(user_id=user_id, chat_id=user_id))
+        officer = await services.officers.is_officer(
+            session, Actor(user_id=user_id, chat_id=user_id)
+        )
     await map_menu(bot, services, user_id, officer)
     try:
         if officer:

@@ -115,12 +115,14 @@ def alert_out(
         caption = alert_caption(where, lang, distance, now, show_name, headline + "\n", work)
         photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
     buttons = (
-        (Button(say(lang, "btn_seen"), url=services.deep_link(f"seen_{token}")),),
+        (Button(say(lang, "btn_seen"), url=services.links.deep_link(f"seen_{token}")),),
         (Checked(case.id or 0).button(say(lang, "btn_checked")),),
         *(job.buttons if job else ()),
     )
     if chat_id is not None:
-        found = Button(say(lang, "btn_found_child"), url=services.deep_link(f"found_{chat_id}"))
+        found = Button(
+            say(lang, "btn_found_child"), url=services.links.deep_link(f"found_{chat_id}")
+        )
         buttons = (*buttons, (found,))
     return Out(
         text=caption, photo=photo, buttons=buttons, protect=services.settings.protect_content

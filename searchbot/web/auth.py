@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import as_utc
 from searchbot.models import ScreenKey
 from searchbot.web.init_data import verified
@@ -72,7 +73,7 @@ async def officer_from_init_data(services: Services, init_data: str) -> Viewer:
     name = " ".join(part for part in (user.first_name, user.last_name) if part)
     actor = Actor(user_id=user.id, chat_id=user.id, name=name, language=language)
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             raise Forbidden("not an officer")
     return Viewer(language=language, actor=actor)
 
@@ -113,7 +114,7 @@ async def revoke_screens(services: Services, by: int) -> int:
         key.secret, key.generation = secrets.token_hex(32), key.generation + 1
         key.rotated_at, key.rotated_by = services.now(), by
         session.add(key)
-        await services.audit(session, by, "screen_revoke", generation=key.generation)
+        await services.audit.record(session, by, "screen_revoke", generation=key.generation)
         await session.commit()
         return key.generation
 

@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 from searchbot.cases import closing, desk, sightings
-from searchbot.cases.services import Actor, Services
+from searchbot.cases.services import Services
+from searchbot.domain.actors import Actor
 from searchbot.domain.clock import local_hhmm
 from searchbot.domain.messages import Answer, Out
 from searchbot.models import Case, CaseStatus, Sighting
@@ -112,7 +113,7 @@ async def screen(services: Services, actor: Actor, revoke: bool) -> Answer:
     """``/screen``: a read-only link for the station's screen; ``/screen revoke``: end them."""
     lang = actor.language
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             return Answer().say(say(lang, "officers_only"))
     if not services.settings.web_url:
         return Answer().say(say(lang, "room_off"))
@@ -122,7 +123,7 @@ async def screen(services: Services, actor: Actor, revoke: bool) -> Answer:
     token, expires = await auth.screen_token(services, lang)
     url = screen_url(services.settings, token) or ""
     async with services.sessions() as session:
-        await services.audit(session, actor.user_id, "screen_link")
+        await services.audit.record(session, actor.user_id, "screen_link")
         await session.commit()
     return Answer().say(say(lang, "room_screen_link", url=url, until=local_hhmm(expires)))
 
@@ -131,7 +132,7 @@ async def map_picture(services: Services, actor: Actor, case_id: int) -> Answer:
     """``/map N``: the map as a picture."""
     lang = actor.language
     async with services.sessions() as session:
-        if not await services.is_officer(session, actor):
+        if not await services.officers.is_officer(session, actor):
             text = say(lang, "officers_only")
             return Answer(toast=text).say(text)
         case = await session.get(Case, case_id)
