@@ -15,20 +15,14 @@ from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from ..domain.outcomes import CaseOutcome as CaseOutcome
+
 
 class CaseStatus(StrEnum):
     """Whether a case is being searched for."""
 
     OPEN = "open"
     CLOSED = "closed"
-
-
-class CaseOutcome(StrEnum):
-    """How a closed case ended."""
-
-    FOUND = "found"
-    FALSE_ALARM = "false_alarm"
-    WITHDRAWN = "withdrawn"
 
 
 class GroupRole(StrEnum):

@@ -8,19 +8,40 @@ was rolled back. The dispatcher drains the rows.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..domain.messages import Out
+from ..domain.messages import Op, Out
 from .db import OUTBOX_WRITTEN
 from .tables import OutboxMessage
 
 # Marks an outbox row as officers' news: removing an officer cancels those still queued for them,
 # and the dispatcher sends one only to someone who is still an officer.
 FOR_OFFICERS = "for_officers"
+
+
+class Kind(StrEnum):
+    """What a row is, for whom: it decides its rank among a person's messages, what closing
+    takes back, what retention forgets, and what the officers hear of a failure."""
+
+    ALERT = "alert"  # a group's alert (photo, description, buttons)
+    RETRACT = "retract"  # closing: delete that alert
+    CLOSING_NOTICE = "closing_notice"  # closing: the notice left in its place
+    COUNTER = "counter"  # an alert's "Checked" counter, edited
+    REPLY = "reply"  # a handler's answer that went through the outbox
+    CARD = "card"  # an officers' case card
+    PIN = "pin"  # a map pin after a card
+    SIGHTING = "sighting"
+    FOUND = "found"  # a child found alone: officers' card
+    MATCH = "match"  # a found child matched: family, finder, officers
+    NOTICE = "notice"
+    REMINDER = "reminder"
+    REQUESTS_DIGEST = "requests_digest"  # the folded group requests
+    VERIFY_DIGEST = "verify_digest"  # the folded cases waiting for verification
+    GROUP_REQUEST = "group_request"
 
 
 class Lane(IntEnum):
@@ -42,14 +63,15 @@ PEOPLE, RETRACT, ALERTS, COUNTERS = Lane.PEOPLE, Lane.RETRACT, Lane.ALERTS, Lane
 # message each.
 URGENT, NOTICE, LOW = 0.0, 1.0, 2.0
 PEOPLE_RANKS = {
-    "reply": URGENT, "card": URGENT, "sighting": URGENT, "pin": URGENT,
-    "notice": NOTICE, "closing_notice": NOTICE,
-    "requests_digest": LOW, "verify_digest": LOW, "reminder": LOW, "group_request": LOW,
+    Kind.REPLY: URGENT, Kind.CARD: URGENT, Kind.SIGHTING: URGENT, Kind.PIN: URGENT,
+    Kind.NOTICE: NOTICE, Kind.CLOSING_NOTICE: NOTICE,
+    Kind.REQUESTS_DIGEST: LOW, Kind.VERIFY_DIGEST: LOW, Kind.REMINDER: LOW,
+    Kind.GROUP_REQUEST: LOW,
 }  # fmt: skip
 
 # What closing sends to a group: held (status ``held``) while the bot is out of the group and
 # carried out when it is added back.
-RETRACTION_KINDS = ("retract", "closing_notice")
+RETRACTION_KINDS = (Kind.RETRACT, Kind.CLOSING_NOTICE)
 
 
 def mark(session: AsyncSession) -> None:
@@ -62,7 +84,7 @@ async def enqueue(
     chat_id: int,
     out: Out | dict[str, Any],
     *,
-    kind: str,
+    kind: Kind,
     now: datetime,
     case_id: int | None = None,
     lane: Lane = PEOPLE,
@@ -94,10 +116,26 @@ async def enqueue(
     return row
 
 
-def _rank(kind: str, lane: Lane) -> float:
+def _rank(kind: Kind, lane: Lane) -> float:
     return PEOPLE_RANKS.get(kind, NOTICE) if lane == PEOPLE else 0.0
 
 
 def delete_op(message_id: int, fallback_text: str) -> dict[str, Any]:
     """A retraction: delete the message; if Telegram refuses, replace its caption and buttons."""
-    return {"op": "delete", "message_id": message_id, "fallback_text": fallback_text}
+    return {"op": Op.DELETE.value, "message_id": message_id, "fallback_text": fallback_text}
+
+
+def edit_buttons_op(message_id: int, buttons: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """An alert's buttons edited in place (its counters)."""
+    return {"op": Op.EDIT_BUTTONS.value, "message_id": message_id, "buttons": buttons}
+
+
+def digest_op(lang: str) -> dict[str, Any]:
+    """A folded officers' message: its words are written when it is sent."""
+    return {"op": Op.DIGEST.value, "lang": lang}
+
+
+def digest_edit_op(out: Out, message_id: int | None, renew: bool) -> dict[str, Any]:
+    """The digest written now: edit the one sent before, or send it anew and delete that."""
+    op = Op.RENEW if renew else Op.EDIT
+    return {**out.to_payload(), "op": op.value, "message_id": message_id}

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..domain.grid import GroupPoint
 from .enums import CaseStatus, GroupStatus, OutboxStatus, SightingSource
+from .outbox import Kind
 from .tables import (
     Alert,
     AuditEntry,
@@ -105,7 +106,7 @@ async def alert_for_message(
     query = select(OutboxMessage).where(
         OutboxMessage.chat_id == chat_id,
         OutboxMessage.message_id == message_id,
-        OutboxMessage.kind == "alert",
+        OutboxMessage.kind == Kind.ALERT,
     )
     return (await session.exec(query)).first()
 
@@ -135,7 +136,7 @@ async def held_sightings(session: AsyncSession, case_id: int) -> Sequence[Sighti
 async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMessage]:
     query = select(OutboxMessage).where(
         OutboxMessage.case_id == case_id,
-        OutboxMessage.kind == "alert",
+        OutboxMessage.kind == Kind.ALERT,
         OutboxMessage.status == OutboxStatus.SENT,
     )
     return (await session.exec(query)).all()

@@ -42,7 +42,7 @@ from searchbot.models import (
     OutboxStatus,
 )
 from searchbot.models.db import Sessions
-from searchbot.models.outbox import COUNTERS, mark
+from searchbot.models.outbox import COUNTERS, Kind, edit_buttons_op, mark
 from searchbot.words.buttons import Checked
 from searchbot.words.texts import say
 
@@ -260,7 +260,7 @@ class Checks:
             due = max(now, recent.sent_at + EDIT_GAP) if recent.sent_at else now
             session.add(
                 OutboxMessage(
-                    case_id=alert.case_id, chat_id=alert.chat_id, kind="counter",
+                    case_id=alert.case_id, chat_id=alert.chat_id, kind=Kind.COUNTER,
                     lane=COUNTERS, payload=payload, next_attempt_at=due, created_at=now,
                 )
             )  # fmt: skip
@@ -281,7 +281,7 @@ def edit_payload(alert: OutboxMessage, label: str) -> dict[str, Any]:
         [{**button, "text": label} if button.get("data") == wanted else button for button in row]
         for row in alert.payload.get("buttons", [])
     ]
-    return {"op": "edit_buttons", "message_id": alert.message_id, "buttons": buttons}
+    return edit_buttons_op(alert.message_id or 0, buttons)
 
 
 # One statement for a whole batch, its text the same whatever the batch: the presses travel as
@@ -377,7 +377,7 @@ async def _open_alert_messages(
         select(OutboxMessage)
         .join(Case, col(Case.id) == col(OutboxMessage.case_id))
         .where(
-            col(OutboxMessage.kind) == "alert",
+            col(OutboxMessage.kind) == Kind.ALERT,
             col(OutboxMessage.status) == OutboxStatus.SENT,
             col(OutboxMessage.case_id).in_(list(cases)),
             col(OutboxMessage.chat_id).in_(list(chats)),
@@ -401,7 +401,7 @@ async def _recent_edits(
 ) -> dict[tuple[int, int], _Edits]:
     """Counter edits not sent yet, being sent, or sent since ``since``, by (chat, message)."""
     query = select(OutboxMessage).where(
-        col(OutboxMessage.kind) == "counter",
+        col(OutboxMessage.kind) == Kind.COUNTER,
         col(OutboxMessage.chat_id).in_(list(chats)),
         or_(
             col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),

@@ -14,12 +14,13 @@ from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.events import AlertOutlivedCase, CaseClosed, CloseRequested
 from searchbot.domain.messages import Answer
+from searchbot.domain.outcomes import FAMILY_OUTCOMES
 from searchbot.models import Case, CaseOutcome, CaseStatus, OutboxMessage
 from searchbot.models import queries as q
+from searchbot.models.outbox import Kind
 from searchbot.words.texts import ref, say
 
 OUTCOMES = tuple(CaseOutcome)
-FAMILY_OUTCOMES = (CaseOutcome.FOUND, CaseOutcome.WITHDRAWN)
 
 
 async def close(
@@ -28,7 +29,8 @@ async def close(
     """Close ``case_id``: officers with any outcome, the reporter with found or withdrawn (on a
     case no officer has verified yet, the reporter's word asks an officer to confirm)."""
     lang = actor.language
-    if outcome not in OUTCOMES:
+    parsed = CaseOutcome.parse(outcome)
+    if parsed is None:
         return Answer().say(say(lang, "close_usage"))
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
@@ -36,7 +38,7 @@ async def close(
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
         officer = await services.officers.is_officer(session, actor)
         is_reporter = case.reporter_user_id == actor.user_id
-        if not officer and not (is_reporter and outcome in FAMILY_OUTCOMES):
+        if not officer and not (is_reporter and parsed in FAMILY_OUTCOMES):
             return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
         if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id))).say(
@@ -44,10 +46,10 @@ async def close(
             )
         note = (note or "")[:500] or None
         if not officer and case.verified_at is None:
-            answer = await _ask_officers(services, session, case, actor, outcome, note)
+            answer = await _ask_officers(services, session, case, actor, parsed, note)
             await session.commit()
             return answer
-        await _close(services, session, case, actor, outcome, note)
+        await _close(services, session, case, actor, parsed, note)
         await session.commit()
     return Answer(toast="✅")
 
@@ -57,7 +59,7 @@ async def _ask_officers(
     session: AsyncSession,
     case: Case,
     actor: Actor,
-    outcome: str,
+    outcome: CaseOutcome,
     note: str | None,
 ) -> Answer:
     """The family ends a case no officer has verified: an officer confirms first, so a false
@@ -77,14 +79,14 @@ async def _close(
     session: AsyncSession,
     case: Case,
     actor: Actor,
-    outcome: str,
+    outcome: CaseOutcome,
     note: str | None,
 ) -> None:
     assert case.id is not None
-    case.status, case.outcome, case.close_note = CaseStatus.CLOSED, CaseOutcome(outcome), note
+    case.status, case.outcome, case.close_note = CaseStatus.CLOSED, outcome, note
     case.closed_at, case.closed_by = services.now(), actor.user_id
     await escalation.stop(session, case)
-    await q.cancel_pending(session, case.id, ("alert", "counter"))
+    await q.cancel_pending(session, case.id, (Kind.ALERT, Kind.COUNTER))
     await found.close_for_case(services, session, case.id)
     await services.audit.record(
         session, actor.user_id, "close", case.id, outcome=outcome, note=note

@@ -34,8 +34,9 @@ from searchbot.delivery.outcomes import (
 from searchbot.delivery.settling import Settler
 from searchbot.delivery.throttle import Throttle
 from searchbot.domain.events import SendsInDoubt
+from searchbot.domain.messages import Op
 from searchbot.models import Group, Officer, OutboxMessage, OutboxStatus
-from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, enqueue
+from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Kind, enqueue
 from searchbot.operations.health import Metrics
 from searchbot.telling import digests
 
@@ -126,7 +127,7 @@ class Dispatcher:
             alerts = await session.exec(
                 select(func.count())
                 .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
-                .where(col(OutboxMessage.kind) == "alert")
+                .where(col(OutboxMessage.kind) == Kind.ALERT)
             )
             count = int(alerts.one())  # type: ignore[call-overload]
             await session.exec(  # type: ignore[call-overload]
@@ -326,7 +327,7 @@ class Dispatcher:
             payload = job.payload
             if payload.get(FOR_OFFICERS) and not await self._still_officer(job):
                 raise _Withdrawn  # removed since it was queued (the removal cancels; the race)
-            if payload.get("op") == "digest":
+            if payload.get("op") == Op.DIGEST:
                 rendered = await self._render_digest(job)
                 if rendered is None:
                     return None
@@ -340,7 +341,7 @@ class Dispatcher:
         """A folded officers' message is written when it is sent: it shows the present."""
         async with self._services.sessions() as session:
             lang = str(job.payload.get("lang", self._services.settings.language))
-            return await digests.render(self._services, session, job.chat_id, job.kind, lang)
+            return await digests.render(self._services, session, job.chat_id, Kind(job.kind), lang)
 
     async def _still_officer(self, job: Job) -> bool:
         """Whether officers' news may still go to ``job``'s chat; if not, the row is cancelled."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from searchbot.cases.services import Services
 from searchbot.domain.messages import Out
-from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.models.outbox import PEOPLE, Kind, enqueue
 
 
 async def post(services: Services, chat_id: int, messages: Sequence[Out]) -> None:
@@ -20,5 +20,5 @@ async def post(services: Services, chat_id: int, messages: Sequence[Out]) -> Non
         return
     async with services.sessions() as session:
         for out in messages:
-            await enqueue(session, chat_id, out, kind="reply", lane=PEOPLE, now=services.now())
+            await enqueue(session, chat_id, out, kind=Kind.REPLY, lane=PEOPLE, now=services.now())
         await session.commit()

@@ -30,7 +30,7 @@ from searchbot.delivery.throttle import Throttle
 from searchbot.domain.events import DeliveryFailed, PhotoStuck
 from searchbot.models import Case, CaseStatus, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
-from searchbot.models.outbox import Lane
+from searchbot.models.outbox import RETRACTION_KINDS, Kind, Lane
 from searchbot.operations.health import Metrics
 from searchbot.operations.logs import chat as log_chat
 
@@ -60,7 +60,7 @@ class Settler:
             message_id,
         )
         now = self._services.now()
-        settled: dict[str, Any] = {"payload": {}} if job.kind == "reply" else {}
+        settled: dict[str, Any] = {"payload": {}} if job.kind == Kind.REPLY else {}
         async with self._services.sessions() as session:  # one statement: it runs per send
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
@@ -73,7 +73,7 @@ class Settler:
                     **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
                 )
             )
-            if job.kind == "alert" and job.case_id is not None:
+            if job.kind == Kind.ALERT and job.case_id is not None:
                 status = await session.exec(select(Case.status).where(Case.id == job.case_id))
                 # closed while this was sent
                 if status.one_or_none() not in (None, CaseStatus.OPEN):
@@ -148,7 +148,7 @@ class Settler:
             )
             _forget_reply(row)
             session.add(row)
-            if tell and job.kind in ("alert", "retract", "closing_notice"):
+            if tell and job.kind in (Kind.ALERT, *RETRACTION_KINDS):
                 failed = DeliveryFailed(job.id, job.case_id, job.chat_id, error)
                 await self._services.publish(session, failed)
             await session.commit()
@@ -171,7 +171,9 @@ class Settler:
             old_chat = col(OutboxMessage.chat_id) == job.chat_id
             retractions = (
                 await session.exec(
-                    select(OutboxMessage).where(old_chat, waiting, OutboxMessage.kind == "retract")
+                    select(OutboxMessage).where(
+                        old_chat, waiting, OutboxMessage.kind == Kind.RETRACT
+                    )
                 )
             ).all()
             for row in retractions:
@@ -179,7 +181,7 @@ class Settler:
                 session.add(row)
             await session.exec(  # type: ignore[call-overload]
                 update(OutboxMessage)
-                .where(old_chat, waiting, col(OutboxMessage.kind) != "retract")
+                .where(old_chat, waiting, col(OutboxMessage.kind) != Kind.RETRACT)
                 .values(chat_id=new_chat_id, status=OutboxStatus.PENDING)
             )
             for row in retractions:
@@ -217,5 +219,5 @@ class Settler:
 def _forget_reply(row: OutboxMessage) -> None:
     """A conversation's answer (a report's summary, say) belongs to no case, so retention
     would never purge it: once settled, its words are not kept."""
-    if row.kind == "reply":
+    if row.kind == Kind.REPLY:
         row.payload = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from searchbot.domain.grid import GroupPoint
+from searchbot.domain.outcomes import CaseOutcome
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class CloseRequested:
     """The family asked to close a case no officer has verified: an officer must confirm."""
 
     case_id: int
-    outcome: str
+    outcome: CaseOutcome
     note: str | None
 
 
@@ -94,7 +95,7 @@ class CaseClosed:
     """The case is closed: the search stops and its alerts leave the groups."""
 
     case_id: int
-    outcome: str
+    outcome: CaseOutcome
     note: str | None
     by: str
 

@@ -7,7 +7,20 @@ the outbox as plain JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
+
+
+class Op(StrEnum):
+    """What an outbox row asks of Telegram (the payload's ``op``); the builders are
+    ``Out.to_payload`` and ``searchbot.models.outbox``'s ``*_op`` functions."""
+
+    SEND = "send"  # a new message (text, photo or pin)
+    DELETE = "delete"  # a retraction: delete, or put the placeholder in its place
+    EDIT_BUTTONS = "edit_buttons"  # an alert's counters
+    DIGEST = "digest"  # a folded officers' message, written when it is sent
+    EDIT = "edit"  # that digest, edited in place
+    RENEW = "renew"  # that digest, sent anew (the old one deleted)
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ class Out:
 
     def to_payload(self) -> dict[str, Any]:
         assert self.upload is None, "uploads are answered directly, not queued"
-        payload: dict[str, Any] = {"op": "send", "text": self.text}
+        payload: dict[str, Any] = {"op": Op.SEND.value, "text": self.text}
         if self.photo:
             payload["photo"] = self.photo
         if self.location:

@@ -45,7 +45,7 @@ from searchbot.delivery.outcomes import (
     Throttled,
     Transient,
 )
-from searchbot.domain.messages import Out
+from searchbot.domain.messages import Op, Out
 from searchbot.telegram.placeholder import PlaceholderStore, picture
 
 
@@ -123,12 +123,12 @@ class TelegramTransport:
     async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None:
         """Perform the payload; returns the new message id for sends. Raises DeliveryError."""
         try:
-            if payload.get("op") == "delete":
+            if payload.get("op") == Op.DELETE:
                 await self._retract(chat_id, payload)
                 return None
-            if payload.get("op") in ("edit", "renew"):
+            if payload.get("op") in (Op.EDIT, Op.RENEW):
                 return await self._digest(chat_id, payload)
-            if payload.get("op") == "edit_buttons":
+            if payload.get("op") == Op.EDIT_BUTTONS:
                 await self._edit_buttons(chat_id, payload)
                 return None
             extra = {"allow_paid_broadcast": True} if self._paid else {}
@@ -141,7 +141,7 @@ class TelegramTransport:
         if it is gone); ``renew`` sends a new one (it notifies) and deletes the previous."""
         out, previous = Out.from_payload(payload), payload.get("message_id")
         markup = keyboard(out)
-        if payload["op"] == "edit" and previous:
+        if payload["op"] == Op.EDIT and previous:
             try:
                 await self._bot.edit_message_text(
                     out.text, chat_id, previous, parse_mode=ParseMode.HTML,
@@ -154,7 +154,7 @@ class TelegramTransport:
                     return int(previous)
                 # deleted by someone, or no longer editable: say it anew below
         message_id = await send_out(self._bot, chat_id, out)
-        if payload["op"] == "renew" and previous:
+        if payload["op"] == Op.RENEW and previous:
             with contextlib.suppress(TelegramError):  # an old reminder left behind is harmless
                 await self._bot.delete_message(chat_id, previous)
         return message_id

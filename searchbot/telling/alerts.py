@@ -29,7 +29,7 @@ from searchbot.models import (
     Sighting,
 )
 from searchbot.models import queries as q
-from searchbot.models.outbox import ALERTS, RETRACT, delete_op, enqueue, mark
+from searchbot.models.outbox import ALERTS, RETRACT, Kind, delete_op, enqueue, mark
 from searchbot.operations import after_action
 from searchbot.telling.audiences import (
     case_of,
@@ -73,7 +73,7 @@ def _alert_row(
     return {
         "case_id": case.id,
         "chat_id": group.chat_id,
-        "kind": "alert",
+        "kind": Kind.ALERT,
         "lane": ALERTS,
         "rank": distance,
         "payload": alert_out(
@@ -145,7 +145,7 @@ async def close_requested(services: Services, session: AsyncSession, event: Clos
         services,
         session,
         render,
-        kind="card",
+        kind=Kind.CARD,
         case_id=case_id,
         dedupe=f"close-ask:{case_id}:{outcome}",
     )
@@ -177,12 +177,12 @@ async def case_closed(services: Services, session: AsyncSession, event: CaseClos
             )
         )
 
-    await tell_officers(services, session, render, kind="notice", case_id=case.id)
+    await tell_officers(services, session, render, kind=Kind.NOTICE, case_id=case.id)
     await session.flush()  # the closing's own audit entry is part of the after-action page
     report = await after_action.build(session, event.case_id, services.settings)
     if report is not None:
         await tell_officers(
-            services, session, lambda lang: Out(after_action.render(report, lang)), kind="notice",
+            services, session, lambda lang: Out(after_action.render(report, lang)), kind=Kind.NOTICE,
             case_id=event.case_id, dedupe=f"after-action:{event.case_id}",
         )  # fmt: skip
 
@@ -208,10 +208,10 @@ async def retract(
         return
     now = services.now()
     await enqueue(
-        session, alert.chat_id, delete_op(alert.message_id, notice), kind="retract",
+        session, alert.chat_id, delete_op(alert.message_id, notice), kind=Kind.RETRACT,
         case_id=case.id, lane=RETRACT, dedupe_key=f"retract:{alert.id}", now=now,
     )  # fmt: skip
     await enqueue(
-        session, alert.chat_id, Out(text=notice), kind="closing_notice",
+        session, alert.chat_id, Out(text=notice), kind=Kind.CLOSING_NOTICE,
         case_id=case.id, lane=RETRACT, dedupe_key=f"notice:{alert.id}", now=now,
     )  # fmt: skip

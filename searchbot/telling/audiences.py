@@ -16,7 +16,7 @@ from searchbot.models import (
     Case,
 )
 from searchbot.models import queries as q
-from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, enqueue
+from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Kind, enqueue
 from searchbot.words.cards import (
     CAPTION_LIMIT,
     visible_length,
@@ -55,7 +55,7 @@ async def tell_officers(
     session: AsyncSession,
     render: Callable[[str], Out],
     *,
-    kind: str,
+    kind: Kind,
     case_id: int | None = None,
     dedupe: str | None = None,
     rank: float | None = None,
@@ -87,7 +87,7 @@ async def pin_for_officers(
     point: tuple[float, float],
     case_id: int | None = None,
     *,
-    kind: str = "pin",
+    kind: Kind = Kind.PIN,
     rank: float | None = None,
 ) -> None:
     """A map pin after a card: officers plan with a map."""
@@ -104,7 +104,7 @@ async def case_of(session: AsyncSession, case_id: int) -> Case:
 
 async def to_family(services: Services, session: AsyncSession, case: Case, out: Out) -> None:
     await enqueue(
-        session, case.reporter_chat_id, out, kind="notice", case_id=case.id, lane=PEOPLE,
+        session, case.reporter_chat_id, out, kind=Kind.NOTICE, case_id=case.id, lane=PEOPLE,
         now=services.now(),
     )  # fmt: skip
 
@@ -120,6 +120,6 @@ async def officer_notice(
 ) -> None:
     """One text (``key`` with ``values``) to every officer chat, each in its language."""
     await tell_officers(
-        services, session, lambda lang: Out(say(lang, key, **values)), kind="notice", case_id=case_id,
+        services, session, lambda lang: Out(say(lang, key, **values)), kind=Kind.NOTICE, case_id=case_id,
         dedupe=dedupe,
     )  # fmt: skip

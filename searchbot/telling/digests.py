@@ -23,19 +23,19 @@ from searchbot.domain.clock import minutes_between
 from searchbot.domain.messages import Button, Out
 from searchbot.models import Case, CaseStatus, Group, GroupStatus, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.models.outbox import PEOPLE, Kind, digest_edit_op, digest_op, enqueue
 from searchbot.telling.audiences import officer_chats
 from searchbot.words.buttons import Approve, Reject, Verify
 from searchbot.words.cards import clip, distance_text
 from searchbot.words.texts import Raw, plain, ref, say
 
-REQUESTS = "requests_digest"
-VERIFY = "verify_digest"
+REQUESTS = Kind.REQUESTS_DIGEST
+VERIFY = Kind.VERIFY_DIGEST
 SHOWN = 10  # entries listed with their buttons; the rest are counted (and /groups pending)
 TITLE_MAX = 32
 
 
-async def refresh(services: Services, session: AsyncSession, kind: str) -> None:
+async def refresh(services: Services, session: AsyncSession, kind: Kind) -> None:
     """Make sure every officer chat has one digest of ``kind`` waiting to be sent."""
     for chat_id, lang in await officer_chats(services, session):
         waiting = await session.exec(
@@ -47,7 +47,7 @@ async def refresh(services: Services, session: AsyncSession, kind: str) -> None:
         )
         if waiting.first() is None:
             await enqueue(
-                session, chat_id, {"op": "digest", "lang": lang}, kind=kind, lane=PEOPLE,
+                session, chat_id, digest_op(lang), kind=kind, lane=PEOPLE,
                 now=services.now(),
             )  # fmt: skip
 
@@ -63,7 +63,7 @@ def waiting_for_verification(services: Services, case: Case) -> bool:
 
 
 async def render(
-    services: Services, session: AsyncSession, chat_id: int, kind: str, lang: str
+    services: Services, session: AsyncSession, chat_id: int, kind: Kind, lang: str
 ) -> dict[str, Any] | None:
     """The payload a digest row stands for now (None: nothing to say). ``op`` is ``edit``
     (change the previous digest in place) or ``renew`` (send anew, delete the previous)."""
@@ -72,16 +72,16 @@ async def render(
         groups = await q.groups_listed(session, GroupStatus.PENDING)
         if not groups and previous is None:
             return None
-        return {**_requests(groups, lang).to_payload(), "op": "edit", "message_id": previous}
+        return digest_edit_op(_requests(groups, lang), previous, renew=False)
     query = select(Case).where(Case.status == CaseStatus.OPEN, col(Case.next_stage_at).is_(None))
     cases = [c for c in (await session.exec(query)).all() if waiting_for_verification(services, c)]
     if not cases:
         return None
     out = _verify(services, sorted(cases, key=lambda c: c.id or 0), lang)
-    return {**out.to_payload(), "op": "renew", "message_id": previous}
+    return digest_edit_op(out, previous, renew=True)
 
 
-async def _previous(session: AsyncSession, chat_id: int, kind: str) -> int | None:
+async def _previous(session: AsyncSession, chat_id: int, kind: Kind) -> int | None:
     """The message id of the last digest of ``kind`` sent to ``chat_id``."""
     query = (
         select(OutboxMessage.message_id)

@@ -22,7 +22,7 @@ from searchbot.models import (
     FoundReport,
 )
 from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.models.outbox import PEOPLE, Kind, enqueue
 from searchbot.telling.audiences import (
     case_of,
     person_label,
@@ -114,10 +114,10 @@ async def child_matched(services: Services, session: AsyncSession, event: ChildM
     place = for_family(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}", case.language)
     family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
     for out in (family, Out(location=(report.lat, report.lon))):
-        await enqueue(session, case.reporter_chat_id, out, kind="match", case_id=case.id,
+        await enqueue(session, case.reporter_chat_id, out, kind=Kind.MATCH, case_id=case.id,
                       lane=PEOPLE, rank=top, now=now)  # fmt: skip
     await enqueue(session, report.reporter_chat_id, Out(say(report.language, "match_finder")),
-                  kind="match", case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
+                  kind=Kind.MATCH, case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
 
     def render(lang: str) -> Out:
         text = say(lang, "match_officers", ref=ref(case.id or 0), fref=fref(report.id or 0),
@@ -188,4 +188,4 @@ async def _tell_first(
 ) -> None:
     """Each officer chat, ahead of everything else queued for it: officers' news like any other
     (a removed officer's copy is cancelled), at the top of the queue."""
-    await tell_officers(services, session, render, kind="found", case_id=case_id, rank=found.TOP)
+    await tell_officers(services, session, render, kind=Kind.FOUND, case_id=case_id, rank=found.TOP)

@@ -14,7 +14,7 @@ from searchbot.domain.events import (
 )
 from searchbot.domain.messages import Out
 from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.models.outbox import PEOPLE, Kind, enqueue
 from searchbot.telling import digests
 from searchbot.telling.audiences import (
     officer_notice,
@@ -36,7 +36,7 @@ async def group_decided(services: Services, session: AsyncSession, event: GroupD
     assert group is not None
     key = "approved_group" if event.approved else "rejected_group"
     await enqueue(
-        session, group.chat_id, Out(say(group.language, key)), kind="notice", lane=PEOPLE,
+        session, group.chat_id, Out(say(group.language, key)), kind=Kind.NOTICE, lane=PEOPLE,
         now=services.now(),
     )  # fmt: skip
 

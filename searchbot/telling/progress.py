@@ -23,6 +23,7 @@ from searchbot.models import (
     Case,
 )
 from searchbot.models import queries as q
+from searchbot.models.outbox import Kind
 from searchbot.telling import digests
 from searchbot.telling.audiences import (
     case_of,
@@ -78,7 +79,7 @@ async def case_opened(services: Services, session: AsyncSession, event: CaseOpen
         buttons = case_buttons(event.case_id, lang, False, services.settings)
         return Out(text=text, photo=photo, buttons=buttons)
 
-    await tell_officers(services, session, render, kind="card", case_id=case.id)
+    await tell_officers(services, session, render, kind=Kind.CARD, case_id=case.id)
     await pin_for_officers(services, session, (case.lat, case.lon), case.id)
     await found_waiting(services, session, case)
 
@@ -109,7 +110,7 @@ async def stage_reached(services: Services, session: AsyncSession, event: StageR
         )
 
     await to_family(services, session, case, render(case.language))
-    await tell_officers(services, session, render, kind="notice", case_id=case.id)
+    await tell_officers(services, session, render, kind=Kind.NOTICE, case_id=case.id)
     await _hold_notice(services, session, case)
 
 
@@ -134,7 +135,7 @@ async def _hold_notice(services: Services, session: AsyncSession, case: Case) ->
         services,
         session,
         render,
-        kind="notice",
+        kind=Kind.NOTICE,
         case_id=case.id,
         dedupe=f"hold:{case.id}:{following}",
     )
@@ -153,7 +154,7 @@ async def exits_unwatched(services: Services, session: AsyncSession, event: Exit
         services,
         session,
         render,
-        kind="notice",
+        kind=Kind.NOTICE,
         case_id=event.case_id,
         dedupe=f"exits:{event.case_id}",
     )
@@ -177,7 +178,7 @@ async def case_still_open(services: Services, session: AsyncSession, event: Case
         services,
         session,
         lambda lang: _reminder(services, case, lang),
-        kind="reminder",
+        kind=Kind.REMINDER,
         case_id=case.id,
     )
 

@@ -20,7 +20,7 @@ from searchbot.models import (
     SightingSource,
 )
 from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.models.outbox import PEOPLE, Kind, enqueue
 from searchbot.telling.audiences import (
     case_of,
     officer_notice,
@@ -83,10 +83,10 @@ async def sighting_recorded(
         )
         return Out(text=text, photo=sighting.photo_file_id, buttons=buttons)
 
-    await tell_officers(services, session, render, kind="sighting", case_id=case.id)
+    await tell_officers(services, session, render, kind=Kind.SIGHTING, case_id=case.id)
     if sighting.lat is not None and sighting.lon is not None:
         point = (sighting.lat, sighting.lon)
-        await pin_for_officers(services, session, point, case.id, kind="sighting")
+        await pin_for_officers(services, session, point, case.id, kind=Kind.SIGHTING)
 
 
 async def sighting_judged(services: Services, session: AsyncSession, event: SightingJudged) -> None:
@@ -132,7 +132,7 @@ async def _send_sighting(
         outs.append(Out(location=(sighting.lat, sighting.lon)))
     for out in outs:
         await enqueue(
-            session, chat_id, out, kind="sighting", case_id=case.id, lane=PEOPLE,
+            session, chat_id, out, kind=Kind.SIGHTING, case_id=case.id, lane=PEOPLE,
             now=services.now(),
         )  # fmt: skip
 

@@ -15,7 +15,7 @@ from searchbot.domain.clock import local_hhmm
 from searchbot.domain.messages import Answer, Out
 from searchbot.models import Case, CaseStatus, Sighting
 from searchbot.models import queries as q
-from searchbot.models.outbox import PEOPLE, enqueue
+from searchbot.models.outbox import PEOPLE, Kind, enqueue
 from searchbot.settings import Settings
 from searchbot.web import auth, layers, picture
 from searchbot.web.auth import Viewer
@@ -100,7 +100,7 @@ async def _card_to_chat(services: Services, actor: Actor, case_id: int) -> None:
     async with services.sessions() as session:
         for out in card.messages:
             await enqueue(
-                session, actor.user_id, out, kind="card", case_id=case_id,
+                session, actor.user_id, out, kind=Kind.CARD, case_id=case_id,
                 lane=PEOPLE, now=services.now(),
             )  # fmt: skip
         await session.commit()
