@@ -13,6 +13,7 @@ from typing import Any
 
 from .files import FileStore
 from .objects import FakeChat, FakeUser, StoredFile
+from .stars import StarLedger
 
 __all__ = ["ChatRef", "Directory", "chat_member_dict", "user_id_of"]
 
@@ -49,7 +50,7 @@ def chat_member_dict(user: JsonDict, status: str) -> JsonDict:
 
 
 class Directory:
-    """The bot's identity and the users and chats of the fake Telegram cloud."""
+    """The bot's identity and Stars, and the users and chats of the fake Telegram cloud."""
 
     def __init__(self, token: str, bot_username: str) -> None:
         prefix = token.split(":", 1)[0]
@@ -67,6 +68,7 @@ class Directory:
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, FakeChat] = {}
         self.file_store = FileStore(token)
+        self.star_ledger = StarLedger()  # the bot's Telegram Stars (paid broadcasts)
 
     def user(
         self,

@@ -20,6 +20,7 @@ from .limits import Limits, RateLimiter
 from .methods import BotApiMethods
 from .objects import ApiCall
 from .spec import BotApiSpec, load_spec
+from .stars import StarsValue
 from .world import ChatRef, World
 
 __all__ = ["Harness"]
@@ -109,8 +110,28 @@ class Harness(World):
 
     @property
     def count_429_by_kind(self) -> dict[str, int]:
-        """Responses 429 so far by kind: chat, group, overall, cooldown, storm, injected."""
+        """Responses 429 so far by kind: chat, group, overall, paid, cooldown, storm, injected."""
         return dict(self._limiter.counts)
+
+    @property
+    def stars(self) -> float:
+        """The bot's Telegram Stars balance (what getMyStarBalance answers); settable, e.g.
+        ``fake.stars = 10_500``. Paid broadcasts take 0.1 Star a message from it."""
+        return self.star_ledger.stars
+
+    @stars.setter
+    def stars(self, value: StarsValue) -> None:
+        self.star_ledger.stars = value
+
+    @property
+    def stars_spent(self) -> float:
+        """Stars paid broadcasts took so far (exact: ``star_ledger.spent_nanostars``)."""
+        return self.star_ledger.spent
+
+    @property
+    def paid_calls(self) -> list[ApiCall]:
+        """Sends with allow_paid_broadcast that went through and were charged."""
+        return [call for call in self.calls if call.paid]
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """Recorded calls of one method."""
@@ -183,6 +204,11 @@ class Harness(World):
         if self.violations:
             lines.append("violations:")
             lines.extend(f"  {v}" for v in self.violations[-tail:])
+        if self.star_ledger.paid_messages:
+            lines.append(
+                f"paid broadcasts: {self.star_ledger.paid_messages} messages, "
+                f"{self.stars_spent} Stars spent, {self.stars} left"
+            )
         lines.append(f"last {len(calls)} calls (getUpdates omitted):")
         lines.extend(_format_call(c) for c in calls)
         return "\n".join(lines)

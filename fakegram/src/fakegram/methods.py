@@ -7,7 +7,7 @@ server because it waits.
 
 The methods come in families, one module each: sending (``sending.py``), editing and
 deleting (``editing.py``), chats and members (``chat_methods.py``), the bot's setup
-(``bot_setup.py``), the webhook (``webhook.py``); what they share is in ``method_base.py``.
+(``bot_setup.py``), the webhook (``webhook.py``), Stars (``payments.py``); what they share is in ``method_base.py``.
 :class:`BotApiMethods` puts them together in one table, ``handlers``, by API method name.
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 from .bot_setup import BotSetup
 from .chat_methods import ChatMethods
 from .editing import Editing
-from .method_base import Handler, JsonDict
+from .method_base import Handler, JsonDict, MethodFamily
+from .payments import Payments
 from .sending import Sending
 from .webhook import Webhook
 from .world import World
@@ -34,10 +35,17 @@ class BotApiMethods:
         self._sending = Sending(world)
         self._setup = BotSetup(world)
         self._webhook = Webhook(world)
+        families: tuple[MethodFamily, ...] = (
+            self._setup,
+            self._webhook,
+            self._sending,
+            Editing(world),
+            ChatMethods(world),
+            Payments(world),
+        )
         self.handlers: dict[str, Handler] = {}
-        for family in (self._setup, self._webhook, self._sending, Editing(world)):
+        for family in families:
             self.handlers.update(family.handlers())
-        self.handlers.update(ChatMethods(world).handlers())
 
     @property
     def commands(self) -> dict[tuple[str, str], JsonDict]:

@@ -45,6 +45,7 @@ from .http_body import BodyError, read_params
 from .limits import Limits
 from .objects import ApiCall, UploadedFile
 from .spec import MethodSpec
+from .stars import StarsValue
 
 __all__ = ["FakeBotApi"]
 
@@ -87,6 +88,17 @@ def _is_rate_limited(method: str) -> bool:
     return method.startswith(_RATE_LIMITED_PREFIXES) and method not in _NOT_RATE_LIMITED
 
 
+def _is_paid(method: str, params: JsonDict) -> bool:
+    """Whether a call is a send the bot pays Stars for (``allow_paid_broadcast``); the spec
+    check already refused the parameter on methods that do not carry it."""
+    return _is_rate_limited(method) and params.get("allow_paid_broadcast") is True
+
+
+def _messages_in(method: str, params: JsonDict) -> int:
+    """How many messages a send makes (an album one for each item), each paid for."""
+    return len(params["media"]) if method == "sendMediaGroup" else 1
+
+
 def _is_failable(method: str) -> bool:
     """Whether a method acts on a chat's messages (fail_next() and cool-downs hit it)."""
     return method.startswith(_FAILABLE_PREFIXES) and method != "sendChatAction"
@@ -115,9 +127,12 @@ class FakeBotApi(Harness):
         bot_username: str = "searchbot_test_bot",
         limits: Limits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stars: StarsValue = 0,
     ) -> None:
-        """``clock`` (seconds, monotonic) drives the flood limits; tests may inject one."""
+        """``clock`` (seconds, monotonic) drives the flood limits; tests may inject one.
+        ``stars`` is the bot's Telegram Stars balance, which paid broadcasts draw on."""
         super().__init__(token, bot_username, limits, clock)
+        self.star_ledger.stars = stars
         self._poll_generation = 0
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -275,26 +290,31 @@ class FakeBotApi(Harness):
             result = await self._execute(spec, params, files)
         except ApiError as exc:
             return self._finish(method, params, at, exc)
-        return self._finish(method, params, at, None, result)
+        return self._finish(method, params, at, None, result, paid=_is_paid(method, params))
 
     async def _execute(
         self, spec: MethodSpec, params: JsonDict, files: dict[str, UploadedFile]
     ) -> Any:
-        """Run a validated call: failure injection, flood limits, then the method itself."""
+        """Run a validated call: flood limits, failure injection, the Stars a paid send needs,
+        then the method itself; only a send that went through counts and is charged."""
         method = spec.name
         if method == "getUpdates":
             return await self._get_updates(params)
         chat_id = self._chat_id_param(params)
         targets = chat_id is not None and _is_failable(method)
-        limited = _is_rate_limited(method)
-        refusal = self._limiter.check(chat_id, sends=limited, targets=targets)
+        limited, paid = _is_rate_limited(method), _is_paid(method, params)
+        refusal = self._limiter.check(chat_id, sends=limited, targets=targets, paid=paid)
         if refusal is not None:
             raise _too_many(refusal.retry_after)
         self._inject_failure(method, chat_id)
+        if paid:
+            self.star_ledger.require(_messages_in(method, params))
         handler = self._api.handlers.get(method)
         result = handler(params, files) if handler else self._api.generic(params, spec.returns)
         if limited:
             self._limiter.record(chat_id)
+        if paid:
+            self.star_ledger.charge(_messages_in(method, params))
         return result
 
     def _finish(
@@ -304,10 +324,12 @@ class FakeBotApi(Harness):
         at: float,
         error: ApiError | None,
         result: Any = None,
+        *,
+        paid: bool = False,
     ) -> web.Response:
         """Record the call and build the HTTP response."""
         if error is None:
-            self.calls.append(ApiCall(method, params, True, None, at))
+            self.calls.append(ApiCall(method, params, True, None, at, paid=paid))
             return _json_response(200, {"ok": True, "result": result})
         if error.code == 429:
             self.count_429 += 1
