@@ -260,7 +260,8 @@ class ApiCall:
 
     ``params`` are the decoded parameters (ints, bools, dicts...; uploaded files
     appear as :class:`UploadedFile`).  ``description`` is the error text of a
-    failed call.
+    failed call.  ``paid`` is True for a send with ``allow_paid_broadcast`` that
+    went through and was charged (0.1 Star a message, see ``stars.py``).
     """
 
     method: str
@@ -269,6 +270,7 @@ class ApiCall:
     error_code: int | None
     at: float
     description: str | None = None
+    paid: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,18 @@ over a real socket on 127.0.0.1::
 Every call is validated against the official Bot API spec; anything that
 would not work on the real Telegram is answered like Telegram answers it and,
 when it is the bot's fault, recorded in :attr:`FakeBotApi.violations`.
+
+This module is the HTTP side (routing, decoding, the flood limits, getUpdates and the webhook
+pusher); the call log, the waiting helpers and the test controls are in ``harness.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import time
-from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from types import TracebackType
@@ -39,12 +40,12 @@ from aiohttp import web
 
 from .errors import ApiError
 from .files import TINY_JPEG
+from .harness import Harness
 from .http_body import BodyError, read_params
-from .limits import Limits, RateLimiter
-from .methods import BotApiMethods
+from .limits import Limits
 from .objects import ApiCall, UploadedFile
-from .spec import BotApiSpec, MethodSpec, load_spec
-from .world import ChatRef, World
+from .spec import MethodSpec
+from .stars import StarsValue
 
 __all__ = ["FakeBotApi"]
 
@@ -87,6 +88,17 @@ def _is_rate_limited(method: str) -> bool:
     return method.startswith(_RATE_LIMITED_PREFIXES) and method not in _NOT_RATE_LIMITED
 
 
+def _is_paid(method: str, params: JsonDict) -> bool:
+    """Whether a call is a send the bot pays Stars for (``allow_paid_broadcast``); the spec
+    check already refused the parameter on methods that do not carry it."""
+    return _is_rate_limited(method) and params.get("allow_paid_broadcast") is True
+
+
+def _messages_in(method: str, params: JsonDict) -> int:
+    """How many messages a send makes (an album one for each item), each paid for."""
+    return len(params["media"]) if method == "sendMediaGroup" else 1
+
+
 def _is_failable(method: str) -> bool:
     """Whether a method acts on a chat's messages (fail_next() and cool-downs hit it)."""
     return method.startswith(_FAILABLE_PREFIXES) and method != "sendChatAction"
@@ -101,31 +113,12 @@ def _too_many(retry_after: int) -> ApiError:
     )
 
 
-def _describe_predicate(predicate: Callable[[], Any]) -> str:
-    """Source of a lambda or the name of a function, for timeout messages."""
-    name = getattr(predicate, "__name__", repr(predicate))
-    if name != "<lambda>":
-        return name
-    try:
-        return inspect.getsource(predicate).strip()
-    except (OSError, TypeError):
-        return repr(predicate)
-
-
-def _format_call(call: ApiCall) -> str:
-    """One line per call for timeout reports."""
-    params = ", ".join(
-        f"{key}={value!r}"[:60] for key, value in call.params.items() if key != "reply_markup"
-    )
-    status = "ok" if call.ok else f"{call.error_code} {call.description}"
-    return f"  {call.method}({params}) -> {status}"
-
-
-class FakeBotApi(World):
+class FakeBotApi(Harness):
     """A fake Bot API server plus the fake Telegram world the bot lives in.
 
     User actions (``send``, ``click``, ``block``...) and inspection
-    (``messages``, ``last``...) are inherited from :class:`World`.
+    (``messages``, ``last``...) are inherited from :class:`World`; the call log,
+    the waiting helpers and the test controls from :class:`Harness`.
     """
 
     def __init__(
@@ -134,32 +127,17 @@ class FakeBotApi(World):
         bot_username: str = "searchbot_test_bot",
         limits: Limits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stars: StarsValue = 0,
     ) -> None:
-        """``clock`` (seconds, monotonic) drives the flood limits; tests may inject one."""
-        super().__init__(token, bot_username)
-        self.limits = limits or Limits()
-        self.spec: BotApiSpec = load_spec()
-        self.calls: list[ApiCall] = []
-        self.violations: list[str] = []
-        self.upload_count = 0
-        self.uploaded_bytes = 0
-        self.count_429 = 0
-        self._api = BotApiMethods(self)
-        self._limiter = RateLimiter(self.limits, clock)
-        self._failures: dict[int, deque[int]] = {}
-        self._allowed_updates: frozenset[str] | None = None
+        """``clock`` (seconds, monotonic) drives the flood limits; tests may inject one.
+        ``stars`` is the bot's Telegram Stars balance, which paid broadcasts draw on."""
+        super().__init__(token, bot_username, limits, clock)
+        self.star_ledger.stars = stars
         self._poll_generation = 0
-        self._inflight = 0
-        self._last_activity = time.monotonic()
-        self._call_signal = asyncio.Event()  # set (and replaced) when a call ends
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
         self._pusher: asyncio.Task[None] | None = None
-        self.webhook_answers: list[int] = []
-        # chat -> the most calls to it that were in progress at the same time
-        self.most_in_flight: dict[int, int] = {}
-        self._chat_in_flight: Counter[int] = Counter()
 
     # ---------------------------------------------------------- lifecycle
 
@@ -249,118 +227,6 @@ class FakeBotApi(World):
         """``base_file_url`` for PTB (it appends the token)."""
         return f"http://127.0.0.1:{self.port}/file/bot"
 
-    # ---------------------------------------------------- test controls
-
-    @property
-    def commands(self) -> dict[tuple[str, str], JsonDict]:
-        """Last setMyCommands params keyed by (scope JSON with sorted keys, language_code).
-
-        The default scope is ``'{"type": "default"}'``, no language is ``""``.
-        """
-        return self._api.commands
-
-    @property
-    def webhook_url(self) -> str:
-        """URL of the webhook the bot set ("" when polling)."""
-        return self._api.webhook_url
-
-    def fail_next(self, chat: ChatRef, status: int = 502, count: int = 1) -> None:
-        """Make the next ``count`` send*/edit*/delete* calls to ``chat`` answer ``status``.
-
-        sendChatAction is not affected.  A 429 carries ``retry_after``.
-        """
-        chat_id = chat if isinstance(chat, int) else self.chat(chat).chat_id
-        self._failures.setdefault(chat_id, deque()).extend([status] * count)
-
-    def limit(self, limits: Limits) -> None:
-        """Switch to other limits from now on (what was sent so far still counts)."""
-        self.limits = limits
-        self._limiter.limits = limits
-
-    def storm(self, seconds: float) -> None:
-        """Refuse every call but getUpdates with 429 for ``seconds`` (Telegram in a flood)."""
-        self._limiter.storm(seconds)
-
-    @property
-    def count_429_by_kind(self) -> dict[str, int]:
-        """Responses 429 so far by kind: chat, group, overall, cooldown, storm, injected."""
-        return dict(self._limiter.counts)
-
-    def calls_to(self, method: str) -> list[ApiCall]:
-        """Recorded calls of one method."""
-        return [call for call in self.calls if call.method == method]
-
-    async def wait_for(
-        self, predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02
-    ) -> Any:
-        """Poll ``predicate`` (sync or async) until it returns something truthy; return it.
-
-        Raises AssertionError with the state of the fake and its recent calls on timeout.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if inspect.isawaitable(value):
-                value = await value
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    self.report(
-                        f"wait_for({_describe_predicate(predicate)}) timed out after {timeout}s"
-                    )
-                )
-            await asyncio.sleep(interval)
-
-    async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until every update was fetched and no call arrived for ``quiet`` seconds.
-
-        getUpdates does not count as activity; calls still in progress do.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            now = time.monotonic()
-            idle_for = now - self._last_activity
-            if self._inflight == 0 and self.updates_consumed and idle_for >= quiet:
-                return
-            if now >= deadline:
-                raise AssertionError(
-                    self.report(f"wait_idle(quiet={quiet}) timed out after {timeout}s")
-                )
-            await asyncio.sleep(min(max(quiet - idle_for, 0.005), 0.02))
-
-    async def wait_call(self, timeout: float) -> bool:
-        """Wait until a call other than getUpdates ends, for at most ``timeout`` seconds;
-        True if one did. A test waiting for the bot to send what it still holds wakes up when
-        something was sent, instead of asking the bot again and again."""
-        signal = self._call_signal
-        try:
-            async with asyncio.timeout(timeout):
-                await signal.wait()
-        except TimeoutError:
-            return False
-        return True
-
-    def report(self, headline: str, tail: int = 12) -> str:
-        """Human-readable state of the fake: pending updates, violations, recent calls."""
-        calls = [c for c in self.calls if c.method != "getUpdates"][-tail:]
-        lines = [
-            headline,
-            f"pending updates: {self.pending_update_count} "
-            f"(all fetched: {self.updates_consumed}); calls in progress: {self._inflight}",
-        ]
-        if self.dropped_updates:
-            lines.append(
-                f"{len(self.dropped_updates)} updates dropped because allowed_updates="
-                f"{sorted(self._allowed_updates or [])}"
-            )
-        if self.violations:
-            lines.append("violations:")
-            lines.extend(f"  {v}" for v in self.violations[-tail:])
-        lines.append(f"last {len(calls)} calls (getUpdates omitted):")
-        lines.extend(_format_call(c) for c in calls)
-        return "\n".join(lines)
-
     # ------------------------------------------------------------- HTTP
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -424,26 +290,31 @@ class FakeBotApi(World):
             result = await self._execute(spec, params, files)
         except ApiError as exc:
             return self._finish(method, params, at, exc)
-        return self._finish(method, params, at, None, result)
+        return self._finish(method, params, at, None, result, paid=_is_paid(method, params))
 
     async def _execute(
         self, spec: MethodSpec, params: JsonDict, files: dict[str, UploadedFile]
     ) -> Any:
-        """Run a validated call: failure injection, flood limits, then the method itself."""
+        """Run a validated call: flood limits, failure injection, the Stars a paid send needs,
+        then the method itself; only a send that went through counts and is charged."""
         method = spec.name
         if method == "getUpdates":
             return await self._get_updates(params)
         chat_id = self._chat_id_param(params)
         targets = chat_id is not None and _is_failable(method)
-        limited = _is_rate_limited(method)
-        refusal = self._limiter.check(chat_id, sends=limited, targets=targets)
+        limited, paid = _is_rate_limited(method), _is_paid(method, params)
+        refusal = self._limiter.check(chat_id, sends=limited, targets=targets, paid=paid)
         if refusal is not None:
             raise _too_many(refusal.retry_after)
         self._inject_failure(method, chat_id)
+        if paid:
+            self.star_ledger.require(_messages_in(method, params))
         handler = self._api.handlers.get(method)
         result = handler(params, files) if handler else self._api.generic(params, spec.returns)
         if limited:
             self._limiter.record(chat_id)
+        if paid:
+            self.star_ledger.charge(_messages_in(method, params))
         return result
 
     def _finish(
@@ -453,10 +324,12 @@ class FakeBotApi(World):
         at: float,
         error: ApiError | None,
         result: Any = None,
+        *,
+        paid: bool = False,
     ) -> web.Response:
         """Record the call and build the HTTP response."""
         if error is None:
-            self.calls.append(ApiCall(method, params, True, None, at))
+            self.calls.append(ApiCall(method, params, True, None, at, paid=paid))
             return _json_response(200, {"ok": True, "result": result})
         if error.code == 429:
             self.count_429 += 1
