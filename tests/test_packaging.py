@@ -47,3 +47,31 @@ def test_the_demo_without_fakegram_says_in_one_line_how_to_install_it(tmp_path: 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "pip install ./fakegram" in result.stderr
+
+
+def test_a_bot_without_the_command_room_never_imports_aiogram() -> None:
+    """aiogram checks the Mini App's init data and builds its whole type library when imported
+    (seconds of CPU): a bot that serves no page must not pay for it at start."""
+    build = (
+        "import sys; from searchbot import app; from searchbot.settings import load_settings; "
+        "app.build(load_settings(TELEGRAM_BOT_TOKEN='1:x', DATABASE_URL='sqlite+aiosqlite://')); "
+        "print('aiogram' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", build], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == "False"
+
+
+async def test_the_init_data_check_is_aiograms() -> None:
+    """The checker is aiogram's (its own signature rules), fed by a signer of our own that
+    shares no code with it (searchbot.rehearsal.init_data)."""
+    from fakegram import FakeUser
+    from searchbot.rehearsal import init_data
+    from searchbot.web import init_data as check
+
+    signed = init_data("42:TOKEN", FakeUser(user_id=9, first_name="Li", language_code="zh"))
+    assert (await check.verified("42:TOKEN", signed)).user == check.InitUser(9, "Li", None, "zh")
+    with pytest.raises(ValueError):
+        await check.verified("43:OTHER", signed)
+    assert check._checker is not None and check._checker.__module__ == "aiogram.utils.web_app"

@@ -60,7 +60,7 @@ async def officer_from_init_data(services: Services, init_data: str) -> Viewer:
     """The officer behind Telegram's init data, or Unauthorized / Forbidden."""
     token = services.settings.telegram_bot_token or ""
     try:
-        data = verified(token, init_data)
+        data = await verified(token, init_data)
     except ValueError:
         raise Unauthorized("bad signature") from None
     if data.user is None:

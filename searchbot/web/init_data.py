@@ -1,19 +1,26 @@
 """Telegram Mini App init data: check the signature, then read the user.
 
 Telegram signs init data with a key derived from the bot token
-(https://core.telegram.org/bots/webapps#validating-data-received-via-the-web-app). We check it
-ourselves rather than import a second bot framework for twenty lines: that import alone took
-2.7 s at every start of the bot.
+(https://core.telegram.org/bots/webapps#validating-data-received-via-the-web-app). aiogram's
+``safe_parse_webapp_init_data`` checks it: the one job aiogram has here (python-telegram-bot runs
+the bot). Importing aiogram builds its whole type library (about 2.7 s of CPU on a quiet
+machine), so it is imported once, in a thread, when the command room starts (``load``): never
+at the start of a bot without the command room, and never on the event loop that sends alerts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import asyncio
+import importlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
+from typing import Any
+
+_CHECKER = "aiogram.utils.web_app"
+_checker: Callable[..., Any] | None = None
+_importing = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -34,34 +41,38 @@ class InitData:
     auth_date: datetime
 
 
-def _signature(token: str, fields: dict[str, str]) -> str:
-    check_string = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    return hmac.new(secret, check_string.encode(), hashlib.sha256).hexdigest()
+def _import_checker() -> Callable[..., Any]:
+    global _checker
+    with _importing:  # one import, whichever thread or event loop asks first
+        if _checker is None:
+            _checker = importlib.import_module(_CHECKER).safe_parse_webapp_init_data
+        return _checker
 
 
-def verified(token: str, init_data: str) -> InitData:
+async def load() -> Callable[..., Any]:
+    """The checker, imported in a thread the first time (the command room starts it)."""
+    loaded = _checker
+    return loaded if loaded is not None else await asyncio.to_thread(_import_checker)
+
+
+async def verified(token: str, init_data: str) -> InitData:
     """The init data if Telegram signed it with this token; ValueError if not, or if garbled."""
-    fields = dict(parse_qsl(init_data, strict_parsing=True))
-    claimed = fields.pop("hash", "")
-    if not token or not hmac.compare_digest(_signature(token, fields), claimed):
-        raise ValueError("init data signature does not match")
-    try:
-        auth_date = datetime.fromtimestamp(int(fields["auth_date"]), tz=UTC)
-        return InitData(user=_user(fields.get("user")), auth_date=auth_date)
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
-        raise ValueError(f"init data is signed but garbled: {type(error).__name__}") from None
-
-
-def _user(raw: str | None) -> InitUser | None:
-    if raw is None:
-        return None
-    data = json.loads(raw)
-    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
-        raise TypeError("user has no id")
-    return InitUser(
-        id=data["id"],
-        first_name=str(data.get("first_name", "")),
-        last_name=data.get("last_name"),
-        language_code=data.get("language_code"),
+    if not token:
+        raise ValueError("no bot token to check init data against")
+    check = await load()
+    parsed = check(token, init_data)  # ValueError (pydantic's too) when unsigned or garbled
+    user = parsed.user
+    auth_date = parsed.auth_date
+    if auth_date.tzinfo is None:
+        auth_date = auth_date.replace(tzinfo=UTC)
+    if user is None:
+        return InitData(user=None, auth_date=auth_date)
+    return InitData(
+        user=InitUser(
+            id=int(user.id),
+            first_name=str(user.first_name or ""),
+            last_name=user.last_name,
+            language_code=user.language_code,
+        ),
+        auth_date=auth_date,
     )

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from searchbot.cases.services import Services
-from searchbot.web import auth, room
+from searchbot.web import auth, init_data, room
 from searchbot.web.auth import Viewer
 from searchbot.web.events import ALL, CLOSING, CaseWatch
 
@@ -56,6 +56,7 @@ class CommandRoom:
         self._host, self._port = host, int(port)
         self._extra = extra
         self._runner: web.AppRunner | None = None
+        self._checker: asyncio.Task[object] | None = None
         self.watch = CaseWatch(services)
 
     def application(self) -> web.Application:
@@ -77,12 +78,16 @@ class CommandRoom:
         return app
 
     async def start(self) -> None:
+        # the Mini App's init data checker, imported in a thread meanwhile
+        self._checker = asyncio.create_task(init_data.load())
         self._runner = web.AppRunner(self.application(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         log.info("command room on %s:%s", self._host, self._port)
 
     async def stop(self) -> None:
+        if self._checker is not None:
+            self._checker.cancel()  # the import itself ends in its thread; nothing waits on it
         await self.watch.stop()
         self.watch.close_streams()  # open event streams would hold the shutdown
         if self._runner is not None:
