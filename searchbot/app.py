@@ -4,9 +4,12 @@ outbox dispatcher and the escalation tick wired to one set of services."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,10 +33,20 @@ from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
 from searchbot.operations import logs, retention
 from searchbot.operations.health import Metrics, OperationsServer
+from searchbot.operations.startup import (
+    Refused,
+    database_shown,
+    database_trouble,
+    delays,
+    keep_trying,
+    reach_database,
+    stopped_within,
+)
 from searchbot.settings import Settings
 from searchbot.telegram import menus
 from searchbot.telegram.bot_http import AiohttpRequest
 from searchbot.telegram.placeholder import PlaceholderStore
+from searchbot.telegram.reach import reach_telegram, telegram_shown, telegram_trouble
 from searchbot.telegram.transport import TelegramTransport
 from searchbot.telegram.update_order import ChatOrderedUpdates
 from searchbot.telegram.webhook import WebhookServer
@@ -61,6 +74,9 @@ class Runtime:
     operations: OperationsServer | None = None
     command_room: CommandRoom | None = None
     webhook: WebhookServer | None = None
+    # the bot's HTTP clients: a start that failed before python-telegram-bot counted itself
+    # initialised leaves them open, and only they know (see _built_anew)
+    requests: tuple[AiohttpRequest, ...] = ()
 
 
 def services_for(
@@ -89,20 +105,24 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     doorbell = Doorbell()
     sessions = db.sessions(engine, doorbell.ring)
     services = services_for(settings, sessions, doorbell, clock)
+    requests = (
+        AiohttpRequest(pool_size=32, pool_timeout=10, proxy=settings.telegram_proxy),
+        AiohttpRequest(pool_size=1, proxy=settings.telegram_proxy),  # getUpdates
+    )
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
-        .request(AiohttpRequest(pool_size=32, pool_timeout=10))
-        .get_updates_request(AiohttpRequest(pool_size=1))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=is_crowd_press))
         .context_types(handlers.CONTEXT_TYPES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
-    runtime = Runtime(application, services, engine)
+    runtime = Runtime(application, services, engine, requests=requests)
     application.bot_data["services"] = services
     application.bot_data["runtime"] = runtime
     handlers.install(application)
@@ -127,21 +147,26 @@ async def _post_init(application: BotApplication) -> None:
     application.job_queue.run_repeating(_purge, interval=PURGE_EVERY, first=60, name="purge")
     await menus.install(application.bot, services)
     settings = services.settings
-    operations = (
-        OperationsServer(services, runtime.metrics, settings.metrics_listen)
-        if settings.metrics_listen
-        else None
-    )
+    # ``serve`` started it before waiting for the database and Telegram; a World did not
+    operations = runtime.operations or _operations(runtime)
     if settings.web_listen:  # the command room; /healthz and /metrics too if on the same port
         shared = operations if settings.metrics_listen == settings.web_listen else None
+        if shared is not None:
+            await shared.stop()  # the port passes from the waiting's server to the command room
         runtime.command_room = CommandRoom(
             services, settings.web_listen, shared.add_routes if shared else None
         )
         await runtime.command_room.start()
         operations = None if shared else operations
-    if operations is not None:
+    if operations is not None and not operations.started:
         runtime.operations = operations
         await operations.start()
+
+
+def _operations(runtime: Runtime) -> OperationsServer | None:
+    """``/healthz`` and ``/metrics``, when ``SEARCHBOT_METRICS_LISTEN`` asks for them."""
+    listen = runtime.services.settings.metrics_listen
+    return OperationsServer(runtime.services, runtime.metrics, listen) if listen else None
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -224,17 +249,96 @@ async def _start_webhook(runtime: Runtime) -> None:
     )
 
 
-async def serve(runtime: Runtime) -> None:
-    """Run until SIGINT or SIGTERM (``searchbot run`` in webhook mode)."""
+async def serve(settings: Settings, debug: bool = False) -> None:
+    """``searchbot run``: wait until the database and Telegram answer, start, and run until
+    SIGINT or SIGTERM, which also end the waiting at once. While it waits, ``/healthz`` answers
+    503 with what it waits for (see ``searchbot.operations.startup``). Raises ``Refused`` when
+    either answers no (a wrong token, a wrong password)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    await start(runtime)
+    runtime = build(settings)
+    runtime.operations = _operations(runtime)
+    if runtime.operations is not None:
+        runtime.operations.waiting("starting")
+        await runtime.operations.start()
     try:
+        runtime = await _start_when_reachable(settings, runtime, stopping, debug)
+        # What is built by now lives as long as the process: out of the collector's sight, a
+        # full collection no longer walks it (it held the event loop for about 90 ms at a time).
+        gc.freeze()
         await stopping.wait()
     finally:
         await stop(runtime)
+
+
+async def _start_when_reachable(
+    settings: Settings, runtime: Runtime, stopping: asyncio.Event, debug: bool
+) -> Runtime:
+    """``runtime`` started once the database and Telegram answer (the one returned: a start
+    that failed half-way, on a network that came and went, is built anew). Returns unstarted
+    when ``stopping`` came first."""
+    operations = runtime.operations
+    report = operations.waiting if operations is not None else (lambda _reason: None)
+    pauses = delays(settings.start_retry_max)  # between failed starts: never a busy loop
+    while True:
+        if not await _reachable(settings, runtime.engine, stopping, report, debug):
+            return runtime
+        try:
+            await start(runtime)
+        except Exception as error:
+            shown = database_shown(runtime.engine)
+            trouble = database_trouble(error, shown) or telegram_trouble(error, settings)
+            if trouble is None:
+                raise
+            if isinstance(trouble, Refused):
+                raise trouble from error
+            pause = next(pauses)
+            log.warning("%s (while starting); trying again in %g s", trouble, pause, exc_info=debug)
+            report(str(trouble))
+            runtime = await _built_anew(settings, runtime)
+            if await stopped_within(stopping, pause):
+                return runtime
+            continue
+        report(None)
+        return runtime
+
+
+async def _reachable(
+    settings: Settings,
+    engine: AsyncEngine,
+    stopping: asyncio.Event,
+    report: Callable[[str | None], None],
+    debug: bool,
+) -> bool:
+    """The database, then Telegram, tried until each answers (False: stopped first)."""
+    cap = settings.start_retry_max
+    return await keep_trying(
+        database_shown(engine), partial(reach_database, engine), stopping, report, cap, debug
+    ) and await keep_trying(
+        telegram_shown(settings), partial(reach_telegram, settings), stopping, report, cap, debug
+    )
+
+
+async def _built_anew(settings: Settings, runtime: Runtime) -> Runtime:
+    """A start failed half-way (the network went as it came): stop what it started and build
+    the bot again, keeping the operations server (it answers for the new one, and goes on
+    saying what the start waits for) and its counters."""
+    operations, runtime.operations = runtime.operations, None
+    try:
+        await stop(runtime)
+    except Exception as error:  # what stops half-started may fail for the same lost network
+        log.warning("stopping the half-started bot: %s: %s", type(error).__name__, error)
+    for request in runtime.requests:  # stop() leaves them open when getMe itself failed
+        await request.shutdown()
+    fresh = build(settings)
+    fresh.metrics, fresh.operations = runtime.metrics, operations
+    if operations is not None:
+        operations.serve(fresh.services, fresh.metrics)
+        if not operations.started:  # it had passed its port to the command room
+            await operations.start()
+    return fresh
 
 
 async def stop(runtime: Runtime) -> None:

@@ -4,53 +4,69 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from searchbot.models import db
 from searchbot.models.db import Sessions
 from searchbot.operations import logs
+from searchbot.operations.startup import Refused, Unreachable, reach_database
 from searchbot.settings import Settings, SettingsError, load_settings
+
+DEBUG_HELP = "show the traceback of a failure (by default: one line)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="searchbot", description="Coordinate the search for a missing person on Telegram."
     )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    # --debug after the sub-command too (`searchbot db upgrade --debug`); SUPPRESS: a sub-command
+    # without it keeps the value given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the bot (long polling, or a webhook)")
+
+    def command(
+        name: str,
+        summary: str,
+        under: argparse._SubParsersAction | None = None,  # type: ignore[type-arg]
+    ) -> argparse.ArgumentParser:
+        return (under or commands).add_parser(name, help=summary, parents=[common])
+
+    run = command("run", "run the bot (long polling, or a webhook)")
     run.add_argument("--webhook", metavar="URL", help="public HTTPS URL for Telegram's updates")
-    demo = commands.add_parser("demo", help="a complete search against fakegram, a fake Telegram")
+    demo = command("demo", "a complete search against fakegram, a fake Telegram")
     demo.add_argument("--groups", type=int, default=12, help="how many groups to register")
     database = commands.add_parser("db", help="database tasks")
-    database.add_subparsers(dest="db_command", required=True).add_parser(
-        "upgrade", help="migrate the database to the newest schema"
-    )
+    tasks = database.add_subparsers(dest="db_command", required=True)
+    command("upgrade", "migrate the database to the newest schema", tasks)
     landmarks = commands.add_parser("landmarks", help="the station's named places")
-    importing = landmarks.add_subparsers(dest="landmarks_command", required=True).add_parser(
-        "import", help="load a CSV with columns name,aliases,lat,lon"
-    )
-    importing.add_argument("file", type=Path)
+    tasks = landmarks.add_subparsers(dest="landmarks_command", required=True)
+    landmark_import = command("import", "load a CSV with columns name,aliases,lat,lon", tasks)
+    landmark_import.add_argument("file", type=Path)
     playbooks = commands.add_parser("playbooks", help="the station's wording of each role's job")
-    playbook_import = playbooks.add_subparsers(dest="playbooks_command", required=True).add_parser(
-        "import", help="load a CSV with columns role,language,text (see the README)"
+    tasks = playbooks.add_subparsers(dest="playbooks_command", required=True)
+    playbook_import = command(
+        "import", "load a CSV with columns role,language,text (see the README)", tasks
     )
     playbook_import.add_argument("file", type=Path)
-    export = commands.add_parser("export", help="a case as CAP 1.2 messages and a PFIF 1.4 file")
+    export = command("export", "a case as CAP 1.2 messages and a PFIF 1.4 file")
     export.add_argument("case", type=int)
     export.add_argument("--out", type=Path, default=Path("."), help="folder to write into")
-    stats = commands.add_parser("stats", help="figures for the officers, optionally a PNG chart")
+    stats = command("stats", "figures for the officers, optionally a PNG chart")
     stats.add_argument("--days", type=int, default=30, help="cases reported in the last N days")
     stats.add_argument("--png", type=Path, help="also write the chart here")
-    purge = commands.add_parser("purge", help="remove personal data past the retention period")
+    purge = command("purge", "remove personal data past the retention period")
     purge.add_argument("--dry-run", action="store_true", help="only show what would go")
     audit = commands.add_parser("audit", help="the audit log")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser(
-        "export", help="write the audit log as JSON lines to standard output"
-    )
+    tasks = audit.add_subparsers(dest="audit_command", required=True)
+    command("export", "write the audit log as JSON lines to standard output", tasks)
     return parser
 
 
@@ -64,17 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     logs.install()
     try:
         settings = load_settings()
+        if args.command == "run" and args.webhook:  # checked like the environment: a webhook
+            settings = load_settings(SEARCHBOT_WEBHOOK_URL=args.webhook)  # needs a strong secret
     except SettingsError as error:
         print(f"searchbot: configuration error: {error}", file=sys.stderr)
         return 2
+    try:
+        return _command(args, settings)
+    except (Unreachable, Refused) as trouble:  # the database or Telegram: one line, no traceback
+        if args.debug:
+            traceback.print_exc()
+        print(f"searchbot: {trouble}", file=sys.stderr)
+        return 2
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        if args.webhook:  # checked like the environment: a webhook needs a strong secret
-            try:
-                settings = load_settings(SEARCHBOT_WEBHOOK_URL=args.webhook)
-            except SettingsError as error:
-                print(f"searchbot: configuration error: {error}", file=sys.stderr)
-                return 2
-        return _run(settings)
+        return _run(settings, args.debug)
     if args.command == "demo":
         return _demo(args.groups)
     if args.command == "db":
@@ -100,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, debug: bool) -> int:
+    """The bot, until SIGINT or SIGTERM (exit code 0, also when they come while it waits for
+    the database or Telegram); 2 with one line when either refuses (see ``main``)."""
     if not settings.telegram_bot_token:
         print(
             "searchbot: TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in "
@@ -109,17 +133,22 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from searchbot.app import ALLOWED_UPDATES, build, serve
+    from searchbot.app import serve
 
-    runtime = build(settings)
-    # What is built by now lives as long as the process: out of the collector's sight, a full
-    # collection no longer walks it (it held the event loop for about 90 ms at a time).
-    gc.freeze()
-    if settings.webhook_url:  # the settings made sure a strong secret comes with it
-        asyncio.run(serve(runtime))
-    else:
-        runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    asyncio.run(serve(settings, debug))
     return 0
+
+
+async def _engine(settings: Settings) -> AsyncEngine:
+    """The database's engine once it answers: ``Unreachable`` or ``Refused`` (one line and exit
+    code 2, see ``main``) when it does not. The sub-commands other than ``run`` do not wait."""
+    engine = db.create_engine(settings.database_url)
+    try:
+        await reach_database(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
 
 
 def _demo(groups: int) -> int:
@@ -138,7 +167,7 @@ def _demo(groups: int) -> int:
 
 
 async def _upgrade(settings: Settings) -> None:
-    engine = db.create_engine(settings.database_url)
+    engine = await _engine(settings)
     try:
         await db.upgrade(engine)
     finally:
@@ -152,7 +181,7 @@ async def _import_file(
     what: str,
 ) -> int:
     """Load a station's file (landmarks, playbooks) into the migrated database."""
-    engine = db.create_engine(settings.database_url)
+    engine = await _engine(settings)
     try:
         await db.upgrade(engine)
         count = await load(db.sessions(engine), path)
@@ -170,7 +199,7 @@ async def _export(settings: Settings, case_id: int, folder: Path) -> int:
     from searchbot.operations.exports import load_case_record
     from searchbot.operations.records import case_documents
 
-    engine = db.create_engine(settings.database_url)
+    engine = await _engine(settings)
     try:
         await db.upgrade(engine)
         async with db.sessions(engine)() as session:
@@ -200,7 +229,7 @@ async def _stats(settings: Settings, days: int, png: Path | None) -> int:
 
     from searchbot.operations.statistics import chart_png, compute
 
-    engine = db.create_engine(settings.database_url)
+    engine = await _engine(settings)
     try:
         await db.upgrade(engine)
         async with db.sessions(engine)() as session:
@@ -228,7 +257,7 @@ async def _purge(settings: Settings, dry_run: bool) -> int:
     from searchbot.models.doorbell import Doorbell
     from searchbot.operations.retention import purge
 
-    engine = db.create_engine(settings.database_url)
+    engine = await _engine(settings)
     try:
         await db.upgrade(engine)
         sessions = db.sessions(engine)
@@ -255,7 +284,7 @@ async def _audit_export(settings: Settings) -> int:
 
     from searchbot.models import AuditEntry
 
-    engine = db.create_engine(settings.database_url)
+    engine = await _engine(settings)
     try:
         await db.upgrade(engine)
         async with db.sessions(engine)() as session:

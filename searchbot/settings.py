@@ -10,12 +10,22 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LANGUAGES = ("zh", "en")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+PROXY_RULE = (
+    "expected http://, https:// or socks5:// with [USER:PASSWORD@]HOST:PORT "
+    "(e.g. socks5://127.0.0.1:1080)"
+)
+DATABASE_RULE = (
+    "expected e.g. postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB or "
+    "sqlite+aiosqlite:///searchbot.db"
+)
 SECRET_MIN = 32
 SECRET_RULE = (
     f"{SECRET_MIN}-256 characters of A-Z, a-z, 0-9, _ and - (e.g. from `openssl rand -hex 32`)"
@@ -96,6 +106,10 @@ class Settings(BaseSettings):
     telegram_api_file_url: str = Field(
         default="https://api.telegram.org/file/bot", alias="TELEGRAM_API_FILE_URL"
     )
+    # every Bot API call and file download goes through it (where Telegram is blocked)
+    telegram_proxy: str | None = Field(default=None, alias="TELEGRAM_PROXY")
+    # the longest wait between two tries at start (the database, Telegram): 1, 2, 4 ... s up to it
+    start_retry_max: float = Field(default=60.0, gt=0, alias="SEARCHBOT_START_RETRY_MAX")
     database_url: str = Field(default="sqlite+aiosqlite:///searchbot.db", alias="DATABASE_URL")
     admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(default=(), alias="SEARCHBOT_ADMIN_IDS")
     officer_chat_id: int | None = Field(default=None, alias="SEARCHBOT_OFFICER_CHAT_ID")
@@ -163,6 +177,60 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"{bad[0]!r} is not a numeric Telegram user id")
             return tuple(int(item) for item in items)
+        return value
+
+    @field_validator("telegram_api_base_url", "telegram_api_file_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(value):
+            raise ValueError("expected an http(s) URL, e.g. https://api.telegram.org/bot")
+        return value
+
+    @field_validator("telegram_proxy", mode="before")
+    @classmethod
+    def _proxy(cls, value: object) -> object:
+        """The complaint never repeats the value: it may carry the proxy's password."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in PROXY_SCHEMES
+            or not parts.hostname
+            or not _port_ok(value, required=True)
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(PROXY_RULE)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        """A URL SQLAlchemy reads, of a kind it knows, with an asynchronous driver that is
+        installed: anything else would only fail later, with a traceback."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(value)
+            dialect = url.get_dialect(_is_async=True)  # what create_async_engine would load
+        except NoSuchModuleError:  # (an ArgumentError too: first)
+            raise ValueError(f"unknown kind {url.drivername!r}; {DATABASE_RULE}") from None
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise ValueError(f"not a database URL; {DATABASE_RULE}") from None
+        if not dialect.is_async:
+            raise ValueError(f"{url.drivername!r} is not an asynchronous driver; {DATABASE_RULE}")
+        try:
+            dialect.import_dbapi()
+        except ImportError:
+            raise ValueError(
+                f"the driver of {url.drivername!r} is not installed; {DATABASE_RULE}"
+            ) from None
         return value
 
     @field_validator("escalation", mode="before")
@@ -272,6 +340,27 @@ class Settings(BaseSettings):
     @property
     def paid_broadcast_rate(self) -> float:
         return 1000.0 if self.allow_paid_broadcast else self.global_per_second
+
+
+def _port_ok(url: str, required: bool = False) -> bool:
+    """The URL's port is a number from 1 to 65535, or absent where that is allowed."""
+    try:
+        port = urlsplit(url).port  # reading it checks it (ValueError)
+    except ValueError:
+        return False
+    if port is None:
+        return not required
+    return port > 0
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``: for log lines and complaints."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return parts._replace(netloc=f"{name}:***@{host}").geturl()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -92,13 +92,30 @@ async def refresh(services: Services, metrics: Metrics) -> None:
 
 
 class OperationsServer:
-    """``/healthz`` (200 when the database answers) and ``/metrics`` on one address."""
+    """``/healthz`` (200 when the database answers) and ``/metrics`` on one address.
+
+    ``searchbot run`` starts it before it waits for the database and Telegram: while it waits,
+    ``/healthz`` answers 503 with what it waits for (``waiting``), and ``/metrics`` the counters
+    without the gauges read from the database."""
 
     def __init__(self, services: Services, metrics: Metrics, listen: str) -> None:
         self._services, self._metrics = services, metrics
         host, _, port = listen.rpartition(":")
         self._host, self._port = host, int(port)
         self._runner: web.AppRunner | None = None
+        self._waiting: str | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._runner is not None
+
+    def waiting(self, reason: str | None) -> None:
+        """The start waits for this (None: it waits for nothing any more)."""
+        self._waiting = reason
+
+    def serve(self, services: Services, metrics: Metrics) -> None:
+        """Answer for these (a bot built anew after a start that failed half-way)."""
+        self._services, self._metrics = services, metrics
 
     def add_routes(self, app: web.Application) -> None:
         """``/healthz`` and ``/metrics`` on ``app`` (the command room's, when they share a port)."""
@@ -119,6 +136,8 @@ class OperationsServer:
             self._runner = None
 
     async def _health(self, _request: web.Request) -> web.Response:
+        if self._waiting is not None:
+            return web.Response(status=503, text=f"starting: {self._waiting}\n")
         try:
             async with self._services.sessions() as session:
                 await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
@@ -127,6 +146,7 @@ class OperationsServer:
         return web.Response(text="ok\n")
 
     async def _scrape(self, _request: web.Request) -> web.Response:
-        await refresh(self._services, self._metrics)
+        if self._waiting is None:  # while starting the database may not answer yet
+            await refresh(self._services, self._metrics)
         body = generate_latest(self._metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -17,16 +17,24 @@ handler learns nothing it could act on by waiting: an answer either shows its to
 because the press is too old, which the handler ignores all the same (Telegram's own fastest
 way, an answer in the webhook's HTTP response, tells the bot nothing either). A failure is
 logged; shutting down waits for the answers still on their way.
+
+With ``TELEGRAM_PROXY`` (where Telegram is blocked) every connection of both sessions, file
+downloads included, is tunnelled through the proxy (aiohttp-socks): an http(s) proxy by CONNECT,
+a SOCKS5 one with the proxy resolving Telegram's name (the local resolver may be the very thing
+that lies about it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp
+import python_socks
+from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TelegramError, TimedOut
@@ -59,7 +67,9 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_TIMEOUT,
         blind_pool_size: int = BLIND_POOL_SIZE,
+        proxy: str | None = None,
     ) -> None:
+        self._proxy = proxy
         self._pool_size = pool_size
         self._pool_timeout = pool_timeout
         self._read_timeout = read_timeout
@@ -81,7 +91,7 @@ class AiohttpRequest(BaseRequest):
 
     def _new_session(self, connections: int) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections),
+            connector=connector(connections, self._proxy),
             headers={"User-Agent": self.USER_AGENT},
         )
 
@@ -145,10 +155,30 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except TimeoutError as error:
+        except (TimeoutError, ProxyTimeoutError) as error:
             raise TimedOut from error
-        except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+        except (aiohttp.ClientError, ProxyConnectionError, ProxyError) as error:
+            raise NetworkError(f"{type(error).__name__}: {error}") from error
+
+
+def connector(limit: int, proxy: str | None = None) -> aiohttp.TCPConnector:
+    """Up to ``limit`` connections, straight or through ``proxy`` (a URL that the settings
+    checked: ``http``, ``https``, ``socks5`` or ``socks5h``, a host and a port)."""
+    if proxy is None:
+        return aiohttp.TCPConnector(limit=limit)
+    parts = urlsplit(proxy)
+    assert parts.hostname and parts.port, "TELEGRAM_PROXY is checked by the settings"
+    socks = parts.scheme.startswith("socks5")
+    return ProxyConnector(
+        proxy_type=python_socks.ProxyType.SOCKS5 if socks else python_socks.ProxyType.HTTP,
+        host=parts.hostname,
+        port=parts.port,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        rdns=True,  # the proxy resolves Telegram's name (socks5 and socks5h alike)
+        proxy_ssl=ssl.create_default_context() if parts.scheme == "https" else None,
+        limit=limit,
+    )
 
 
 async def _logged(call: Awaitable[tuple[int, bytes]], name: str) -> None:
