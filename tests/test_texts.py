@@ -75,6 +75,7 @@ SOURCES = [
     for path in (Path(__file__).resolve().parent.parent / folder).rglob("*.py")
 ]
 LITERAL = re.compile(r'(?:say|plain)\(\s*[\w.]+,\s*"([a-z0-9_]+)"')
+REFUSAL = re.compile(r'Refusal\(\s*"([a-z0-9_]+)"')  # a parser's re-ask (cases/answers.py)
 DYNAMIC = re.compile(r'say\(\s*[\w.]+,\s*f"([a-z_]+)\{')
 # Every message id built at run time: its prefix and the values that complete it.
 KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
@@ -95,7 +96,7 @@ def used_message_ids() -> tuple[set[str], set[str]]:
     literal, prefixes = set(), set()
     for path in SOURCES:
         source = path.read_text(encoding="utf-8")
-        literal |= set(LITERAL.findall(source))
+        literal |= set(LITERAL.findall(source)) | set(REFUSAL.findall(source))
         prefixes |= set(DYNAMIC.findall(source))
     return literal, prefixes
 
