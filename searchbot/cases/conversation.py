@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from searchbot.cases import dialogue as dlg
 from searchbot.cases import found, reporting, sightings
-from searchbot.cases.dialogue import Input
+from searchbot.cases.answers import Input
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
@@ -18,9 +18,11 @@ async def answer(services: Services, actor: Actor, given: Input) -> Answer | Non
         dialogue = await dlg.load(session, actor.user_id)
     if dialogue is None:
         return None
-    flows = {"report": reporting.handle, "found": found.handle}
-    flow = flows.get(dialogue.kind, sightings.handle)
-    reply = await flow(services, actor, dialogue, given)
+    if dialogue.kind == reporting.FLOW.kind:
+        reply = await dlg.answer(services, actor, reporting.FLOW, dialogue, given)
+    else:
+        flow = found.handle if dialogue.kind == "found" else sightings.handle
+        reply = await flow(services, actor, dialogue, given)
     async with services.sessions() as session:
         if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it
             await session.merge(dialogue)
