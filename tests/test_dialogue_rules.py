@@ -17,7 +17,7 @@ from fakegram import FakeBotApi, FakeMessage, FakeUser
 from searchbot.domain.clock import local_hhmm
 from searchbot.models import Dialogue, FoundReport
 from searchbot.words.texts import say
-from tests.world import CENTRE, World
+from tests.world import CENTRE, World, offset
 
 
 def en(key: str, **values: Any) -> str:
@@ -37,6 +37,57 @@ async def found_reports(world: World) -> list[FoundReport]:
 
 def has_button(message: FakeMessage, text: str) -> bool:
     return any(text in label for label in message.button_texts)
+
+
+# --- free text: the sighter's note and place as the family's words -------------------------
+
+
+async def test_the_sighters_words_follow_the_free_text_rule(world: World, fake: FakeBotApi) -> None:
+    """A place or a note of blanks was taken as an answer, and a note too long was cut without
+    a word; now, as for the family's description, blanks are asked again and a note over the
+    limit is asked again with the limit (nothing is cut behind the sighter's back)."""
+    sighter = fake.user(7006, first_name="Sighter", language_code="en")
+    await world.says(sighter, "/seen 99")
+    again = await world.says(sighter, "   ")
+    assert again.body == en("seen_ask_place")
+    photo = await world.says(sighter, location=offset(CENTRE, 30))
+    assert photo.body == en("seen_ask_photo")
+    await world.taps(sighter, photo, "Skip")
+    for wrong in ("   ", "n" * 1001):
+        answer = await world.says(sighter, wrong)
+        assert answer.body == en("seen_note_expected", max=1000), wrong
+        assert has_button(answer, "Skip")
+    row = await stored(world, sighter)
+    assert row is not None and row.step == "note"
+    when = await world.says(sighter, "  by the fountain  ")
+    assert when.body == en("seen_ask_time")
+    row = await stored(world, sighter)
+    assert row is not None and row.data["note"] == "by the fountain"
+
+
+# --- the time: a sighter's future time is told so ------------------------------------------
+
+
+async def test_a_sighters_time_in_the_future_is_told_so(world: World, fake: FakeBotApi) -> None:
+    """The family heard "that time is in the future"; the sighter only heard the question
+    again, not knowing what was wrong with "14:30"."""
+    soon = world.services.now() + timedelta(minutes=10)
+    if local_hhmm(soon) < local_hhmm(world.services.now()):  # 23:5x: tomorrow's time
+        world.clock.advance(timedelta(hours=1))
+        soon = world.services.now() + timedelta(minutes=10)
+    sighter = fake.user(7008, first_name="Sighter", language_code="en")
+    await world.says(sighter, "/seen 99")
+    await world.says(sighter, location=offset(CENTRE, 30))
+    await world.says(sighter, "/skip")
+    when = await world.says(sighter, "/skip")
+    assert when.body == en("seen_ask_time")
+    answer = await world.says(sighter, local_hhmm(soon))
+    assert answer.body == en("time_future") and has_button(answer, "Just now")
+    answer = await world.says(sighter, "yesterday-ish")
+    assert answer.body == en("seen_ask_time")
+    thanks = await world.says(sighter, "5 min")
+    assert thanks.body == en("seen_thanks")
+    assert await stored(world, sighter) is None
 
 
 # --- a re-ask carries the question's buttons -----------------------------------------------

@@ -18,11 +18,11 @@ async def answer(services: Services, actor: Actor, given: Input) -> Answer | Non
         dialogue = await dlg.load(session, actor.user_id)
     if dialogue is None:
         return None
-    if dialogue.kind == reporting.FLOW.kind:
-        reply = await dlg.answer(services, actor, reporting.FLOW, dialogue, given)
+    if dialogue.kind == "found":
+        reply = await found.handle(services, actor, dialogue, given)
     else:
-        flow = found.handle if dialogue.kind == "found" else sightings.handle
-        reply = await flow(services, actor, dialogue, given)
+        flow = reporting.FLOW if dialogue.kind == reporting.FLOW.kind else sightings.FLOW
+        reply = await dlg.answer(services, actor, flow, dialogue, given)
     async with services.sessions() as session:
         if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it
             await session.merge(dialogue)
