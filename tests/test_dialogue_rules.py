@@ -9,11 +9,14 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeMessage, FakeUser
+from searchbot.cases.places import import_landmarks
 from searchbot.domain.clock import local_hhmm
 from searchbot.models import Dialogue, FoundReport
 from searchbot.words.texts import say
@@ -37,6 +40,85 @@ async def found_reports(world: World) -> list[FoundReport]:
 
 def has_button(message: FakeMessage, text: str) -> bool:
     return any(text in label for label in message.button_texts)
+
+
+# --- the age: the finder's as the family's -------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["6歲", "６歲", "６ 岁", "06"])
+async def test_the_finder_writes_an_age_as_the_family_does(
+    world: World, fake: FakeBotApi, typed: str
+) -> None:
+    """The family's age always took 歲 (traditional) besides 岁, and a leading zero; the
+    finder's only 岁 and two digits."""
+    finder = fake.user(7001, first_name="Finder", language_code="en")
+    await world.says(finder, "/found")
+    await world.says(finder, "/skip")
+    sex = await world.says(finder, typed)
+    assert "Sex?" in sex.body, sex.body
+    row = await stored(world, finder)
+    assert row is not None and (row.step, row.data["age"]) == ("sex", 6)
+
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    await world.says(family, "/report")
+    await world.says(family, "/skip")
+    await world.says(family, "Lili")
+    sex = await world.says(family, typed)
+    assert "Sex?" in sex.body, sex.body
+
+
+# --- the phone: the finder's as the family's -----------------------------------------------
+
+
+async def test_the_finders_phone_is_checked_and_stored_like_the_familys(
+    world: World, fake: FakeBotApi
+) -> None:
+    """The finder's phone was checked by counting digits (5 to 20) and stored as typed; now it
+    goes through ``phones.normalise`` like the family's: a number too short is asked again with
+    the family's words, and what is kept is E.164."""
+    finder = fake.user(7002, first_name="Finder", language_code="en")
+    await world.found_child(finder, offset(CENTRE, 50), phone=None)
+    for wrong in ("139 0013 900", "12345", "1" * 25):
+        answer = await world.says(finder, wrong)
+        assert answer.body == en("contact_invalid"), wrong
+        assert has_button(answer, "Skip")
+    answer = await world.says(finder, contact="8" * 40)  # a contact card no one can dial
+    assert answer.body == en("contact_invalid")
+    answer = await world.says(finder, "call me")
+    assert answer.body == en("contact_expected") and has_button(answer, "Skip")
+    assert await found_reports(world) == []
+    sent = await world.says(finder, "139 0013 9000")
+    assert "The police have your report" in sent.body
+    (report,) = await found_reports(world)
+    assert report.contact == "+8613900139000"
+
+    sharer = fake.user(7003, first_name="Sharer", language_code="en")
+    await world.found_child(sharer, offset(CENTRE, 50), phone=None)
+    await world.says(sharer, contact="8613912345678")  # Telegram omits the "+"
+    contacts = {r.contact for r in await found_reports(world)}
+    assert contacts == {"+8613900139000", "+8613912345678"}
+    assert fake.violations == []
+
+
+# --- /skip and its synonyms ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["/next", "/done"])
+async def test_the_finder_and_the_sighter_end_the_photo_step_as_the_family_does(
+    world: World, fake: FakeBotApi, command: str
+) -> None:
+    """``/next`` and ``/done`` (the commands the bot's menu sends to any dialogue) ended the
+    family's photos only; the others said "please send a photo"."""
+    finder = fake.user(7004, first_name="Finder", language_code="en")
+    await world.says(finder, "/found")
+    age = await world.says(finder, command)
+    assert age.body == en("found_ask_age")
+
+    sighter = fake.user(7005, first_name="Sighter", language_code="en")
+    await world.says(sighter, "/seen 99")
+    await world.says(sighter, location=offset(CENTRE, 30))
+    note = await world.says(sighter, command)
+    assert note.body == en("seen_ask_note")
 
 
 # --- free text: the sighter's note and place as the family's words -------------------------
@@ -63,6 +145,36 @@ async def test_the_sighters_words_follow_the_free_text_rule(world: World, fake: 
     assert when.body == en("seen_ask_time")
     row = await stored(world, sighter)
     assert row is not None and row.data["note"] == "by the fountain"
+
+
+# --- the place: "several places" for the finder as for the family --------------------------
+
+
+async def test_a_place_that_fits_several_is_called_so_for_the_finder_too(
+    world: World, fake: FakeBotApi, tmp_path: Path
+) -> None:
+    """The finder's place went through ``resolve``, which folds "fits several places" into
+    "not found": the finder read "I could not find" about a name the bot knows three times."""
+    table = tmp_path / "landmarks.csv"
+    rows = [f"{n} Gate,,{offset(CENTRE, d)[0]},{offset(CENTRE, d)[1]}" for n, d in
+            (("East", 100), ("West", -100), ("North", 200))]  # fmt: skip
+    table.write_text("name,aliases,lat,lon\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert await import_landmarks(world.services.sessions, table) == 3
+
+    finder = fake.user(7007, first_name="Finder", language_code="en")
+    await world.says(finder, "/found")
+    await world.says(finder, "/skip")
+    sex = await world.says(finder, "5")
+    await world.taps(finder, sex, "Girl")
+    await world.says(finder, "green coat")
+    answer = await world.says(finder, "gate")
+    assert answer.body == en("place_vague", text="gate")
+    answer = await world.says(finder, "the moon base")
+    assert answer.body == en("place_not_found", text="the moon base")
+    with_whom = await world.says(finder, "east gate")
+    assert with_whom.body == en("found_ask_with", max=200)
+    row = await stored(world, finder)
+    assert row is not None and row.data["place"][0] == "East Gate"
 
 
 # --- the time: a sighter's future time is told so ------------------------------------------
