@@ -18,7 +18,7 @@ from sqlmodel import select
 from fakegram import FakeBotApi, FakeMessage, FakeUser
 from searchbot.cases.places import import_landmarks
 from searchbot.domain.clock import local_hhmm
-from searchbot.models import Dialogue, FoundReport
+from searchbot.models import Case, Dialogue, FoundReport, Sighting
 from searchbot.words.texts import say
 from tests.world import CENTRE, World, offset
 
@@ -246,3 +246,54 @@ async def test_editing_the_photos_returns_to_the_summary(world: World, fake: Fak
     assert row is not None and row.step == "summary" and len(row.data["photos"]) == 1
     done = await world.taps(family, summary, "Confirm")
     assert done is not None and "is open" in done.body
+
+
+# --- dialogues stored before the engine go on ----------------------------------------------
+
+
+async def store(world: World, user: FakeUser, kind: str, step: str, **data: Any) -> None:
+    """A dialogue row exactly as the code before the engine left it."""
+    async with world.services.sessions() as session:
+        row = Dialogue(user_id=user.user_id, kind=kind, step=step, data=data,
+                       updated_at=world.services.now())  # fmt: skip
+        session.add(row)
+        await session.commit()
+
+
+async def test_dialogues_stored_before_the_engine_go_on(world: World, fake: FakeBotApi) -> None:
+    """Step names and data keys are as they were, so a report, a found child and a sighting
+    left half-answered by the old code carry on after an upgrade."""
+    family = fake.user(5004, first_name="Mother", language_code="en")
+    photo = fake.file_store.new_photo(b"\xff\xd8" + b"\0" * 100)[-1]["file_id"]
+    seen_at = (world.services.now() - timedelta(minutes=20)).isoformat()
+    await store(world, family, "report", "place_check", photos=[photo], name="Mia", age=6,
+                sex="f", description="striped shirt", candidate=["Fountain", *CENTRE],
+                seen_at=seen_at, contact="+8613800138000", editing=True)  # fmt: skip
+    check = await world.says(family, location=offset(CENTRE, 20))  # a new place, while editing
+    assert "Please check" in check.body and "Mia" in check.body
+    await world.taps(family, check, "Confirm")
+    async with world.services.sessions() as session:
+        (case,) = (await session.exec(select(Case))).all()
+    assert (case.name, case.age, case.sex, case.contact) == ("Mia", 6, "f", "+8613800138000")
+    assert case.photo_file_ids == [photo] and case.last_seen_at is not None
+
+    finder = fake.user(7009, first_name="Finder", language_code="en")
+    await store(world, finder, "found", "with", group=None, photo=None, age=5, sex="m",
+                description="blue cap", place=["Fountain", *CENTRE])  # fmt: skip
+    await world.says(finder, "me, the shopkeeper")
+    await world.says(finder, "13900139000")
+    (report,) = await found_reports(world)
+    assert (report.age, report.sex, report.with_whom) == (5, "m", "me, the shopkeeper")
+    assert (report.place_text, report.contact) == ("Fountain", "+8613900139000")
+
+    sighter = fake.user(7010, first_name="Sighter", language_code="en")
+    await store(world, sighter, "seen", "note", case_id=case.id, source="command",
+                group_chat_id=None, lat=CENTRE[0], lon=CENTRE[1], place_text=None, photo=None,
+                contact="+8613912345678")  # fmt: skip
+    when = await world.says(sighter, "by the fountain")
+    await world.taps(sighter, when, "Just now")
+    async with world.services.sessions() as session:
+        (sighting,) = (await session.exec(select(Sighting))).all()
+    assert (sighting.note, sighting.contact) == ("by the fountain", "+8613912345678")
+    assert sighting.lat == pytest.approx(CENTRE[0]) and sighting.place_text
+    assert fake.violations == []

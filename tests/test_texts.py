@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 
+from searchbot.cases import found, reporting, sightings
 from searchbot.cases.closing import OUTCOMES
 from searchbot.cases.found import CHECKLIST
 from searchbot.cases.playbooks import DIRECTIONS
@@ -115,3 +116,19 @@ def test_the_catalogs_are_gettext_files() -> None:
         with (LOCALE / lang / "LC_MESSAGES" / "searchbot.po").open("rb") as handle:
             catalog = read_po(handle)
         assert len(catalog) == len(CATALOGS[lang]) and not catalog.fuzzy
+
+
+def test_every_text_of_the_dialogue_tables_is_in_every_catalog() -> None:
+    """The dialogues' questions and re-asks are named in their step tables, not in ``say``
+    calls the scan above finds."""
+    wanted: set[str] = set()
+    for flow in (reporting.FLOW, sightings.FLOW, found.FLOW):
+        for step in flow.steps:
+            wanted |= {step.ask, *step.reask.values()}
+            if step.gather is not None:
+                wanted |= {step.gather.saved, step.gather.full}
+        if flow.aside is not None:
+            wanted |= {flow.aside.saved, *flow.aside.reask.values()}
+    assert len(wanted) > 20  # the walk works
+    for lang, catalog in CATALOGS.items():
+        assert wanted - set(catalog) == set(), f"missing from the {lang} catalog"
