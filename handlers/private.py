@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
-from searchbot.cases import conversation, desk, found, reporting, sightings
+from searchbot.cases import answers, conversation, desk, found, reporting, sightings
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
@@ -21,7 +21,7 @@ from searchbot.handlers.render import (
 )
 from searchbot.words.texts import say
 
-DIALOGUE_COMMANDS = {"/skip", "/done", "/next"}
+DIALOGUE_COMMANDS = set(answers.SKIP_COMMANDS)  # go to the open dialogue, which reads them
 GROUP_COMMANDS = {"/register", "/unregister", "/status"}
 
 Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]

@@ -13,7 +13,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from searchbot.cases import registration
-from searchbot.cases.dialogue import Input
+from searchbot.cases.answers import Input
 from searchbot.cases.services import Services
 from searchbot.delivery import replies
 from searchbot.domain.actors import Actor

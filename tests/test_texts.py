@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 
+from searchbot.cases import found, reporting, sightings
 from searchbot.cases.closing import OUTCOMES
 from searchbot.cases.found import CHECKLIST
 from searchbot.cases.playbooks import DIRECTIONS
@@ -75,6 +76,7 @@ SOURCES = [
     for path in (Path(__file__).resolve().parent.parent / folder).rglob("*.py")
 ]
 LITERAL = re.compile(r'(?:say|plain)\(\s*[\w.]+,\s*"([a-z0-9_]+)"')
+REFUSAL = re.compile(r'Refusal\(\s*"([a-z0-9_]+)"')  # a parser's re-ask (cases/answers.py)
 DYNAMIC = re.compile(r'say\(\s*[\w.]+,\s*f"([a-z_]+)\{')
 # Every message id built at run time: its prefix and the values that complete it.
 KNOWN_DYNAMIC: dict[str, tuple[str, ...]] = {
@@ -95,7 +97,7 @@ def used_message_ids() -> tuple[set[str], set[str]]:
     literal, prefixes = set(), set()
     for path in SOURCES:
         source = path.read_text(encoding="utf-8")
-        literal |= set(LITERAL.findall(source))
+        literal |= set(LITERAL.findall(source)) | set(REFUSAL.findall(source))
         prefixes |= set(DYNAMIC.findall(source))
     return literal, prefixes
 
@@ -114,3 +116,19 @@ def test_the_catalogs_are_gettext_files() -> None:
         with (LOCALE / lang / "LC_MESSAGES" / "searchbot.po").open("rb") as handle:
             catalog = read_po(handle)
         assert len(catalog) == len(CATALOGS[lang]) and not catalog.fuzzy
+
+
+def test_every_text_of_the_dialogue_tables_is_in_every_catalog() -> None:
+    """The dialogues' questions and re-asks are named in their step tables, not in ``say``
+    calls the scan above finds."""
+    wanted: set[str] = set()
+    for flow in (reporting.FLOW, sightings.FLOW, found.FLOW):
+        for step in flow.steps:
+            wanted |= {step.ask, *step.reask.values()}
+            if step.gather is not None:
+                wanted |= {step.gather.saved, step.gather.full}
+        if flow.aside is not None:
+            wanted |= {flow.aside.saved, *flow.aside.reask.values()}
+    assert len(wanted) > 20  # the walk works
+    for lang, catalog in CATALOGS.items():
+        assert wanted - set(catalog) == set(), f"missing from the {lang} catalog"

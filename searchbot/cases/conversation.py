@@ -1,15 +1,18 @@
-"""Whatever a person types in private goes to their open dialogue (a report or a sighting);
-``/cancel`` ends it. The dialogue's state is a row, saved after every answer."""
+"""Whatever a person types in private goes to their open dialogue (a report, a sighting, a
+found child), through the one dialogue engine (``dialogue``); ``/cancel`` ends it. The
+dialogue's state is a row, saved after every answer."""
 
 from __future__ import annotations
 
 from searchbot.cases import dialogue as dlg
 from searchbot.cases import found, reporting, sightings
-from searchbot.cases.dialogue import Input
+from searchbot.cases.answers import Input
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.words.texts import say
+
+FLOWS = {flow.kind: flow for flow in (reporting.FLOW, sightings.FLOW, found.FLOW)}
 
 
 async def answer(services: Services, actor: Actor, given: Input) -> Answer | None:
@@ -18,9 +21,8 @@ async def answer(services: Services, actor: Actor, given: Input) -> Answer | Non
         dialogue = await dlg.load(session, actor.user_id)
     if dialogue is None:
         return None
-    flows = {"report": reporting.handle, "found": found.handle}
-    flow = flows.get(dialogue.kind, sightings.handle)
-    reply = await flow(services, actor, dialogue, given)
+    flow = FLOWS.get(dialogue.kind, sightings.FLOW)
+    reply = await dlg.answer(services, actor, flow, dialogue, given)
     async with services.sessions() as session:
         if await dlg.load(session, actor.user_id) is not None:  # the flow did not end it
             await session.merge(dialogue)

@@ -10,16 +10,15 @@ checklist whose ticks go to the audit log. Only officers ever see the found chil
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.cases import answers
 from searchbot.cases import dialogue as dlg
-from searchbot.cases.dialogue import Input
-from searchbot.cases.places import inside
+from searchbot.cases.dialogue import Flow, Step
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.clock import local_hhmm
@@ -35,22 +34,16 @@ from searchbot.models import (
     Person,
 )
 from searchbot.models import queries as q
-from searchbot.words.buttons import Choice, Close, TickCheck
+from searchbot.words.buttons import Close, TickCheck
 from searchbot.words.cards import fref
 from searchbot.words.texts import ref, say
 
-AGE = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as in the family's report
-FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+AGE_MAX = 18  # a found child: older than this is not a child found alone
 DESCRIPTION_MAX = 1000
 WITH_MAX = 200
 CASE_SHOWN = 300  # a case's description beside a found child's card
 CHECKLIST = ("recognises", "id", "photo")  # the child knows the adult; their ID; a photo together
 TOP = -1.0  # outbox rank: a found child goes ahead of every other officer message
-SEX_WORDS = {
-    "m": "m", "boy": "m", "male": "m", "男": "m", "男孩": "m",
-    "f": "f", "girl": "f", "female": "f", "女": "f", "女孩": "f",
-    "u": "u", "unknown": "u", "?": "u", "不确定": "u",
-}  # fmt: skip
 
 
 # --- the finder's dialogue -------------------------------------------------------------------
@@ -67,9 +60,9 @@ async def begin(services: Services, actor: Actor, group_chat_id: int | None = No
             return Answer().say(say(lang, "report_limit"))
         group = await q.group_by_chat(session, group_chat_id) if group_chat_id else None
         chat = group.chat_id if group is not None and group.status == GroupStatus.APPROVED else None
-        await dlg.begin(services, session, actor.user_id, "found", "photo", group=chat)
+        answer = await dlg.start(services, session, actor, FLOW, group=chat)
         await session.commit()
-    return Answer().say(say(lang, "found_ask_photo"), buttons=_skip(lang))
+    return answer
 
 
 async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -> bool:
@@ -83,17 +76,6 @@ async def _over_limit(services: Services, session: AsyncSession, actor: Actor) -
     return recent >= limit and not await services.officers.is_officer(session, actor)
 
 
-def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return ((Choice("skip").button(say(lang, "btn_skip")),),)
-
-
-def _sex_buttons(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return (
-        (Choice("m").button(say(lang, "btn_boy")), Choice("f").button(say(lang, "btn_girl"))),
-        (Choice("u").button(say(lang, "btn_unknown")),),
-    )
-
-
 async def group_prompt(services: Services, actor: Actor) -> Answer:
     """``/found`` in a group: a button that opens the report in a private chat (a child's
     details do not belong in a group)."""
@@ -105,76 +87,9 @@ async def group_prompt(services: Services, actor: Actor) -> Answer:
     return Answer().say(say(lang, "found_group_prompt"), buttons=((button,),))
 
 
-async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: Input) -> Answer:
-    """One answer: photo -> age -> sex -> description -> place -> who is with them -> phone."""
-    lang, answer, step = actor.language, Answer(), dialogue.step
-    skip = given.command == "/skip" or given.choice == "skip"
-    text = (given.text or "").strip()
-    if given.forwarded:
-        return answer.say(say(lang, "forwarded"))
-    if step == "photo":
-        if not given.photo and not skip:
-            return answer.say(say(lang, "photo_expected"), buttons=_skip(lang))
-        dlg.advance(services, dialogue, "age", photo=given.photo)
-        return answer.say(say(lang, "found_ask_age"), buttons=_skip(lang))
-    if step == "age":
-        number = text.translate(FULL_WIDTH_DIGITS).removesuffix("岁").strip()
-        if not skip and (not AGE.fullmatch(number) or int(number) > 18):
-            return answer.say(say(lang, "found_age_expected"), buttons=_skip(lang))
-        dlg.advance(services, dialogue, "sex", age=None if skip else int(number))
-        return answer.say(say(lang, "ask_sex"), buttons=_sex_buttons(lang))
-    if step == "sex":
-        sex = SEX_WORDS.get((given.choice or text).lower())
-        if sex is None:
-            return answer.say(say(lang, "sex_expected"), buttons=_sex_buttons(lang))
-        dlg.advance(services, dialogue, "description", sex=sex)
-        return answer.say(say(lang, "found_ask_description", max=DESCRIPTION_MAX))
-    if step == "description":
-        if not text or given.command or len(text) > DESCRIPTION_MAX:
-            return answer.say(say(lang, "found_ask_description", max=DESCRIPTION_MAX))
-        dlg.advance(services, dialogue, "place", description=text)
-        return answer.say(say(lang, "found_ask_place"))
-    if step == "place":
-        return await _place(services, actor, dialogue, given, answer)
-    if step == "with":
-        if not text or given.command or len(text) > WITH_MAX:
-            return answer.say(say(lang, "found_ask_with", max=WITH_MAX))
-        dlg.advance(services, dialogue, "contact", with_whom=text)
-        return answer.say(say(lang, "found_ask_contact"), buttons=_skip(lang))
-    if step == "contact":
-        phone = given.contact or (None if skip else text)
-        digits = sum(ch.isdigit() for ch in phone or "")
-        if phone is not None and (not 5 <= digits <= 20 or len(phone) > 32):
-            return answer.say(say(lang, "contact_expected"), buttons=_skip(lang))
-        return await submit(services, actor, dialogue, phone)
-    return answer.say(say(lang, "stale_button"))
-
-
-async def _place(
-    services: Services, actor: Actor, dialogue: Dialogue, given: Input, answer: Answer
-) -> Answer:
-    lang = actor.language
-    text = (given.text or "").strip()
-    if given.location:
-        lat, lon = given.location
-        label = given.venue or await services.places.label(lat, lon, services.settings.language)
-    elif text and not given.command:
-        place = await services.places.resolve(text)
-        if place is None:
-            return answer.say(say(lang, "place_not_found", text=text[:100]))
-        label, lat, lon = place.label, place.lat, place.lon
-    else:
-        return answer.say(say(lang, "found_ask_place"))
-    if not inside(services.settings.service_area, lat, lon):
-        return answer.say(say(lang, "place_outside"))
-    dlg.advance(services, dialogue, "with", place=[label, lat, lon])
-    return answer.say(say(lang, "found_ask_with", max=WITH_MAX))
-
-
-async def submit(
-    services: Services, actor: Actor, dialogue: Dialogue, contact: str | None
-) -> Answer:
-    """The report goes to the officers with its candidates, in one transaction."""
+async def submit(services: Services, actor: Actor, dialogue: Dialogue) -> Answer:
+    """After the last answer: the report goes to the officers with its candidates, in one
+    transaction."""
     data = dialogue.data
     label, lat, lon = data["place"]
     report = FoundReport(
@@ -191,7 +106,7 @@ async def submit(
         lat=lat,
         lon=lon,
         with_whom=data.get("with_whom"),
-        contact=contact,
+        contact=data.get("contact"),
         created_at=services.now(),
     )
     async with services.sessions() as session:
@@ -203,6 +118,30 @@ async def submit(
         await session.delete(await session.merge(dialogue))
         await session.commit()
     return Answer().say(say(actor.language, "found_sent", ref=fref(report.id)))
+
+
+# The finder's dialogue: photo -> age -> sex -> description -> place -> who is with them ->
+# phone -> to the officers.
+FLOW = Flow(
+    "found",
+    (
+        Step("photo", "photo", "found_ask_photo", answers.photo, skip=lambda services: None,
+             buttons=answers.skip_button),
+        Step("age", "age", "found_ask_age", answers.age(AGE_MAX), skip=lambda services: None,
+             buttons=answers.skip_button, reask={"age_expected": "found_age_expected"}),
+        Step("sex", "sex", "ask_sex", answers.sex, buttons=answers.sex_buttons),
+        Step("description", "description", "found_ask_description",
+             answers.words(DESCRIPTION_MAX), values={"max": DESCRIPTION_MAX},
+             reask={"text_expected": "found_ask_description"}),  # the question says the limit
+        Step("place", "place", "found_ask_place", answers.place(),
+             keep=lambda spot: {"place": list(spot)}, reask={"place_expected": "found_ask_place"}),
+        Step("with", "with_whom", "found_ask_with", answers.words(WITH_MAX),
+             values={"max": WITH_MAX}, reask={"text_expected": "found_ask_with"}),
+        Step("contact", "contact", "found_ask_contact", answers.phone,
+             skip=lambda services: None, buttons=answers.skip_button),
+    ),
+    finish=submit,
+)  # fmt: skip
 
 
 # --- the match and the handover --------------------------------------------------------------

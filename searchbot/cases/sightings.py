@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.cases import answers, escalation
 from searchbot.cases import dialogue as dlg
-from searchbot.cases import escalation
-from searchbot.cases.dialogue import Input
+from searchbot.cases.answers import Spot
+from searchbot.cases.dialogue import Aside, Flow, Step
 from searchbot.cases.services import Services
-from searchbot.domain import phones
 from searchbot.domain.actors import Actor
-from searchbot.domain.clock import parse_when
 from searchbot.domain.events import SightingJudged, SightingRecorded
-from searchbot.domain.messages import Answer, Button
+from searchbot.domain.messages import Answer
 from searchbot.models import Case, CaseStatus, Dialogue, Group, Person, Sighting, SightingSource
 from searchbot.models import queries as q
-from searchbot.words.buttons import Choice
 from searchbot.words.texts import ref, say
 
 NOTE_MAX = 1000
@@ -75,89 +74,19 @@ async def _open(
     source: SightingSource,
     group_chat_id: int | None = None,
 ) -> Answer:
-    lang = actor.language
     async with services.sessions() as session:
         person = await session.get(Person, actor.user_id)
         if person is not None and person.blocked:  # about the person, not the case
-            return Answer().say(say(lang, "blocked_user"))
-        await dlg.begin(
-            services, session, actor.user_id, "seen", "place",
+            return Answer().say(say(actor.language, "blocked_user"))
+        answer = await dlg.start(
+            services, session, actor, FLOW,
             case_id=case_id, source=source, group_chat_id=group_chat_id,
         )  # fmt: skip
         await session.commit()
-    return Answer().say(say(lang, "seen_ask_place"))
+    return answer
 
 
-async def handle(services: Services, actor: Actor, dialogue: Dialogue, given: Input) -> Answer:
-    """One answer in the sighting dialogue: place -> photo -> note -> time -> recorded."""
-    lang, answer = actor.language, Answer()
-    skip = given.command == "/skip" or given.choice == "skip"
-    step, data = dialogue.step, dialogue.data
-    if given.forwarded:
-        return answer.say(say(lang, "forwarded"))
-    if given.contact:  # a phone shared at any point: for the officers, never the family
-        phone = phones.normalise(given.contact, services.settings.phone_region, shared=True)
-        if phone is None:
-            return answer.say(say(lang, "seen_contact_invalid"))
-        dlg.advance(services, dialogue, step, contact=phone)
-        return answer.say(say(lang, "seen_contact_saved"))
-    if step == "place":
-        if given.location:
-            dlg.advance(
-                services,
-                dialogue,
-                "photo",
-                lat=given.location[0],
-                lon=given.location[1],
-                place_text=given.venue,
-            )
-        elif given.text and not given.command:
-            found = await services.places.lookup(given.text)
-            if found.vague:  # "a": not pinned on the first landmark that contains it
-                return answer.say(say(lang, "seen_place_vague", text=given.text[:100]))
-            place = found.place
-            coords = {"lat": place.lat, "lon": place.lon} if place else {}
-            dlg.advance(services, dialogue, "photo", place_text=given.text[:200], **coords)
-        else:
-            return answer.say(say(lang, "seen_ask_place"))
-        return answer.say(say(lang, "seen_ask_photo"), buttons=_skip(lang))
-    if step == "photo":
-        if not given.photo and not skip:
-            return answer.say(say(lang, "seen_ask_photo"), buttons=_skip(lang))
-        dlg.advance(services, dialogue, "note", photo=given.photo)
-        return answer.say(say(lang, "seen_ask_note"), buttons=_skip(lang))
-    if step == "note":
-        if not skip and (not given.text or given.command):
-            return answer.say(say(lang, "seen_ask_note"), buttons=_skip(lang))
-        dlg.advance(services, dialogue, "time", note=None if skip else given.text[:NOTE_MAX])  # type: ignore[index]
-        return answer.say(
-            say(lang, "seen_ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
-        )
-    if step == "time":
-        now = services.now()
-        moment = now if given.choice == "now" or skip else parse_when(given.text or "", now)
-        if moment is None or moment > now + timedelta(minutes=2):
-            return answer.say(
-                say(lang, "seen_ask_time"), buttons=((Choice("now").button(say(lang, "btn_now")),),)
-            )
-        report = Report(
-            data.get("lat"),
-            data.get("lon"),
-            data.get("place_text"),
-            data.get("photo"),
-            data.get("note"),
-            moment,
-            data.get("contact"),
-        )
-        return await _finish(services, actor, dialogue, report)
-    return answer.say(say(lang, "stale_button"))
-
-
-def _skip(lang: str) -> tuple[tuple[Button, ...], ...]:
-    return ((Choice("skip").button(say(lang, "btn_skip")),),)
-
-
-async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: Report) -> Answer:
+async def _finish(services: Services, actor: Actor, dialogue: Dialogue) -> Answer:
     """Record the sighting if its case is open; thank the sighter the same way either way."""
     data = dialogue.data
     case_id, chat_id = data.get("case_id"), data.get("group_chat_id")
@@ -166,6 +95,10 @@ async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: 
         if data.get("source") == SightingSource.COMMAND
         else SightingSource.DEEPLINK
     )
+    report = Report(
+        data.get("lat"), data.get("lon"), data.get("place_text"), data.get("photo"),
+        data.get("note"), answers.moment_of(data["seen_at"]), data.get("contact"),
+    )  # fmt: skip
     async with services.sessions() as session:
         await session.delete(await session.merge(dialogue))
         group = await q.group_by_chat(session, int(chat_id)) if chat_id is not None else None
@@ -180,6 +113,33 @@ async def _finish(services: Services, actor: Actor, dialogue: Dialogue, report: 
             return Answer().say(say(actor.language, refusal.key))
         await session.commit()
     return Answer().say(say(actor.language, "seen_thanks"))
+
+
+def _kept_place(spot: Spot) -> dict[str, Any]:
+    """Where it was seen: the pin (none for words no landmark knows) and its name."""
+    return {"lat": spot.lat, "lon": spot.lon, "place_text": spot.label}
+
+
+# The sighting dialogue: place -> photo -> note -> time -> recorded.
+FLOW = Flow(
+    "seen",
+    (
+        Step("place", "place", "seen_ask_place", answers.place(anywhere=True), keep=_kept_place,
+             reask={"place_expected": "seen_ask_place"}),
+        Step("photo", "photo", "seen_ask_photo", answers.photo, skip=lambda services: None,
+             buttons=answers.skip_button, reask={"photo_expected": "seen_ask_photo"}),
+        Step("note", "note", "seen_ask_note", answers.words(NOTE_MAX),
+             skip=lambda services: None, buttons=answers.skip_button,
+             reask={"text_expected": "seen_note_expected"}),
+        Step("time", "seen_at", "seen_ask_time", answers.when,
+             skip=lambda services: services.now().isoformat(), buttons=answers.now_button,
+             reask={"time_expected": "seen_ask_time"}),
+    ),
+    finish=_finish,
+    # a phone shared at any point: for the officers to call back, never for the family
+    aside=Aside(lambda given: given.contact is not None, "contact", answers.phone,
+                saved="seen_contact_saved", reask={"contact_invalid": "seen_contact_invalid"}),
+)  # fmt: skip
 
 
 async def from_group_reply(
