@@ -46,7 +46,7 @@ class RingLayer:
 @dataclass(frozen=True)
 class GroupLayer:
     id: int
-    title: str
+    title: str  # officers only, and only while approved: see ``_title``
     role: str
     state: str  # alerted | checked | waiting (not yet alerted) | gone
     lat: float
@@ -141,7 +141,7 @@ async def of_case(
         status_line=status,
         counts={"alerted": alerted, "checked": checked, "sightings": seen},
         rings=await _rings(settings, session, case, entries),
-        groups=await _groups(settings, session, case),
+        groups=await _groups(settings, session, case, personal),
         blind_spots=await _blind_spots(settings, session, case),
         sightings=sightings,
         history=[_history_line(e, personal) for e in entries[-12:]],
@@ -203,7 +203,9 @@ async def _rings(
     return rings
 
 
-async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list[GroupLayer]:
+async def _groups(
+    settings: Settings, session: AsyncSession, case: Case, personal: bool
+) -> list[GroupLayer]:
     """The groups the whole search reaches (the widest ring around the centre), and every group
     alerted for the case wherever it is."""
     centre = (case.center_lat, case.center_lon)
@@ -233,7 +235,7 @@ async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list
         layers.append(
             GroupLayer(
                 group.id,
-                group.title,
+                _title(group, personal),
                 group.role,
                 _state(group, alert),
                 group.lat,
@@ -243,6 +245,14 @@ async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list
         )
     layers.sort(key=lambda g: g.distance_m)
     return layers
+
+
+def _title(group: Group, personal: bool) -> str:
+    """A group's title as an officer approved it; empty on the station's screen (its role
+    is drawn instead: a wall anyone in the room sees is no list of who helps where by name) and
+    for a group not approved now. A title is set at ``/register``, so a group that registered
+    again under a new one shows it only once an officer has approved that request."""
+    return group.title if personal and group.status == GroupStatus.APPROVED else ""
 
 
 def _state(group: Group, alert: Alert | None) -> str:

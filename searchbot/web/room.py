@@ -23,7 +23,7 @@ from searchbot.words.texts import CATALOGS, EN, ref, say
 # texts the page shows, besides its own room_* messages
 PAGE_TEXTS = (
     "btn_verify", "btn_escalate", "btn_close_found", "btn_close_false", "btn_close_withdrawn",
-    "btn_credible", "btn_not_credible",
+    "btn_credible", "btn_not_credible", "role_merchant", "role_guard", "role_volunteer",
 )  # fmt: skip
 
 

@@ -34,11 +34,13 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; connect-src 'self'; "
-        "img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; object-src 'none'"
+        "img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
     ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+PAGE_PATHS = ("/app", "/screen")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -59,7 +61,7 @@ class CommandRoom:
         self.watch = CaseWatch(services)
 
     def application(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[page_headers])
         app.router.add_get("/", self._home)
         app.router.add_get("/app", self._page)
         app.router.add_get("/screen", self._page)
@@ -125,7 +127,7 @@ class CommandRoom:
 
     async def _page(self, _request: web.Request) -> web.StreamResponse:
         """The one page (Mini App and screen alike); it reads its credentials from the URL."""
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(STATIC / "index.html")
 
     async def _texts(self, request: web.Request) -> web.StreamResponse:
         """The page's labels in one language (public: no case data)."""
@@ -203,6 +205,17 @@ class CommandRoom:
         finally:
             self.watch.unsubscribe(queue)
         return stream
+
+
+@web.middleware
+async def page_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The page and every file it loads go out with ``PAGE_HEADERS``: one place, so that no
+    route can forget the Content-Security-Policy (without it, markup that slipped into the page
+    would run with the officer's credentials)."""
+    response = await handler(request)
+    if request.path in PAGE_PATHS or request.path.startswith("/static/"):
+        response.headers.update(PAGE_HEADERS)
+    return response
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
