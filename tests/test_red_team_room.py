@@ -5,6 +5,7 @@ The hostile title in a real browser is tests/test_red_team_browser.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ import aiohttp
 
 from fakegram import FakeChat, FakeUser
 from searchbot.rehearsal import CENTRE, offset
+from searchbot.web import auth
 from searchbot.web.server import PAGE_HEADERS
 from tests.test_command_room import as_officer, base, get, room, search  # noqa: F401
 from tests.world import World
@@ -85,3 +87,50 @@ async def test_a_renamed_group_is_shown_whole_to_officers_and_drawn_only_once_ap
     await room.taps(officer, request, "Approve: Lotus Pond")
     assert HOSTILE in await group_titles(room, officer, case_id)  # approved: drawn, as text
     assert fake.violations == []
+
+
+# --- 2. what the station's screen shows ------------------------------------------------------
+
+
+async def report_with_contacts(world: World, family: FakeUser) -> int:
+    """A report whose description and venue carry the family's phone and WeChat id."""
+    fake = world.fake
+    await world.says(family, "/report")
+    await world.says(family, "/skip")
+    await world.says(family, "Qiaoqiao")
+    sex = await world.says(family, "6", asks="Boy")
+    await world.taps(family, sex, "Boy")
+    await world.says(family, f"red coat, call me on {FAMILY_PHONE}")
+    venue = (*CENTRE, f"Lotus Pond, WeChat {WECHAT}", "East Gate")
+    when = await world.says(family, venue=venue, asks="Just now")
+    await world.taps(family, when, "Just now")
+    summary = await world.says(family, FAMILY_PHONE, asks="Confirm")
+    before = len(fake.messages(family.user_id))
+    await world.taps(family, summary, "Confirm")
+    done = next(m for m in fake.messages(family.user_id)[before:] if "is open" in m.body)
+    return int(done.body.split("#")[1].split()[0])
+
+
+async def test_the_screen_shows_the_public_card_in_its_language_without_contact_details(
+    room: World,  # noqa: F811
+) -> None:
+    officer = await room.officer()
+    await room.seed_groups([offset(CENTRE, 150)])
+    case_id = await report_with_contacts(room, room.fake.user(5001, first_name="Mother"))
+    for lang, marker in (("en", "[contact removed]"), ("zh", "[联系方式已删除]")):
+        token, _ = await auth.screen_token(room.services, lang)
+        screen = {"X-Screen-Token": token}
+        (_, listed), (_, one) = await asyncio.gather(
+            get(room, "/api/cases", screen), get(room, f"/api/cases/{case_id}", screen)
+        )
+        for body in (listed, one):
+            text = body.decode()
+            assert FAMILY_PHONE not in text and WECHAT not in text, (lang, text[:400])
+        case = json.loads(one)
+        assert marker in case["card"] and "red coat" in case["card"]
+        assert marker in json.loads(listed)["cases"][0]["place"]
+        # role markers, no titles: the screen is no map of who helps and where by name
+        assert case["groups"] and all(not g.get("title") for g in case["groups"])
+        assert {g["role"] for g in case["groups"]} == {"merchant"}
+    status, body = await get(room, f"/api/cases/{case_id}", as_officer(room, officer))
+    assert FAMILY_PHONE in json.loads(body)["card"]  # officers read it as typed

@@ -24,7 +24,14 @@ from searchbot.domain.grid import bounding_box, distance_m
 from searchbot.models import Alert, AuditEntry, Case, Group, GroupStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.settings import Settings
-from searchbot.words.cards import age_text, case_card, case_status, place_text, sex_text
+from searchbot.words.cards import (
+    age_text,
+    case_card,
+    case_status,
+    place_text,
+    public_case,
+    sex_text,
+)
 from searchbot.words.texts import Raw, ref, say
 
 BLIND_SPOTS_DRAWN = coverage.MAX_CELLS  # nearest first; coverage keeps a ring within this
@@ -93,16 +100,23 @@ class CaseLayers:
 
 
 async def case_summary(
-    settings: Settings, session: AsyncSession, case: Case, lang: str, now: datetime
+    settings: Settings,
+    session: AsyncSession,
+    case: Case,
+    lang: str,
+    now: datetime,
+    *,
+    personal: bool,
 ) -> dict[str, Any]:
-    """One line of the open-cases list (no personal field: the screen lists cases too)."""
+    """One line of the open-cases list (no personal field: the screen lists cases too; its
+    place is the public one, contact details out)."""
     alerted, checked, sightings = await q.case_counts(session, case.id or 0)
     return {
         "id": case.id,
         "ref": ref(case.id or 0),
         "age": age_text(case.age, lang),
         "sex": sex_text(case.sex, lang),
-        "place": place_text(case),
+        "place": place_text(case if personal else public_case(case, lang)),
         "minutes": minutes_between(case.created_at, now),
         "stage": case.stage + 1,
         "stages": len(settings.escalation),
@@ -150,15 +164,17 @@ async def of_case(
 
 
 def _public_card(case: Case, lang: str, now: datetime) -> str:
-    """What a public alert shows of the case: no phone, and no name."""
+    """What a public alert shows of the case: no phone, no name, and the family's words with
+    contact details taken out by the groups' redaction, in the screen's language."""
+    public = public_case(case, lang)
     return say(
         lang,
         "room_screen_card",
         ref=ref(case.id or 0),
         age=Raw(age_text(case.age, lang)),
         sex=Raw(sex_text(case.sex, lang)),
-        description=case.description or "",
-        place=place_text(case),
+        description=public.description or "",
+        place=place_text(public),
         time=local_hhmm(case.last_seen_at),
         minutes=minutes_between(case.last_seen_at, now),
     )

@@ -44,7 +44,9 @@ async def open_cases(services: Services, viewer: Viewer) -> list[dict[str, Any]]
     now = services.now()
     async with services.sessions() as session:
         return [
-            await layers.case_summary(services.settings, session, case, viewer.language, now)
+            await layers.case_summary(
+                services.settings, session, case, viewer.language, now, personal=viewer.personal
+            )
             for case in await q.open_cases(session)
         ]
 
