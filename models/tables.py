@@ -344,8 +344,11 @@ class VolunteerCell(SQLModel, table=True):
 
 
 class ScreenKey(SQLModel, table=True):
-    """The secret that signs the command room's read-only screen links (one row). ``/screen
-    revoke`` replaces it and bumps ``generation``: every link given before stops working."""
+    """The generation of the command room's read-only screen links (one row). ``/screen
+    revoke`` bumps it: every link given before stops working. Links are signed with a key
+    derived from the bot's token and the generation (``searchbot.web.auth``), so that a forged
+    one is refused before the database is read; ``secret`` no longer signs anything (it is
+    still replaced at each revoke, and kept so that the schema needs no change)."""
 
     __tablename__ = "screen_keys"
 

@@ -6,12 +6,21 @@ The hostile title in a real browser is tests/test_red_team_browser.py."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
+import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
+import h3
+from sqlalchemy import event, func
+from sqlmodel import select
 
 from fakegram import FakeChat, FakeUser
+from searchbot.models import ScreenKey
 from searchbot.rehearsal import CENTRE, offset
 from searchbot.web import auth
 from searchbot.web.server import PAGE_HEADERS
@@ -134,3 +143,100 @@ async def test_the_screen_shows_the_public_card_in_its_language_without_contact_
         assert {g["role"] for g in case["groups"]} == {"merchant"}
     status, body = await get(room, f"/api/cases/{case_id}", as_officer(room, officer))
     assert FAMILY_PHONE in json.loads(body)["card"]  # officers read it as typed
+
+
+# --- 8. what one screen link may cost the bot ------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def stream(
+    client: aiohttp.ClientSession, world: World, headers: dict[str, str]
+) -> AsyncIterator[int]:
+    """An event stream held open; yields its status (the first event read when 200)."""
+    async with client.get(base(world) + "/api/events", headers=headers) as response:
+        if response.status == 200:
+            await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)
+        yield response.status
+
+
+async def test_a_screen_link_opens_a_few_event_streams_and_no_more(
+    room: World,  # noqa: F811
+) -> None:
+    officer = await room.officer()
+    token, _ = await auth.screen_token(room.services, "en")
+    other, _ = await auth.screen_token(room.services, "zh")  # another link (same second)
+    screen = {"X-Screen-Token": token}
+    async with contextlib.AsyncExitStack() as held, aiohttp.ClientSession() as client:
+        opened = [await held.enter_async_context(stream(client, room, screen)) for _ in range(4)]
+        assert opened == [200] * 4
+        async with stream(client, room, screen) as fifth:
+            assert fifth == 429
+        async with stream(client, room, {"X-Screen-Token": other}) as another_link:
+            assert another_link == 200
+        mine = as_officer(room, officer)
+        officer_streams = [await held.enter_async_context(stream(client, room, mine))
+                           for _ in range(4)]  # fmt: skip
+        assert officer_streams == [200] * 4
+        async with stream(client, room, as_officer(room, officer)) as fifth_of_the_officer:
+            assert fifth_of_the_officer == 429
+
+
+@contextlib.contextmanager
+def statements_on(world: World, table: str) -> Iterator[list[str]]:
+    """Every SQL statement the bot runs on ``table`` meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if table in statement:
+            seen.append(statement)
+
+    engine = world.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def forged_tokens() -> list[str]:
+    claims = {"e": int(time.time()) + 3600, "g": 1, "l": "en"}
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return [body + ".AAAA", body + "." + "A" * 43, body, "garbage", "." * 8]
+
+
+async def test_a_forged_screen_token_is_refused_before_the_database(
+    room: World,  # noqa: F811
+) -> None:
+    with statements_on(room, "screen_keys") as statements:
+        for token in forged_tokens():
+            for path in ("/api/cases", "/api/events", f"/api/cases/1?token={token}"):
+                headers = {} if "token=" in path else {"X-Screen-Token": token}
+                assert await get(room, path, headers) == (401, b""), (token, path)
+    assert statements == []
+    async with room.services.sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(ScreenKey))).one() == 0
+
+
+async def test_the_widest_ring_answers_from_one_computation_and_follows_a_new_group(
+    room: World,  # noqa: F811
+) -> None:
+    officer, _family, case_id = await search(room)
+    await room.says(officer, f"/verify {case_id}")
+    for _ in range(2):
+        await room.says(officer, f"/escalate {case_id}")
+    token, _ = await auth.screen_token(room.services, "en")
+    path = f"/api/cases/{case_id}"
+    answers = await asyncio.gather(
+        *(get(room, path, as_officer(room, officer)) for _ in range(3)),
+        *(get(room, path, {"X-Screen-Token": token}) for _ in range(3)),
+    )
+    spots = [json.loads(body)["blind_spots"] for status, body in answers if status == 200]
+    assert len(spots) == 6 and all(s == spots[0] for s in spots) and len(spots[0]) > 100
+    assert json.loads(answers[0][1])["stage"] == 3
+
+    # a group approved in a blind cell: the next answer no longer counts that cell blind
+    cell = spots[0][0]["cell"]
+    await room.seed_groups([h3.cell_to_latlng(cell)], first_chat_id=-6000)
+    status, body = await get(room, path, {"X-Screen-Token": token})
+    fresh = [spot["cell"] for spot in json.loads(body)["blind_spots"]]
+    assert status == 200 and cell not in fresh and fresh

@@ -10,11 +10,10 @@ name or id, nor who saw the child.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-import h3
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +23,7 @@ from searchbot.domain.grid import bounding_box, distance_m
 from searchbot.models import Alert, AuditEntry, Case, Group, GroupStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.settings import Settings
+from searchbot.web import blind
 from searchbot.words.cards import (
     age_text,
     case_card,
@@ -34,7 +34,6 @@ from searchbot.words.cards import (
 )
 from searchbot.words.texts import Raw, ref, say
 
-BLIND_SPOTS_DRAWN = coverage.MAX_CELLS  # nearest first; coverage keeps a ring within this
 GROUP_STATES = ("alerted", "checked", "waiting", "gone")
 
 
@@ -96,7 +95,12 @@ class CaseLayers:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for the API. The blind-spot layer goes as it is (``blind.Drawn``, shared
+        by every viewer of the case): copying its ~10,000 corners per fetch held the loop."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("rings", "groups", "sightings"):
+            data[name] = [asdict(item) for item in data[name]]
+        return data
 
 
 async def case_summary(
@@ -284,15 +288,8 @@ async def _blind_spots(
 ) -> list[dict[str, Any]]:
     if case.stage < 0:
         return []
-    found = await coverage.of_case(settings, session, case)
-    return [
-        {
-            "cell": spot.cell,
-            "distance_m": int(spot.distance_m),
-            "boundary": [list(point) for point in h3.cell_to_boundary(spot.cell)],
-        }
-        for spot in found.blind[:BLIND_SPOTS_DRAWN]
-    ]
+    radius = settings.escalation[case.stage].radius_m
+    return await blind.layer(session, (case.center_lat, case.center_lon), radius)
 
 
 async def _sightings(
