@@ -1,0 +1,87 @@
+"""The second red team's findings on the chat side (issue 24), end to end over HTTP against
+the fake Bot API: each hostile or careless move changes nothing and reveals nothing.
+
+- a forged **Exit watched** from a merchant group, or for an exit the alert did not offer;
+- **Match** on a case no officer has verified: the family learns the place only once verified;
+- a found child's report, its officers' card and pin, and the finder's id, after the purge;
+- **Exit watched** after a case's purge: who pressed it;
+- a conversation's answer to somebody who blocked the bot: the words it carried;
+- a found-child link naming a group the finder is not in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from fakegram import FakeBotApi, FakeMessage, FakeUser
+from searchbot.models import ExitWatch, Landmark
+from searchbot.words.texts import say
+from tests.test_permissions import changes, press, snapshot
+from tests.test_playbooks import add_groups, add_landmarks, alert_in
+from tests.world import CENTRE, World, offset
+
+FINDER_PHONE = "13900139000"
+FAMILY_PHONE = "13812345678"
+FINDER_NAME = "Guard Zhang"
+CHILD_WORDS = "says his name is Ming"
+
+
+async def landmark_ids(world: World) -> dict[str, int]:
+    async with world.services.sessions() as session:
+        return {lm.name: lm.id or 0 for lm in (await session.exec(select(Landmark))).all()}
+
+
+async def exit_watches(world: World) -> list[ExitWatch]:
+    async with world.services.sessions() as session:
+        return list((await session.exec(select(ExitWatch).order_by(col(ExitWatch.id)))).all())
+
+
+# --- 3. Exit watched from the wrong group, or for an exit not offered -------------------------
+
+
+async def test_exit_watched_counts_only_from_a_guard_group_for_the_exits_its_alert_offered(
+    world: World, fake: FakeBotApi, tmp_path: Path
+) -> None:
+    await add_landmarks(world, tmp_path)
+    officer = await world.officer()
+    chats = await add_groups(world, fake, [
+        (-321, "guard", "en", offset(CENTRE, -50, 0)),
+        (-322, "merchant", "en", offset(CENTRE, 60, 0)),
+    ])  # fmt: skip
+    case_id = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    doors = await landmark_ids(world)
+    guard = fake.user(7501, first_name="Guard", language_code="en")
+    keeper = fake.user(7502, first_name="Keeper", language_code="en")
+    fake.add_member(chats[-321], guard)
+    fake.add_member(chats[-322], keeper)
+    guards_alert, shop_alert = alert_in(fake, -321), alert_in(fake, -322)
+    assert not any("🚪" in t for t in shop_alert.button_texts)
+
+    forged: list[tuple[str, FakeUser, str, FakeMessage]] = [
+        ("a merchant group's member, on its own alert", keeper,
+         f"ew:{case_id}:{doors['East Gate']}", shop_alert),
+        ("a guard, for the car park 2 km away that the alert did not offer", guard,
+         f"ew:{case_id}:{doors['Far Car Park']}", guards_alert),
+        ("a guard, for a landmark that is no exit", guard,
+         f"ew:{case_id}:{doors['Old Tea House']}", guards_alert),
+    ]  # fmt: skip
+    toasts = []
+    for what, user, data, on in forged:
+        before = await snapshot(world)
+        heard = await press(world, user, data, on)
+        assert changes(before, await snapshot(world)) == [], what
+        assert await exit_watches(world) == [], what
+        toasts.append(heard.toast)
+    assert toasts == [say("en", "exit_not_offered")] * len(forged)
+    status = await world.says(officer, f"/case {case_id}")
+    assert "0 of 3 watched" in status.body
+
+    # the press on the alert's own button still counts
+    pressed = fake.click(guard, guards_alert, "Exit watched: East Gate")
+    await fake.wait_for(lambda: pressed in fake.callback_answers)
+    await world.settle()
+    (watch,) = await exit_watches(world)
+    assert watch.landmark_id == doors["East Gate"] and watch.group_chat_id == -321
+    assert fake.violations == []
