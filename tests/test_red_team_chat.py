@@ -11,15 +11,18 @@ the fake Bot API: each hostile or careless move changes nothing and reveals noth
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeMessage, FakeUser
-from searchbot.models import ExitWatch, Landmark
+from searchbot.models import AuditEntry, ExitWatch, Landmark
+from searchbot.operations import retention
 from searchbot.words.texts import say
 from tests.test_permissions import changes, press, snapshot
 from tests.test_playbooks import add_groups, add_landmarks, alert_in
+from tests.test_retention import RETENTION, age_case
 from tests.world import CENTRE, World, offset
 
 FINDER_PHONE = "13900139000"
@@ -85,3 +88,30 @@ async def test_exit_watched_counts_only_from_a_guard_group_for_the_exits_its_ale
     (watch,) = await exit_watches(world)
     assert watch.landmark_id == doors["East Gate"] and watch.group_chat_id == -321
     assert fake.violations == []
+
+
+# --- 6. Exit watched after the purge ----------------------------------------------------------
+
+
+async def test_a_purged_case_keeps_no_id_of_the_guard_who_watched_an_exit(
+    world: World, fake: FakeBotApi, tmp_path: Path
+) -> None:
+    await add_landmarks(world, tmp_path)
+    officer = await world.officer()
+    chats = await add_groups(world, fake, [(-321, "guard", "en", offset(CENTRE, -50, 0))])
+    case_id = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    guard = fake.user(7501, first_name="Guard", language_code="en")
+    fake.add_member(chats[-321], guard)
+    pressed = fake.click(guard, alert_in(fake, -321), "Exit watched: East Gate")
+    await fake.wait_for(lambda: pressed in fake.callback_answers)
+    await world.says(officer, f"/close {case_id} found")
+    await age_case(world, case_id, RETENTION + timedelta(days=1))
+    assert (await retention.purge(world.services)).cases == [case_id]
+
+    (watch,) = await exit_watches(world)  # the figure stays: an exit was watched, when
+    assert watch.user_id != guard.user_id
+    async with world.services.sessions() as session:
+        entries = (await session.exec(select(AuditEntry))).all()
+    assert [e for e in entries if e.action == "exit_watched"]
+    assert not any(e.actor_user_id == guard.user_id for e in entries)
+    assert "East Gate" not in repr([e.detail for e in entries if e.case_id == case_id])
