@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeMessage, FakeUser
-from searchbot.models import AuditEntry, ExitWatch, Landmark
+from searchbot.models import AuditEntry, ExitWatch, Landmark, OutboxMessage
 from searchbot.operations import retention
 from searchbot.words.texts import say
 from tests.test_permissions import changes, press, snapshot
@@ -115,3 +115,29 @@ async def test_a_purged_case_keeps_no_id_of_the_guard_who_watched_an_exit(
     assert [e for e in entries if e.action == "exit_watched"]
     assert not any(e.actor_user_id == guard.user_id for e in entries)
     assert "East Gate" not in repr([e.detail for e in entries if e.case_id == case_id])
+
+
+# --- 7. Words queued for somebody who blocked the bot -----------------------------------------
+
+
+async def test_an_answer_cut_off_by_a_block_keeps_no_words(world: World, fake: FakeBotApi) -> None:
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    await world.says(family, "/report")
+    await world.says(family, "/skip")
+    await world.says(family, "Qiaoqiao Lianhua")
+    sex = await world.says(family, "6", asks="Boy")
+    await world.taps(family, sex, "Boy")
+    await world.says(family, "red coat, yellow boots")
+    when = await world.says(family, location=CENTRE, asks="Just now")
+    await world.taps(family, when, "Just now")
+    fake.send(family, text=FAMILY_PHONE)  # the summary (name, description, phone) is queued…
+    fake.block(family)  # …and the family blocks the bot before it goes
+    await world.settle()
+    assert not any("Qiaoqiao" in m.body for m in fake.messages(family.user_id))
+    async with world.services.sessions() as session:
+        rows = (await session.exec(select(OutboxMessage))).all()
+    dead = [r for r in rows if r.chat_id == family.user_id and r.status == "dead"]
+    assert dead, "the answer died with the block"
+    stored = repr([r.model_dump() for r in rows])
+    for words in ("Qiaoqiao", "yellow boots", FAMILY_PHONE):
+        assert words not in stored, words
