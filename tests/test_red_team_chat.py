@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeMessage, FakeUser
-from searchbot.models import AuditEntry, ExitWatch, Landmark, OutboxMessage
+from searchbot.models import AuditEntry, ExitWatch, FoundReport, Landmark, OutboxMessage
 from searchbot.operations import retention
 from searchbot.words.texts import say
 from tests.test_permissions import changes, press, snapshot
@@ -39,6 +39,15 @@ async def landmark_ids(world: World) -> dict[str, int]:
 async def exit_watches(world: World) -> list[ExitWatch]:
     async with world.services.sessions() as session:
         return list((await session.exec(select(ExitWatch).order_by(col(ExitWatch.id)))).all())
+
+
+def found_card(fake: FakeBotApi, chat_id: int) -> FakeMessage:
+    return next(m for m in fake.messages(chat_id) if "CHILD FOUND ALONE" in m.body)
+
+
+async def reports(world: World) -> list[FoundReport]:
+    async with world.services.sessions() as session:
+        return list((await session.exec(select(FoundReport))).all())
 
 
 # --- 3. Exit watched from the wrong group, or for an exit not offered -------------------------
@@ -141,3 +150,29 @@ async def test_an_answer_cut_off_by_a_block_keeps_no_words(world: World, fake: F
     stored = repr([r.model_dump() for r in rows])
     for words in ("Qiaoqiao", "yellow boots", FAMILY_PHONE):
         assert words not in stored, words
+
+
+# --- 9. A found-child link naming somebody else's group ---------------------------------------
+
+
+async def test_a_found_report_names_a_group_only_when_the_finder_is_in_it(
+    world: World, fake: FakeBotApi
+) -> None:
+    officer = await world.officer()
+    guards = await world.group(-201, "Mall guards", offset(CENTRE, 100, 0), officer, "guard")
+    stranger = fake.user(7601, first_name="Stranger", language_code="en")
+    await world.found_child(stranger, offset(CENTRE, 50, 0), group_chat_id=-201)
+    card = await fake.wait_for(lambda: found_card(fake, officer.user_id))
+    assert "Mall guards" not in card.body and "via group" not in card.body
+    (report,) = await reports(world)
+    assert report.group_chat_id is None
+
+    member = fake.user(7602, first_name=FINDER_NAME, language_code="en")
+    fake.add_member(guards, member)
+    await world.settle()
+    await world.found_child(member, offset(CENTRE, 60, 0), group_chat_id=-201)
+    cards = await fake.wait_for(
+        lambda: [m for m in fake.messages(officer.user_id) if "CHILD FOUND ALONE F2" in m.body]
+    )
+    assert "via group Mall guards" in cards[0].body
+    assert fake.violations == []
