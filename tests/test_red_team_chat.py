@@ -99,6 +99,58 @@ async def test_exit_watched_counts_only_from_a_guard_group_for_the_exits_its_ale
     assert fake.violations == []
 
 
+# --- 4. Match on an unverified case -----------------------------------------------------------
+
+
+async def test_match_on_an_unverified_case_holds_the_place_until_an_officer_verifies(
+    world: World, fake: FakeBotApi
+) -> None:
+    officer = await world.officer()
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    finder = fake.user(7301, first_name="Finder", language_code="en")
+    where = offset(CENTRE, 120, 0)
+    await world.found_child(finder, where)
+    card = await fake.wait_for(lambda: found_card(fake, officer.user_id))
+    before = len(fake.messages(family.user_id))
+    await world.taps(officer, card, f"Match #{case_id}")
+
+    told = fake.messages(family.user_id)[before:]
+    assert told, "the family hears that a child was found"
+    assert all(m.location is None for m in told), "no pin before verification"
+    coordinates = f"{where[0]:.3f}"
+    assert not any(coordinates in m.body or "Please wait there" in m.body for m in told)
+    assert any("police are on the way" in m.body for m in fake.messages(finder.user_id))
+    matched = next(m for m in fake.messages(officer.user_id) if "matched with" in m.body)
+    assert f"#{case_id} is not verified" in matched.body and "Verify" in matched.button_texts[0]
+
+    await world.taps(officer, matched, "Verify")
+    await world.settle()
+    now = fake.messages(family.user_id)[before:]
+    place = [m for m in now if "may be yours" in m.body and "Please wait there" in m.body]
+    assert len(place) == 1
+    assert sum(m.location is not None for m in now) == 1
+    await world.says(officer, f"/verify {case_id}")  # a second verification sends nothing more
+    assert sum(m.location is not None for m in fake.messages(family.user_id)) == 1
+    assert fake.violations == []
+
+
+async def test_match_on_a_verified_case_tells_the_family_at_once(
+    world: World, fake: FakeBotApi
+) -> None:
+    officer = await world.officer()
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case_id = await world.report(family)
+    await world.says(officer, f"/verify {case_id}")
+    finder = fake.user(7301, first_name="Finder", language_code="en")
+    await world.found_child(finder, offset(CENTRE, 120, 0))
+    card = await fake.wait_for(lambda: found_card(fake, officer.user_id))
+    await world.taps(officer, card, f"Match #{case_id}")
+    told = [m for m in fake.messages(family.user_id) if "Please wait there" in m.body]
+    assert len(told) == 1
+    assert sum(m.location is not None for m in fake.messages(family.user_id)) == 1
+
+
 # --- 6. Exit watched after the purge ----------------------------------------------------------
 
 

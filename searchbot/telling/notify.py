@@ -301,6 +301,9 @@ async def _case_verified(services: Services, session: AsyncSession, event: CaseV
     case = await _case(session, event.case_id)
     for held in await q.held_sightings(session, event.case_id):
         await _share_with_family(services, session, case, held)
+    matched = await q.matched_report(session, event.case_id)
+    if matched is not None:  # matched before it was verified: the place was held back
+        await _match_place_to_family(services, session, case, matched)
     await _officer_notice(
         services, session, "verified_by", case_id=event.case_id, ref=ref(event.case_id),
         by=event.by_name,
@@ -624,26 +627,44 @@ async def _found_waiting(services: Services, session: AsyncSession, case: Case) 
 
 
 async def _child_matched(services: Services, session: AsyncSession, event: ChildMatched) -> None:
-    """The family: only the place (contact details out) and a pin. The finder: only that the
-    police are coming. Officers: the match, with the handover checklist."""
+    """The family: only the place (contact details out) and a pin, once the case is verified
+    (before that, only that a child was found: the reporter may be the person the child ran
+    from; ``_case_verified`` sends the place). The finder: only that the police are coming.
+    Officers: the match, with the handover checklist."""
     case = await _case(session, event.case_id)
     report = await session.get(FoundReport, event.found_id)
     assert report is not None
     now, top = services.now(), found.TOP
-    place = found.for_public(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}")
-    family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
-    for out in (family, Out(location=(report.lat, report.lon))):
-        await enqueue(session, case.reporter_chat_id, out, kind="match", case_id=case.id,
-                      lane=PEOPLE, rank=top, now=now)  # fmt: skip
+    held = case.verified_at is None
+    if held:
+        await enqueue(session, case.reporter_chat_id,
+                      Out(say(case.language, "match_family_held", ref=ref(case.id or 0))),
+                      kind="match", case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
+    else:
+        await _match_place_to_family(services, session, case, report)
     await enqueue(session, report.reporter_chat_id, Out(say(report.language, "match_finder")),
                   kind="match", case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
 
     def render(lang: str) -> Out:
-        text = say(lang, "match_officers", ref=ref(case.id or 0), fref=found.fref(report.id or 0),
+        key = "match_officers_held" if held else "match_officers"
+        text = say(lang, key, ref=ref(case.id or 0), fref=found.fref(report.id or 0),
                    by=event.by, place=report.place_text or "")  # fmt: skip
-        return Out(text, buttons=found.checklist_buttons(report, lang))
+        verify = ((Verify(case.id or 0).button(say(lang, "btn_verify")),),) if held else ()
+        return Out(text, buttons=verify + found.checklist_buttons(report, lang))
 
     await _tell_first(services, session, render, case.id)
+
+
+async def _match_place_to_family(
+    services: Services, session: AsyncSession, case: Case, report: FoundReport
+) -> None:
+    """Where the matched child is, for a verified case's family: the place (contact details
+    out) and a pin, ahead of everything else."""
+    place = found.for_public(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}")
+    family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
+    for out in (family, Out(location=(report.lat, report.lon))):
+        await enqueue(session, case.reporter_chat_id, out, kind="match", case_id=case.id,
+                      lane=PEOPLE, rank=found.TOP, now=services.now())  # fmt: skip
 
 
 async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None:
