@@ -179,6 +179,9 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, index=True)
+    # a found child's report the message tells of: the officers' card and pin, the family's
+    # place after a match; they are deleted with the report when it is forgotten
+    found_id: int | None = Field(default=None, index=True)
     chat_id: int = _bigint(nullable=False, index=True)
     kind: str = Field(max_length=24)
     lane: int = 0

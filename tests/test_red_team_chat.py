@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from fakegram import FakeBotApi, FakeMessage, FakeUser
+from searchbot.cases import found
 from searchbot.models import AuditEntry, ExitWatch, FoundReport, Landmark, OutboxMessage
 from searchbot.operations import retention
 from searchbot.words.texts import say
@@ -149,6 +150,48 @@ async def test_match_on_a_verified_case_tells_the_family_at_once(
     told = [m for m in fake.messages(family.user_id) if "Please wait there" in m.body]
     assert len(told) == 1
     assert sum(m.location is not None for m in fake.messages(family.user_id)) == 1
+
+
+# --- 5. A found child's report after the retention period -------------------------------------
+
+
+async def outbox_text(world: World) -> str:
+    async with world.services.sessions() as session:
+        rows = (await session.exec(select(OutboxMessage))).all()
+    return repr([row.model_dump() for row in rows])
+
+
+async def test_a_found_report_leaves_no_card_pin_or_finder_after_it_is_forgotten(
+    world: World, fake: FakeBotApi, database_url: str
+) -> None:
+    officer = await world.officer()
+    finder = fake.user(7501, first_name=FINDER_NAME, language_code="en")
+    await world.found_child(finder, offset(CENTRE, 50, 0), description=f"red coat, {CHILD_WORDS}")
+    card = await fake.wait_for(lambda: found_card(fake, officer.user_id))
+    assert card.photo_file_id is not None
+    (report,) = await reports(world)
+    photo = report.photo_file_id
+    assert photo is not None
+    held = await outbox_text(world)
+    for secret in (FINDER_PHONE, FINDER_NAME, CHILD_WORDS, photo):
+        assert secret in held, secret  # the officers' card and pin are outbox rows
+    await world.taps(officer, card, "Close this report")
+
+    world.clock.advance(RETENTION + timedelta(days=1))
+    assert await found.forget(world.services) == 1
+    assert await reports(world) == []
+    left = await outbox_text(world)
+    for secret in (FINDER_PHONE, FINDER_NAME, CHILD_WORDS, photo, f"{report.lat:.5f}"):
+        assert secret not in left, secret
+    async with world.services.sessions() as session:
+        entries = (await session.exec(select(AuditEntry))).all()
+    assert not any(e.actor_user_id == finder.user_id for e in entries)
+    assert any(e.action == "found" for e in entries)  # that there was one stays
+    if database_url.startswith("sqlite"):  # the write-ahead log folded and emptied
+        path = Path(database_url.split("///", 1)[1])
+        wal = path.with_name(path.name + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert FINDER_PHONE.encode() not in path.read_bytes()
 
 
 # --- 6. Exit watched after the purge ----------------------------------------------------------

@@ -146,13 +146,18 @@ class Services:
             )
 
     async def pin_for_officers(
-        self, session: AsyncSession, point: tuple[float, float], case_id: int | None = None
+        self,
+        session: AsyncSession,
+        point: tuple[float, float],
+        case_id: int | None = None,
+        found_id: int | None = None,
     ) -> None:
-        """A map pin after a card: officers plan with a map."""
+        """A map pin after a card: officers plan with a map. ``found_id``: a found child's
+        pin, forgotten with the report."""
         for chat_id, _ in await self.officer_chats(session):
             await enqueue(
                 session, chat_id, Out(location=point).to_payload() | {FOR_OFFICERS: True},
-                kind="pin", case_id=case_id, lane=PEOPLE, now=self.now(),
+                kind="pin", case_id=case_id, lane=PEOPLE, now=self.now(), found_id=found_id,
             )  # fmt: skip
 
     async def audit(

@@ -591,8 +591,8 @@ async def _child_found(services: Services, session: AsyncSession, event: ChildFo
         buttons = (*_match_buttons(candidates, lang), _close_row(report, lang))
         return Out(text=text, photo=report.photo_file_id, buttons=buttons)
 
-    await _tell_first(services, session, render)
-    await services.pin_for_officers(session, (report.lat, report.lon))
+    await _tell_first(services, session, render, found_id=report.id)
+    await services.pin_for_officers(session, (report.lat, report.lon), found_id=report.id)
 
 
 async def _found_waiting(services: Services, session: AsyncSession, case: Case) -> None:
@@ -623,7 +623,7 @@ async def _found_waiting(services: Services, session: AsyncSession, case: Case) 
             )
             return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
 
-        await _tell_first(services, session, render, case.id)
+        await _tell_first(services, session, render, case.id, found_id=report.id)
 
 
 async def _child_matched(services: Services, session: AsyncSession, event: ChildMatched) -> None:
@@ -652,7 +652,7 @@ async def _child_matched(services: Services, session: AsyncSession, event: Child
         verify = ((Verify(case.id or 0).button(say(lang, "btn_verify")),),) if held else ()
         return Out(text, buttons=verify + found.checklist_buttons(report, lang))
 
-    await _tell_first(services, session, render, case.id)
+    await _tell_first(services, session, render, case.id, found_id=report.id)
 
 
 async def _match_place_to_family(
@@ -664,7 +664,7 @@ async def _match_place_to_family(
     family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
     for out in (family, Out(location=(report.lat, report.lon))):
         await enqueue(session, case.reporter_chat_id, out, kind="match", case_id=case.id,
-                      lane=PEOPLE, rank=found.TOP, now=services.now())  # fmt: skip
+                      lane=PEOPLE, rank=found.TOP, now=services.now(), found_id=report.id)  # fmt: skip
 
 
 async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None:
@@ -725,9 +725,12 @@ async def _tell_first(
     session: AsyncSession,
     render: Callable[[str], Out],
     case_id: int | None = None,
+    *,
+    found_id: int | None = None,
 ) -> None:
     """Each officer chat, ahead of everything else queued for it. A card too long for a
-    photo's caption goes as the photo, then the text with the buttons."""
+    photo's caption goes as the photo, then the text with the buttons. The rows name the found
+    child's report ``found_id``: forgetting it deletes them (they hold the finder's words)."""
     for chat_id, lang in await services.officer_chats(session):
         out = render(lang)
         outs = [out]
@@ -735,7 +738,7 @@ async def _tell_first(
             outs = [Out(photo=out.photo), replace(out, photo=None)]
         for each in outs:
             await enqueue(session, chat_id, each, kind="found", case_id=case_id, lane=PEOPLE,
-                          rank=found.TOP, now=services.now())  # fmt: skip
+                          rank=found.TOP, now=services.now(), found_id=found_id)  # fmt: skip
 
 
 # --- nobody forgets an open case ---------------------------------------------------------------
