@@ -116,7 +116,8 @@ async def _perform(update: Update, context: Context, actor: Actor, action: Actio
         case Match(found_id, case_id):
             return await found.match(services, actor, found_id, case_id)
         case WatchExit(case_id, landmark_id):
-            return await exits.watch(services, actor, case_id, landmark_id)
+            shown = _on_its_own_button(update, context.bot.id)
+            return await exits.watch(services, actor, case_id, landmark_id, on_its_button=shown)
         case TickCheck(found_id, item):
             return await found.tick(services, actor, found_id, item)
         case CloseFoundReport(found_id):

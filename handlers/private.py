@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 
 from searchbot.cases import answers, conversation, desk, found, reporting, sightings
 from searchbot.cases.services import Services
@@ -25,6 +27,7 @@ DIALOGUE_COMMANDS = set(answers.SKIP_COMMANDS)  # go to the open dialogue, which
 GROUP_COMMANDS = {"/register", "/unregister", "/status"}
 
 Command = Callable[[Services, Actor, list[str]], Awaitable[Answer]]
+GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 
 
 async def _start(services: Services, actor: Actor, args: list[str]) -> Answer:
@@ -100,12 +103,35 @@ async def on_private_message(update: Update, context: Context) -> None:
         elif handler is None:
             answer = Answer().say(say(actor.language, "unknown_command"))
         else:
-            answer = await handler(services, actor, command[1])
+            args = command[1]
+            if command[0] == "/start":
+                args = await _found_link_checked(update, context, args)
+            answer = await handler(services, actor, args)
     else:
         answer = await conversation.answer(services, actor, given)
         if answer is None:
             answer = Answer().say(say(actor.language, "start"))
     await reply(update, context, answer)
+
+
+async def _found_link_checked(update: Update, context: Context, args: list[str]) -> list[str]:
+    """``/start found_<chat id>`` names the group the finder came from, and officers read it
+    on the report ("via group …"). Anybody can type any chat id into that link: it is kept
+    only when Telegram says the finder is a member of that chat now; otherwise the report goes
+    on as a plain ``/found``, naming no group."""
+    if not args or not args[0].startswith("found_"):
+        return args
+    chat_id = parse_id(args[0].removeprefix("found_"))
+    user = update.effective_user
+    if chat_id is None or chat_id >= 0 or user is None:
+        return ["found"]
+    try:
+        member = await context.bot.get_chat_member(chat_id, user.id)
+    except TelegramError:  # no such chat, or the bot is not in it
+        return ["found"]
+    if member.status == ChatMemberStatus.RESTRICTED:
+        return args if getattr(member, "is_member", False) else ["found"]
+    return ["found"] if member.status in GONE else args
 
 
 async def on_private_edit(update: Update, context: Context) -> None:

@@ -18,6 +18,7 @@ from searchbot.cases.services import Services
 from searchbot.delivery import replies
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer, Out
+from searchbot.operations.logs import chat as log_chat
 from searchbot.telegram import menus
 from searchbot.telegram.transport import send_out
 from searchbot.words.texts import language_of
@@ -129,4 +130,4 @@ async def _send_directly(bot: Bot, services: Services, chat_id: int, out: Out) -
             await asyncio.sleep(wait)
         except NetworkError:  # a timeout or a 5xx (RetryAfter is not one)
             await asyncio.sleep(float(attempt))
-    log.warning("gave up sending a direct answer to %s", chat_id)
+    log.warning("gave up sending a direct answer to %s", log_chat(chat_id))  # a person: unnamed

@@ -90,9 +90,11 @@ async def enqueue(
     lane: Lane = PEOPLE,
     rank: float | None = None,
     dedupe_key: str | None = None,
+    found_id: int | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the outbox; with ``dedupe_key``, at most once ever (None if it exists).
-    ``rank`` orders rows within a lane; in the people lane it follows from ``kind``."""
+    ``rank`` orders rows within a lane; in the people lane it follows from ``kind``.
+    ``found_id``: the found child's report it tells of (forgotten with it)."""
     if dedupe_key is not None:
         existing = await session.exec(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -101,6 +103,7 @@ async def enqueue(
             return None
     row = OutboxMessage(
         case_id=case_id,
+        found_id=found_id,
         chat_id=chat_id,
         kind=kind,
         lane=lane,

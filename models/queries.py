@@ -11,12 +11,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..domain.grid import GroupPoint
-from .enums import CaseStatus, GroupStatus, OutboxStatus, SightingSource
+from .enums import CaseStatus, FoundReportStatus, GroupStatus, OutboxStatus, SightingSource
 from .outbox import Kind
 from .tables import (
     Alert,
     AuditEntry,
     Case,
+    FoundReport,
     Group,
     Officer,
     OutboxMessage,
@@ -131,6 +132,15 @@ async def held_sightings(session: AsyncSession, case_id: int) -> Sequence[Sighti
         .order_by(col(Sighting.id))
     )
     return (await session.exec(query)).all()
+
+
+async def matched_report(session: AsyncSession, case_id: int) -> FoundReport | None:
+    """The child found alone an officer matched with this case, while the match stands."""
+    query = select(FoundReport).where(
+        FoundReport.matched_case_id == case_id,
+        FoundReport.status == FoundReportStatus.MATCHED,
+    )
+    return (await session.exec(query)).first()
 
 
 async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMessage]:

@@ -179,6 +179,9 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, index=True)
+    # a found child's report the message tells of: the officers' card and pin, the family's
+    # place after a match; they are deleted with the report when it is forgotten
+    found_id: int | None = Field(default=None, index=True)
     chat_id: int = _bigint(nullable=False, index=True)
     kind: str = Field(max_length=24)
     lane: int = 0
@@ -344,8 +347,11 @@ class VolunteerCell(SQLModel, table=True):
 
 
 class ScreenKey(SQLModel, table=True):
-    """The secret that signs the command room's read-only screen links (one row). ``/screen
-    revoke`` replaces it and bumps ``generation``: every link given before stops working."""
+    """The generation of the command room's read-only screen links (one row). ``/screen
+    revoke`` bumps it: every link given before stops working. Links are signed with a key
+    derived from the bot's token and the generation (``searchbot.web.auth``), so that a forged
+    one is refused before the database is read; ``secret`` no longer signs anything (it is
+    still replaced at each revoke, and kept so that the schema needs no change)."""
 
     __tablename__ = "screen_keys"
 

@@ -111,16 +111,15 @@ async def test_an_officer_watches_the_search_move_and_verifies_from_the_map(
 
     # Widen now on the page: a second ring appears
     await press(page, "button[data-action=escalate]")
-    await page.wait_for_function(
-        "document.querySelectorAll('path.sb-ring').length === 2", timeout=LIVE_SECONDS * 1000
-    )
+    # (a locator, not wait_for_function: the page's Content-Security-Policy forbids eval)
+    await page.locator("path.sb-ring").nth(1).wait_for(timeout=LIVE_SECONDS * 1000)
+    assert await page.locator("path.sb-ring").count() == 2
     await room.settle()
 
     # widened from the chat: the third ring comes through the event stream
     await room.says(officer, f"/escalate {case_id}")
-    await page.wait_for_function(
-        "document.querySelectorAll('path.sb-ring').length === 3", timeout=LIVE_SECONDS * 1000
-    )
+    await page.locator("path.sb-ring").nth(2).wait_for(timeout=LIVE_SECONDS * 1000)
+    assert await page.locator("path.sb-ring").count() == 3
     assert await page.locator("path.sb-group-waiting").count() == 0  # all 4 alerted by now
     assert await page.evaluate("window.sbNoReload") is True
     assert not errors and not fake.violations

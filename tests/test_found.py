@@ -29,6 +29,7 @@ async def test_a_guard_finds_a_child_near_an_open_case(world: World, fake: FakeB
     guards = await world.group(GUARDS, "Mall guards", offset(CENTRE, 100, 0), officer, "guard")
     family = fake.user(5001, first_name="Mother", language_code="en")
     case_id = await world.report(family)
+    await world.says(officer, f"/verify {case_id}")  # unverified, the family waits for the place
     far = await world.report(fake.user(5002, first_name="Other", language_code="en"),
                              offset(CENTRE, 0, 2500))  # fmt: skip
 

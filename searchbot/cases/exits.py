@@ -25,7 +25,15 @@ from searchbot.domain.actors import Actor
 from searchbot.domain.events import ExitsUnwatched
 from searchbot.domain.grid import distance_m
 from searchbot.domain.messages import Answer
-from searchbot.models import Case, CaseStatus, ExitWatch, Landmark, LandmarkKind
+from searchbot.models import (
+    Case,
+    CaseStatus,
+    ExitWatch,
+    Group,
+    GroupRole,
+    Landmark,
+    LandmarkKind,
+)
 from searchbot.models import queries as q
 from searchbot.words.cards import clip, distance_text
 from searchbot.words.texts import Raw, ref, say
@@ -52,18 +60,26 @@ def nearest(
     return [pair for pair in ranked if pair[0] <= reach_m][:limit]
 
 
-async def watch(services: Services, actor: Actor, case_id: int, landmark_id: int) -> Answer:
-    """**Exit watched** on a guard group's alert: the first press for an exit counts."""
+async def watch(
+    services: Services, actor: Actor, case_id: int, landmark_id: int, on_its_button: bool = False
+) -> Answer:
+    """**Exit watched** on a guard group's alert: the first press for an exit counts. Only a
+    guard group's press counts, for one of the exits its alert offered, pressed on that alert's
+    own button (``on_its_button``: Telegram delivered it from a button the message carries). A
+    forged press from a shop's group, or for an exit nobody asked the group to watch, would
+    tell the officers an exit is covered when it is not."""
     async with services.sessions() as session:
         group = await q.group_by_chat(session, actor.chat_id)
         lang = group.language if group else actor.language
         alert = await q.alert_of_group(session, case_id, group.id) if group and group.id else None
         case = await session.get(Case, case_id)
-        landmark = await session.get(Landmark, landmark_id)
-        if alert is None or case is None or landmark is None or landmark.kind not in EXIT_KINDS:
+        if group is None or alert is None or case is None:
             return Answer(toast=say(lang, "stale_button"))
         if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id)))
+        landmark = await _offered(session, group, landmark_id) if on_its_button else None
+        if landmark is None:
+            return Answer(toast=say(lang, "exit_not_offered"))
         existing = await session.exec(
             select(ExitWatch).where(
                 ExitWatch.case_id == case_id, ExitWatch.landmark_id == landmark_id
@@ -82,6 +98,16 @@ async def watch(services: Services, actor: Actor, case_id: int, landmark_id: int
         except IntegrityError:  # another guard's press got there first
             return Answer(toast=say(lang, "exit_watched_already", exit=landmark.name))
     return Answer(toast=say(lang, "exit_watched_thanks", exit=landmark.name))
+
+
+async def _offered(session: AsyncSession, group: Group, landmark_id: int) -> Landmark | None:
+    """The exit ``landmark_id`` if the group's alert offered it: a guard group's nearest ways
+    out, chosen the way its alert chose them (``playbooks.jobs``); else None."""
+    if group.role != GroupRole.GUARD or group.lat is None or group.lon is None:
+        return None
+    near = nearest(await ways_out(session), (group.lat, group.lon), PER_GUARD_GROUP,
+                   GUARD_REACH_M)  # fmt: skip
+    return next((landmark for _, landmark in near if landmark.id == landmark_id), None)
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,16 @@ from searchbot.domain.clock import local_hhmm
 from searchbot.domain.events import ChildFound, ChildMatched
 from searchbot.domain.messages import Answer, Button, Out
 from searchbot.models import (
+    AuditEntry,
     Case,
     CaseStatus,
     Dialogue,
     FoundReport,
     FoundReportStatus,
     GroupStatus,
+    OutboxMessage,
     Person,
+    db,
 )
 from searchbot.models import queries as q
 from searchbot.words.buttons import Close, TickCheck
@@ -275,7 +278,8 @@ async def matched_line(session: AsyncSession, case_id: int, lang: str) -> str:
 async def forget(services: Services, dry_run: bool = False) -> int:
     """Retention: found-child reports closed (or left open, unmatched) longer than
     ``SEARCHBOT_RETENTION_DAYS`` are deleted with everything they held (the photo's file id,
-    the description, the finder's name and phone); the audit log keeps that there was one."""
+    the description, the finder's name and phone) and the messages that told of them; the
+    audit log keeps that there was one, not who the finder was."""
     cutoff = services.now() - timedelta(days=services.settings.retention_days)
     old = or_(
         and_(
@@ -289,6 +293,20 @@ async def forget(services: Services, dry_run: bool = False) -> int:
         ids = list((await session.exec(select(FoundReport.id).where(old))).all())
         if ids and not dry_run:
             await session.exec(delete(FoundReport).where(old))  # type: ignore[call-overload]
+            await _forget_traces(session, [i for i in ids if i is not None])
             await services.audit.record(session, None, "found_forgotten", None, found=ids)
             await session.commit()
+            await db.fold_journal(session)  # SQLite: the deleted words out of the -wal file too
     return len(ids)
+
+
+async def _forget_traces(session: AsyncSession, ids: list[int]) -> None:
+    """What the forgotten reports left elsewhere: the officers' cards and pins, the family's
+    place after a match (outbox rows naming the report), and the finder's id on the ``found``
+    audit entry (like a sighter's after a case's purge)."""
+    await session.exec(delete(OutboxMessage).where(col(OutboxMessage.found_id).in_(ids)))  # type: ignore[call-overload]
+    entries = await session.exec(select(AuditEntry).where(AuditEntry.action == "found"))
+    for entry in entries.all():
+        if entry.detail.get("found") in ids:
+            entry.actor_user_id = None
+            session.add(entry)

@@ -223,6 +223,13 @@ async def recipient_gone(services: Services, chat_id: int, reason: str) -> None:
                 .where(*waiting, retraction)
                 .values(status=OutboxStatus.HELD, last_error=reason[:512])
             )
+        # a conversation's answer (a report's summary: name, description, phone) belongs to no
+        # case, so no purge would reach it: dying here, it keeps no words, as when it is sent
+        await session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(*waiting, col(OutboxMessage.kind) == "reply")
+            .values(payload={})
+        )
         await session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)
             .where(*waiting)

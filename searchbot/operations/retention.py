@@ -29,6 +29,7 @@ from searchbot.models import (
     Case,
     CaseStatus,
     Dialogue,
+    ExitWatch,
     Officer,
     OutboxMessage,
     Person,
@@ -133,6 +134,10 @@ async def _forget_cases(session: AsyncSession, services: Services, cases: list[C
     )
     # who pressed "Checked" goes; the group's figure (the alert's checked_at) stays
     await session.exec(delete(AlertCheck).where(col(AlertCheck.case_id).in_(ids)))  # type: ignore[call-overload]
+    # who pressed "Exit watched" too; which group watched which exit, and when, stays
+    await session.exec(  # type: ignore[call-overload]
+        update(ExitWatch).where(col(ExitWatch.case_id).in_(ids)).values(user_id=0)
+    )
     await session.exec(delete(OutboxMessage).where(col(OutboxMessage.case_id).in_(ids)))  # type: ignore[call-overload]
 
 
@@ -170,7 +175,7 @@ async def _forget_sightings(session: AsyncSession, ids: list[int]) -> None:
 
 
 # Actions of the family and of passers-by; officers' actions keep their actor (accountability).
-PUBLIC_ACTIONS = ("report", "sighting", "checked")
+PUBLIC_ACTIONS = ("report", "sighting", "checked", "exit_watched")
 # Detail values that name no one (an outcome, how a sighting came in); any other text goes.
 PLAIN_DETAILS = ("outcome", "source")
 

@@ -59,19 +59,21 @@ async def tell_officers(
     case_id: int | None = None,
     dedupe: str | None = None,
     rank: float | None = None,
+    found_id: int | None = None,
 ) -> None:
     """One message per officer chat, each in that chat's language, marked as officers' news:
     the dispatcher sends it only to someone who is still an officer when it goes, and removing
     an officer cancels what is still queued for them. A card too long for a photo's caption
     goes as the photo, then the text with the buttons. ``rank``: its place in the chat's
-    queue (a found child goes ahead of everything)."""
+    queue (a found child goes ahead of everything). ``found_id``: the found child's report the
+    rows tell of: forgetting it deletes them (they hold the finder's words)."""
     for chat_id, language in await officer_chats(services, session):
         key = f"{dedupe}:{chat_id}" if dedupe else None
         for part, out in enumerate(_caption_split(render(language).for_chat(chat_id))):
             await enqueue(
                 session, chat_id, out.to_payload() | {FOR_OFFICERS: True}, kind=kind,
                 case_id=case_id, lane=PEOPLE, now=services.now(), rank=rank,
-                dedupe_key=f"{key}:{part}" if key and part else key,
+                dedupe_key=f"{key}:{part}" if key and part else key, found_id=found_id,
             )  # fmt: skip
 
 
@@ -89,10 +91,18 @@ async def pin_for_officers(
     *,
     kind: Kind = Kind.PIN,
     rank: float | None = None,
+    found_id: int | None = None,
 ) -> None:
-    """A map pin after a card: officers plan with a map."""
+    """A map pin after a card: officers plan with a map. ``found_id``: a found child's pin,
+    forgotten with the report."""
     await tell_officers(
-        services, session, lambda _: Out(location=point), kind=kind, case_id=case_id, rank=rank
+        services,
+        session,
+        lambda _: Out(location=point),
+        kind=kind,
+        case_id=case_id,
+        rank=rank,
+        found_id=found_id,
     )
 
 

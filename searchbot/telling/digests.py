@@ -32,7 +32,8 @@ from searchbot.words.texts import Raw, plain, ref, say
 REQUESTS = Kind.REQUESTS_DIGEST
 VERIFY = Kind.VERIFY_DIGEST
 SHOWN = 10  # entries listed with their buttons; the rest are counted (and /groups pending)
-TITLE_MAX = 32
+TITLE_MAX = 32  # a button's label
+TITLE_WHOLE = 128  # Telegram's longest group title: the line shows it all (ten fit a message)
 
 
 async def refresh(services: Services, session: AsyncSession, kind: Kind) -> None:
@@ -103,10 +104,14 @@ def _requests(groups: Sequence[Group], lang: str) -> Out:
     lines = [say(lang, "digest_requests_head", count=len(groups))]
     buttons: list[tuple[Button, ...]] = []
     for group in groups[:SHOWN]:
+        # the whole title in the line (the officer approves what it says, all of it); the
+        # button's label is cut to fit
         title = clip(group.title or str(group.chat_id), TITLE_MAX)
         lines.append(
             say(
-                lang, "digest_requests_line", title=title, role=say(lang, f"role_{group.role}"),
+                lang, "digest_requests_line",
+                title=clip(group.title or str(group.chat_id), TITLE_WHOLE),
+                role=say(lang, f"role_{group.role}"),
                 chat_id=group.chat_id, lat=f"{group.lat or 0:.5f}", lon=f"{group.lon or 0:.5f}",
                 by=group.registered_by,
             )

@@ -29,7 +29,7 @@ from searchbot.telling.audiences import (
     pin_for_officers,
     tell_officers,
 )
-from searchbot.words.buttons import CloseFoundReport, Match
+from searchbot.words.buttons import CloseFoundReport, Match, Verify
 from searchbot.words.cards import (
     TEXT_LIMIT,
     age_text,
@@ -69,8 +69,8 @@ async def child_found(services: Services, session: AsyncSession, event: ChildFou
         buttons = (*_match_buttons(candidates, lang), _close_row(report, lang))
         return Out(text=text, photo=report.photo_file_id, buttons=buttons)
 
-    await _tell_first(services, session, render)
-    await pin_for_officers(services, session, (report.lat, report.lon))
+    await _tell_first(services, session, render, found_id=report.id)
+    await pin_for_officers(services, session, (report.lat, report.lon), found_id=report.id)
 
 
 async def found_waiting(services: Services, session: AsyncSession, case: Case) -> None:
@@ -101,30 +101,48 @@ async def found_waiting(services: Services, session: AsyncSession, case: Case) -
             )
             return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
 
-        await _tell_first(services, session, render, case.id)
+        await _tell_first(services, session, render, case.id, found_id=report.id)
 
 
 async def child_matched(services: Services, session: AsyncSession, event: ChildMatched) -> None:
-    """The family: only the place (contact details out) and a pin. The finder: only that the
-    police are coming. Officers: the match, with the handover checklist."""
+    """The family: only the place (contact details out) and a pin, once the case is verified
+    (before that, only that a child was found: the reporter may be the person the child ran
+    from; ``progress.case_verified`` sends the place). The finder: only that the police are
+    coming. Officers: the match, with the handover checklist."""
     case = await case_of(session, event.case_id)
     report = await session.get(FoundReport, event.found_id)
     assert report is not None
     now, top = services.now(), found.TOP
-    place = for_family(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}", case.language)
-    family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
-    for out in (family, Out(location=(report.lat, report.lon))):
-        await enqueue(session, case.reporter_chat_id, out, kind=Kind.MATCH, case_id=case.id,
-                      lane=PEOPLE, rank=top, now=now)  # fmt: skip
+    held = case.verified_at is None
+    if held:
+        await enqueue(session, case.reporter_chat_id,
+                      Out(say(case.language, "match_family_held", ref=ref(case.id or 0))),
+                      kind=Kind.MATCH, case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
+    else:
+        await match_place_to_family(services, session, case, report)
     await enqueue(session, report.reporter_chat_id, Out(say(report.language, "match_finder")),
                   kind=Kind.MATCH, case_id=case.id, lane=PEOPLE, rank=top, now=now)  # fmt: skip
 
     def render(lang: str) -> Out:
-        text = say(lang, "match_officers", ref=ref(case.id or 0), fref=fref(report.id or 0),
+        key = "match_officers_held" if held else "match_officers"
+        text = say(lang, key, ref=ref(case.id or 0), fref=fref(report.id or 0),
                    by=event.by, place=report.place_text or "")  # fmt: skip
-        return Out(text, buttons=found.checklist_buttons(report, lang))
+        verify = ((Verify(case.id or 0).button(say(lang, "btn_verify")),),) if held else ()
+        return Out(text, buttons=verify + found.checklist_buttons(report, lang))
 
-    await _tell_first(services, session, render, case.id)
+    await _tell_first(services, session, render, case.id, found_id=report.id)
+
+
+async def match_place_to_family(
+    services: Services, session: AsyncSession, case: Case, report: FoundReport
+) -> None:
+    """Where the matched child is, for a verified case's family: the place (contact details
+    out) and a pin, ahead of everything else."""
+    place = for_family(report.place_text or f"{report.lat:.5f}, {report.lon:.5f}", case.language)
+    family = Out(say(case.language, "match_family", ref=ref(case.id or 0), place=place))
+    for out in (family, Out(location=(report.lat, report.lon))):
+        await enqueue(session, case.reporter_chat_id, out, kind=Kind.MATCH, case_id=case.id,
+                      lane=PEOPLE, rank=found.TOP, now=services.now(), found_id=report.id)  # fmt: skip
 
 
 async def _group_title(session: AsyncSession, chat_id: int | None) -> str | None:
@@ -185,7 +203,13 @@ async def _tell_first(
     session: AsyncSession,
     render: Callable[[str], Out],
     case_id: int | None = None,
+    *,
+    found_id: int | None = None,
 ) -> None:
     """Each officer chat, ahead of everything else queued for it: officers' news like any other
-    (a removed officer's copy is cancelled), at the top of the queue."""
-    await tell_officers(services, session, render, kind=Kind.FOUND, case_id=case_id, rank=found.TOP)
+    (a removed officer's copy is cancelled), at the top of the queue. The rows name the found
+    child's report ``found_id``: forgetting it deletes them (they hold the finder's words)."""
+    await tell_officers(
+        services, session, render, kind=Kind.FOUND, case_id=case_id, rank=found.TOP,
+        found_id=found_id,
+    )  # fmt: skip

@@ -33,7 +33,7 @@ from searchbot.telling.audiences import (
     tell_officers,
     to_family,
 )
-from searchbot.telling.found_child import found_waiting
+from searchbot.telling.found_child import found_waiting, match_place_to_family
 from searchbot.telling.sightings import share_with_family
 from searchbot.words.buttons import Verify
 from searchbot.words.cards import (
@@ -166,6 +166,9 @@ async def case_verified(services: Services, session: AsyncSession, event: CaseVe
     case = await case_of(session, event.case_id)
     for held in await q.held_sightings(session, event.case_id):
         await share_with_family(services, session, case, held)
+    matched = await q.matched_report(session, event.case_id)
+    if matched is not None:  # matched before it was verified: the place was held back
+        await match_place_to_family(services, session, case, matched)
     await officer_notice(
         services, session, "verified_by", case_id=event.case_id, ref=ref(event.case_id),
         by=event.by_name,

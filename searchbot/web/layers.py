@@ -10,11 +10,10 @@ name or id, nor who saw the child.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-import h3
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,10 +23,17 @@ from searchbot.domain.grid import bounding_box, distance_m
 from searchbot.models import Alert, AuditEntry, Case, Group, GroupStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.settings import Settings
-from searchbot.words.cards import age_text, case_card, case_status, place_text, sex_text
+from searchbot.web import blind
+from searchbot.words.cards import (
+    age_text,
+    case_card,
+    case_status,
+    place_text,
+    public_case,
+    sex_text,
+)
 from searchbot.words.texts import Raw, ref, say
 
-BLIND_SPOTS_DRAWN = coverage.MAX_CELLS  # nearest first; coverage keeps a ring within this
 GROUP_STATES = ("alerted", "checked", "waiting", "gone")
 
 
@@ -46,7 +52,7 @@ class RingLayer:
 @dataclass(frozen=True)
 class GroupLayer:
     id: int
-    title: str
+    title: str  # officers only, and only while approved: see ``_title``
     role: str
     state: str  # alerted | checked | waiting (not yet alerted) | gone
     lat: float
@@ -89,20 +95,32 @@ class CaseLayers:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for the API. The blind-spot layer goes as it is (``blind.Drawn``, shared
+        by every viewer of the case): copying its ~10,000 corners per fetch held the loop."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("rings", "groups", "sightings"):
+            data[name] = [asdict(item) for item in data[name]]
+        return data
 
 
 async def case_summary(
-    settings: Settings, session: AsyncSession, case: Case, lang: str, now: datetime
+    settings: Settings,
+    session: AsyncSession,
+    case: Case,
+    lang: str,
+    now: datetime,
+    *,
+    personal: bool,
 ) -> dict[str, Any]:
-    """One line of the open-cases list (no personal field: the screen lists cases too)."""
+    """One line of the open-cases list (no personal field: the screen lists cases too; its
+    place is the public one, contact details out)."""
     alerted, checked, sightings = await q.case_counts(session, case.id or 0)
     return {
         "id": case.id,
         "ref": ref(case.id or 0),
         "age": age_text(case.age, lang),
         "sex": sex_text(case.sex, lang),
-        "place": place_text(case),
+        "place": place_text(case if personal else public_case(case, lang)),
         "minutes": minutes_between(case.created_at, now),
         "stage": case.stage + 1,
         "stages": len(settings.escalation),
@@ -141,7 +159,7 @@ async def of_case(
         status_line=status,
         counts={"alerted": alerted, "checked": checked, "sightings": seen},
         rings=await _rings(settings, session, case, entries),
-        groups=await _groups(settings, session, case),
+        groups=await _groups(settings, session, case, personal),
         blind_spots=await _blind_spots(settings, session, case),
         sightings=sightings,
         history=[_history_line(e, personal) for e in entries[-12:]],
@@ -150,15 +168,17 @@ async def of_case(
 
 
 def _public_card(case: Case, lang: str, now: datetime) -> str:
-    """What a public alert shows of the case: no phone, and no name."""
+    """What a public alert shows of the case: no phone, no name, and the family's words with
+    contact details taken out by the groups' redaction, in the screen's language."""
+    public = public_case(case, lang)
     return say(
         lang,
         "room_screen_card",
         ref=ref(case.id or 0),
         age=Raw(age_text(case.age, lang)),
         sex=Raw(sex_text(case.sex, lang)),
-        description=case.description or "",
-        place=place_text(case),
+        description=public.description or "",
+        place=place_text(public),
         time=local_hhmm(case.last_seen_at),
         minutes=minutes_between(case.last_seen_at, now),
     )
@@ -203,7 +223,9 @@ async def _rings(
     return rings
 
 
-async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list[GroupLayer]:
+async def _groups(
+    settings: Settings, session: AsyncSession, case: Case, personal: bool
+) -> list[GroupLayer]:
     """The groups the whole search reaches (the widest ring around the centre), and every group
     alerted for the case wherever it is."""
     centre = (case.center_lat, case.center_lon)
@@ -233,7 +255,7 @@ async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list
         layers.append(
             GroupLayer(
                 group.id,
-                group.title,
+                _title(group, personal),
                 group.role,
                 _state(group, alert),
                 group.lat,
@@ -243,6 +265,14 @@ async def _groups(settings: Settings, session: AsyncSession, case: Case) -> list
         )
     layers.sort(key=lambda g: g.distance_m)
     return layers
+
+
+def _title(group: Group, personal: bool) -> str:
+    """A group's title as an officer approved it; empty on the station's screen (its role
+    is drawn instead: a wall anyone in the room sees is no list of who helps where by name) and
+    for a group not approved now. A title is set at ``/register``, so a group that registered
+    again under a new one shows it only once an officer has approved that request."""
+    return group.title if personal and group.status == GroupStatus.APPROVED else ""
 
 
 def _state(group: Group, alert: Alert | None) -> str:
@@ -258,15 +288,8 @@ async def _blind_spots(
 ) -> list[dict[str, Any]]:
     if case.stage < 0:
         return []
-    found = await coverage.of_case(settings, session, case)
-    return [
-        {
-            "cell": spot.cell,
-            "distance_m": int(spot.distance_m),
-            "boundary": [list(point) for point in h3.cell_to_boundary(spot.cell)],
-        }
-        for spot in found.blind[:BLIND_SPOTS_DRAWN]
-    ]
+    radius = settings.escalation[case.stage].radius_m
+    return await blind.layer(session, (case.center_lat, case.center_lon), radius)
 
 
 async def _sightings(

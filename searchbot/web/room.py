@@ -24,7 +24,7 @@ from searchbot.words.texts import CATALOGS, EN, ref, say
 # texts the page shows, besides its own room_* messages
 PAGE_TEXTS = (
     "btn_verify", "btn_escalate", "btn_close_found", "btn_close_false", "btn_close_withdrawn",
-    "btn_credible", "btn_not_credible",
+    "btn_credible", "btn_not_credible", "role_merchant", "role_guard", "role_volunteer",
 )  # fmt: skip
 
 
@@ -45,7 +45,9 @@ async def open_cases(services: Services, viewer: Viewer) -> list[dict[str, Any]]
     now = services.now()
     async with services.sessions() as session:
         return [
-            await layers.case_summary(services.settings, session, case, viewer.language, now)
+            await layers.case_summary(
+                services.settings, session, case, viewer.language, now, personal=viewer.personal
+            )
             for case in await q.open_cases(session)
         ]
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,24 +22,29 @@ from typing import Any
 from aiohttp import web
 
 from searchbot.cases.services import Services
-from searchbot.web import auth, init_data, room
+from searchbot.web import auth, blind, init_data, room
 from searchbot.web.auth import Viewer
 from searchbot.web.events import ALL, CLOSING, CaseWatch
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 HEARTBEAT_SECONDS = 15.0
+# Event streams one link (a screen token) or one officer may hold open at once: a screen or
+# two and an officer's phone, with room for a reload. Each stream is re-checked at every event.
+STREAMS_PER_VIEWER = 4
 # The page runs only its own scripts and talks only to this server; images may come from the
 # tile server. No referrer: a screen link's token must not travel to the tile server.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; connect-src 'self'; "
-        "img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; object-src 'none'"
+        "img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
     ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+PAGE_PATHS = ("/app", "/screen")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -58,9 +64,10 @@ class CommandRoom:
         self._runner: web.AppRunner | None = None
         self._checker: asyncio.Task[object] | None = None
         self.watch = CaseWatch(services)
+        self._streams: Counter[str] = Counter()  # open event streams per viewer (stream_key)
 
     def application(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[page_headers])
         app.router.add_get("/", self._home)
         app.router.add_get("/app", self._page)
         app.router.add_get("/screen", self._page)
@@ -130,7 +137,7 @@ class CommandRoom:
 
     async def _page(self, _request: web.Request) -> web.StreamResponse:
         """The one page (Mini App and screen alike); it reads its credentials from the URL."""
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(STATIC / "index.html")
 
     async def _texts(self, request: web.Request) -> web.StreamResponse:
         """The page's labels in one language (public: no case data)."""
@@ -155,7 +162,7 @@ class CommandRoom:
         data = await room.case_layers(self._services, viewer, int(request.match_info["case"]))
         if data is None:
             return web.json_response({"error": "no such case"}, status=404)
-        return web.json_response(data)
+        return web.Response(text=blind.dumps(data), content_type="application/json")
 
     async def _act(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         if viewer.actor is None:  # the screen is read-only
@@ -173,7 +180,20 @@ class CommandRoom:
 
     async def _events(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         """Server-Sent Events: ``event: case`` with ``{"case": N}`` (0: every case) whenever
-        something the map draws changed. Credentials are checked again at every event."""
+        something the map draws changed. Credentials are checked again at every event; one link
+        or one officer holds at most ``STREAMS_PER_VIEWER`` streams (429 beyond)."""
+        key = stream_key(request, viewer)
+        if self._streams[key] >= STREAMS_PER_VIEWER:
+            return web.Response(status=429, headers={"Retry-After": str(int(HEARTBEAT_SECONDS))})
+        self._streams[key] += 1
+        try:
+            return await self._stream(request)
+        finally:
+            self._streams[key] -= 1
+            if self._streams[key] <= 0:
+                del self._streams[key]
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
         asked = request.query.get("case", "")
         wanted = int(asked) if asked.isdigit() else None
         stream = web.StreamResponse(
@@ -208,6 +228,26 @@ class CommandRoom:
         finally:
             self.watch.unsubscribe(queue)
         return stream
+
+
+def stream_key(request: web.Request, viewer: Viewer) -> str:
+    """Whose stream this is: an officer by Telegram id (each opening of the Mini App brings new
+    init data), a screen by its link's signature."""
+    if viewer.actor is not None:
+        return f"officer:{viewer.actor.user_id}"
+    token = request.headers.get("X-Screen-Token") or request.query.get("token") or ""
+    return "screen:" + token.rpartition(".")[2]
+
+
+@web.middleware
+async def page_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The page and every file it loads go out with ``PAGE_HEADERS``: one place, so that no
+    route can forget the Content-Security-Policy (without it, markup that slipped into the page
+    would run with the officer's credentials)."""
+    response = await handler(request)
+    if request.path in PAGE_PATHS or request.path.startswith("/static/"):
+        response.headers.update(PAGE_HEADERS)
+    return response
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

@@ -34,6 +34,42 @@
     return node;
   }
 
+  // Text, never HTML: Leaflet writes a string tooltip with innerHTML, and a group's title, a
+  // family's words or a sighter's place are whatever a stranger typed. A tooltip gets a node.
+  function tip(text) {
+    return el("span", text);
+  }
+
+  // The card, the status line and the answers to actions are the bot's own Telegram HTML
+  // (values escaped by the server). They are rebuilt from text nodes and a few inline tags, so
+  // that even a value the server failed to escape could add no element and no attribute.
+  const INLINE = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL", "CODE", "PRE"]);
+
+  function telegramHtml(markup) {
+    const parsed = new DOMParser().parseFromString(String(markup || ""), "text/html");
+    const out = document.createDocumentFragment();
+    copyText(parsed.body, out);
+    return out;
+  }
+
+  function copyText(from, to) {
+    for (const node of from.childNodes) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        to.appendChild(document.createTextNode(node.nodeValue));
+      } else if (node.nodeType === Node.ELEMENT_NODE && INLINE.has(node.tagName)) {
+        const copy = document.createElement(node.tagName.toLowerCase());
+        copyText(node, copy);
+        to.appendChild(copy);
+      } else if (node.nodeType === Node.ELEMENT_NODE && node.tagName !== "SCRIPT" && node.tagName !== "STYLE") {
+        copyText(node, to);  // any other element (a link, say): its text only
+      }
+    }
+  }
+
+  function show(id, markup) {
+    $(id).replaceChildren(telegramHtml(markup));
+  }
+
   async function api(path, options) {
     const response = await fetch(path, Object.assign({ headers: headers }, options || {}));
     if (response.status === 401 || response.status === 403) throw new Error("denied");
@@ -70,44 +106,51 @@
     for (const spot of data.blind_spots) {
       L.polygon(spot.boundary, {
         className: "sb-blind-spot", color: "#e53935", weight: 0.3, opacity: 0.4, fillOpacity: 0.1,
-      }).bindTooltip(t("room_blind_spot")).addTo(drawn);
+      }).bindTooltip(tip(t("room_blind_spot"))).addTo(drawn);
     }
     let widest = null;
     for (const ring of data.rings) {
       const circle = L.circle([ring.lat, ring.lon], {
         radius: ring.radius_m, className: "sb-ring", color: "#1e88e5", weight: 2, fill: false,
       });
-      circle.bindTooltip(ringText(ring)).addTo(drawn);
+      circle.bindTooltip(tip(ringText(ring))).addTo(drawn);
       widest = circle;
     }
     for (const group of data.groups) {
       L.circleMarker([group.lat, group.lon], {
         radius: 7, className: "sb-group sb-group-" + group.state, color: "#fff", weight: 1.5,
         fillColor: COLOURS[group.state], fillOpacity: 0.95,
-      }).bindTooltip(group.title + " — " + t("room_state_" + group.state)).addTo(drawn);
+      }).bindTooltip(tip(groupText(group))).addTo(drawn);
     }
     for (const s of data.sightings) {
       if (s.lat === null || s.lon === null) continue;
+      const number = el("div", String(s.number), { class: "sb-sighting-icon" });
+      number.style.background = SIGHTING[s.credible];
       const icon = L.divIcon({
-        className: "sb-sighting sb-sighting-" + judged(s),
-        html: '<div class="sb-sighting-icon" style="background:' + SIGHTING[s.credible] + '">' + s.number + "</div>",
-        iconSize: [24, 24],
+        className: "sb-sighting sb-sighting-" + judged(s), html: number, iconSize: [24, 24],
       });
-      L.marker([s.lat, s.lon], { icon: icon }).bindTooltip(sightingText(s)).addTo(drawn);
+      L.marker([s.lat, s.lon], { icon: icon }).bindTooltip(tip(sightingText(s))).addTo(drawn);
     }
     L.circleMarker(data.last_seen, {
       radius: 8, className: "sb-last-seen", color: "#000", weight: 3, fillColor: "#fff", fillOpacity: 1,
-    }).bindTooltip(t("room_last_seen")).addTo(drawn);
+    }).bindTooltip(tip(t("room_last_seen"))).addTo(drawn);
     if (data.centre[0] !== data.last_seen[0] || data.centre[1] !== data.last_seen[1]) {
       L.circleMarker(data.centre, {
         radius: 6, className: "sb-centre", color: "#1e88e5", weight: 3, fillColor: "#1e88e5", fillOpacity: 1,
-      }).bindTooltip(t("room_centre")).addTo(drawn);
+      }).bindTooltip(tip(t("room_centre"))).addTo(drawn);
     }
     if (framed !== data.rings.length) {  // first drawing, or a new ring: show all of it
       if (widest) map.fitBounds(widest.getBounds(), { padding: [20, 20], animate: false });
       else map.setView(data.last_seen, 16, { animate: false });
       framed = data.rings.length;
     }
+  }
+
+  // Officers see an approved group's title; the screen (and a group awaiting approval) only
+  // its role: the wall of a station is no list of who helps where by name.
+  function groupText(group) {
+    const who = group.title || t("role_" + group.role);
+    return who + " — " + t("room_state_" + group.state);
   }
 
   function judged(s) {
@@ -127,8 +170,8 @@
   function panel(data) {
     $("list").hidden = true;
     $("case").hidden = false;
-    $("card").innerHTML = data.card;  // HTML from the bot's catalogs, values escaped server-side
-    $("status").innerHTML = data.status_line;
+    show("card", data.card);
+    show("status", data.status_line);
     $("counts").textContent = t("room_counts", data.counts);
     const rings = $("rings");
     rings.replaceChildren(...data.rings.map((ring) => el("li", ringText(ring), { class: "sb-ring-line" })));
@@ -173,7 +216,7 @@
         headers: Object.assign({ "Content-Type": "application/json" }, headers),
         body: JSON.stringify(body),
       });
-      $("toast").innerHTML = result.message || "";
+      show("toast", result.message || "");
     } catch (error) {
       $("toast").textContent = t("room_not_allowed");
     }
