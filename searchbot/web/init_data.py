@@ -4,8 +4,10 @@ Telegram signs init data with a key derived from the bot token
 (https://core.telegram.org/bots/webapps#validating-data-received-via-the-web-app). aiogram's
 ``safe_parse_webapp_init_data`` checks it: the one job aiogram has here (python-telegram-bot runs
 the bot). Importing aiogram builds its whole type library (about 2.7 s of CPU on a quiet
-machine), so it is imported once, in a thread, when the command room starts (``load``): never
-at the start of a bot without the command room, and never on the event loop that sends alerts.
+machine), so the command room imports it once, in a thread, when it first checks init data
+(``load``): never at the start of a bot, never in a process whose command room nobody opens,
+and never on the event loop that sends alerts. The first officer to open the map after a start
+waits for it once.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _import_checker() -> Callable[..., Any]:
 
 
 async def load() -> Callable[..., Any]:
-    """The checker, imported in a thread the first time (the command room starts it)."""
+    """The checker, imported in a thread the first time it is needed."""
     loaded = _checker
     return loaded if loaded is not None else await asyncio.to_thread(_import_checker)
 

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from searchbot.cases.services import Services
-from searchbot.web import auth, blind, init_data, room
+from searchbot.web import auth, blind, room
 from searchbot.web.auth import Viewer
 from searchbot.web.events import ALL, CLOSING, CaseWatch
 
@@ -62,7 +62,6 @@ class CommandRoom:
         self._host, self._port = host, int(port)
         self._extra = extra
         self._runner: web.AppRunner | None = None
-        self._checker: asyncio.Task[object] | None = None
         self.watch = CaseWatch(services)
         self._streams: Counter[str] = Counter()  # open event streams per viewer (stream_key)
 
@@ -85,16 +84,12 @@ class CommandRoom:
         return app
 
     async def start(self) -> None:
-        # the Mini App's init data checker, imported in a thread meanwhile
-        self._checker = asyncio.create_task(init_data.load())
         self._runner = web.AppRunner(self.application(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         log.info("command room on %s:%s", self._host, self._port)
 
     async def stop(self) -> None:
-        if self._checker is not None:
-            self._checker.cancel()  # the import itself ends in its thread; nothing waits on it
         await self.watch.stop()
         self.watch.close_streams()  # open event streams would hold the shutdown
         if self._runner is not None:
