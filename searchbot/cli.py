@@ -109,17 +109,32 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    from searchbot.app import ALLOWED_UPDATES, build, serve
+    from searchbot.app import build, serve
 
+    if not _only_instance(settings):
+        return 2
     runtime = build(settings)
     # What is built by now lives as long as the process: out of the collector's sight, a full
     # collection no longer walks it (it held the event loop for about 90 ms at a time).
     gc.freeze()
-    if settings.webhook_url:  # the settings made sure a strong secret comes with it
-        asyncio.run(serve(runtime))
-    else:
-        runtime.application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    asyncio.run(serve(runtime))  # polling, or the webhook (its secret checked by the settings)
     return 0
+
+
+def _only_instance(settings: Settings) -> bool:
+    """SQLite serves one process: a second ``searchbot run`` on the same file stops here with
+    one line (PostgreSQL takes any number; one of them leads)."""
+    from searchbot.delivery.leadership import hold_sqlite
+
+    if not db.is_sqlite(settings.database_url) or hold_sqlite(settings.database_url):
+        return True
+    print(
+        f"searchbot: another searchbot instance is running on {settings.database_url} (it "
+        "holds the database's .lock file); SQLite serves one process: stop that one first, or "
+        "use PostgreSQL to run several",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _demo(groups: int) -> int:

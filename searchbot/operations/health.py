@@ -8,6 +8,7 @@ bot has its own registry, so tests can run several in one process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -63,6 +64,12 @@ class Metrics:
         self.tick_lag = Gauge(
             "searchbot_tick_lag_seconds", "How late the most overdue stage is", registry=r
         )
+        self.leader = Gauge(
+            "searchbot_leader", "1 while this instance leads (polls, sends, ticks)", registry=r
+        )
+        self.leader_changes = Counter(
+            "searchbot_leader_changes", "Times this instance took or lost the lead", registry=r
+        )
 
     def sent(self, kind: str, result: str) -> None:
         self.sends.labels(kind=kind, result=result).inc()
@@ -92,10 +99,17 @@ async def refresh(services: Services, metrics: Metrics) -> None:
 
 
 class OperationsServer:
-    """``/healthz`` (200 when the database answers) and ``/metrics`` on one address."""
+    """``/healthz`` (200 when the database answers, with this instance's role: ``leader`` or
+    ``standby``) and ``/metrics`` on one address."""
 
-    def __init__(self, services: Services, metrics: Metrics, listen: str) -> None:
-        self._services, self._metrics = services, metrics
+    def __init__(
+        self,
+        services: Services,
+        metrics: Metrics,
+        listen: str,
+        role: Callable[[], str] = lambda: "leader",
+    ) -> None:
+        self._services, self._metrics, self._role = services, metrics, role
         host, _, port = listen.rpartition(":")
         self._host, self._port = host, int(port)
         self._runner: web.AppRunner | None = None
@@ -124,7 +138,7 @@ class OperationsServer:
                 await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         except Exception as error:  # any failure means "not healthy"; say which
             return web.Response(status=503, text=f"database: {error.__class__.__name__}\n")
-        return web.Response(text="ok\n")
+        return web.Response(text=f"ok {self._role()}\n")
 
     async def _scrape(self, _request: web.Request) -> web.Response:
         await refresh(self._services, self._metrics)
