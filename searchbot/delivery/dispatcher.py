@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -316,18 +317,10 @@ class Dispatcher:
                 self._throttle.slot_unused()
                 self._throttle.unrecord(job.chat_id)
                 return
-            try:
-                message_id = await self._call(job)
-            except _Withdrawn:
-                pass  # its reader is no longer an officer: the row was cancelled
-            except DeliveryError as error:
-                await self._failed(job, error)
-            except Exception as error:  # an unexpected bug must not leave the row in limbo
-                log.exception("delivery of outbox row %s crashed", job.id)
-                await self._settler.failed(job, Transient(repr(error)))
-            else:
-                await self._answered()
-                await self._settler.sent(job, message_id)
+            await self._send(job)
+        except Exception as error:  # the database went while settling: the row stays sending
+            log.warning("outbox row %s could not be settled (%s); recovered at the next "
+                        "start of a leader", job.id, type(error).__name__)  # fmt: skip
         finally:
             self._busy.discard(job.chat_id)
             self._slots.release()
@@ -335,10 +328,26 @@ class Dispatcher:
                 self._waiting.discard(job.chat_id)
                 self._freed_in(self._throttle.wait_for_chat(job.chat_id))
 
-    async def _failed(self, job: Job, error: DeliveryError) -> None:
+    async def _send(self, job: Job) -> None:
+        """The claimed row's call, and what it came to written back."""
+        started = time.monotonic()
+        try:
+            message_id = await self._call(job)
+        except _Withdrawn:
+            pass  # its reader is no longer an officer: the row was cancelled
+        except DeliveryError as error:
+            await self._failed(job, error, started)
+        except Exception as error:  # an unexpected bug must not leave the row in limbo
+            log.exception("delivery of outbox row %s crashed", job.id)
+            await self._settler.failed(job, Transient(repr(error)))
+        else:
+            await self._answered()
+            await self._settler.sent(job, message_id)
+
+    async def _failed(self, job: Job, error: DeliveryError, started: float) -> None:
         """Settle a failed send; while Telegram as a whole is out of reach the row waits for
         it without using up an attempt."""
-        if isinstance(error, Transient) and self._outage.failed():
+        if isinstance(error, Transient) and self._outage.failed(started):
             await self._settler.held(job, str(error))
             return
         if not isinstance(error, Transient):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 DOWN_AFTER = 3  # transient failures in a row, with no answer between, that mean Telegram is down
-PROBE_EVERY = (1.0, 2.0, 4.0, 5.0)  # seconds between probes while it is down (then every 5 s)
+PROBE_EVERY = (1.0, 2.0)  # seconds between probes while it is down (then every 2 s)
 LATE_AFTER = 10.0  # an outage at least this long is told to the officers when it ends
 
 
@@ -34,12 +34,13 @@ class Outage:
     def down(self) -> bool:
         return self._since is not None
 
-    def failed(self) -> bool:
-        """A send timed out or got a 5xx; True if Telegram counts as down now (the row keeps
-        its attempts and waits for the outage's end)."""
+    def failed(self, started: float) -> bool:
+        """A send started at ``started`` (this clock) timed out or got a 5xx; True if Telegram
+        counts as down now (the row keeps its attempts and waits for the outage's end). The
+        outage is counted from the start of its first failed call: a timeout says so late."""
         now = self._clock()
         if self._in_a_row == 0:
-            self._first_failure = now
+            self._first_failure = started
         self._in_a_row += 1
         self._probing = False
         if self._since is None and self._in_a_row >= DOWN_AFTER:
