@@ -58,6 +58,7 @@ class Poller:
         self._in_hand: set[int] = set()  # handed over, not finished
         self._failing: set[int] = set()  # failed for want of the database, not finished yet
         self._waiting: set[int] = set()  # failed so, to be handed over again
+        self._retrying: set[int] = set()  # of those, the ones the database now answers for
         self._tries: dict[int, int] = {}  # handlings that failed so, per update
         self._done: set[int] = set()  # finished, not confirmed yet (skipped when fetched again)
         self._progress = asyncio.Event()
@@ -131,7 +132,7 @@ class Poller:
         await self._call_until_answered(self._bot.delete_webhook)  # polling, not a webhook
         failures = 0
         while True:
-            if self._waiting:
+            if self._waiting - self._retrying:
                 await self._until_database()
             if self._in_hand:
                 await self._progressed(FETCH_AHEAD)
@@ -157,8 +158,11 @@ class Poller:
             self._next = max(self._next, update_id + 1)
             if update_id in self._in_hand or update_id in self._done:
                 continue
+            if update_id in self._waiting and update_id not in self._retrying:
+                continue  # it failed meanwhile: handed over again once the database answers
             self._in_hand.add(update_id)
             self._waiting.discard(update_id)
+            self._retrying.discard(update_id)
             await self._queue.put(update)
             handed += 1
         return handed
@@ -176,6 +180,7 @@ class Poller:
         while not await self._database_ok():
             await asyncio.sleep(1.0)
         log.warning("the database answers: handling the held updates again")
+        self._retrying |= self._waiting
 
     async def _poll_failed(self, error: TelegramError, failures: int) -> None:
         if isinstance(error, Conflict):  # another process polls: it should not, say so loudly
