@@ -174,9 +174,7 @@ class Bot:
 class Fleet:
     """The bot processes of one test; all ended when it ends."""
 
-    def __init__(
-        self, fake: FakeBotApi, database_url: str, folder: Path, **env: object
-    ) -> None:
+    def __init__(self, fake: FakeBotApi, database_url: str, folder: Path, **env: object) -> None:
         self.fake, self.database_url, self.folder, self.env = fake, database_url, folder, env
         self.bots: list[Bot] = []
 
