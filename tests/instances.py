@@ -248,13 +248,17 @@ async def seed_ring(database_url: str, fake: FakeBotApi, count: int) -> None:
         await engine.dispose()
 
 
-def alert_calls(fake: FakeBotApi) -> list[int]:
-    """The groups that got an alert photo, in the order the calls were made, one entry a call."""
-    return [
-        int(call.params["chat_id"])
+def alert_calls(fake: FakeBotApi, by_arrival: bool = False) -> list[int]:
+    """The groups that got an alert photo, one entry a call, in the order the calls ended (or
+    arrived)."""
+    calls = [
+        call
         for call in fake.calls
         if call.method == "sendPhoto" and call.ok and int(call.params["chat_id"]) < 0
     ]
+    if by_arrival:
+        calls.sort(key=lambda call: call.at)
+    return [int(call.params["chat_id"]) for call in calls]
 
 
 def duplicates(fake: FakeBotApi) -> int:
