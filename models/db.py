@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Session
@@ -27,6 +27,10 @@ MIGRATIONS = Path(str(resources.files("searchbot.migrations")))
 
 Sessions = async_sessionmaker[AsyncSession]
 OUTBOX_WRITTEN = "outbox_written"
+# PostgreSQL: a commit that wrote outbox rows NOTIFYs this channel (delivered at commit, to
+# every session that LISTENs: the leading instance's dispatcher, whichever process wrote them).
+WAKE_CHANNEL = "searchbot_outbox"
+MIGRATION_LOCK = 0x5EA2C5  # advisory lock: instances starting together migrate one at a time
 
 
 def is_sqlite(url: str) -> bool:
@@ -76,6 +80,7 @@ def sessions(
     class _Session(Session):
         pass
 
+    _notify_outbox_commits(_Session)
     if after_outbox_commit is not None:
 
         @event.listens_for(_Session, "after_commit")
@@ -90,6 +95,19 @@ def sessions(
     return async_sessionmaker(
         engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
     )
+
+
+def _notify_outbox_commits(session_class: type[Session]) -> None:
+    """On PostgreSQL, a transaction that wrote outbox rows also NOTIFYs ``WAKE_CHANNEL``: the
+    notification is delivered when (and only if) it commits, so the leader, in whatever
+    process, looks at the outbox once the rows exist, without asking it again and again."""
+
+    @event.listens_for(session_class, "before_commit")
+    def _notify(session: Session) -> None:
+        if session.info.get(OUTBOX_WRITTEN):
+            connection = session.connection()
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -109,4 +127,6 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # held until this transaction ends
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         await connection.run_sync(_upgrade)

@@ -13,6 +13,8 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
@@ -26,7 +28,8 @@ from searchbot.cases.officers import OfficerRules
 from searchbot.cases.people import People
 from searchbot.cases.places import PlaceResolver
 from searchbot.cases.services import Services
-from searchbot.delivery.dispatcher import Dispatcher
+from searchbot.delivery.dispatcher import IDLE_WAIT, NOTIFIED_IDLE_WAIT, Dispatcher
+from searchbot.delivery.leadership import Leadership, Roles, announce_move
 from searchbot.domain.clock import Clock, system_clock, use_zone
 from searchbot.models import db
 from searchbot.models.db import Sessions
@@ -46,6 +49,7 @@ from searchbot.settings import Settings
 from searchbot.telegram import menus
 from searchbot.telegram.bot_http import AiohttpRequest
 from searchbot.telegram.placeholder import PlaceholderStore
+from searchbot.telegram.poller import Poller
 from searchbot.telegram.reach import reach_telegram, telegram_shown, telegram_trouble
 from searchbot.telegram.transport import TelegramTransport
 from searchbot.telegram.update_order import ChatOrderedUpdates
@@ -77,6 +81,10 @@ class Runtime:
     # the bot's HTTP clients: a start that failed before python-telegram-bot counted itself
     # initialised leaves them open, and only they know (see _built_anew)
     requests: tuple[AiohttpRequest, ...] = ()
+    leadership: Leadership | None = None  # made by build: which instance sends (see roles)
+    transport: TelegramTransport | None = None
+    poller: Poller | None = None  # polling mode: the leader's getUpdates
+    standing_by: asyncio.Task[None] | None = None  # a lead lost: what was in the air settling
 
 
 def services_for(
@@ -123,6 +131,9 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .build()
     )
     runtime = Runtime(application, services, engine, requests=requests)
+    runtime.leadership = Leadership(
+        settings.database_url, settings.leader_timeout, runtime.metrics, doorbell.ring
+    )
     application.bot_data["services"] = services
     application.bot_data["runtime"] = runtime
     handlers.install(application)
@@ -138,8 +149,7 @@ async def _post_init(application: BotApplication) -> None:
     transport = TelegramTransport(
         application.bot, services.settings.allow_paid_broadcast, placeholder
     )
-    runtime.dispatcher = Dispatcher(services, transport, metrics=runtime.metrics)
-    await runtime.dispatcher.start()  # from here on it answers the doorbell
+    runtime.transport = transport  # the dispatcher is made when this instance leads (_lead)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         _tick, interval=services.settings.tick_seconds, first=0.1, name="escalation-tick"
@@ -166,11 +176,15 @@ async def _post_init(application: BotApplication) -> None:
 def _operations(runtime: Runtime) -> OperationsServer | None:
     """``/healthz`` and ``/metrics``, when ``SEARCHBOT_METRICS_LISTEN`` asks for them."""
     listen = runtime.services.settings.metrics_listen
-    return OperationsServer(runtime.services, runtime.metrics, listen) if listen else None
+    if not listen:
+        return None
+    return OperationsServer(runtime.services, runtime.metrics, listen, _role(runtime))
 
 
 async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
+    if not _leads(runtime):
+        return  # the leader ticks (the claims would hold anyway: this saves the queries)
     try:
         await escalation.tick(runtime.services)
         await reminders.tick(runtime.services)
@@ -181,6 +195,8 @@ async def _tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
+    if not _leads(runtime):
+        return
     try:
         result = await retention.purge(runtime.services)
         await found.forget(runtime.services)
@@ -215,11 +231,9 @@ async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10)
     await application.start()
     if settings.webhook_url:
         await _start_webhook(runtime)
-        return
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=poll_interval, timeout=timeout, allowed_updates=ALLOWED_UPDATES
-    )
+    else:
+        runtime.poller = _poller(runtime, timeout)
+    await _start_leading(runtime)
 
 
 async def _start_webhook(runtime: Runtime) -> None:
@@ -228,6 +242,8 @@ async def _start_webhook(runtime: Runtime) -> None:
     assert settings.webhook_url and settings.webhook_secret
 
     async def accept(data: dict[str, Any]) -> bool:
+        if runtime.leadership is not None and runtime.leadership.unreachable:
+            raise web.HTTPServiceUnavailable  # not handled now: Telegram sends it again later
         try:
             update = Update.de_json(data, application.bot)
         except Exception:  # not an update; its content stays out of the log
@@ -335,7 +351,7 @@ async def _built_anew(settings: Settings, runtime: Runtime) -> Runtime:
     fresh = build(settings)
     fresh.metrics, fresh.operations = runtime.metrics, operations
     if operations is not None:
-        operations.serve(fresh.services, fresh.metrics)
+        operations.serve(fresh.services, fresh.metrics, _role(fresh))
         if not operations.started:  # it had passed its port to the command room
             await operations.start()
     return fresh
@@ -345,6 +361,8 @@ async def stop(runtime: Runtime) -> None:
     application = runtime.application
     if runtime.webhook is not None:
         await runtime.webhook.stop()
+    if runtime.leadership is not None:  # sends settled, handled updates confirmed, lock let go
+        await runtime.leadership.stop()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:
@@ -352,3 +370,95 @@ async def stop(runtime: Runtime) -> None:
     await application.shutdown()
     if application.post_shutdown:
         await application.post_shutdown(application)
+
+
+# --- several instances (see searchbot.delivery.leadership) --------------------------------
+
+
+async def _start_leading(runtime: Runtime) -> None:
+    """Lead if no other instance does (at once when alone), else stand by and keep trying."""
+    assert runtime.leadership is not None
+    roles = Roles(
+        lead=lambda moved: _lead(runtime, moved),
+        halt=lambda: _halt(runtime),
+        stand_by=lambda: _stand_by(runtime),
+    )
+    await runtime.leadership.start(roles)
+
+
+async def _lead(runtime: Runtime, moved: bool) -> None:
+    """This instance leads: its dispatcher resumes what the last leader left in the air (and
+    tells officers how many alerts may go twice), then it polls, if it polls."""
+    if runtime.standing_by is not None:  # our own last sends settle before any recovery
+        await runtime.standing_by
+    assert runtime.transport is not None and runtime.leadership is not None
+    notified = not runtime.services.settings.database_url.startswith("sqlite")
+    runtime.dispatcher = Dispatcher(
+        runtime.services, runtime.transport, metrics=runtime.metrics,
+        idle_wait=NOTIFIED_IDLE_WAIT if notified else IDLE_WAIT,
+        fence=runtime.leadership.claim_fence,
+    )  # fmt: skip
+    await runtime.dispatcher.start()
+    if runtime.poller is not None:
+        runtime.poller.start()
+    if moved:
+        await announce_move(runtime.services)
+
+
+def _halt(runtime: Runtime) -> None:
+    """The lead is lost: not one more send or poll from this process."""
+    if runtime.dispatcher is not None:
+        runtime.dispatcher.halt()
+    if runtime.poller is not None:
+        runtime.poller.halt()
+
+
+async def _stand_by(runtime: Runtime) -> None:
+    """After ``_halt``: the sends in the air end and are settled, the poll is over."""
+    dispatcher, runtime.dispatcher = runtime.dispatcher, None
+    poller = runtime.poller
+
+    async def settle() -> None:
+        if dispatcher is not None:
+            await dispatcher.stop()
+        if poller is not None:
+            graceful = runtime.leadership is not None and runtime.leadership.stopping
+            await poller.stop(confirm=graceful)
+
+    runtime.standing_by = asyncio.create_task(settle(), name="standing-by")
+    await runtime.standing_by
+
+
+def _leads(runtime: Runtime) -> bool:
+    return runtime.leadership is None or runtime.leadership.leading
+
+
+def _role(runtime: Runtime) -> Callable[[], str]:
+    return lambda: "leader" if _leads(runtime) else "standby"
+
+
+def _poller(runtime: Runtime, timeout: int) -> Poller:
+    """The leader's getUpdates, told how each update it hands over ends."""
+    application = runtime.application
+    poller = Poller(
+        application.bot, application.update_queue, timeout, ALLOWED_UPDATES,
+        lambda: database_answers(runtime.services),
+    )  # fmt: skip
+    processor = application.update_processor
+    if isinstance(processor, ChatOrderedUpdates):
+        processor.finished = poller.finished
+    others = dict(application.error_handlers)  # the poller's handler goes first
+    application.error_handlers.clear()
+    application.add_error_handler(poller.note_error)
+    application.error_handlers.update(others)
+    return poller
+
+
+async def database_answers(services: Services) -> bool:
+    """Whether a ``SELECT 1`` goes through now."""
+    try:
+        async with services.sessions() as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception:
+        return False
+    return True

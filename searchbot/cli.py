@@ -135,6 +135,8 @@ def _run(settings: Settings, debug: bool) -> int:
         return 2
     from searchbot.app import serve
 
+    if not _only_instance(settings):
+        return 2
     asyncio.run(serve(settings, debug))
     return 0
 
@@ -149,6 +151,22 @@ async def _engine(settings: Settings) -> AsyncEngine:
         await engine.dispose()
         raise
     return engine
+
+
+def _only_instance(settings: Settings) -> bool:
+    """SQLite serves one process: a second ``searchbot run`` on the same file stops here with
+    one line (PostgreSQL takes any number; one of them leads)."""
+    from searchbot.delivery.leadership import hold_sqlite
+
+    if not db.is_sqlite(settings.database_url) or hold_sqlite(settings.database_url):
+        return True
+    print(
+        f"searchbot: another searchbot instance is running on {settings.database_url} (it "
+        "holds the database's .lock file); SQLite serves one process: stop that one first, or "
+        "use PostgreSQL to run several",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _demo(groups: int) -> int:

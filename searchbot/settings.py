@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1, alias="SEARCHBOT_MAX_ATTEMPTS")
     retry_seconds: float = Field(default=2.0, gt=0, alias="SEARCHBOT_RETRY_SECONDS")
     allow_paid_broadcast: bool = Field(default=False, alias="SEARCHBOT_ALLOW_PAID_BROADCAST")
+    # several instances on PostgreSQL: how long a leader that stopped answering (a hung or
+    # stopped process, a cut network) keeps the lead before a standby takes over
+    leader_timeout: float = Field(default=5.0, ge=2.0, le=600.0, alias="SEARCHBOT_LEADER_TIMEOUT")
     # the command room (searchbot/web): off unless WEB_LISTEN is set
     web_listen: str | None = Field(default=None, alias="SEARCHBOT_WEB_LISTEN")
     web_url: str | None = Field(default=None, alias="SEARCHBOT_WEB_URL")

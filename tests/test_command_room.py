@@ -298,7 +298,7 @@ async def test_one_port_serves_the_room_health_and_metrics(
     settings = world_settings(fake, database_url, **environment)
     async with World(fake, settings) as world:
         assert world.runtime.operations is None and world.runtime.command_room is not None
-        assert await get(world, "/healthz") == (200, b"ok\n")
+        assert await get(world, "/healthz") == (200, b"ok leader\n")
         status, body = await get(world, "/metrics")
         assert status == 200 and b"searchbot_open_cases" in body
         assert (await get(world, "/app"))[0] == 200

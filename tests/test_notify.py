@@ -100,6 +100,8 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "SendsInDoubt": lambda s: events.SendsInDoubt(3),
     "DeliveryFailed": lambda s: events.DeliveryFailed(s.alert_row_id, s.case_id, ALERTED, "403"),
     "PhotoStuck": lambda s: events.PhotoStuck(s.alert_row_id, s.case_id, "Shop", ALERTED),
+    "LeadershipMoved": lambda s: events.LeadershipMoved(1),
+    "DeliveryLate": lambda s: events.DeliveryLate(120),
 }
 
 

@@ -135,7 +135,7 @@ async def test_health_and_metrics_follow_a_fanout(fake: FakeBotApi, database_url
     async with World(fake, settings) as world, httpx.AsyncClient() as client:
         base = f"http://127.0.0.1:{port}"
         health = await client.get(f"{base}/healthz")
-        assert health.status_code == 200 and health.text == "ok\n"
+        assert health.status_code == 200 and health.text == "ok leader\n"
         await world.seed_groups([offset(CENTRE, 100 + 20 * i) for i in range(24)])
         family = fake.user(5001, first_name="Mother", language_code="en")
         summary = await world.draft_report(family)

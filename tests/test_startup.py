@@ -153,7 +153,7 @@ async def test_the_bot_waits_for_a_bot_api_that_starts_late(
             family = fake.user(5001, first_name="Mother", language_code="en")
             answer = await Player(fake).says(family, "/start")
             assert "searchbot" in answer.body
-            assert (await get(f"http://127.0.0.1:{metrics}/healthz")) == (200, "ok\n")
+            assert (await get(f"http://127.0.0.1:{metrics}/healthz")) == (200, "ok leader\n")
             assert (await get(f"http://127.0.0.1:{metrics}/api/cases"))[0] == 401  # the room's
             print(f"Bot API up {came_up:.1f} s after the bot; /start answered at "
                   f"{time.monotonic() - began:.1f} s")  # fmt: skip

@@ -17,7 +17,13 @@ from searchbot.rehearsal import (
 )
 from searchbot.settings import Settings, load_settings
 
-TEST_DEFAULTS: dict[str, Any] = {"SEARCHBOT_TICK_SECONDS": 5.0}
+TEST_DEFAULTS: dict[str, Any] = {
+    "SEARCHBOT_TICK_SECONDS": 5.0,
+    # On PostgreSQL the bot leads on a lease renewed every second; a worker among eight on two
+    # busy cores can hold its event loop for seconds (a chart drawn), and a lapsed lease means
+    # a halt and a new start. tests/test_instances.py tests the lease with its own timeouts.
+    "SEARCHBOT_LEADER_TIMEOUT": 30.0,
+}
 
 
 def world_environment(fake: FakeBotApi, database_url: str, **overrides: Any) -> dict[str, str]:

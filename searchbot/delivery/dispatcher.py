@@ -19,21 +19,25 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from searchbot.cases.services import Services
 from searchbot.delivery.line import Head, Job, LineQueries, pending_count
+from searchbot.delivery.outage import Outage
 from searchbot.delivery.outcomes import (
     DeliveryError,
     Transient,
 )
 from searchbot.delivery.settling import Settler
 from searchbot.delivery.throttle import Throttle
-from searchbot.domain.events import SendsInDoubt
+from searchbot.domain.events import DeliveryLate, SendsInDoubt
 from searchbot.domain.messages import Op
 from searchbot.models import Group, Officer, OutboxMessage, OutboxStatus
 from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Kind, enqueue
@@ -45,6 +49,10 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
+# The same when other processes' commits wake the dispatcher (PostgreSQL's NOTIFY): the look
+# is then only a safety net.
+NOTIFIED_IDLE_WAIT = 5.0
+Fence = Callable[[], list[ColumnElement[bool]]]  # conditions a claim adds (the leader's lock)
 MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
 ORDER_WAIT = 5.0  # seconds a send waits for the claims of the sends started before it
 
@@ -64,8 +72,13 @@ class Dispatcher:
         transport: Transport,
         concurrency: int = CONCURRENCY,
         metrics: Metrics | None = None,
+        idle_wait: float = IDLE_WAIT,
+        fence: Fence = list,
     ) -> None:
         settings = services.settings
+        self._idle_wait, self._fence = idle_wait, fence
+        self._halted = False  # no claim from now on (this process no longer leads)
+        self._outage = Outage()
         self._metrics = metrics or Metrics()
         self._services = services
         self._transport = transport
@@ -109,7 +122,16 @@ class Dispatcher:
             await self._tell_possible_duplicates(alerts)
         self._runner = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
+    def halt(self) -> None:
+        """Stop sending at once: no round and no claim from now on. Calls already in the air
+        end and are settled (``stop`` waits for them)."""
+        self._halted = True
+        self._services.doorbell.release(self)
+        if self._runner:
+            self._runner.cancel()
+
     async def stop(self) -> None:
+        self._halted = True
         self._services.doorbell.release(self)
         if self._runner:
             self._runner.cancel()
@@ -180,12 +202,13 @@ class Dispatcher:
         look every ``IDLE_WAIT``."""
         self._wake.clear()
         self._freed.clear()
-        paused = self._throttle.paused_all()
+        # over the overall limit, or Telegram out of reach (then a probe at a time goes)
+        paused = max(self._throttle.paused_all(), self._outage.wait())
         if paused > 0:
-            return paused  # the bot as a whole is over the limit: nothing goes out
+            return paused
         blocked = self._throttle.blocked_chats()
         heads, now = await self._heads(set(blocked) | self._busy)
-        wait, started = IDLE_WAIT, 0
+        wait, started = self._idle_wait, 0
         for head in heads:
             job, chat_id = head.job, head.job.chat_id
             if head.in_the_air or chat_id in self._busy:
@@ -202,6 +225,9 @@ class Dispatcher:
                 wait = min(wait, self._throttle.wait_for_chat(chat_id))
                 continue
             started += 1
+            if self._outage.down:  # the probe: nothing more until it is answered
+                self._outage.probe()
+                return self._outage.wait()
             if head.queued > 1:
                 self._waiting.add(chat_id)
             else:
@@ -253,7 +279,10 @@ class Dispatcher:
             return [Head.of(row, queued) for row, queued in found.all()], now
 
     async def _claim(self, row_id: int) -> bool:
-        """Mark the row ``sending`` if it is still pending and due; False if it is not."""
+        """Mark the row ``sending`` if it is still pending and due, and this process still
+        leads (the fence); False if not."""
+        if self._halted:
+            return False
         now = self._services.now()
         async with self._services.sessions() as session:
             result = await session.exec(  # type: ignore[call-overload]
@@ -263,6 +292,7 @@ class Dispatcher:
                     col(OutboxMessage.status) == OutboxStatus.PENDING,
                 )
                 .where(col(OutboxMessage.next_attempt_at) <= now)  # not one retried meanwhile
+                .where(*self._fence())
                 .values(status=OutboxStatus.SENDING)
             )
             await session.commit()
@@ -287,23 +317,55 @@ class Dispatcher:
                 self._throttle.slot_unused()
                 self._throttle.unrecord(job.chat_id)
                 return
-            try:
-                message_id = await self._call(job)
-            except _Withdrawn:
-                pass  # its reader is no longer an officer: the row was cancelled
-            except DeliveryError as error:
-                await self._settler.failed(job, error)
-            except Exception as error:  # an unexpected bug must not leave the row in limbo
-                log.exception("delivery of outbox row %s crashed", job.id)
-                await self._settler.failed(job, Transient(repr(error)))
-            else:
-                await self._settler.sent(job, message_id)
+            await self._send(job)
+        except Exception as error:  # the database went while settling: the row stays sending
+            log.warning("outbox row %s could not be settled (%s); recovered at the next "
+                        "start of a leader", job.id, type(error).__name__)  # fmt: skip
         finally:
             self._busy.discard(job.chat_id)
             self._slots.release()
             if job.chat_id in self._waiting:
                 self._waiting.discard(job.chat_id)
                 self._freed_in(self._throttle.wait_for_chat(job.chat_id))
+
+    async def _send(self, job: Job) -> None:
+        """The claimed row's call, and what it came to written back."""
+        started = time.monotonic()
+        try:
+            message_id = await self._call(job)
+        except _Withdrawn:
+            pass  # its reader is no longer an officer: the row was cancelled
+        except DeliveryError as error:
+            await self._failed(job, error, started)
+        except Exception as error:  # an unexpected bug must not leave the row in limbo
+            log.exception("delivery of outbox row %s crashed", job.id)
+            await self._settler.failed(job, Transient(repr(error)))
+        else:
+            await self._answered()
+            await self._settler.sent(job, message_id)
+
+    async def _failed(self, job: Job, error: DeliveryError, started: float) -> None:
+        """Settle a failed send; while Telegram as a whole is out of reach the row waits for
+        it without using up an attempt."""
+        if isinstance(error, Transient) and self._outage.failed(started):
+            await self._settler.held(job, str(error))
+            return
+        if not isinstance(error, Transient):
+            await self._answered()  # a refusal is an answer: Telegram is there
+        await self._settler.failed(job, error)
+
+    async def _answered(self) -> None:
+        """Telegram answered: if it was out of reach, what waited goes now, and officers hear
+        once that delivery was late when it was out long."""
+        was_down = self._outage.down
+        late = self._outage.answered()
+        if was_down:
+            log.warning("Telegram answers again; sending what was held back")
+            self.wake()
+        if late is not None:
+            async with self._services.sessions() as session:
+                await self._services.publish(session, DeliveryLate(round(late)))
+                await session.commit()
 
     def _freed_in(self, seconds: float) -> None:
         """Look at the outbox again in ``seconds`` (a chat's pace: its next row may go)."""

@@ -122,6 +122,12 @@ class Settler:
                 job, str(error), tell=not isinstance(error, Rejected) or job.lane == Lane.ALERTS
             )
 
+    async def held(self, job: Job, error: str) -> None:
+        """Telegram is out of reach: the row goes back to the line as it was (no attempt used
+        up), to go when Telegram answers again."""
+        self._metrics.sent(job.kind, "held")
+        await self._retry(job, 0.0, error, count_attempt=False)
+
     async def _retry(self, job: Job, after: float, error: str, *, count_attempt: bool) -> None:
         async with self._services.sessions() as session:
             row = await session.get(OutboxMessage, job.id)

@@ -199,6 +199,21 @@ class PhotoStuck:
     chat_id: int
 
 
+@dataclass(frozen=True)
+class LeadershipMoved:
+    """Another instance of the bot took over sending (the one that led stopped or lost its
+    database) while ``open_cases`` cases were open."""
+
+    open_cases: int
+
+
+@dataclass(frozen=True)
+class DeliveryLate:
+    """Telegram could not be reached for ``seconds``: what was held back goes out now."""
+
+    seconds: int
+
+
 Event = (
     CaseOpened
     | GroupsAlerted
@@ -221,4 +236,6 @@ Event = (
     | SendsInDoubt
     | DeliveryFailed
     | PhotoStuck
+    | LeadershipMoved
+    | DeliveryLate
 )

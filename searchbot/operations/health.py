@@ -8,6 +8,7 @@ bot has its own registry, so tests can run several in one process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -63,6 +64,12 @@ class Metrics:
         self.tick_lag = Gauge(
             "searchbot_tick_lag_seconds", "How late the most overdue stage is", registry=r
         )
+        self.leader = Gauge(
+            "searchbot_leader", "1 while this instance leads (polls, sends, ticks)", registry=r
+        )
+        self.leader_changes = Counter(
+            "searchbot_leader_changes", "Times this instance took or lost the lead", registry=r
+        )
 
     def sent(self, kind: str, result: str) -> None:
         self.sends.labels(kind=kind, result=result).inc()
@@ -92,14 +99,21 @@ async def refresh(services: Services, metrics: Metrics) -> None:
 
 
 class OperationsServer:
-    """``/healthz`` (200 when the database answers) and ``/metrics`` on one address.
+    """``/healthz`` (200 when the database answers, with this instance's role: ``leader`` or
+    ``standby``) and ``/metrics`` on one address.
 
     ``searchbot run`` starts it before it waits for the database and Telegram: while it waits,
     ``/healthz`` answers 503 with what it waits for (``waiting``), and ``/metrics`` the counters
     without the gauges read from the database."""
 
-    def __init__(self, services: Services, metrics: Metrics, listen: str) -> None:
-        self._services, self._metrics = services, metrics
+    def __init__(
+        self,
+        services: Services,
+        metrics: Metrics,
+        listen: str,
+        role: Callable[[], str] = lambda: "leader",
+    ) -> None:
+        self._services, self._metrics, self._role = services, metrics, role
         host, _, port = listen.rpartition(":")
         self._host, self._port = host, int(port)
         self._runner: web.AppRunner | None = None
@@ -113,9 +127,9 @@ class OperationsServer:
         """The start waits for this (None: it waits for nothing any more)."""
         self._waiting = reason
 
-    def serve(self, services: Services, metrics: Metrics) -> None:
+    def serve(self, services: Services, metrics: Metrics, role: Callable[[], str]) -> None:
         """Answer for these (a bot built anew after a start that failed half-way)."""
-        self._services, self._metrics = services, metrics
+        self._services, self._metrics, self._role = services, metrics, role
 
     def add_routes(self, app: web.Application) -> None:
         """``/healthz`` and ``/metrics`` on ``app`` (the command room's, when they share a port)."""
@@ -143,7 +157,7 @@ class OperationsServer:
                 await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         except Exception as error:  # any failure means "not healthy"; say which
             return web.Response(status=503, text=f"database: {error.__class__.__name__}\n")
-        return web.Response(text="ok\n")
+        return web.Response(text=f"ok {self._role()}\n")
 
     async def _scrape(self, _request: web.Request) -> web.Response:
         if self._waiting is None:  # while starting the database may not answer yet

@@ -46,6 +46,8 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._users: dict[Hashable, int] = {}
         self._in_flight = 0
+        # Told of each update once it is done, handled or failed (the poller confirms it then).
+        self.finished: Callable[[object], None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -58,6 +60,8 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
             await self._in_order(self.order_key(update), coroutine)
         finally:
             self._in_flight -= 1
+            if self.finished is not None:
+                self.finished(update)
 
     def order_key(self, update: object) -> Hashable | None:
         """What this update must wait for: its chat, a (chat, person) for an independent press

@@ -27,12 +27,14 @@ from searchbot.domain.events import (
     ChildMatched,
     CloseRequested,
     DeliveryFailed,
+    DeliveryLate,
     Event,
     ExitsUnwatched,
     GroupDecided,
     GroupRegistered,
     GroupsAlerted,
     GroupUnregistered,
+    LeadershipMoved,
     PhotoStuck,
     RecipientGone,
     SendsInDoubt,
@@ -41,7 +43,15 @@ from searchbot.domain.events import (
     StageReached,
     VerificationOverdue,
 )
-from searchbot.telling import alerts, found_child, groups, progress, sightings, undelivered
+from searchbot.telling import (
+    alerts,
+    continuity,
+    found_child,
+    groups,
+    progress,
+    sightings,
+    undelivered,
+)
 
 Teller = Callable[[Services, AsyncSession, Any], Awaitable[None]]
 
@@ -74,4 +84,6 @@ TELLERS: dict[type, Teller] = {
     SendsInDoubt: undelivered.sends_in_doubt,
     DeliveryFailed: undelivered.delivery_failed,
     PhotoStuck: undelivered.photo_stuck,
+    LeadershipMoved: continuity.leadership_moved,
+    DeliveryLate: continuity.delivery_late,
 }

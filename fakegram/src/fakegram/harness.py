@@ -3,7 +3,7 @@
 :class:`Harness` is the base of :class:`~fakegram.server.FakeBotApi`: the world plus the record
 of every call the bot made (``calls``, ``violations``, the 429s by kind), the helpers a test
 waits with (``wait_for``, ``wait_idle``, ``wait_call``, with a readable ``report`` on timeout)
-and the switches it turns (``fail_next``, ``limit``, ``storm``).  The HTTP side that fills the
+and the switches it turns (``fail_next``, ``limit``, ``storm``, ``outage``).  The HTTP side that fills the
 record is in ``server.py``.
 """
 
@@ -77,6 +77,9 @@ class Harness(World):
         # chat -> the most calls to it that were in progress at the same time
         self.most_in_flight: dict[int, int] = {}
         self._chat_in_flight: Counter[int] = Counter()
+        # An outage (``outage()``): until when every call fails, and whether it hangs first.
+        self._outage_until = -1.0
+        self._outage_stalls = False
 
     @property
     def commands(self) -> dict[tuple[str, str], JsonDict]:
@@ -107,6 +110,18 @@ class Harness(World):
     def storm(self, seconds: float) -> None:
         """Refuse every call but getUpdates with 429 for ``seconds`` (Telegram in a flood)."""
         self._limiter.storm(seconds)
+
+    def outage(self, seconds: float, *, stall: bool = False) -> None:
+        """Telegram unreachable for ``seconds`` from now: every call, getUpdates included, is
+        answered 502 Bad Gateway at once, or with ``stall`` hangs until the outage is over and
+        then gets the 502 (a client that gives up first sees a timeout). Either way the call is
+        not carried out: nothing is sent, no update is handed out or confirmed."""
+        self._outage_until = time.monotonic() + seconds
+        self._outage_stalls = stall
+
+    def outage_left(self) -> float:
+        """Seconds of the outage still to run (0 when Telegram is reachable)."""
+        return max(0.0, self._outage_until - time.monotonic())
 
     @property
     def count_429_by_kind(self) -> dict[str, int]:

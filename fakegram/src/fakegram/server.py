@@ -182,6 +182,9 @@ class FakeBotApi(Harness):
         ``webhook_answers`` keeps each HTTP status for the tests."""
         async with aiohttp.ClientSession() as client:
             while True:
+                if self.outage_left() > 0:  # Telegram is down: it pushes nothing either
+                    await asyncio.sleep(self.outage_left())
+                    continue
                 signal = self.update_signal
                 url = self._api.webhook_url
                 batch = self.take_updates(1, self._allowed_updates) if url else []
@@ -235,6 +238,8 @@ class FakeBotApi(Harness):
         at = time.monotonic()
         if request.match_info["token"] != self.token:
             return self._finish(name, {}, at, ApiError(401, "Unauthorized"))
+        if self.outage_left() > 0:
+            return await self._unreachable(name, at)
         spec = self.spec.resolve_method(name)
         if spec is None:
             error = ApiError(404, "Not Found: method not found", violation=True)
@@ -250,6 +255,15 @@ class FakeBotApi(Harness):
             self._last_activity = time.monotonic()
             self._call_signal.set()
             self._call_signal = asyncio.Event()
+
+    async def _unreachable(self, name: str, at: float) -> web.Response:
+        """A call during an outage: 502 without carrying it out (after hanging until the outage
+        ends, when it stalls). Recorded like any failed call."""
+        if self._outage_stalls:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.outage_left()):
+                    await asyncio.Event().wait()  # the client may give up first (cancelled)
+        return self._finish(name, {}, at, ApiError(502, "Bad Gateway"))
 
     async def _serve_safely(
         self, request: web.Request, spec: MethodSpec, at: float
