@@ -392,7 +392,7 @@ async def _lead(runtime: Runtime, moved: bool) -> None:
     if runtime.standing_by is not None:  # our own last sends settle before any recovery
         await runtime.standing_by
     assert runtime.transport is not None and runtime.leadership is not None
-    notified = not runtime.services.settings.database_url.startswith("sqlite")
+    notified = not db.is_sqlite(runtime.services.settings.database_url)  # NOTIFY wakes it
     runtime.dispatcher = Dispatcher(
         runtime.services, runtime.transport, metrics=runtime.metrics,
         idle_wait=NOTIFIED_IDLE_WAIT if notified else IDLE_WAIT,

@@ -134,14 +134,14 @@ def test_telegram_counts_as_down_after_three_failures_in_a_row_and_is_probed() -
     assert breaker.answered() is None  # an answer between: one chat's trouble, not Telegram's
     assert not breaker.failed(0.2) and not breaker.failed(0.3)
     assert breaker.failed(0.4) and breaker.down
-    assert breaker.wait() == outage.PROBE_EVERY[0]  # nothing goes but a probe, once a second
+    assert breaker.wait() == outage.PROBE_EVERY  # nothing goes but a probe, once a second
     now[0] = 1.0
     assert breaker.wait() == 0.0
     breaker.probe()
     assert breaker.wait() > 0  # one probe at a time
     now[0] = 1.5
     assert breaker.failed(1.4)
-    assert breaker.wait() == pytest.approx(outage.PROBE_EVERY[1])
+    assert breaker.wait() == pytest.approx(outage.PROBE_EVERY)
     now[0] = 0.2 + outage.LATE_AFTER + 1
     assert breaker.answered() == pytest.approx(outage.LATE_AFTER + 1)  # from the first failure
     assert not breaker.down and breaker.wait() == 0.0

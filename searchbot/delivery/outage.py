@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 DOWN_AFTER = 3  # transient failures in a row, with no answer between, that mean Telegram is down
-PROBE_EVERY = (1.0, 2.0)  # seconds between probes while it is down (then every 2 s)
+PROBE_EVERY = 1.0  # seconds between probes while it is down (a probe is one message)
 LATE_AFTER = 10.0  # an outage at least this long is told to the officers when it ends
 
 
@@ -26,7 +26,6 @@ class Outage:
         self._in_a_row = 0
         self._since: float | None = None  # the first failure of the row, once it counts as down
         self._first_failure = 0.0
-        self._probes = 0
         self._next_probe = 0.0
         self._probing = False
 
@@ -45,17 +44,15 @@ class Outage:
         self._probing = False
         if self._since is None and self._in_a_row >= DOWN_AFTER:
             self._since = self._first_failure
-            self._next_probe = now + PROBE_EVERY[0]
-        elif self._since is not None:
-            self._probes += 1
-            self._next_probe = now + PROBE_EVERY[min(self._probes, len(PROBE_EVERY) - 1)]
+        if self._since is not None:
+            self._next_probe = now + PROBE_EVERY
         return self._since is not None
 
     def answered(self) -> float | None:
         """Telegram answered a send (sent, refused, 429: it is there). Returns how long it was
         out of reach when that was long enough to tell the officers, else None."""
         since, self._since = self._since, None
-        self._in_a_row, self._probes, self._probing = 0, 0, False
+        self._in_a_row, self._probing = 0, False
         if since is None:
             return None
         lasted = self._clock() - since
@@ -66,7 +63,7 @@ class Outage:
         if self._since is None:
             return 0.0
         if self._probing:
-            return PROBE_EVERY[-1]  # the probe in the air ends this wait (the dispatcher wakes)
+            return PROBE_EVERY  # the probe in the air ends this wait (the dispatcher wakes)
         return max(0.0, self._next_probe - self._clock())
 
     def probe(self) -> None:

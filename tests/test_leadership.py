@@ -1,0 +1,148 @@
+"""Leadership on PostgreSQL, in one process: one of two candidates leads, the other takes over
+when it lets go; a claim fenced by the lock fails once the lock's session is gone; a commit
+that wrote outbox rows wakes the leader through NOTIFY, a rolled back one does not. Needs
+PostgreSQL (TEST_DATABASE_URL); each test has a database of its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from sqlalchemy import update
+from sqlmodel import col
+
+from searchbot.delivery.leadership import Leadership, Roles, asyncpg_dsn
+from searchbot.domain.messages import Out
+from searchbot.models import OutboxMessage, OutboxStatus, db
+from searchbot.models.outbox import Kind, enqueue
+from searchbot.operations.health import Metrics
+from tests.instances import own_database, postgres_base
+
+pytestmark = pytest.mark.skipif(
+    not postgres_base(), reason="leadership is a PostgreSQL advisory lock: set TEST_DATABASE_URL"
+)
+
+
+@pytest.fixture
+async def url() -> AsyncIterator[str]:
+    async with own_database() as made:
+        yield made
+
+
+class Candidate:
+    """A Leadership with roles that only record what they were asked."""
+
+    def __init__(self, url: str) -> None:
+        self.metrics = Metrics()
+        self.woken = 0
+        self.led: list[bool] = []
+        self.halted = 0
+        self.leadership = Leadership(url, 3.0, self.metrics, self._wake)
+
+    def _wake(self) -> None:
+        self.woken += 1
+
+    async def _lead(self, moved: bool) -> None:
+        self.led.append(moved)
+
+    def _halt(self) -> None:
+        self.halted += 1
+
+    async def _stand_by(self) -> None:
+        pass
+
+    async def start(self) -> Candidate:
+        await self.leadership.start(Roles(self._lead, self._halt, self._stand_by))
+        return self
+
+
+async def test_one_leads_the_other_takes_over_when_it_lets_go(url: str) -> None:
+    first = await Candidate(url).start()
+    second = await Candidate(url).start()
+    try:
+        assert first.leadership.leading and first.led == [False]
+        assert not second.leadership.leading and second.led == []
+        await first.leadership.stop()
+        assert first.halted == 1
+        for _ in range(50):
+            if second.leadership.leading:
+                break
+            await asyncio.sleep(0.1)
+        assert second.led == [True]  # it saw the lock held: leading now is a move
+        assert second.metrics.leader_changes._value.get() == 1
+        assert first.metrics.leader_changes._value.get() == 2  # took it, let it go
+    finally:
+        await second.leadership.stop()
+
+
+async def test_a_claim_fenced_by_the_lock_fails_once_its_session_is_gone(url: str) -> None:
+    engine = db.create_engine(url)
+    sessions = db.sessions(engine)
+    leader = await Candidate(url).start()
+    try:
+        async with sessions() as session:
+            now = datetime.now(UTC)
+            row = await enqueue(session, 1, Out("hello"), kind=Kind.REPLY, now=now)
+            await session.commit()
+            assert row is not None
+        fence = leader.leadership.claim_fence()  # as a claim made a moment later would hold it
+
+        async def claim() -> int:
+            async with sessions() as session:
+                result = await session.exec(  # type: ignore[call-overload]
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row.id, *fence)
+                    .values(status=OutboxStatus.SENDING)
+                )
+                await session.rollback()
+                return int(result.rowcount)
+
+        assert await claim() == 1
+        killer = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            await killer.execute("SELECT pg_terminate_backend($1)", leader.leadership.pid)
+            while await killer.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1",
+                leader.leadership.pid,
+            ):
+                await asyncio.sleep(0.05)
+        finally:
+            await killer.close()
+        assert await claim() == 0  # whatever the old leader still believes
+        for _ in range(50):
+            if leader.halted:
+                break
+            await asyncio.sleep(0.05)
+        assert leader.halted and leader.leadership.claim_fence() != fence
+    finally:
+        await leader.leadership.stop()
+        await engine.dispose()
+
+
+async def test_a_commit_with_outbox_rows_wakes_the_leader_and_a_rollback_does_not(
+    url: str,
+) -> None:
+    engine = db.create_engine(url)
+    sessions = db.sessions(engine)  # no local doorbell: only NOTIFY can reach the leader
+    leader = await Candidate(url).start()
+    try:
+        now = datetime.now(UTC)
+        async with sessions() as session:
+            await enqueue(session, 1, Out("rolled back"), kind=Kind.REPLY, now=now)
+            await session.rollback()
+        await asyncio.sleep(0.3)
+        assert leader.woken == 0
+        async with sessions() as session:
+            await enqueue(session, 1, Out("kept"), kind=Kind.REPLY, now=now)
+            await session.commit()
+        for _ in range(50):
+            if leader.woken:
+                break
+            await asyncio.sleep(0.02)
+        assert leader.woken == 1
+    finally:
+        await leader.leadership.stop()
+        await engine.dispose()
