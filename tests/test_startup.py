@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -347,7 +348,17 @@ async def play_a_search(fake: FakeBotApi) -> None:
     officer = await player.officer()
     await player.group(-1001, "Tea House", offset(CENTRE, 100), officer)
     family = fake.user(5001, first_name="Mother", language_code="en")
-    case = await player.report(family)
+    summary = await player.draft_report(family, CENTRE)
+    fake.click(family, summary, "Confirm")
+    # waited for, not settled on: a bot in another process on a busy machine may answer after
+    # the Player's quiet
+    opened = await fake.wait_for(
+        lambda: next((m for m in fake.messages(family.user_id) if "is open" in m.body), None),
+        timeout=30,
+    )
+    number = re.search(r"#(\d+)", opened.body)
+    assert number is not None, opened.body
+    case = number.group(1)
     await fake.wait_for(lambda: any(f"#{case}" in m.body for m in fake.messages(-1001)), timeout=20)
 
 
