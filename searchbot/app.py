@@ -115,9 +115,7 @@ async def _post_init(application: BotApplication) -> None:
     await db.upgrade(runtime.engine)
     services.links.bot_username = application.bot.username
     placeholder = PlaceholderStore(services.sessions, services.clock)
-    transport = TelegramTransport(
-        application.bot, services.settings.allow_paid_broadcast, placeholder
-    )
+    transport = TelegramTransport(application.bot, placeholder)
     runtime.dispatcher = Dispatcher(services, transport, metrics=runtime.metrics)
     await runtime.dispatcher.start()  # from here on it answers the doorbell
     assert application.job_queue is not None

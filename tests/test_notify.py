@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,7 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "SendsInDoubt": lambda s: events.SendsInDoubt(3),
     "DeliveryFailed": lambda s: events.DeliveryFailed(s.alert_row_id, s.case_id, ALERTED, "403"),
     "PhotoStuck": lambda s: events.PhotoStuck(s.alert_row_id, s.case_id, "Shop", ALERTED),
+    "StarsShort": lambda s: events.StarsShort(s.case_id, 40, Decimal("10003.5")),
 }
 
 

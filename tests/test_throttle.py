@@ -291,3 +291,62 @@ async def test_the_dispatcher_waits_for_a_slot_and_for_its_call(
         await asyncio.wait_for(throttle.call_slot(), timeout=0.05)
     clock.now += 1.0
     await asyncio.wait_for(throttle.call_slot(), timeout=1)
+
+
+@pytest.fixture
+def paid_throttle(clock: Clock) -> Throttle:
+    return Throttle(30, group_per_minute=20, chat_per_second=1.0, now=clock, paid_per_second=1000)
+
+
+def test_a_paid_burst_fills_the_paid_limit_and_a_free_send_waits_for_its_second_to_empty(
+    paid_throttle: Throttle, clock: Clock
+) -> None:
+    """Paid sends go up to 1,000 in the sliding second. Telegram counts free and paid sends
+    together, so a free send (a family's sighting) waits until fewer than 30 sends of any kind
+    are left in the second: after a burst, until all but 29 of them have left it."""
+    throttle = paid_throttle
+    ends = []
+    for _ in range(1000):
+        assert throttle.paid_slot_wait() == 0
+        throttle.take_paid_slot()
+        assert throttle.call_wait(paid=True) == 0
+        throttle.call_started()
+        clock.now += 0.0005
+        throttle.slot_done()
+        ends.append(clock.now)
+    assert throttle.paid_slot_wait() > 0  # the 1,001st waits for the first to leave
+    assert throttle.slot_wait() == pytest.approx(ends[970] + 1.0 - clock.now)
+    assert throttle.call_wait() > 0 and throttle.call_wait(paid=True) > 0
+    clock.now = ends[0] + 1.0
+    assert throttle.paid_slot_wait() == 0 and throttle.slot_wait() > 0
+    clock.now = ends[970] + 1.0
+    assert throttle.slot_wait() == 0  # 29 left in the second: room for a free send
+
+
+def test_free_sends_do_not_take_paid_slots(throttle: Throttle, clock: Clock) -> None:
+    """Without paid broadcast (a limit of 0), no paid slot is ever free."""
+    assert throttle.paid_slot_wait() > 0
+
+
+def test_no_paid_send_overtakes_a_free_call_on_its_way(
+    paid_throttle: Throttle, clock: Clock
+) -> None:
+    """A free send (an officer's pin) took its slot with room in the second; until Telegram has
+    counted it, paid sends may not fill the second past the free limit, or it would arrive as
+    the 31st and be refused (and Telegram would hold the whole bot for a second)."""
+    throttle = paid_throttle
+    for _ in range(20):
+        throttle.take_paid_slot()
+        throttle.call_started()
+        throttle.slot_done(paid=True)
+    throttle.take_slot()  # the pin: 20 in the second, room for it
+    for _ in range(9):  # paid sends up to the free limit, with the pin's place kept
+        assert throttle.paid_slot_wait() == 0
+        throttle.take_paid_slot()
+        throttle.call_started()
+        throttle.slot_done(paid=True)
+    assert throttle.paid_slot_wait() > 0
+    throttle.call_started()  # the pin's call, late (its row was being checked)
+    assert throttle.paid_slot_wait() > 0
+    throttle.slot_done()
+    assert throttle.paid_slot_wait() == 0  # counted: the burst goes on

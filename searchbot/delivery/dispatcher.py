@@ -19,20 +19,26 @@ import asyncio
 import contextlib
 import logging
 import math
+from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from searchbot.cases.services import Services
+from searchbot.delivery import burst
 from searchbot.delivery.line import Head, Job, LineQueries, pending_count
 from searchbot.delivery.outcomes import (
     DeliveryError,
     Transient,
+    Unpaid,
 )
 from searchbot.delivery.settling import Settler
+from searchbot.delivery.stars import Stars
 from searchbot.delivery.throttle import Throttle
+from searchbot.domain.broadcast import PAID_PER_SECOND
 from searchbot.domain.events import SendsInDoubt
 from searchbot.domain.messages import Op
 from searchbot.models import Group, Officer, OutboxMessage, OutboxStatus
@@ -43,6 +49,7 @@ from searchbot.telling import digests
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicates after a crash)
+PAID_CONCURRENCY = 64  # the same with paid broadcast on: a thousand calls a second of 30 ms
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
 MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
@@ -54,7 +61,11 @@ class _Withdrawn(Exception):
 
 
 class Transport(Protocol):
-    async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None: ...
+    async def execute(
+        self, chat_id: int, payload: dict[str, Any], paid: bool = False
+    ) -> int | None: ...
+
+    async def star_balance(self) -> Decimal: ...
 
 
 class Dispatcher:
@@ -62,22 +73,30 @@ class Dispatcher:
         self,
         services: Services,
         transport: Transport,
-        concurrency: int = CONCURRENCY,
+        concurrency: int | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         settings = services.settings
         self._metrics = metrics or Metrics()
         self._services = services
         self._transport = transport
+        paid = PAID_PER_SECOND if settings.paid_budget > 0 else 0
         self._throttle = Throttle(
-            settings.paid_broadcast_rate, settings.group_per_minute, settings.chat_per_second
-        )
+            settings.global_per_second, settings.group_per_minute, settings.chat_per_second,
+            paid_per_second=paid,
+        )  # fmt: skip
         self._metrics.send_rate.set_function(self._throttle.rate)
         self._settler = Settler(services, self._throttle, self._metrics, self.wake)
         # Rows read per round: a second of sending (new rows for people interrupt a round,
-        # and a chat freed by a finished send waits about a second for its pace anyway).
-        self._batch = max(1, math.ceil(settings.paid_broadcast_rate * BATCH_SECONDS))
+        # and a chat freed by a finished send waits about a second for its pace anyway); a
+        # second of a paid burst while one goes on.
+        self._batch = max(1, math.ceil(settings.global_per_second * BATCH_SECONDS))
         self._queries = LineQueries.build(self._batch)
+        self._paid_queries = LineQueries.build(max(self._batch, math.ceil(paid * BATCH_SECONDS)))
+        self._bursting = False  # the last round found paid rows: read a paid second's worth
+        self._stars = Stars(services, transport) if paid else None
+        self._sent = burst.SentBatch(self._settle_paid)
+        concurrency = concurrency or (PAID_CONCURRENCY if paid else CONCURRENCY)
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first
         self._freed = asyncio.Event()  # a chat with rows waiting may take its next message
@@ -104,6 +123,8 @@ class Dispatcher:
         """Resume what a crash left in flight, then send; rings of the services' doorbell
         reach this dispatcher from now until ``stop``."""
         self._services.doorbell.answer(self)
+        if self._stars is not None:
+            await self._stars.start()
         alerts = await self.recover()
         if alerts:
             await self._tell_possible_duplicates(alerts)
@@ -116,6 +137,7 @@ class Dispatcher:
             await asyncio.gather(self._runner, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._sent.drain()
 
     async def recover(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
@@ -185,7 +207,7 @@ class Dispatcher:
             return paused  # the bot as a whole is over the limit: nothing goes out
         blocked = self._throttle.blocked_chats()
         heads, now = await self._heads(set(blocked) | self._busy)
-        wait, started = IDLE_WAIT, 0
+        wait, started, paid = IDLE_WAIT, 0, list[Job]()
         for head in heads:
             job, chat_id = head.job, head.job.chat_id
             if head.in_the_air or chat_id in self._busy:
@@ -198,41 +220,71 @@ class Dispatcher:
                 continue
             if self._wake.is_set() and job.lane > PEOPLE:
                 return 0.0  # something new arrived: re-read, people first
+            if job.paid or (paid and job.lane > PEOPLE):
+                paid += [job] if job.paid else []  # free rows wait for the paid burst's end
+                continue
             if not await self._start(job):  # paced meanwhile (a handler answered directly)
                 wait = min(wait, self._throttle.wait_for_chat(chat_id))
                 continue
             started += 1
-            if head.queued > 1:
-                self._waiting.add(chat_id)
-            else:
-                self._waiting.discard(chat_id)
+            self._note_queue(chat_id, head.queued)
+        self._bursting = bool(paid)
+        if paid:
+            await self._start_paid(paid)
+            return 0.0  # a paid burst goes on until its rows are gone, then the free ones go
         if len(heads) >= self._batch:  # the read may have left chats out
             if started:
                 return 0.0
             wait = min([wait, *blocked.values()])  # chats left out may be among them
         return max(wait, MIN_WAIT)
 
-    async def _start(self, job: Job) -> bool:
-        """Wait for a free slot and start sending the row; False if its chat cannot take a
-        message now. The row is claimed by the send itself, so that the next slot need not
-        wait for the database."""
+    def _note_queue(self, chat_id: int, queued: int) -> None:
+        """A send to ``chat_id`` started: its end wakes the loop if more rows wait for it."""
+        if queued > 1:
+            self._waiting.add(chat_id)
+        else:
+            self._waiting.discard(chat_id)
+
+    async def _start_paid(self, jobs: list[Job]) -> None:
+        """The round's paid rows, nearest first, once the Stars are known to pay for them
+        (those they cannot go free, in a later round), each chunk claimed by one statement
+        just before its calls. People's rows that come in meanwhile go first."""
+        assert self._stars is not None
+        jobs = await self._stars.cover(jobs)
+        for first in range(0, len(jobs), burst.CLAIM_CHUNK):
+            if self._wake.is_set():
+                return  # re-read: people first
+            chunk = jobs[first : first + burst.CLAIM_CHUNK]
+            ours = await burst.claim(self._services, chunk)
+            for job in chunk:
+                if job.id in ours and not await self._start(job, claimed=True):
+                    await burst.release(self._services, job)  # its chat's turn was taken
+
+    async def _start(self, job: Job, claimed: bool = False) -> bool:
+        """Wait for a slot (a paid one for a paid row) and start sending the row; False if its
+        chat cannot take a message now. The row is claimed by the send itself, so that the
+        next slot need not wait for the database (a paid row was ``claimed`` with its chunk)."""
         if not self._free(job.chat_id):
             return False
         await self._slots.acquire()
         try:
-            await self._throttle.global_slot()
+            await (self._throttle.paid_slot() if job.paid else self._throttle.global_slot())
         except BaseException:
             self._slots.release()
             raise
         if not self._free(job.chat_id):  # a handler's reply, say, took its turn meanwhile
-            self._throttle.slot_unused()
+            self._throttle.slot_unused(job.paid)
             self._slots.release()
             return False
         self._busy.add(job.chat_id)
         self._throttle.record(job.chat_id)
-        previous, claimed = self._claimed_before, asyncio.Event()
-        self._claimed_before = claimed
-        task = asyncio.create_task(self._deliver(job, previous, claimed), name=f"outbox-{job.id}")
+        if claimed:  # it waits for no other send's claim, and none waits for it
+            previous, done = None, asyncio.Event()
+        else:
+            previous, done = self._claimed_before, asyncio.Event()
+            self._claimed_before = done
+        sending = self._deliver(job, previous, done, claimed)
+        task = asyncio.create_task(sending, name=f"outbox-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -247,10 +299,14 @@ class Dispatcher:
         sent to by this process) first, in lane, rank, id order. However many rows wait for
         a throttled chat, they take one place in the line."""
         now = self._services.now()
-        query, params = self._queries.heads_at(now, excluded)
+        queries = self._paid_queries if self._bursting else self._queries
+        query, params = queries.heads_at(now, excluded)
         async with self._services.sessions() as session:
             found = await session.exec(query, params=params)  # type: ignore[call-overload]
-            return [Head.of(row, queued) for row, queued in found.all()], now
+            heads = [Head.of(row, queued) for row, queued in found.all()]
+        if self._stars is None:  # paid broadcast was turned off since these rows were written
+            heads = [replace(h, job=replace(h.job, paid=False)) if h.job.paid else h for h in heads]
+        return heads, now
 
     async def _claim(self, row_id: int) -> bool:
         """Mark the row ``sending`` if it is still pending and due; False if it is not."""
@@ -269,7 +325,7 @@ class Dispatcher:
         return bool(result.rowcount)
 
     async def _deliver(
-        self, job: Job, previous: asyncio.Event | None, claimed: asyncio.Event
+        self, job: Job, previous: asyncio.Event | None, claimed: asyncio.Event, ours: bool = False
     ) -> None:
         """Claim the row, make its call, settle it. The slot, the chat and the pace it was
         given are handed back if the row was not ours to send after all (another process took
@@ -277,27 +333,34 @@ class Dispatcher:
         before this one to have claimed theirs: claims race, the order of the calls must not."""
         try:
             try:
-                ours = await self._claimed(job)
+                ours = ours or await self._claimed(job)
                 if previous is not None:  # bounded: a send cancelled before it ran sets none
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(previous.wait(), ORDER_WAIT)
             finally:
                 claimed.set()
             if not ours:
-                self._throttle.slot_unused()
+                self._throttle.slot_unused(job.paid)
                 self._throttle.unrecord(job.chat_id)
                 return
             try:
                 message_id = await self._call(job)
             except _Withdrawn:
                 pass  # its reader is no longer an officer: the row was cancelled
+            except Unpaid:  # the Stars ran out under it: it goes again, free
+                assert self._stars is not None
+                await self._stars.refused(job)
+                self.wake()
             except DeliveryError as error:
                 await self._settler.failed(job, error)
             except Exception as error:  # an unexpected bug must not leave the row in limbo
                 log.exception("delivery of outbox row %s crashed", job.id)
                 await self._settler.failed(job, Transient(repr(error)))
             else:
-                await self._settler.sent(job, message_id)
+                if job.paid:
+                    self._sent.add(job, message_id)  # written back with others (burst.py)
+                else:
+                    await self._settler.sent(job, message_id)
         finally:
             self._busy.discard(job.chat_id)
             self._slots.release()
@@ -322,7 +385,7 @@ class Dispatcher:
     async def _call(self, job: Job) -> int | None:
         """The Bot API call; the pace counts from its end. A folded officers' message is
         rendered now (None: nothing to say any more, no call)."""
-        await self._throttle.call_slot()
+        await self._throttle.call_slot(job.paid)
         try:
             payload = job.payload
             if payload.get(FOR_OFFICERS) and not await self._still_officer(job):
@@ -332,10 +395,16 @@ class Dispatcher:
                 if rendered is None:
                     return None
                 payload = rendered
-            return await self._transport.execute(job.chat_id, payload)
+            return await self._transport.execute(job.chat_id, payload, paid=job.paid)
         finally:
-            self._throttle.slot_done()
+            self._throttle.slot_done(job.paid)
             self._throttle.settle(job.chat_id)
+
+    async def _settle_paid(self, sent: list[burst.Sent]) -> None:
+        """Paid sends that went through, written back together; the Stars they took noted."""
+        await self._settler.sent_many(sent)
+        if self._stars is not None:
+            self._stars.spent(sum(1 for job, _ in sent if job.paid))
 
     async def _render_digest(self, job: Job) -> dict[str, Any] | None:
         """A folded officers' message is written when it is sent: it shows the present."""

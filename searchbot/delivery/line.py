@@ -16,6 +16,8 @@ from searchbot.cases.services import Services
 from searchbot.models import OutboxMessage, OutboxStatus
 from searchbot.models.outbox import Lane
 
+PAID_PLACE = 0.5  # where paid rows stand among the lanes: after people, before retractions
+
 
 @dataclass(frozen=True)
 class Job:
@@ -28,12 +30,14 @@ class Job:
     lane: Lane
     attempts: int
     payload: dict[str, Any]
+    paid: bool = False  # sent with allow_paid_broadcast
 
 
 def job_of(row: OutboxMessage) -> Job:
     return Job(
-        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload
-    )
+        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload,
+        bool(row.paid),
+    )  # fmt: skip
 
 
 def unsent_line() -> Subquery:
@@ -55,6 +59,7 @@ def unsent_line() -> Subquery:
         sql_select(
             col(OutboxMessage.id), chat, col(OutboxMessage.status),
             col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
+            col(OutboxMessage.paid),
             position.label("position"), func.count().over(partition_by=chat).label("queued"),
         )
         .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
@@ -98,8 +103,12 @@ class LineQueries:
             .where(line.c.position == 1)
         )
 
+        # Paid rows right after the people's: a free row behind a paid burst waits until the
+        # burst's second has room for it again, and would hold the burst back meanwhile.
+        lane = sql_case((line.c.paid, PAID_PLACE), else_=line.c.lane)
+
         def ordered(later: Any) -> Any:
-            order = (sql_case((later, 1), else_=0), line.c.lane, line.c.rank, line.c.id)
+            order = (sql_case((later, 1), else_=0), lane, line.c.rank, line.c.id)
             return first_rows.order_by(*order).limit(batch)
 
         return cls(everyone=ordered(waits), excluding=ordered(or_(waits, excluded)))

@@ -17,6 +17,11 @@ from the moment a send *ended*: Telegram counts a message when it arrives, and t
 the same chat starts only after it (one in flight per chat), so the server never sees two
 messages closer together than the bot planned. Replies the handlers send directly count too.
 
+Paid broadcast: a row sent with ``allow_paid_broadcast`` takes a paid slot, held to
+``paid_per_second`` (1,000) in the same sliding second, counted the same way; it has no even
+spacing of its own (a burst ends sooner, and nobody waits behind it: free rows that find the
+second full of paid sends wait until it has room again, which is what Telegram requires).
+
 429s: a chat that got one is paused until its retry_after. 429s for several different chats
 within a short time mean the bot as a whole is over the overall limit (Telegram then refuses
 every chat until retry_after): every send pauses, and the rate drops by 30 %, then climbs back
@@ -45,6 +50,7 @@ ROOM = 0  # places kept for direct sends: only rare uploads are direct, and they
 MIN_RATE = 1.0
 POLL = 0.01  # how often a full second of calls still in flight is looked at again
 AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)
+PAID_AHEAD = 32  # the same for paid slots (their rows are claimed beforehand, in chunks)
 
 
 class Throttle:
@@ -57,12 +63,15 @@ class Throttle:
         chat_per_second: float,
         now: Callable[[], float] = time.monotonic,
         burst: float = BURST,
+        paid_per_second: int = 0,
     ) -> None:
         self.limit = per_second
+        self.paid_limit = paid_per_second
         self._now = now
         self._rate, self._rate_at = per_second, now()
         self._recent: deque[float] = deque()  # ends of the calls of the last second
         self._reserved = 0  # slots taken, calls not started
+        self._free_pending = 0  # free slots taken whose calls have not ended
         self._last_slot = -math.inf
         # Slots saved up while nothing was sent (at most CATCH_UP seconds' worth), and when
         self._credit, self._credit_at = CATCH_UP * per_second, now()
@@ -101,37 +110,60 @@ class Throttle:
             wait = max(wait, POLL)
         return max(wait, window)
 
+    def paid_slot_wait(self) -> float:
+        """Seconds until the next paid slot (0 if now): room for one more in the sliding second
+        at the paid limit (every call, free or paid, counted), and at most ``PAID_AHEAD``
+        slots taken whose calls have not started."""
+        now = self._now()
+        # While a free call is on its way, the second must stay under the free limit until
+        # Telegram has counted it: paid sends let in meanwhile would make it one too many.
+        limit = self.paid_limit if not self._free_pending else None
+        wait = max(self._paused_all - now, self._window_wait(now, self._reserved, limit))
+        if self._reserved >= PAID_AHEAD:
+            wait = max(wait, POLL)
+        return wait
+
+    def take_paid_slot(self) -> None:
+        """Use the paid slot ``paid_slot_wait`` said is free (then as for a free slot)."""
+        self._reserved += 1
+
     def take_slot(self) -> None:
         """Use the slot ``slot_wait`` said is free; then ``call_wait`` and ``call_started``
         right before the call, ``slot_done`` when it has ended (or ``slot_unused``)."""
         now = self._now()
         self._reserved += 1
+        self._free_pending += 1
         self._last_slot = now
         self._credit, self._credit_at = self._saved(now, self.rate()) - 1.0, now
 
-    def call_wait(self) -> float:
+    def call_wait(self, paid: bool = False) -> float:
         """Seconds before a call whose slot was taken may start: the sliding second, counted
         again at the very moment of the call (a slot may have waited for the database)."""
-        return max(self._paused_all - self._now(), self._window_wait(self._now(), 0))
+        limit = self.paid_limit if paid else None
+        return max(self._paused_all - self._now(), self._window_wait(self._now(), 0, limit))
 
     def call_started(self) -> None:
         self._reserved = max(0, self._reserved - 1)
         self._started.append(self._now())
 
-    def slot_done(self) -> None:
+    def slot_done(self, paid: bool = False) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
         end: the server counted it at some moment between its start and its end, so no second
         of the server's can hold more sends than one of the bot's, whatever the network did."""
         now = self._now()
         self._recent.append(now)
+        if not paid:
+            self._free_pending = max(0, self._free_pending - 1)
         if self._started:  # calls end about in the order they started: close enough for a mean
             took = now - self._started.popleft()
             self._call_seconds += CALL_MEAN_WEIGHT * (took - self._call_seconds)
 
-    def slot_unused(self) -> None:
+    def slot_unused(self, paid: bool = False) -> None:
         """A slot taken for a call that was not made after all."""
         self._reserved = max(0, self._reserved - 1)
-        self._credit += 1.0
+        if not paid:
+            self._credit += 1.0
+            self._free_pending = max(0, self._free_pending - 1)
 
     def _pace(self, rate: float) -> float:
         """The even pace the sliding second sustains: a call holds its place in it for a second
@@ -152,27 +184,39 @@ class Throttle:
             await asyncio.sleep(wait)
         self.take_slot()
 
-    async def call_slot(self) -> None:
+    async def paid_slot(self) -> None:
+        """Wait for the next paid sending slot and take it."""
+        while (wait := self.paid_slot_wait()) > 0:
+            await asyncio.sleep(wait)
+        self.take_paid_slot()
+
+    async def call_slot(self, paid: bool = False) -> None:
         """Wait until the call of a taken slot may start, and start it."""
-        while (wait := self.call_wait()) > 0:
+        while (wait := self.call_wait(paid)) > 0:
             await asyncio.sleep(wait)
         self.call_started()
 
-    def _window_wait(self, now: float, extra: int) -> float:
-        """Seconds until the sliding second has room for one more call besides ``extra``."""
+    def _window_wait(self, now: float, extra: int, limit: int | None = None) -> float:
+        """Seconds until the sliding second has room for one more call besides ``extra``
+        (``limit``: the paid one instead of the free rate)."""
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
-        if self._room(extra) > 0:
+        room = self._room(extra, limit)
+        if room > 0:
             return 0.0
         if self._started or extra or not self._recent:
             return POLL  # a call in the air (or a slot about to be called) must end first
-        return self._recent[0] + 1.0 - now
+        # the oldest calls leave first: room for one more once all but room - 1 of the rest
+        # have (after a paid burst, a free send waits for a thousand to leave, not one)
+        return self._recent[min(len(self._recent) - 1, -room)] + 1.0 - now
 
-    def _room(self, extra: int) -> int:
+    def _room(self, extra: int, limit: int | None = None) -> int:
         """Places left in the sliding second: the calls in the air, ``extra`` slots taken and
         the calls that ended within the second hold one each."""
         held = len(self._started) + extra + len(self._recent)
-        return max(1, math.floor(self.rate()) - ROOM) - held
+        if limit is None:
+            limit = max(1, math.floor(self.rate()) - ROOM)
+        return limit - held
 
     # ---------------------------------------------------------------- per chat
 

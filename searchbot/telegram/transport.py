@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from telegram import (
@@ -44,7 +45,9 @@ from searchbot.delivery.outcomes import (
     Stuck,
     Throttled,
     Transient,
+    Unpaid,
 )
+from searchbot.domain.broadcast import stars_of
 from searchbot.domain.messages import Op, Out
 from searchbot.telegram.placeholder import PlaceholderStore, picture
 
@@ -112,16 +115,16 @@ async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
 class TelegramTransport:
     """Executes outbox payloads through a python-telegram-bot ``Bot``."""
 
-    def __init__(
-        self, bot: Bot, paid_broadcast: bool = False, placeholder: PlaceholderStore | None = None
-    ) -> None:
+    def __init__(self, bot: Bot, placeholder: PlaceholderStore | None = None) -> None:
         self._bot = bot
-        self._paid = paid_broadcast
         self._placeholder = placeholder
         self._uploading = asyncio.Lock()
 
-    async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None:
-        """Perform the payload; returns the new message id for sends. Raises DeliveryError."""
+    async def execute(
+        self, chat_id: int, payload: dict[str, Any], paid: bool = False
+    ) -> int | None:
+        """Perform the payload; returns the new message id for sends. Raises DeliveryError.
+        ``paid``: send with ``allow_paid_broadcast`` (up to 1,000 a second, for Stars)."""
         try:
             if payload.get("op") == Op.DELETE:
                 await self._retract(chat_id, payload)
@@ -131,10 +134,18 @@ class TelegramTransport:
             if payload.get("op") == Op.EDIT_BUTTONS:
                 await self._edit_buttons(chat_id, payload)
                 return None
-            extra = {"allow_paid_broadcast": True} if self._paid else {}
+            extra = {"allow_paid_broadcast": True} if paid else {}
             return await send_out(self._bot, chat_id, Out.from_payload(payload), **extra)
         except TelegramError as error:
             raise classify(error) from error
+
+    async def star_balance(self) -> Decimal:
+        """The bot's Telegram Stars (getMyStarBalance). Raises DeliveryError."""
+        try:
+            amount = await self._bot.get_my_star_balance()
+        except TelegramError as error:
+            raise classify(error) from error
+        return stars_of(amount.amount, amount.nanostar_amount or 0)
 
     async def _digest(self, chat_id: int, payload: dict[str, Any]) -> int:
         """A folded officers' message: ``edit`` changes the previous one in place (a new one
@@ -242,6 +253,8 @@ def classify(error: TelegramError) -> DeliveryError:
     if isinstance(error, BadRequest | InvalidToken):
         if "chat not found" in str(error).lower():
             return Gone(str(error))
+        if "balance_too_low" in str(error).lower():
+            return Unpaid(str(error))
         return Rejected(str(error))
     if isinstance(error, NetworkError):  # includes TimedOut and 5xx
         return Transient(str(error))

@@ -31,6 +31,7 @@ from searchbot.models import (
 from searchbot.models import queries as q
 from searchbot.models.outbox import ALERTS, RETRACT, Kind, delete_op, enqueue, mark
 from searchbot.operations import after_action
+from searchbot.telling import broadcast
 from searchbot.telling.audiences import (
     case_of,
     tell_officers,
@@ -51,11 +52,15 @@ async def groups_alerted(services: Services, session: AsyncSession, event: Group
     case = await case_of(session, event.case_id)
     seen = await session.get(Sighting, event.seen_sighting_id) if event.seen_sighting_id else None
     jobs = await playbooks.jobs(services, session, case, event.targets, event.radius_m)
+    paid = await broadcast.paid_alerts(services, session, event.case_id, len(event.targets))
     await session.exec(  # type: ignore[call-overload]
         insert(OutboxMessage),
         params=[
             _alert_row(services, case, group, distance, token, seen, jobs.get(group.id))
-            for (distance, group), token in zip(event.targets, event.tokens, strict=True)
+            | {"paid": index < paid}  # the nearest, as far as the case's budget reaches
+            for index, ((distance, group), token) in enumerate(
+                zip(event.targets, event.tokens, strict=True)
+            )
         ],
     )
     mark(session)

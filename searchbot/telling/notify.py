@@ -39,9 +39,18 @@ from searchbot.domain.events import (
     SightingJudged,
     SightingRecorded,
     StageReached,
+    StarsShort,
     VerificationOverdue,
 )
-from searchbot.telling import alerts, found_child, groups, progress, sightings, undelivered
+from searchbot.telling import (
+    alerts,
+    broadcast,
+    found_child,
+    groups,
+    progress,
+    sightings,
+    undelivered,
+)
 
 Teller = Callable[[Services, AsyncSession, Any], Awaitable[None]]
 
@@ -74,4 +83,5 @@ TELLERS: dict[type, Teller] = {
     SendsInDoubt: undelivered.sends_in_doubt,
     DeliveryFailed: undelivered.delivery_failed,
     PhotoStuck: undelivered.photo_stuck,
+    StarsShort: broadcast.stars_short,
 }

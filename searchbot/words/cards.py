@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from searchbot.domain.broadcast import cost_of, stars_text
 from searchbot.domain.clock import local_hhmm, minutes_between
 from searchbot.domain.messages import Button
 from searchbot.domain.redaction import redact
@@ -98,7 +99,12 @@ def case_status(
         checked=checked,
         sightings=sightings,
         verified=Raw(say(lang, "verified" if case.verified_at else "unverified")),
-    )
+    ) + (" " + paid_text(case.paid_messages, lang) if case.paid_messages else "")
+
+
+def paid_text(messages: int, lang: str) -> str:
+    """What paid broadcast cost a case: its alerts sent paid, and their Stars."""
+    return say(lang, "card_paid", count=messages, stars=stars_text(cost_of(messages)))
 
 
 def alert_caption(

@@ -1,0 +1,102 @@
+"""A paid burst's bookkeeping, in bulk: at a thousand sends a second, a commit to claim each
+row and another to settle it would be the burst's bottleneck (and the database's).
+
+Paid rows are claimed a chunk at a time (one statement for ``CLAIM_CHUNK`` rows, just before
+their calls), so a crash leaves at most a chunk and the sends in flight in doubt; the sends
+that went through are written back together every ``FLUSH_SECONDS`` or ``FLUSH_ROWS`` rows.
+Failures are settled one by one as always (they are few).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from searchbot.cases.services import Services
+from searchbot.delivery.line import Job
+from searchbot.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger("searchbot.delivery.dispatcher")
+
+CLAIM_CHUNK = 32  # paid rows claimed by one statement
+FLUSH_ROWS = 64  # sent rows written back by one transaction, at most
+FLUSH_SECONDS = 0.02  # how long a sent row waits for others to be written back with it
+RETRY_SECONDS = 1.0  # a write that failed (the database hiccupped) is tried again after this
+
+Sent = tuple[Job, int | None]  # a row that went through, and its message id
+
+
+async def claim(services: Services, jobs: Sequence[Job]) -> set[int]:
+    """Mark the rows ``sending`` if they are still pending, due and paid; returns the ids this
+    process claimed (another may have taken some, or they fell back to free meanwhile)."""
+    if not jobs:
+        return set()
+    async with services.sessions() as session:
+        claimed = await session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([job.id for job in jobs]))
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+            .where(col(OutboxMessage.paid).is_(True))
+            .where(col(OutboxMessage.next_attempt_at) <= services.now())
+            .values(status=OutboxStatus.SENDING)
+            .returning(col(OutboxMessage.id))
+        )
+        ids = {row_id for (row_id,) in claimed.all()}
+        await session.commit()
+    return ids
+
+
+async def release(services: Services, job: Job) -> None:
+    """A claimed row that did not go after all is pending again."""
+    async with services.sessions() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == job.id)
+            .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING)
+        )
+        await session.commit()
+
+
+class SentBatch:
+    """Sends that went through, written back together by ``write``."""
+
+    def __init__(self, write: Callable[[list[Sent]], Awaitable[None]]) -> None:
+        self._write = write
+        self._waiting: list[Sent] = []
+        self._full = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, job: Job, message_id: int | None) -> None:
+        self._waiting.append((job, message_id))
+        if len(self._waiting) >= FLUSH_ROWS:
+            self._full.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run(), name="outbox-sent-batch")
+
+    async def drain(self) -> None:
+        """Write back what is waiting (the dispatcher stops)."""
+        self._full.set()
+        if self._writer is not None:
+            with contextlib.suppress(TimeoutError):  # a database that is gone: rows stay sending
+                await asyncio.wait_for(asyncio.gather(self._writer, return_exceptions=True), 5)
+
+    async def _run(self) -> None:
+        while self._waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), FLUSH_SECONDS)
+            self._full.clear()
+            batch, self._waiting = self._waiting[:FLUSH_ROWS], self._waiting[FLUSH_ROWS:]
+            if len(self._waiting) >= FLUSH_ROWS:
+                self._full.set()
+            try:
+                await self._write(batch)
+            except Exception:  # the rows stay ``sending`` until written: try again shortly
+                log.exception("writing back %s sent rows failed", len(batch))
+                self._waiting = batch + self._waiting
+                await asyncio.sleep(RETRY_SECONDS)

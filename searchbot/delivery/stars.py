@@ -1,0 +1,135 @@
+"""The bot's Telegram Stars, as the dispatcher spends them on paid broadcast.
+
+The balance is read (getMyStarBalance) at start and again before each paid burst: a burst
+begins when a paid row is due after ``BURST_GAP`` seconds without one, or after Telegram refused
+a paid send for the balance. What the balance cannot pay for (keeping Telegram's minimum) goes
+at the free rate instead, the farthest groups first, and the officers of each case hear of it
+once. Nothing is lost either way: a paid row that falls back is an ordinary row again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+
+from searchbot.cases.services import Services
+from searchbot.delivery.line import Job
+from searchbot.delivery.outcomes import DeliveryError
+from searchbot.domain.broadcast import affordable, stars_text
+from searchbot.domain.events import StarsShort
+from searchbot.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger("searchbot.delivery.dispatcher")
+
+BURST_GAP = 2.0  # seconds without a paid send after which the next one starts a new burst
+
+
+class Balance(Protocol):
+    async def star_balance(self) -> Decimal: ...
+
+
+class Stars:
+    """What the balance still pays for; ``now`` is a monotonic clock (injectable)."""
+
+    def __init__(
+        self, services: Services, bank: Balance, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._services = services
+        self._bank = bank
+        self._now = now
+        self.balance: Decimal | None = None  # as last read; None: it could not be read
+        self._spent = 0  # paid messages delivered since that read
+        self._last_paid = -math.inf
+        self._stale = True  # read the balance again before the next paid row
+
+    async def start(self) -> None:
+        """Read the balance once at start, so that the log says what paid broadcast has."""
+        await self._read()
+        budget = stars_text(self._services.settings.paid_broadcast_stars)
+        if self.balance is not None:
+            log.info(
+                "Stars balance %s; paid broadcast up to %s Stars a case (%s messages now)",
+                stars_text(self.balance), budget, affordable(self.balance),
+            )  # fmt: skip
+
+    def spent(self, messages: int) -> None:
+        """``messages`` paid sends went through (Telegram took their Stars)."""
+        self._spent += messages
+
+    async def cover(self, jobs: Sequence[Job]) -> list[Job]:
+        """Before paid rows go: the balance read again if a burst begins; the paid rows the
+        balance cannot pay for go free, farthest first (officers hear once per case).
+        Returns those of ``jobs`` still paid."""
+        now = self._now()
+        if self._stale or now - self._last_paid > BURST_GAP:
+            await self._read()
+        self._last_paid = now
+        can = affordable(self.balance) - self._spent if self.balance is not None else 0
+        needed = await self._unsettled()
+        if needed <= can:
+            return list(jobs)
+        dropped = await self._unpay_farthest(needed - max(can, 0))
+        return [job for job in jobs if job.id not in dropped]
+
+    async def refused(self, job: Job) -> None:
+        """Telegram refused a paid send for the balance: it goes again now, free; the balance
+        is read again before the next paid row."""
+        self._stale = True
+        async with self._services.sessions() as session:
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == job.id)
+                .values(paid=False, status=OutboxStatus.PENDING, next_attempt_at=self._services.now())
+            )  # fmt: skip
+            if job.case_id is not None:
+                await self._services.publish(session, StarsShort(job.case_id, 1, self.balance))
+            await session.commit()
+        log.warning("paid send of row %s refused for the balance: it goes free", job.id)
+
+    async def _read(self) -> None:
+        try:
+            self.balance = await self._bank.star_balance()
+        except DeliveryError as error:  # nothing is paid for on a balance nobody knows
+            log.warning("could not read the Stars balance: %s", error)
+            self.balance = None
+        self._spent, self._stale = 0, self.balance is None
+
+    async def _unsettled(self) -> int:
+        """Paid rows not yet delivered (waiting, or in the air: not yet charged)."""
+        async with self._services.sessions() as session:
+            query = select(func.count()).where(
+                col(OutboxMessage.paid).is_(True),
+                col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            )
+            return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+    async def _unpay_farthest(self, count: int) -> set[int]:
+        """The ``count`` farthest waiting paid rows go free; each case's officers are told."""
+        async with self._services.sessions() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage.id, OutboxMessage.case_id)
+                    .where(col(OutboxMessage.paid).is_(True))
+                    .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+                    .order_by(col(OutboxMessage.rank).desc(), col(OutboxMessage.id).desc())
+                    .limit(count)
+                )
+            ).all()
+            ids = {row_id for row_id, _ in rows if row_id is not None}
+            await session.exec(  # type: ignore[call-overload]
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(paid=False)
+            )
+            for case_id, unpaid in sorted(Counter(c for _, c in rows if c is not None).items()):
+                await self._services.publish(session, StarsShort(case_id, unpaid, self.balance))
+            await session.commit()
+        balance = "unknown" if self.balance is None else stars_text(self.balance)
+        log.warning("Stars balance %s: %s paid alert(s) go free instead", balance, len(ids))
+        return ids
