@@ -34,7 +34,7 @@ from searchbot.settings import Settings
 from searchbot.telegram import menus
 from searchbot.telegram.bot_http import AiohttpRequest
 from searchbot.telegram.placeholder import PlaceholderStore
-from searchbot.telegram.transport import TelegramTransport
+from searchbot.telegram.transport import TelegramTransport, connections
 from searchbot.telegram.update_order import ChatOrderedUpdates
 from searchbot.telegram.webhook import WebhookServer
 from searchbot.telling import notify
@@ -94,7 +94,7 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
-        .request(AiohttpRequest(pool_size=32, pool_timeout=10))
+        .request(AiohttpRequest(pool_size=connections(settings), pool_timeout=10))
         .get_updates_request(AiohttpRequest(pool_size=1))
         .concurrent_updates(ChatOrderedUpdates(RUNNING_UPDATES, independent=is_crowd_press))
         .context_types(handlers.CONTEXT_TYPES)

@@ -340,6 +340,7 @@ def test_no_paid_send_overtakes_a_free_call_on_its_way(
         throttle.call_started()
         throttle.slot_done(paid=True)
     throttle.take_slot()  # the pin: 20 in the second, room for it
+    clock.now += throttle.free_turn_left()  # people's turn over, the pin still on its way
     for _ in range(9):  # paid sends up to the free limit, with the pin's place kept
         assert throttle.paid_slot_wait() == 0
         throttle.take_paid_slot()
@@ -350,3 +351,36 @@ def test_no_paid_send_overtakes_a_free_call_on_its_way(
     assert throttle.paid_slot_wait() > 0
     throttle.slot_done()
     assert throttle.paid_slot_wait() == 0  # counted: the burst goes on
+
+
+def test_people_take_turns_with_a_paid_burst(paid_throttle: Throttle, clock: Clock) -> None:
+    """During a paid burst a person's message waits until the burst has sent for a second,
+    then for the second to empty; the people's messages of the next quarter second go with it,
+    and only then does the burst go on."""
+    throttle = paid_throttle
+
+    def paid_send() -> None:
+        assert throttle.paid_slot_wait() == 0
+        throttle.take_paid_slot()
+        throttle.call_started()
+        throttle.slot_done(paid=True)
+
+    assert throttle.free_turn_wait() == 0  # no burst: nothing to wait for
+    paid_send()
+    clock.now += 0.4
+    paid_send()
+    assert throttle.free_turn_wait() == pytest.approx(0.6)  # a second of burst first
+    clock.now += 0.6
+    assert throttle.free_turn_wait() == 0
+    clock.now += throttle.slot_wait()  # the second empties of paid sends
+    assert throttle.free_turn_wait() == 0 and throttle.slot_wait() == 0
+    throttle.take_slot()  # the family's sighting: the people's turn begins
+    throttle.call_started()
+    throttle.slot_done()
+    assert throttle.free_turn_left() == pytest.approx(0.25)
+    assert throttle.paid_slot_wait() == pytest.approx(0.25)
+    clock.now += 0.1
+    assert throttle.free_turn_wait() == 0  # the officers' copy goes in the same turn
+    clock.now += 0.15
+    paid_send()  # the burst goes on, for another second at least
+    assert throttle.free_turn_wait() == pytest.approx(1.0)

@@ -1,9 +1,10 @@
 """A paid burst's bookkeeping, in bulk: at a thousand sends a second, a commit to claim each
 row and another to settle it would be the burst's bottleneck (and the database's).
 
-Paid rows are claimed a chunk at a time (one statement for ``CLAIM_CHUNK`` rows, just before
-their calls), so a crash leaves at most a chunk and the sends in flight in doubt; the sends
-that went through are written back together every ``FLUSH_SECONDS`` or ``FLUSH_ROWS`` rows.
+Paid rows are claimed a chunk at a time (one statement for ``CLAIM_CHUNK`` rows, the next chunk
+while the one before goes out), so a crash leaves at most two chunks, the sends in flight and
+the sends not yet written back in doubt; the sends that went through are written back together
+every ``FLUSH_SECONDS`` or ``FLUSH_ROWS`` rows.
 Failures are settled one by one as always (they are few).
 """
 
@@ -23,7 +24,7 @@ from searchbot.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("searchbot.delivery.dispatcher")
 
-CLAIM_CHUNK = 32  # paid rows claimed by one statement
+CLAIM_CHUNK = 64  # paid rows claimed by one statement (and one more chunk claimed ahead)
 FLUSH_ROWS = 64  # sent rows written back by one transaction, at most
 FLUSH_SECONDS = 0.02  # how long a sent row waits for others to be written back with it
 RETRY_SECONDS = 1.0  # a write that failed (the database hiccupped) is tried again after this
@@ -51,6 +52,11 @@ async def claim(services: Services, jobs: Sequence[Job]) -> set[int]:
     return ids
 
 
+def claim_soon(services: Services, jobs: Sequence[Job]) -> asyncio.Task[set[int]]:
+    """``claim`` started now, to be awaited when its rows are next in line."""
+    return asyncio.create_task(claim(services, jobs), name="outbox-paid-claim")
+
+
 async def release(services: Services, job: Job) -> None:
     """A claimed row that did not go after all is pending again."""
     async with services.sessions() as session:
@@ -69,6 +75,7 @@ class SentBatch:
     def __init__(self, write: Callable[[list[Sent]], Awaitable[None]]) -> None:
         self._write = write
         self._waiting: list[Sent] = []
+        self._writing = 0  # rows of the write under way
         self._full = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
@@ -78,6 +85,11 @@ class SentBatch:
             self._full.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run(), name="outbox-sent-batch")
+
+    @property
+    def unwritten(self) -> int:
+        """Sends that went through whose rows still say ``sending``."""
+        return len(self._waiting) + self._writing
 
     async def drain(self) -> None:
         """Write back what is waiting (the dispatcher stops)."""
@@ -94,9 +106,12 @@ class SentBatch:
             batch, self._waiting = self._waiting[:FLUSH_ROWS], self._waiting[FLUSH_ROWS:]
             if len(self._waiting) >= FLUSH_ROWS:
                 self._full.set()
+            self._writing = len(batch)
             try:
                 await self._write(batch)
             except Exception:  # the rows stay ``sending`` until written: try again shortly
                 log.exception("writing back %s sent rows failed", len(batch))
                 self._waiting = batch + self._waiting
                 await asyncio.sleep(RETRY_SECONDS)
+            finally:
+                self._writing = 0

@@ -95,7 +95,7 @@ class Dispatcher:
         self._paid_queries = LineQueries.build(max(self._batch, math.ceil(paid * BATCH_SECONDS)))
         self._bursting = False  # the last round found paid rows: read a paid second's worth
         self._stars = Stars(services, transport) if paid else None
-        self._sent = burst.SentBatch(self._settle_paid)
+        self._sent = burst.SentBatch(self._settler.sent_many)
         concurrency = concurrency or (PAID_CONCURRENCY if paid else CONCURRENCY)
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()  # new rows: re-read at once, people first
@@ -208,6 +208,7 @@ class Dispatcher:
         blocked = self._throttle.blocked_chats()
         heads, now = await self._heads(set(blocked) | self._busy)
         wait, started, paid = IDLE_WAIT, 0, list[Job]()
+        bursting = any(head.job.paid for head in heads)
         for head in heads:
             job, chat_id = head.job, head.job.chat_id
             if head.in_the_air or chat_id in self._busy:
@@ -223,12 +224,17 @@ class Dispatcher:
             if job.paid or (paid and job.lane > PEOPLE):
                 paid += [job] if job.paid else []  # free rows wait for the paid burst's end
                 continue
+            if bursting and (turn := self._throttle.free_turn_wait()) > 0:
+                wait = min(wait, turn)  # a person's message waits for its turn in the burst
+                continue
             if not await self._start(job):  # paced meanwhile (a handler answered directly)
                 wait = min(wait, self._throttle.wait_for_chat(chat_id))
                 continue
             started += 1
             self._note_queue(chat_id, head.queued)
         self._bursting = bool(paid)
+        if paid and (turn := self._throttle.free_turn_left()) > 0:
+            return turn  # people's turn: their next messages may go meanwhile
         if paid:
             await self._start_paid(paid)
             return 0.0  # a paid burst goes on until its rows are gone, then the free ones go
@@ -248,17 +254,25 @@ class Dispatcher:
     async def _start_paid(self, jobs: list[Job]) -> None:
         """The round's paid rows, nearest first, once the Stars are known to pay for them
         (those they cannot go free, in a later round), each chunk claimed by one statement
-        just before its calls. People's rows that come in meanwhile go first."""
+        while the chunk before it is being sent (a claim waits its turn to write behind the
+        sends' write-backs). People's rows that come in meanwhile go first."""
         assert self._stars is not None
-        jobs = await self._stars.cover(jobs)
-        for first in range(0, len(jobs), burst.CLAIM_CHUNK):
-            if self._wake.is_set():
-                return  # re-read: people first
-            chunk = jobs[first : first + burst.CLAIM_CHUNK]
-            ours = await burst.claim(self._services, chunk)
+        jobs = await self._stars.cover(jobs, self._sent.unwritten)
+        chunks = [jobs[i : i + burst.CLAIM_CHUNK] for i in range(0, len(jobs), burst.CLAIM_CHUNK)]
+        claiming = burst.claim_soon(self._services, chunks[0]) if chunks else None
+        for index, chunk in enumerate(chunks):
+            assert claiming is not None
+            ours = await claiming
+            following = chunks[index + 1] if index + 1 < len(chunks) else None
+            people = self._wake.is_set()  # re-read after this chunk: people first
+            claiming = (
+                burst.claim_soon(self._services, following) if following and not people else None
+            )
             for job in chunk:
                 if job.id in ours and not await self._start(job, claimed=True):
                     await burst.release(self._services, job)  # its chat's turn was taken
+            if claiming is None:
+                return
 
     async def _start(self, job: Job, claimed: bool = False) -> bool:
         """Wait for a slot (a paid one for a paid row) and start sending the row; False if its
@@ -358,6 +372,8 @@ class Dispatcher:
                 await self._settler.failed(job, Transient(repr(error)))
             else:
                 if job.paid:
+                    assert self._stars is not None
+                    self._stars.spent()
                     self._sent.add(job, message_id)  # written back with others (burst.py)
                 else:
                     await self._settler.sent(job, message_id)
@@ -399,12 +415,6 @@ class Dispatcher:
         finally:
             self._throttle.slot_done(job.paid)
             self._throttle.settle(job.chat_id)
-
-    async def _settle_paid(self, sent: list[burst.Sent]) -> None:
-        """Paid sends that went through, written back together; the Stars they took noted."""
-        await self._settler.sent_many(sent)
-        if self._stars is not None:
-            self._stars.spent(sum(1 for job, _ in sent if job.paid))
 
     async def _render_digest(self, job: Job) -> dict[str, Any] | None:
         """A folded officers' message is written when it is sent: it shows the present."""

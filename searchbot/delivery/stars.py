@@ -60,20 +60,21 @@ class Stars:
                 stars_text(self.balance), budget, affordable(self.balance),
             )  # fmt: skip
 
-    def spent(self, messages: int) -> None:
-        """``messages`` paid sends went through (Telegram took their Stars)."""
-        self._spent += messages
+    def spent(self) -> None:
+        """A paid send went through: Telegram took its Stars."""
+        self._spent += 1
 
-    async def cover(self, jobs: Sequence[Job]) -> list[Job]:
+    async def cover(self, jobs: Sequence[Job], unwritten: int = 0) -> list[Job]:
         """Before paid rows go: the balance read again if a burst begins; the paid rows the
         balance cannot pay for go free, farthest first (officers hear once per case).
+        ``unwritten``: paid sends that went through (paid for) whose rows still say sending.
         Returns those of ``jobs`` still paid."""
         now = self._now()
         if self._stale or now - self._last_paid > BURST_GAP:
             await self._read()
         self._last_paid = now
         can = affordable(self.balance) - self._spent if self.balance is not None else 0
-        needed = await self._unsettled()
+        needed = await self._unsettled() - unwritten
         if needed <= can:
             return list(jobs)
         dropped = await self._unpay_farthest(needed - max(can, 0))

@@ -19,8 +19,13 @@ messages closer together than the bot planned. Replies the handlers send directl
 
 Paid broadcast: a row sent with ``allow_paid_broadcast`` takes a paid slot, held to
 ``paid_per_second`` (1,000) in the same sliding second, counted the same way; it has no even
-spacing of its own (a burst ends sooner, and nobody waits behind it: free rows that find the
-second full of paid sends wait until it has room again, which is what Telegram requires).
+spacing of its own. Telegram counts free and paid sends together, so a free send needs a second
+holding fewer than 30 sends of any kind: during a paid burst there is none, however the paid
+sends are spaced. People's messages (free) therefore take turns with the burst: the burst sends
+for at least ``PAID_TURN``; then a person's message waits for the second to empty (about a
+second), goes, and the people's messages of the next ``FREE_TURN`` go with it; then the burst
+again. A free call on its way holds paid sends under the free limit until it has ended, or
+Telegram could count it as the 31st.
 
 429s: a chat that got one is paused until its retry_after. 429s for several different chats
 within a short time mean the bot as a whole is over the overall limit (Telegram then refuses
@@ -50,6 +55,8 @@ ROOM = 0  # places kept for direct sends: only rare uploads are direct, and they
 MIN_RATE = 1.0
 POLL = 0.01  # how often a full second of calls still in flight is looked at again
 AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)
+PAID_TURN = 1.0  # a paid burst sends at least this long between two turns of people's messages
+FREE_TURN = 0.25  # a turn of people's messages during a paid burst, from the first one's slot
 PAID_AHEAD = 32  # the same for paid slots (their rows are claimed beforehand, in chunks)
 
 
@@ -72,6 +79,9 @@ class Throttle:
         self._recent: deque[float] = deque()  # ends of the calls of the last second
         self._reserved = 0  # slots taken, calls not started
         self._free_pending = 0  # free slots taken whose calls have not ended
+        self._last_paid = -math.inf  # when the last paid slot was taken
+        self._paid_since = -math.inf  # when the paid burst began, or came back after a turn
+        self._free_until = -math.inf  # paid slots wait until then: people's free turn
         self._last_slot = -math.inf
         # Slots saved up while nothing was sent (at most CATCH_UP seconds' worth), and when
         self._credit, self._credit_at = CATCH_UP * per_second, now()
@@ -121,11 +131,31 @@ class Throttle:
         wait = max(self._paused_all - now, self._window_wait(now, self._reserved, limit))
         if self._reserved >= PAID_AHEAD:
             wait = max(wait, POLL)
-        return wait
+        return max(wait, self._free_until - now)
 
     def take_paid_slot(self) -> None:
         """Use the paid slot ``paid_slot_wait`` said is free (then as for a free slot)."""
+        now = self._now()
         self._reserved += 1
+        if not self._bursting(now) or self._last_paid < self._free_until <= now:
+            self._paid_since = now  # a burst begins, or comes back after people's turn
+        self._last_paid = now
+
+    def free_turn_wait(self) -> float:
+        """Seconds a person's (free) message waits for its turn in a paid burst: 0 with no
+        burst going or in a turn, else until the burst has sent for ``PAID_TURN``."""
+        now = self._now()
+        if not self._bursting(now) or now < self._free_until:
+            return 0.0
+        return max(0.0, self._paid_since + PAID_TURN - now)
+
+    def free_turn_left(self) -> float:
+        """Seconds left of people's turn in a paid burst (0: the burst may go on)."""
+        return max(0.0, self._free_until - self._now())
+
+    def _bursting(self, now: float) -> bool:
+        """A paid slot was taken within the last second."""
+        return now - self._last_paid <= 1.0
 
     def take_slot(self) -> None:
         """Use the slot ``slot_wait`` said is free; then ``call_wait`` and ``call_started``
@@ -134,6 +164,8 @@ class Throttle:
         self._reserved += 1
         self._free_pending += 1
         self._last_slot = now
+        if self._bursting(now) and now >= self._free_until:  # people's turn in a paid burst
+            self._free_until = now + FREE_TURN
         self._credit, self._credit_at = self._saved(now, self.rate()) - 1.0, now
 
     def call_wait(self, paid: bool = False) -> float:

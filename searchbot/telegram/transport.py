@@ -37,6 +37,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from searchbot.delivery.dispatcher import PAID_CONCURRENCY
 from searchbot.delivery.outcomes import (
     DeliveryError,
     Gone,
@@ -49,7 +50,11 @@ from searchbot.delivery.outcomes import (
 )
 from searchbot.domain.broadcast import stars_of
 from searchbot.domain.messages import Op, Out
+from searchbot.settings import Settings
+from searchbot.telegram import wire
 from searchbot.telegram.placeholder import PlaceholderStore, picture
+
+CONNECTIONS = 32  # the bot's HTTP connections without paid broadcast
 
 
 def keyboard(out: Out) -> InlineKeyboardMarkup | ForceReply | None:
@@ -83,33 +88,24 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
-    """Send one ``Out``; returns the message id. Raises telegram errors as they come."""
-    markup, reply = keyboard(out), reply_parameters(out)
-    if out.protect:
-        extra = {**extra, "protect_content": True}
-    if out.upload is not None:
-        file = InputFile(out.upload, filename=out.upload_name)
-        send = bot.send_photo if out.upload_name.endswith(".png") else bot.send_document
-        message = await send(
-            chat_id, file, caption=out.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup, reply_parameters=reply,
-        )  # fmt: skip
-    elif out.photo:
-        message = await bot.send_photo(
-            chat_id, out.photo, caption=out.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup, reply_parameters=reply, **extra,
-        )  # fmt: skip
-    elif out.location:
-        message = await bot.send_location(
-            chat_id, latitude=out.location[0], longitude=out.location[1],
-            reply_markup=markup, reply_parameters=reply, **extra,
-        )  # fmt: skip
-    else:
-        message = await bot.send_message(
-            chat_id, out.text, parse_mode=ParseMode.HTML, reply_markup=markup,
-            reply_parameters=reply, link_preview_options=_NO_PREVIEW, **extra,
-        )  # fmt: skip
+    """Send one ``Out``; returns the message id. Raises telegram errors as they come. A message
+    without an upload is written and read back in plain fields (``wire``)."""
+    if out.upload is None:
+        return await wire.send(bot, chat_id, out, **extra)
+    file = InputFile(out.upload, filename=out.upload_name)
+    send = bot.send_photo if out.upload_name.endswith(".png") else bot.send_document
+    message = await send(
+        chat_id, file, caption=out.text or None, parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(out), reply_parameters=reply_parameters(out),
+    )  # fmt: skip
     return message.message_id
+
+
+def connections(settings: Settings) -> int:
+    """HTTP connections the bot's requests need: the handlers' and the outbox's 32, and with
+    paid broadcast the burst's calls in the air besides (a call waiting for a connection
+    holds its place in Telegram's second all the while)."""
+    return CONNECTIONS + (PAID_CONCURRENCY if settings.paid_budget > 0 else 0)
 
 
 class TelegramTransport:
