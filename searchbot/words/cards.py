@@ -158,6 +158,8 @@ def public_case(case: Case, lang: str) -> Case:
 def fit(build: Callable[[str], str], value: str, limit: int) -> str:
     """``build(value)``, with ``value`` shortened (ending in …) until the result fits ``limit``."""
     text = build(value)
+    if len(text.encode("utf-16-le")) // 2 <= limit:  # even with its tags it fits: no need to
+        return text  # strip them (a ring's thousands of captions)
     overflow = visible_length(text) - limit
     if overflow <= 0:
         return text
