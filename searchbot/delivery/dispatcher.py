@@ -6,17 +6,18 @@ chat, in lane, rank, id order): rows waiting for a throttled chat take one place
 not all of it, and a chat's messages go out one at a time in the order they were written. The
 pace (overall, per chat, per group, and what a 429 teaches) is :mod:`searchbot.delivery.throttle`'s.
 
-Each row is claimed (``pending`` -> ``sending``) by a conditional update just before its call,
-and settled after it (``sent`` with its message id, back to ``pending`` with a later attempt
-time, or ``dead``). A crash leaves at most the in-flight rows in ``sending``; the next start
-puts them back to ``pending`` and tells the officers how many groups may see an alert twice,
-so nothing is lost and duplicates are bounded by what was in flight (``CONCURRENCY``).
+Each row is claimed (``pending`` -> ``sending``) by a conditional update just before its slot
+(paid rows a chunk at a time, see :mod:`searchbot.delivery.burst`), and settled after its call
+(``sent`` with its message id, back to ``pending`` with a later attempt time, or ``dead``). A
+crash leaves at most the in-flight rows and the one waiting for its slot in ``sending`` (with
+paid broadcast, also the paid chunks claimed and the sends not yet written back); the next
+start puts them back to ``pending`` and tells the officers how many groups may see an alert
+twice, so nothing is lost and duplicates are bounded by what was in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from dataclasses import replace
@@ -53,7 +54,6 @@ PAID_CONCURRENCY = 64  # the same with paid broadcast on: a thousand calls a sec
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
 MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
-ORDER_WAIT = 5.0  # seconds a send waits for the claims of the sends started before it
 
 
 class _Withdrawn(Exception):
@@ -105,10 +105,6 @@ class Dispatcher:
         # the chat's pace allows the next. Other sends end without a look at the outbox.
         self._waiting: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        # Set once the latest started send has claimed its row (or given up): the next send
-        # calls Telegram only after it, so that sends leave in the order they were started
-        # (nearest group first) although their claims run side by side.
-        self._claimed_before: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
 
     def note_direct_send(self, chat_id: int) -> None:
@@ -142,9 +138,9 @@ class Dispatcher:
     async def recover(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
         group alerts. Such an alert may have reached its group before the crash without the bot
-        learning its message id: sent again, the group sees it twice. A row is claimed by its
-        send task just before the call, so these are at most the sends in flight
-        (``CONCURRENCY``)."""
+        learning its message id: sent again, the group sees it twice. A row is claimed just
+        before its slot, so these are at most the sends in flight and the row waiting for its
+        slot (and with paid broadcast the chunks claimed and the sends not written back)."""
         async with self._services.sessions() as session:
             alerts = await session.exec(
                 select(func.count())
@@ -192,9 +188,8 @@ class Dispatcher:
     async def round(self) -> float:
         """Send what is due now; returns how long to wait before the next round (0: at once).
 
-        Each row is claimed by its send task, once a send slot is free: a row is ``sending``
-        only while its call may be in the air, so a crash leaves no more rows in doubt than
-        there are sends in flight (``CONCURRENCY``).
+        Each row is claimed just before its slot: a row is ``sending`` only while its call is
+        about to go or in the air, so a crash leaves few rows in doubt (see ``recover``).
 
         One read gives every chat's first row, those that can go now first: it tells what to
         send and, from the rest, when to look again (a chat's pace, a retry's time). Rows
@@ -269,19 +264,25 @@ class Dispatcher:
                 burst.claim_soon(self._services, following) if following and not people else None
             )
             for job in chunk:
-                if job.id in ours and not await self._start(job, claimed=True):
-                    await burst.release(self._services, job)  # its chat's turn was taken
+                if job.id in ours:
+                    await self._start(job, claimed=True)
             if claiming is None:
                 return
 
     async def _start(self, job: Job, claimed: bool = False) -> bool:
-        """Wait for a slot (a paid one for a paid row) and start sending the row; False if its
-        chat cannot take a message now. The row is claimed by the send itself, so that the
-        next slot need not wait for the database (a paid row was ``claimed`` with its chunk)."""
+        """Claim the row (a paid one was ``claimed`` with its chunk), wait for its slot (a paid
+        one for a paid row) and start its call; False if its chat cannot take a message now or
+        the row is not ours to send (another process took it, or it was cancelled or retried
+        meanwhile). The claim comes first, so that the call goes the moment its slot comes: a
+        claim after the slot put each call a claim later than its place in the sliding second
+        allowed, and so the place that call left a second later, second after second."""
         if not self._free(job.chat_id):
             return False
         await self._slots.acquire()
         try:
+            if not claimed and not await self._claimed(job):
+                self._slots.release()
+                return False
             await (self._throttle.paid_slot() if job.paid else self._throttle.global_slot())
         except BaseException:
             self._slots.release()
@@ -289,16 +290,11 @@ class Dispatcher:
         if not self._free(job.chat_id):  # a handler's reply, say, took its turn meanwhile
             self._throttle.slot_unused(job.paid)
             self._slots.release()
+            await burst.release(self._services, job)
             return False
         self._busy.add(job.chat_id)
         self._throttle.record(job.chat_id)
-        if claimed:  # it waits for no other send's claim, and none waits for it
-            previous, done = None, asyncio.Event()
-        else:
-            previous, done = self._claimed_before, asyncio.Event()
-            self._claimed_before = done
-        sending = self._deliver(job, previous, done, claimed)
-        task = asyncio.create_task(sending, name=f"outbox-{job.id}")
+        task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -338,25 +334,9 @@ class Dispatcher:
             await session.commit()
         return bool(result.rowcount)
 
-    async def _deliver(
-        self, job: Job, previous: asyncio.Event | None, claimed: asyncio.Event, ours: bool = False
-    ) -> None:
-        """Claim the row, make its call, settle it. The slot, the chat and the pace it was
-        given are handed back if the row was not ours to send after all (another process took
-        it, or it was cancelled or retried meanwhile). The call waits for the sends started
-        before this one to have claimed theirs: claims race, the order of the calls must not."""
+    async def _deliver(self, job: Job) -> None:
+        """Make the claimed row's call and settle it."""
         try:
-            try:
-                ours = ours or await self._claimed(job)
-                if previous is not None:  # bounded: a send cancelled before it ran sets none
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(previous.wait(), ORDER_WAIT)
-            finally:
-                claimed.set()
-            if not ours:
-                self._throttle.slot_unused(job.paid)
-                self._throttle.unrecord(job.chat_id)
-                return
             try:
                 message_id = await self._call(job)
             except _Withdrawn:

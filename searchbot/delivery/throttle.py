@@ -1,15 +1,17 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
 Overall: a current rate, at most the configured limit (handlers' replies are outbox rows too;
-the rare direct upload is counted once sent), in any sliding second. Sends keep the even
-spacing; after a stall (a busy machine, a slow database) they may come closer, down to 60 % of
-it, until the time lost (at most ``CATCH_UP`` seconds of sending) is made up. Sends packed as
-closely as that all the time filled each second in its first 0.6 s and left the rest empty, so
-a sighting that came in then waited up to 0.4 s for the next second. A call counts in that
+the rare direct upload is counted once sent), in any sliding second. A call counts in that
 second from its start until a second after its end: the server counted it at some moment in
 between, so whatever the network did, no second of the server's holds more calls than the bot
 allowed in one of its own (the price is the round trip: at 30 ms a call, 30 a second become
-about 29).
+about 29). A send goes as soon as the sliding second has room for it, at least ``SPREAD`` of
+the even spacing after the one before: the first second's sends are spread over 70 % of it,
+and each later send takes the place of the one that leaves the second, so the spread repeats
+itself second after second (a sighting waits some 25 ms for its place, 0.3 s at most) and a
+late send delays only the one that takes its place a second later. An even pace kept apart
+from the second (as before) lost every late wake-up of the event loop for good: 28 sends a
+second instead of 29 on a busy machine.
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -42,8 +44,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-GAP = 0.6  # sends at least this fraction of the even spacing apart, when catching up
-CATCH_UP = 0.4  # seconds of sending a stall may save up, to make up at the closer spacing
+SPREAD = 0.7  # sends at least this fraction of the even spacing apart
 CALL_MEAN_WEIGHT = 0.1  # of the newest call in the running mean of how long a call takes
 BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
@@ -83,8 +84,6 @@ class Throttle:
         self._paid_since = -math.inf  # when the paid burst began, or came back after a turn
         self._free_until = -math.inf  # paid slots wait until then: people's free turn
         self._last_slot = -math.inf
-        # Slots saved up while nothing was sent (at most CATCH_UP seconds' worth), and when
-        self._credit, self._credit_at = CATCH_UP * per_second, now()
         self._started: deque[float] = deque()  # starts of the calls in the air, oldest first
         self._call_seconds = 0.0  # how long a call takes, a running mean
         self._paused_all = -math.inf
@@ -105,17 +104,13 @@ class Throttle:
         return min(self.limit, climbed)
 
     def slot_wait(self) -> float:
-        """Seconds until the next overall sending slot (0 if now): the even spacing, the
-        sliding second (slots not yet called included), and at most ``AHEAD`` slots taken
-        whose calls have not started (a stalled database must not pile up a burst)."""
+        """Seconds until the next overall sending slot (0 if now): room in the sliding second
+        (slots not yet called included), ``SPREAD`` of the even spacing after the last slot,
+        and at most ``AHEAD`` slots taken whose calls have not started (a stalled database
+        must not pile up a burst)."""
         now = self._now()
-        rate = self.rate()
         window = self._window_wait(now, self._reserved)  # (drops the calls a second old)
-        wait = max(
-            self._paused_all - now,
-            self._last_slot + GAP / rate - now,
-            (1.0 - self._saved(now, rate)) / self._pace(rate),  # evenly, unless catching up
-        )
+        wait = max(self._paused_all - now, self._last_slot + self._spacing() - now)
         if self._reserved >= AHEAD:
             wait = max(wait, POLL)
         return max(wait, window)
@@ -166,7 +161,6 @@ class Throttle:
         self._last_slot = now
         if self._bursting(now) and now >= self._free_until:  # people's turn in a paid burst
             self._free_until = now + FREE_TURN
-        self._credit, self._credit_at = self._saved(now, self.rate()) - 1.0, now
 
     def call_wait(self, paid: bool = False) -> float:
         """Seconds before a call whose slot was taken may start: the sliding second, counted
@@ -194,21 +188,14 @@ class Throttle:
         """A slot taken for a call that was not made after all."""
         self._reserved = max(0, self._reserved - 1)
         if not paid:
-            self._credit += 1.0
+            self._last_slot -= self._spacing()  # the next need not keep its distance from it
             self._free_pending = max(0, self._free_pending - 1)
 
-    def _pace(self, rate: float) -> float:
-        """The even pace the sliding second sustains: a call holds its place in it for a second
-        and its own length, so at 30 ms a call, 30 a second become 29. Spaced for 30, the sends
-        ran into the full second, saved up slots meanwhile and went out in bursts."""
-        return rate / (1.0 + self._call_seconds)
-
-    def _saved(self, now: float, rate: float) -> float:
-        """Slots saved up by now, one more every even spacing, at most CATCH_UP seconds', and
-        no more than the sliding second has room for: time spent waiting for a full second
-        was not lost, and saving it up made the next second's sends a burst again."""
-        accrued = self._credit + (now - self._credit_at) * self._pace(rate)
-        return min(CATCH_UP * rate, max(self._room(self._reserved), 1.0), accrued)
+    def _spacing(self) -> float:
+        """The least time between two slots: ``SPREAD`` of the even spacing the sliding second
+        sustains (a call holds its place in it for a second and its own length, so at 30 ms a
+        call, 30 a second become 29)."""
+        return SPREAD * (1.0 + self._call_seconds) / self.rate()
 
     async def global_slot(self) -> None:
         """Wait for the next overall sending slot and take it."""
@@ -236,11 +223,12 @@ class Throttle:
         room = self._room(extra, limit)
         if room > 0:
             return 0.0
-        if self._started or extra or not self._recent:
-            return POLL  # a call in the air (or a slot about to be called) must end first
-        # the oldest calls leave first: room for one more once all but room - 1 of the rest
-        # have (after a paid burst, a free send waits for a thousand to leave, not one)
-        return self._recent[min(len(self._recent) - 1, -room)] + 1.0 - now
+        # The calls that ended leave first, the oldest first: room for one more once 1 - room
+        # of them have left (after a paid burst, a free send waits for a thousand to leave).
+        # Only with too few of them must a call in the air (or a slot) end first.
+        if len(self._recent) < 1 - room:
+            return POLL
+        return self._recent[-room] + 1.0 - now
 
     def _room(self, extra: int, limit: int | None = None) -> int:
         """Places left in the sliding second: the calls in the air, ``extra`` slots taken and
