@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 # the fan-out benchmark beside this file: the same groups' layout and the same polling wait
+from burner import burners, side_by_side
 from fanout import disk_points, wait_until
 from sqlalchemy import func, text
 from sqlmodel import col, select
@@ -397,7 +398,8 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
-async def bench(args: argparse.Namespace, workdir: Path) -> None:
+async def bench(args: argparse.Namespace, workdir: Path, machine: str = "quiet") -> Phase:
+    workdir.mkdir(exist_ok=True)
     url = args.database or f"sqlite+aiosqlite:///{workdir / 'crowd.db'}"
     if not db.is_sqlite(url):
         await reset_postgres(url)
@@ -420,7 +422,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                     lambda: any(c.method == "getUpdates" for c in fake.calls), TIMEOUT_S
                 )
                 assert polling, f"the bot did not start polling:\n{bot.log_tail()}"
-                await run_phases(Crowd(fake, sessions), sessions, bot, chats, people, args.profile)
+                burst = await run_phases(
+                    Crowd(fake, sessions), sessions, bot, chats, people, args.profile, machine
+                )
             except BaseException:
                 note(f"the bot's log ends with:\n{bot.log_tail()}")
                 note(fake.report("the fake at the failure", tail=20))
@@ -431,6 +435,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
                 note(f"Bot API violations: {fake.violations[:5]}")
     finally:
         await engine.dispose()
+    return burst
 
 
 async def run_phases(
@@ -440,14 +445,17 @@ async def run_phases(
     chats: list[FakeChat],
     people: dict[int, list[FakeUser]],
     profile: Path | None,
-) -> None:
+    machine: str = "quiet",
+) -> Phase:
+    """The two phases (``machine``: what else the machine was doing, for the records)."""
     scene = await build_scene(player, sessions, bot, chats, people)
     note(f"{len(chats)} groups alerted, {len(people[chats[0].chat_id])} members each")
     quiet = await run_phase(scene, "quiet", FAMILY_IDS[1], SIGHTER_IDS[0], False, None)
-    emit(quiet.record())
+    emit({**quiet.record(), "machine": machine})
     burst = await run_phase(scene, "burst", FAMILY_IDS[2], SIGHTER_IDS[1], True, profile)
-    emit(burst.record())
-    emit(comparison(quiet, burst))
+    emit({**burst.record(), "machine": machine})
+    emit({**comparison(quiet, burst), "machine": machine})
+    return burst
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -459,6 +467,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--profile", type=Path, help="write a cProfile of the bot during the burst here"
     )
+    parser.add_argument(
+        "--burner",
+        action="store_true",
+        help="run again with a CPU burner process per core beside it; compare the two",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
@@ -467,7 +480,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="searchbot-crowd-") as tmp:
         if args.profile:
             args.profile = args.profile.resolve()
-        asyncio.run(bench(args, Path(tmp)))
+        quiet = asyncio.run(bench(args, Path(tmp) / "quiet"))
+        if args.burner:
+            with burners() as count:
+                busy = asyncio.run(bench(args, Path(tmp) / "burner", f"{count} burners"))
+            emit(side_by_side(quiet.record(), busy.record(), count))
     note(f"done in {time.monotonic() - began:.1f} s")
 
 

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
@@ -49,6 +49,7 @@ class Stars:
         self._spent = 0  # paid messages delivered since that read
         self._last_paid = -math.inf
         self._stale = True  # read the balance again before the next paid row
+        self._told: set[int] = set()  # cases whose officers heard that the Stars ran short
 
     async def start(self) -> None:
         """Read the balance once at start, so that the log says what paid broadcast has."""
@@ -90,10 +91,10 @@ class Stars:
                 .where(col(OutboxMessage.id) == job.id)
                 .values(paid=False, status=OutboxStatus.PENDING, next_attempt_at=self._services.now())
             )  # fmt: skip
-            if job.case_id is not None:
-                await self._services.publish(session, StarsShort(job.case_id, 1, self.balance))
             await session.commit()
         log.warning("paid send of row %s refused for the balance: it goes free", job.id)
+        if job.case_id is not None:
+            await self._tell({job.case_id: 1})
 
     async def _read(self) -> None:
         try:
@@ -126,11 +127,28 @@ class Stars:
             ).all()
             ids = {row_id for row_id, _ in rows if row_id is not None}
             await session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(paid=False)
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .where(col(OutboxMessage.status) == OutboxStatus.PENDING)  # none sent meanwhile
+                .values(paid=False)
             )
-            for case_id, unpaid in sorted(Counter(c for _, c in rows if c is not None).items()):
-                await self._services.publish(session, StarsShort(case_id, unpaid, self.balance))
             await session.commit()
         balance = "unknown" if self.balance is None else stars_text(self.balance)
         log.warning("Stars balance %s: %s paid alert(s) go free instead", balance, len(ids))
+        await self._tell(Counter(c for _, c in rows if c is not None))
         return ids
+
+    async def _tell(self, unpaid: Mapping[int, int]) -> None:
+        """Officers of each case hear once that its alerts go free (``unpaid``: how many, by
+        case). Told apart from the rows' change, which must stand whatever happens here: two
+        sends refused at once would write the same notice twice (its key stops the second)."""
+        for case_id, count in sorted(unpaid.items()):
+            if case_id in self._told:
+                continue
+            self._told.add(case_id)
+            try:
+                async with self._services.sessions() as session:
+                    await self._services.publish(session, StarsShort(case_id, count, self.balance))
+                    await session.commit()
+            except Exception:  # told by another process meanwhile, or the database hiccupped
+                log.exception("telling the officers of case %s that Stars ran short", case_id)
