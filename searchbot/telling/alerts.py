@@ -40,6 +40,7 @@ from searchbot.telling.audiences import (
 from searchbot.words.buttons import Checked, Close, Verify
 from searchbot.words.cards import (
     alert_caption,
+    distance_text,
 )
 from searchbot.words.texts import ref, say
 
@@ -53,10 +54,11 @@ async def groups_alerted(services: Services, session: AsyncSession, event: Group
     seen = await session.get(Sighting, event.seen_sighting_id) if event.seen_sighting_id else None
     jobs = await playbooks.jobs(services, session, case, event.targets, event.radius_m)
     paid = await broadcast.paid_alerts(services, session, event.case_id, len(event.targets))
+    captions: dict[tuple[str, str, str], str] = {}  # the ring's few captions, each made once
     await session.exec(  # type: ignore[call-overload]
         insert(OutboxMessage),
         params=[
-            _alert_row(services, case, group, distance, token, seen, jobs.get(group.id))
+            _alert_row(services, case, group, distance, token, seen, jobs.get(group.id), captions)
             | {"paid": index < paid}  # the nearest, as far as the case's budget reaches
             for index, ((distance, group), token) in enumerate(
                 zip(event.targets, event.tokens, strict=True)
@@ -74,6 +76,7 @@ def _alert_row(
     token: str,
     seen: Sighting | None,
     job: Job | None = None,
+    captions: dict[tuple[str, str, str], str] | None = None,
 ) -> dict[str, Any]:
     return {
         "case_id": case.id,
@@ -82,7 +85,7 @@ def _alert_row(
         "lane": ALERTS,
         "rank": distance,
         "payload": alert_out(
-            services, case, group.language, distance, token, seen, job, group.chat_id
+            services, case, group.language, distance, token, seen, job, group.chat_id, captions
         ).to_payload(),
         "dedupe_key": f"alert:{case.id}:{group.id}",
         "status": OutboxStatus.PENDING,
@@ -101,15 +104,22 @@ def alert_out(
     seen: Sighting | None = None,
     job: Job | None = None,
     chat_id: int | None = None,
+    captions: dict[tuple[str, str, str], str] | None = None,
 ) -> Out:
     """The alert for one group: the photo, the public description, the group's job, and the
     buttons (seen, checked, the guards' exits, found a child). The "I saw them" link carries
     the alert's own ``token``, never the case number; the photo is protected from forwarding
-    and saving unless the station turned that off."""
+    and saving unless the station turned that off. ``captions``: those made for the ring so
+    far, by language, distance as shown, and job (thousands of groups share a few dozen)."""
     now, show_name = services.now(), services.settings.alert_show_name
     work = job.text if job else ""
     if seen is None:
-        caption = alert_caption(case, lang, distance, now, show_name, job=work)
+        key = (lang, distance_text(distance, lang), work)
+        caption = (captions or {}).get(key) or alert_caption(
+            case, lang, distance, now, show_name, job=work
+        )
+        if captions is not None:
+            captions[key] = caption
         photo = case.photo_file_ids[0] if case.photo_file_ids else None
     else:
         headline = say(lang, "alert_seen_here", time=local_hhmm(seen.seen_at))
