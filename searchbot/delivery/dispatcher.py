@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +54,7 @@ CONCURRENCY = 16  # Bot API calls in flight at once (also the bound on duplicate
 PAID_CONCURRENCY = 64  # the same with paid broadcast on: a thousand calls a second of 30 ms
 BATCH_SECONDS = 1.0  # rows read per round: this many seconds of sending at the limit
 IDLE_WAIT = 0.5  # seconds between looks at a quiet outbox (rows another process wrote)
+PEOPLE_FIRST = 0.3  # seconds a paid burst may wait, before it begins, for people's next messages
 MIN_WAIT = 0.005  # a pace that ends now still ends a little later on the throttle's clock
 
 
@@ -94,6 +96,7 @@ class Dispatcher:
         self._queries = LineQueries.build(self._batch)
         self._paid_queries = LineQueries.build(max(self._batch, math.ceil(paid * BATCH_SECONDS)))
         self._bursting = False  # the last round found paid rows: read a paid second's worth
+        self._hold_until: float | None = None  # a burst about to begin waits for people until
         self._stars = Stars(services, transport) if paid else None
         self._sent = burst.SentBatch(self._settler.sent_many)
         concurrency = concurrency or (PAID_CONCURRENCY if paid else CONCURRENCY)
@@ -202,13 +205,14 @@ class Dispatcher:
             return paused  # the bot as a whole is over the limit: nothing goes out
         blocked = self._throttle.blocked_chats()
         heads, now = await self._heads(set(blocked) | self._busy)
-        wait, started, paid = IDLE_WAIT, 0, list[Job]()
+        wait, started, paid, follow_ups = IDLE_WAIT, 0, list[Job](), False
         bursting = any(head.job.paid for head in heads)
         for head in heads:
             job, chat_id = head.job, head.job.chat_id
             if head.in_the_air or chat_id in self._busy:
                 if head.queued > 1:
                     self._waiting.add(chat_id)  # the send's end wakes the loop for the rest
+                    follow_ups |= job.lane == PEOPLE
                 continue
             due_in = max((head.next_attempt_at - now).total_seconds(), blocked.get(chat_id, 0.0))
             if due_in > 0:
@@ -228,16 +232,31 @@ class Dispatcher:
             started += 1
             self._note_queue(chat_id, head.queued)
         self._bursting = bool(paid)
-        if paid and (turn := self._throttle.free_turn_left()) > 0:
-            return turn  # people's turn: their next messages may go meanwhile
         if paid:
-            await self._start_paid(paid)
-            return 0.0  # a paid burst goes on until its rows are gone, then the free ones go
+            return await self._go_paid(paid, follow_ups)
+        self._hold_until = None
         if len(heads) >= self._batch:  # the read may have left chats out
             if started:
                 return 0.0
             wait = min([wait, *blocked.values()])  # chats left out may be among them
         return max(wait, MIN_WAIT)
+
+    async def _go_paid(self, jobs: list[Job], follow_ups: bool) -> float:
+        """Send the round's paid rows, unless people's messages go first: in their turn during
+        a burst, or, before a burst begins, the next messages of chats just written to (an
+        officer's card has its pin, split cards a second part) for at most ``PEOPLE_FIRST``:
+        once the burst has begun, each of them would cost a turn of about a second. Returns
+        how long to wait before the next round (a people's send that ends wakes it sooner);
+        the burst goes on until its rows are gone, then the free rows go."""
+        if (turn := self._throttle.free_turn_left()) > 0:
+            return turn
+        if not self._throttle.bursting():
+            now = time.monotonic()
+            self._hold_until = self._hold_until or now + PEOPLE_FIRST
+            if follow_ups and now < self._hold_until:
+                return self._hold_until - now
+        await self._start_paid(jobs)
+        return 0.0
 
     def _note_queue(self, chat_id: int, queued: int) -> None:
         """A send to ``chat_id`` started: its end wakes the loop if more rows wait for it."""

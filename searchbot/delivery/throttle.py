@@ -132,7 +132,7 @@ class Throttle:
         """Use the paid slot ``paid_slot_wait`` said is free (then as for a free slot)."""
         now = self._now()
         self._reserved += 1
-        if not self._bursting(now) or self._last_paid < self._free_until <= now:
+        if not self._in_burst(now) or self._last_paid < self._free_until <= now:
             self._paid_since = now  # a burst begins, or comes back after people's turn
         self._last_paid = now
 
@@ -140,7 +140,7 @@ class Throttle:
         """Seconds a person's (free) message waits for its turn in a paid burst: 0 with no
         burst going or in a turn, else until the burst has sent for ``PAID_TURN``."""
         now = self._now()
-        if not self._bursting(now) or now < self._free_until:
+        if not self._in_burst(now) or now < self._free_until:
             return 0.0
         return max(0.0, self._paid_since + PAID_TURN - now)
 
@@ -148,8 +148,11 @@ class Throttle:
         """Seconds left of people's turn in a paid burst (0: the burst may go on)."""
         return max(0.0, self._free_until - self._now())
 
-    def _bursting(self, now: float) -> bool:
-        """A paid slot was taken within the last second."""
+    def bursting(self) -> bool:
+        """A paid burst goes on: a paid slot was taken within the last second."""
+        return self._in_burst(self._now())
+
+    def _in_burst(self, now: float) -> bool:
         return now - self._last_paid <= 1.0
 
     def take_slot(self) -> None:
@@ -159,7 +162,7 @@ class Throttle:
         self._reserved += 1
         self._free_pending += 1
         self._last_slot = now
-        if self._bursting(now) and now >= self._free_until:  # people's turn in a paid burst
+        if self._in_burst(now) and now >= self._free_until:  # people's turn in a paid burst
             self._free_until = now + FREE_TURN
 
     def call_wait(self, paid: bool = False) -> float:
