@@ -150,17 +150,17 @@ def fan_out(throttle: Throttle, clock: Clock, sends: int, call: float = 0.03) ->
 def test_a_long_fanout_keeps_the_spread_of_its_first_second(
     throttle: Throttle, clock: Clock
 ) -> None:
-    """The first second's sends are spread over 70 % of it, and every later send takes the
+    """The first second's sends are spread over 80 % of it, and every later send takes the
     place of the one leaving the sliding second: the spread repeats itself, a sighting that
-    comes in waits for the next place (some 25 ms), at most the rest of the second (0.3 s),
-    never the whole of it; and the 300th goes out 9 seconds and 0.7 after the first, not 10."""
+    comes in waits for the next place (some 30 ms), at most the rest of the second (0.25 s),
+    never the whole of it; and the 300th goes out 9 seconds and 0.8 after the first, not 10."""
     starts = fan_out(throttle, clock, 300)
     gaps = sorted(b - a for a, b in zip(starts[30:], starts[31:], strict=False))  # past the start
-    assert gaps[len(gaps) // 2] < 0.8 / 30  # most sends a place apart
-    assert gaps[-1] < 0.35  # the rest of each second
+    assert gaps[len(gaps) // 2] < 0.9 / 30  # most sends a place apart
+    assert gaps[-1] < 0.25  # the rest of each second
     assert len([gap for gap in gaps if gap > 0.1]) <= 9  # once a second
     assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
-    assert starts[-1] - starts[0] < 9 * 1.03 + 0.75
+    assert starts[-1] - starts[0] < 9 * 1.03 + 0.85
 
 
 def test_after_a_stall_the_second_fills_at_the_spread_again(
@@ -171,7 +171,7 @@ def test_after_a_stall_the_second_fills_at_the_spread_again(
     starts = fan_out(throttle, clock, 40)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert min(gaps) >= SPREAD / 30 - 1e-9  # never closer than the spread
-    assert starts[29] - starts[0] < 0.75  # the emptied second fills at once, spread
+    assert starts[29] - starts[0] < 0.85  # the emptied second fills at once, spread
     assert starts[30] - starts[0] >= 1.0  # then each waits for the place one leaves
     assert max(sum(1 for t in starts if s <= t < s + 1.03) for s in starts) <= 30
 

@@ -6,9 +6,9 @@ second from its start until a second after its end: the server counted it at som
 between, so whatever the network did, no second of the server's holds more calls than the bot
 allowed in one of its own (the price is the round trip: at 30 ms a call, 30 a second become
 about 29). A send goes as soon as the sliding second has room for it, at least ``SPREAD`` of
-the even spacing after the one before: the first second's sends are spread over 70 % of it,
+the even spacing after the one before: the first second's sends are spread over 80 % of it,
 and each later send takes the place of the one that leaves the second, so the spread repeats
-itself second after second (a sighting waits some 25 ms for its place, 0.3 s at most) and a
+itself second after second (a sighting waits some 30 ms for its place, 0.25 s at most) and a
 late send delays only the one that takes its place a second later. An even pace kept apart
 from the second (as before) lost every late wake-up of the event loop for good: 28 sends a
 second instead of 29 on a busy machine.
@@ -44,7 +44,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-SPREAD = 0.7  # sends at least this fraction of the even spacing apart
+SPREAD = 0.8  # sends at least this fraction of the even spacing apart
 CALL_MEAN_WEIGHT = 0.1  # of the newest call in the running mean of how long a call takes
 BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
