@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from searchbot.cases.services import Services
 from searchbot.delivery.line import Job
 from searchbot.delivery.outcomes import DeliveryError
-from searchbot.domain.broadcast import affordable, stars_text
+from searchbot.domain.broadcast import MINIMUM_BALANCE, affordable, stars_text
 from searchbot.domain.events import StarsShort
 from searchbot.models import OutboxMessage, OutboxStatus
 
@@ -56,9 +56,11 @@ class Stars:
         await self._read()
         budget = stars_text(self._services.settings.paid_broadcast_stars)
         if self.balance is not None:
-            log.info(
-                "Stars balance %s; paid broadcast up to %s Stars a case (%s messages now)",
-                stars_text(self.balance), budget, affordable(self.balance),
+            log.log(
+                logging.INFO if affordable(self.balance) else logging.WARNING,
+                "Stars balance %s; paid broadcast up to %s Stars a case (%s messages now; "
+                "Telegram keeps %s Stars)", stars_text(self.balance), budget,
+                affordable(self.balance), stars_text(MINIMUM_BALANCE),
             )  # fmt: skip
 
     def spent(self) -> None:
