@@ -296,6 +296,8 @@ class Dispatcher:
         claim after the slot put each call a claim later than its place in the sliding second
         allowed, and so the place that call left a second later, second after second."""
         if not self._free(job.chat_id):
+            if claimed:
+                await burst.release(self._services, job)
             return False
         await self._slots.acquire()
         try:
