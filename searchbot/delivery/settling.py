@@ -147,11 +147,7 @@ class Settler:
             row = await session.get(OutboxMessage, job.id)
             if row is None:
                 return
-            row.status, row.attempts, row.last_error = (
-                OutboxStatus.DEAD,
-                job.attempts + 1,
-                error[:512],
-            )
+            _mark_dead(row, job, error)
             _forget_reply(row)
             session.add(row)
             if tell and job.kind in (Kind.ALERT, *RETRACTION_KINDS):
@@ -204,11 +200,7 @@ class Settler:
             row = await session.get(OutboxMessage, job.id)
             if row is None:
                 return
-            row.status, row.attempts, row.last_error = (
-                OutboxStatus.DEAD,
-                job.attempts + 1,
-                error[:512],
-            )
+            _mark_dead(row, job, error)
             session.add(row)
             group = await q.group_by_chat(session, chat_id)
             title = group.title if group is not None else str(chat_id)
@@ -220,6 +212,11 @@ class Settler:
         self, session: AsyncSession, row_id: int, case_id: int | None, title: str, chat_id: int
     ) -> None:
         await self._services.publish(session, PhotoStuck(row_id, case_id, title, chat_id))
+
+
+def _mark_dead(row: OutboxMessage, job: Job, error: str) -> None:
+    """The row is given up: it counts this attempt and keeps why."""
+    row.status, row.attempts, row.last_error = OutboxStatus.DEAD, job.attempts + 1, error[:512]
 
 
 def _forget_reply(row: OutboxMessage) -> None:
