@@ -25,6 +25,8 @@ from searchbot.rehearsal import (
 from searchbot.web import auth
 from tests.world import World, world_settings
 
+pytestmark = pytest.mark.mini_app
+
 PHONE = "13800138000"
 FAMILY_ID, FAMILY_NAME = 777000123, "Zhang Meiling"
 STRANGER_ID = 777000456

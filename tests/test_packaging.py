@@ -63,6 +63,7 @@ def test_a_bot_without_the_command_room_never_imports_aiogram() -> None:
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.mini_app
 async def test_the_init_data_check_is_aiograms() -> None:
     """The checker is aiogram's (its own signature rules), fed by a signer of our own that
     shares no code with it (searchbot.rehearsal.init_data)."""

@@ -24,7 +24,10 @@ TITLE = f'Lotus Pond Tea House, East Gate <img src=x onerror="{PAYLOAD}">'
 WORDS = f'red coat <img src=x onerror="{PAYLOAD}"><script>{PAYLOAD}</script>'
 PLACE = f'by the fountain <svg onload="{PAYLOAD}">'
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+    pytest.mark.mini_app,
+]
 
 
 async def hostile_search(world: World) -> tuple[Any, int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import h3
+import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
 
@@ -26,6 +27,8 @@ from searchbot.web import auth
 from searchbot.web.server import PAGE_HEADERS
 from tests.test_command_room import as_officer, base, get, room, search  # noqa: F401
 from tests.world import World
+
+pytestmark = pytest.mark.mini_app
 
 HOSTILE = 'Lotus Pond Tea House, East Gate <img src=x onerror="window.sbPwned=1">'
 FAMILY_PHONE = "13912345678"
