@@ -292,7 +292,7 @@ class Dispatcher:
         claiming, left = self._claim_soon(chunks[0] if chunks else []), set[int]()
         try:
             for index, chunk in enumerate(chunks):
-                left |= await claiming
+                left |= await asyncio.shield(claiming)  # a halt must not cut it off unseen
                 following = chunks[index + 1] if index + 1 < len(chunks) else []
                 people = self._wake.is_set()  # re-read after this chunk: people first
                 claiming = self._claim_soon([] if people else following)
