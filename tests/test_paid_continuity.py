@@ -7,6 +7,9 @@ fence fails (another process leads) claims no paid chunk."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import false
@@ -15,8 +18,11 @@ from sqlmodel import select
 from fakegram import FakeBotApi
 from searchbot.delivery import burst
 from searchbot.delivery.dispatcher import PAID_CONCURRENCY, Dispatcher
+from searchbot.delivery.line import Job
+from searchbot.delivery.outcomes import Transient
+from searchbot.delivery.stars import Stars, Unreachable
 from searchbot.models import OutboxMessage
-from searchbot.models.outbox import Kind
+from searchbot.models.outbox import Kind, Lane
 from tests.test_paid_broadcast import (
     alerts,
     assert_each_group_alerted_once,
@@ -100,3 +106,21 @@ async def test_a_burst_that_stops_leading_sends_nothing_more_and_leaves_nothing_
         await world.settle(timeout=120)
         assert_each_group_alerted_once(fake, chats)
         assert all(c.paid for c in alerts(fake))
+
+
+class Unanswered:
+    """Telegram out of reach for the balance's read."""
+
+    async def star_balance(self) -> Decimal:
+        raise Transient("Bad Gateway")
+
+
+async def test_a_balance_telegram_does_not_answer_starts_no_burst_and_keeps_the_rows_paid() -> None:
+    settings = SimpleNamespace(paid_broadcast_stars=Decimal(100))
+    services: Any = SimpleNamespace(settings=settings)
+    stars = Stars(services, Unanswered())
+    await stars.start()  # a warning in the log, not a failed start
+    assert stars.balance is None
+    job = Job(1, -5000, 1, Kind.ALERT, Lane.ALERTS, 0, {}, paid=True)
+    with pytest.raises(Unreachable):  # the dispatcher counts it toward the outage
+        await stars.cover([job])  # and nothing was read from, or written to, the outbox
