@@ -48,8 +48,9 @@ async def alert_rows(world: World) -> list[OutboxMessage]:
         return list(found.all())
 
 
+@pytest.mark.parametrize("stall", [False, True], ids=["502-at-once", "calls-hang"])
 async def test_telegram_out_of_reach_mid_burst_loses_nothing_and_sends_nothing_twice(
-    fake: FakeBotApi, database_url: str
+    fake: FakeBotApi, database_url: str, stall: bool
 ) -> None:
     fake.stars = 20_000
     async with paid_world(fake, database_url, "100") as world:
@@ -57,7 +58,7 @@ async def test_telegram_out_of_reach_mid_burst_loses_nothing_and_sends_nothing_t
         chats = await world.seed_groups(ring_points(GROUPS))
         await confirm_wide_ring(world, fake)
         await fake.wait_for(lambda: len(alerts(fake)) >= 100, timeout=60)
-        fake.outage(3)
+        fake.outage(3, stall=stall)
         await world.settle(timeout=120)
         assert_each_group_alerted_once(fake, chats)
         failed = [c for c in fake.calls if c.method == "sendPhoto" and not c.ok]
