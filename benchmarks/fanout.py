@@ -398,12 +398,17 @@ def holds_sighting(fake: FakeBotApi, chat_id: int) -> bool:
 
 
 async def sighting_during_fanout(
-    fake: FakeBotApi, t0: float, start: int, family: FakeUser, officer: FakeUser
+    fake: FakeBotApi,
+    t0: float,
+    start: int,
+    family: FakeUser,
+    officer: FakeUser,
+    after: float = SIGHTING_AFTER_S,
 ) -> SightingTimes:
-    """SIGHTING_AFTER_S after Confirm, a member of an alerted group replies to the alert with a
-    location; returns how long the family and the officer waited for "Sighting for"."""
+    """``after`` seconds after Confirm, a member of an alerted group replies to the alert with
+    a location; returns how long the family and the officer waited for "Sighting for"."""
     times = SightingTimes()
-    await asyncio.sleep(max(0.0, t0 + SIGHTING_AFTER_S - time.monotonic()))
+    await asyncio.sleep(max(0.0, t0 + after - time.monotonic()))
     alerted = await wait_until(
         lambda: any(is_alert(c) for c in fake.calls[start:]), timeout=SIGHTING_TIMEOUT_S
     )
@@ -705,11 +710,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="60 groups, 1,000 for stage selection and memory"
     )
+    parser.add_argument(
+        "--paid",
+        action="store_true",
+        help="paid broadcast: 5,000 groups (or --groups), paid then free (fanout_paid.py)",
+    )
+    parser.add_argument("--paid-only", action="store_true", help="with --paid: no free run")
+    parser.add_argument("--profile", type=Path, help="with --paid: the paid run's bot, cProfile")
+    parser.add_argument(
+        "--sighting-after", type=float, default=2.0, help="with --paid: the sighting's time (s)"
+    )
     parser.add_argument("--selection-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if args.paid:
+        import fanout_paid  # the bot in its own process, as crowd.py runs it
+
+        groups = args.groups if "--groups" in (argv or sys.argv) else None
+        fanout_paid.main(
+            groups, args.latency, args.sighting_after, not args.paid_only, args.profile
+        )
+        return
     if args.selection_child is not None:
         asyncio.run(selection_child(args.selection_child))
         return

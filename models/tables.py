@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .enums import (
@@ -69,6 +69,9 @@ class Case(SQLModel, table=True):
     purged_at: datetime | None = None  # personal data removed after the retention period
     # when the officers are told which first-ring exits nobody watches (claimed once, then None)
     exits_due_at: datetime | None = None
+    # alerts delivered with paid broadcast (0.1 Star each): what the search cost, kept after
+    # retention has deleted its outbox rows
+    paid_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # Covering indexes for ring selection: cell, then status and position, then what an alert
@@ -197,6 +200,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=512)
     created_at: datetime
     sent_at: datetime | None = None
+    # sent with allow_paid_broadcast (searchbot/domain/broadcast.py): a ring too wide for the
+    # free rate, within its case's budget; cleared when the Stars cannot pay for it
+    paid: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Officer(SQLModel, table=True):

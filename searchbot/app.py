@@ -51,7 +51,7 @@ from searchbot.telegram.bot_http import AiohttpRequest
 from searchbot.telegram.placeholder import PlaceholderStore
 from searchbot.telegram.poller import Poller
 from searchbot.telegram.reach import reach_telegram, telegram_shown, telegram_trouble
-from searchbot.telegram.transport import TelegramTransport
+from searchbot.telegram.transport import TelegramTransport, connections
 from searchbot.telegram.update_order import ChatOrderedUpdates
 from searchbot.telegram.webhook import WebhookServer
 from searchbot.telling import notify
@@ -114,7 +114,9 @@ def build(settings: Settings, clock: Clock = system_clock) -> Runtime:
     sessions = db.sessions(engine, doorbell.ring)
     services = services_for(settings, sessions, doorbell, clock)
     requests = (
-        AiohttpRequest(pool_size=32, pool_timeout=10, proxy=settings.telegram_proxy),
+        AiohttpRequest(
+            pool_size=connections(settings), pool_timeout=10, proxy=settings.telegram_proxy
+        ),
         AiohttpRequest(pool_size=1, proxy=settings.telegram_proxy),  # getUpdates
     )
     application = (
@@ -146,9 +148,7 @@ async def _post_init(application: BotApplication) -> None:
     await db.upgrade(runtime.engine)
     services.links.bot_username = application.bot.username
     placeholder = PlaceholderStore(services.sessions, services.clock)
-    transport = TelegramTransport(
-        application.bot, services.settings.allow_paid_broadcast, placeholder
-    )
+    transport = TelegramTransport(application.bot, placeholder)
     runtime.transport = transport  # the dispatcher is made when this instance leads (_lead)
     assert application.job_queue is not None
     application.job_queue.run_repeating(

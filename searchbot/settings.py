@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from searchbot.domain.broadcast import messages_for
 
 LANGUAGES = ("zh", "en")
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
@@ -81,6 +84,18 @@ class Area:
     lat: float
     lon: float
     radius_m: float
+
+
+def parse_stars(value: str | int | float) -> Decimal:
+    """A number of Stars, 0 or more, in tenths at most (a paid message costs 0.1 Star)."""
+    rule = "must be 0 (off) or the most Stars one case may spend, e.g. 500"
+    try:
+        stars = Decimal(str(value).strip() or "0")
+    except InvalidOperation:
+        raise ValueError(rule) from None
+    if not stars.is_finite() or stars < 0 or stars != stars.quantize(Decimal("0.1")):
+        raise ValueError(rule)
+    return stars
 
 
 def parse_area(text: str) -> Area:
@@ -159,6 +174,10 @@ class Settings(BaseSettings):
     chat_per_second: float = Field(default=1.0, gt=0, alias="SEARCHBOT_CHAT_PER_SECOND")
     max_attempts: int = Field(default=5, ge=1, alias="SEARCHBOT_MAX_ATTEMPTS")
     retry_seconds: float = Field(default=2.0, gt=0, alias="SEARCHBOT_RETRY_SECONDS")
+    # paid broadcast (searchbot/domain/broadcast.py): the most Stars one case may spend; 0: off
+    paid_broadcast_stars: Decimal = Field(
+        default=Decimal(0), alias="SEARCHBOT_PAID_BROADCAST_STARS"
+    )
     allow_paid_broadcast: bool = Field(default=False, alias="SEARCHBOT_ALLOW_PAID_BROADCAST")
     # several instances on PostgreSQL: how long a leader that stopped answering (a hung or
     # stopped process, a cut network) keeps the lead before a standby takes over
@@ -340,9 +359,27 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("paid_broadcast_stars", mode="before")
+    @classmethod
+    def _paid_broadcast_stars(cls, value: object) -> object:
+        return parse_stars(value) if isinstance(value, str | int | float) else value
+
+    @field_validator("allow_paid_broadcast")
+    @classmethod
+    def _replaced_switch(cls, value: bool) -> bool:
+        """The old switch put every send on the paid rate; a station that had it on must now
+        say what a case may cost, not have the bill decided for it."""
+        if value:
+            raise ValueError(
+                "replaced by SEARCHBOT_PAID_BROADCAST_STARS, the most Stars one case may spend "
+                "on paid broadcast (e.g. 500); set that and remove this one"
+            )
+        return value
+
     @property
-    def paid_broadcast_rate(self) -> float:
-        return 1000.0 if self.allow_paid_broadcast else self.global_per_second
+    def paid_budget(self) -> int:
+        """Paid messages one case may send (0: paid broadcast is off)."""
+        return messages_for(self.paid_broadcast_stars)
 
 
 def _port_ok(url: str, required: bool = False) -> bool:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "PhotoStuck": lambda s: events.PhotoStuck(s.alert_row_id, s.case_id, "Shop", ALERTED),
     "LeadershipMoved": lambda s: events.LeadershipMoved(1),
     "DeliveryLate": lambda s: events.DeliveryLate(120),
+    "StarsShort": lambda s: events.StarsShort(s.case_id, 40, Decimal("10003.5")),
 }
 
 

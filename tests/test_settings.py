@@ -121,3 +121,27 @@ def test_the_phone_region_is_a_region_code(monkeypatch: pytest.MonkeyPatch) -> N
     assert load_settings(_env_file=None, SEARCHBOT_PHONE_REGION="hk").phone_region == "HK"
     with pytest.raises(SettingsError, match="^SEARCHBOT_PHONE_REGION: "):
         load_settings(_env_file=None, SEARCHBOT_PHONE_REGION="Mars")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("SEARCHBOT_PAID_BROADCAST_STARS", "-5", "the most Stars one case may spend"),
+        ("SEARCHBOT_PAID_BROADCAST_STARS", "0.05", "the most Stars one case may spend"),
+        ("SEARCHBOT_PAID_BROADCAST_STARS", "lots", "the most Stars one case may spend"),
+        ("SEARCHBOT_ALLOW_PAID_BROADCAST", "true", "replaced by SEARCHBOT_PAID_BROADCAST_STARS"),
+    ],
+)
+def test_paid_broadcast_takes_a_budget_in_stars(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, complaint: str
+) -> None:
+    """Off by default; a budget of Stars a case, in tenths at most (0.1 Star a message). The
+    old switch, which paid for every message, stops the start rather than guess a budget."""
+    assert load_settings(_env_file=None).paid_budget == 0
+    assert load_settings(_env_file=None, SEARCHBOT_PAID_BROADCAST_STARS="12.5").paid_budget == 125
+    assert load_settings(_env_file=None, SEARCHBOT_ALLOW_PAID_BROADCAST="false").paid_budget == 0
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None)
+    assert str(raised.value).startswith(f"{variable}: ")
+    assert complaint in str(raised.value)

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Subquery, bindparam, func, or_
+from sqlalchemy import Subquery, bindparam, func, or_, update
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 
 from searchbot.cases.services import Services
 from searchbot.models import OutboxMessage, OutboxStatus
-from searchbot.models.outbox import Lane
+from searchbot.models.outbox import Kind, Lane
+
+PAID_PLACE = 0.5  # where paid rows stand among the lanes: after people, before retractions
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,14 @@ class Job:
     lane: Lane
     attempts: int
     payload: dict[str, Any]
+    paid: bool = False  # sent with allow_paid_broadcast
 
 
 def job_of(row: OutboxMessage) -> Job:
     return Job(
-        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload
-    )
+        row.id or 0, row.chat_id, row.case_id, row.kind, Lane(row.lane), row.attempts, row.payload,
+        bool(row.paid),
+    )  # fmt: skip
 
 
 def unsent_line() -> Subquery:
@@ -55,6 +59,7 @@ def unsent_line() -> Subquery:
         sql_select(
             col(OutboxMessage.id), chat, col(OutboxMessage.status),
             col(OutboxMessage.next_attempt_at), col(OutboxMessage.lane), col(OutboxMessage.rank),
+            col(OutboxMessage.paid),
             position.label("position"), func.count().over(partition_by=chat).label("queued"),
         )
         .where(col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
@@ -98,8 +103,12 @@ class LineQueries:
             .where(line.c.position == 1)
         )
 
+        # Paid rows right after the people's: a free row behind a paid burst waits until the
+        # burst's second has room for it again, and would hold the burst back meanwhile.
+        lane = sql_case((line.c.paid, PAID_PLACE), else_=line.c.lane)
+
         def ordered(later: Any) -> Any:
-            order = (sql_case((later, 1), else_=0), line.c.lane, line.c.rank, line.c.id)
+            order = (sql_case((later, 1), else_=0), lane, line.c.rank, line.c.id)
             return first_rows.order_by(*order).limit(batch)
 
         return cls(everyone=ordered(waits), excluding=ordered(or_(waits, excluded)))
@@ -120,3 +129,25 @@ async def pending_count(services: Services) -> int:
             col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
         )
         return int((await session.exec(query)).one())  # type: ignore[call-overload]
+
+
+async def recover(services: Services) -> int:
+    """Rows left ``sending`` by a crash go back to ``pending``; returns how many of them were
+    group alerts. Such an alert may have reached its group before the crash without the bot
+    learning its message id: sent again, the group sees it twice. A row is claimed just before
+    its slot, so these are at most the sends in flight and the row waiting for its slot (and
+    with paid broadcast the chunks claimed and the sends not written back)."""
+    async with services.sessions() as session:
+        alerts = await session.exec(
+            select(func.count())
+            .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+            .where(col(OutboxMessage.kind) == Kind.ALERT)
+        )
+        count = int(alerts.one())  # type: ignore[call-overload]
+        await session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING)
+        )
+        await session.commit()
+    return count

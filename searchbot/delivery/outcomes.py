@@ -39,3 +39,8 @@ class Rejected(DeliveryError):
 
 class Stuck(Rejected):
     """Telegram would neither delete an alert nor let its photo be replaced: it still shows."""
+
+
+class Unpaid(DeliveryError):
+    """A paid broadcast the bot's Stars could not pay for (400 BALANCE_TOO_LOW): the message
+    is not lost, it goes again at the free rate."""

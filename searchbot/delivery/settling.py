@@ -6,7 +6,8 @@ stuck (a photo Telegram keeps). Officers hear of what they must: failed alerts a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -79,6 +80,42 @@ class Settler:
                 if status.one_or_none() not in (None, CaseStatus.OPEN):
                     await self._retract(session, job)
             await session.commit()
+
+    async def sent_many(self, sent: Sequence[tuple[Job, int | None]]) -> None:
+        """Sends that went through, written back in one transaction (a paid burst makes a
+        thousand a second): each row sent with its message id, each case's paid alerts
+        added to what it cost, and an alert whose case closed meanwhile taken back."""
+        now = self._services.now()
+        for job, message_id in sent:
+            self._metrics.sent(job.kind, "ok")
+            log.debug("sent %s case=%s chat=%s message=%s", job.kind, job.case_id,
+                      log_chat(job.chat_id), message_id)  # fmt: skip
+        rows = [{"id": job.id, "message_id": message_id, "attempts": job.attempts + 1,
+                 "status": OutboxStatus.SENT, "sent_at": now} for job, message_id in sent]  # fmt: skip
+        paid = Counter(job.case_id for job, _ in sent if job.paid and job.case_id is not None)
+        async with self._services.sessions() as session:
+            await session.exec(update(OutboxMessage), params=rows)  # type: ignore[call-overload]
+            for case_id, count in paid.items():
+                await session.exec(  # type: ignore[call-overload]
+                    update(Case)
+                    .where(col(Case.id) == case_id)
+                    .values(paid_messages=col(Case.paid_messages) + count)
+                )
+            cases = {job.case_id for job, _ in sent if job.kind == Kind.ALERT and job.case_id}
+            closed = set(
+                (
+                    await session.exec(
+                        select(Case.id).where(
+                            col(Case.id).in_(cases), col(Case.status) != CaseStatus.OPEN
+                        )
+                    )
+                ).all()
+            )
+            for job, _ in sent:
+                if job.kind == Kind.ALERT and job.case_id in closed:
+                    await self._retract(session, job)
+            await session.commit()
+        log.info("sent %s rows (%s paid)", len(sent), sum(paid.values()))
 
     async def _retract(self, session: AsyncSession, job: Job) -> None:
         """The alert reached its group after its case closed: take it back at once."""

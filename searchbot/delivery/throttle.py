@@ -1,21 +1,33 @@
 """Telegram's sending limits, kept before a call rather than discovered by 429s.
 
 Overall: a current rate, at most the configured limit (handlers' replies are outbox rows too;
-the rare direct upload is counted once sent), in any sliding second. Sends keep the even
-spacing; after a stall (a busy machine, a slow database) they may come closer, down to 60 % of
-it, until the time lost (at most ``CATCH_UP`` seconds of sending) is made up. Sends packed as
-closely as that all the time filled each second in its first 0.6 s and left the rest empty, so
-a sighting that came in then waited up to 0.4 s for the next second. A call counts in that
+the rare direct upload is counted once sent), in any sliding second. A call counts in that
 second from its start until a second after its end: the server counted it at some moment in
 between, so whatever the network did, no second of the server's holds more calls than the bot
 allowed in one of its own (the price is the round trip: at 30 ms a call, 30 a second become
-about 29).
+about 29). A send goes as soon as the sliding second has room for it, at least ``SPREAD`` of
+the even spacing after the one before: the first second's sends are spread over 80 % of it,
+and each later send takes the place of the one that leaves the second, so the spread repeats
+itself second after second (a sighting waits some 30 ms for its place, 0.25 s at most) and a
+late send delays only the one that takes its place a second later. An even pace kept apart
+from the second (as before) lost every late wake-up of the event loop for good: 28 sends a
+second instead of 29 on a busy machine.
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
 from the moment a send *ended*: Telegram counts a message when it arrives, and the next one to
 the same chat starts only after it (one in flight per chat), so the server never sees two
 messages closer together than the bot planned. Replies the handlers send directly count too.
+
+Paid broadcast: a row sent with ``allow_paid_broadcast`` takes a paid slot, held to
+``paid_per_second`` (1,000) in the same sliding second, counted the same way; it has no even
+spacing of its own. Telegram counts free and paid sends together, so a free send needs a second
+holding fewer than 30 sends of any kind: during a paid burst there is none, however the paid
+sends are spaced. People's messages (free) therefore take turns with the burst: the burst sends
+for at least ``PAID_TURN``; then a person's message waits for the second to empty (about a
+second), goes, and the people's messages of the next ``FREE_TURN`` go with it; then the burst
+again. A free call on its way holds paid sends under the free limit until it has ended, or
+Telegram could count it as the 31st.
 
 429s: a chat that got one is paused until its retry_after. 429s for several different chats
 within a short time mean the bot as a whole is over the overall limit (Telegram then refuses
@@ -32,8 +44,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-GAP = 0.6  # sends at least this fraction of the even spacing apart, when catching up
-CATCH_UP = 0.4  # seconds of sending a stall may save up, to make up at the closer spacing
+SPREAD = 0.8  # sends at least this fraction of the even spacing apart
 CALL_MEAN_WEIGHT = 0.1  # of the newest call in the running mean of how long a call takes
 BURST = 3.0  # a chat takes this many messages at once, then about one a second
 GROUP_WINDOW = 60.0
@@ -45,6 +56,9 @@ ROOM = 0  # places kept for direct sends: only rare uploads are direct, and they
 MIN_RATE = 1.0
 POLL = 0.01  # how often a full second of calls still in flight is looked at again
 AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)
+PAID_TURN = 1.0  # a paid burst sends at least this long between two turns of people's messages
+FREE_TURN = 0.25  # a turn of people's messages during a paid burst, from the first one's slot
+PAID_AHEAD = 32  # the same for paid slots (their rows are claimed beforehand, in chunks)
 
 
 class Throttle:
@@ -57,15 +71,19 @@ class Throttle:
         chat_per_second: float,
         now: Callable[[], float] = time.monotonic,
         burst: float = BURST,
+        paid_per_second: int = 0,
     ) -> None:
         self.limit = per_second
+        self.paid_limit = paid_per_second
         self._now = now
         self._rate, self._rate_at = per_second, now()
         self._recent: deque[float] = deque()  # ends of the calls of the last second
         self._reserved = 0  # slots taken, calls not started
+        self._free_pending = 0  # free slots taken whose calls have not ended
+        self._last_paid = -math.inf  # when the last paid slot was taken
+        self._paid_since = -math.inf  # when the paid burst began, or came back after a turn
+        self._free_until = -math.inf  # paid slots wait until then: people's free turn
         self._last_slot = -math.inf
-        # Slots saved up while nothing was sent (at most CATCH_UP seconds' worth), and when
-        self._credit, self._credit_at = CATCH_UP * per_second, now()
         self._started: deque[float] = deque()  # starts of the calls in the air, oldest first
         self._call_seconds = 0.0  # how long a call takes, a running mean
         self._paused_all = -math.inf
@@ -86,65 +104,101 @@ class Throttle:
         return min(self.limit, climbed)
 
     def slot_wait(self) -> float:
-        """Seconds until the next overall sending slot (0 if now): the even spacing, the
-        sliding second (slots not yet called included), and at most ``AHEAD`` slots taken
-        whose calls have not started (a stalled database must not pile up a burst)."""
+        """Seconds until the next overall sending slot (0 if now): room in the sliding second
+        (slots not yet called included), ``SPREAD`` of the even spacing after the last slot,
+        and at most ``AHEAD`` slots taken whose calls have not started (a stalled database
+        must not pile up a burst)."""
         now = self._now()
-        rate = self.rate()
         window = self._window_wait(now, self._reserved)  # (drops the calls a second old)
-        wait = max(
-            self._paused_all - now,
-            self._last_slot + GAP / rate - now,
-            (1.0 - self._saved(now, rate)) / self._pace(rate),  # evenly, unless catching up
-        )
+        wait = max(self._paused_all - now, self._last_slot + self._spacing() - now)
         if self._reserved >= AHEAD:
             wait = max(wait, POLL)
         return max(wait, window)
+
+    def paid_slot_wait(self) -> float:
+        """Seconds until the next paid slot (0 if now): room for one more in the sliding second
+        at the paid limit (every call, free or paid, counted), and at most ``PAID_AHEAD``
+        slots taken whose calls have not started."""
+        now = self._now()
+        # While a free call is on its way, the second must stay under the free limit until
+        # Telegram has counted it: paid sends let in meanwhile would make it one too many.
+        limit = self.paid_limit if not self._free_pending else None
+        wait = max(self._paused_all - now, self._window_wait(now, self._reserved, limit))
+        if self._reserved >= PAID_AHEAD:
+            wait = max(wait, POLL)
+        return max(wait, self._free_until - now)
+
+    def take_paid_slot(self) -> None:
+        """Use the paid slot ``paid_slot_wait`` said is free (then as for a free slot)."""
+        now = self._now()
+        self._reserved += 1
+        if not self._in_burst(now) or self._last_paid < self._free_until <= now:
+            self._paid_since = now  # a burst begins, or comes back after people's turn
+        self._last_paid = now
+
+    def free_turn_wait(self) -> float:
+        """Seconds a person's (free) message waits for its turn in a paid burst: 0 with no
+        burst going or in a turn, else until the burst has sent for ``PAID_TURN``."""
+        now = self._now()
+        if not self._in_burst(now) or now < self._free_until:
+            return 0.0
+        return max(0.0, self._paid_since + PAID_TURN - now)
+
+    def free_turn_left(self) -> float:
+        """Seconds left of people's turn in a paid burst (0: the burst may go on)."""
+        return max(0.0, self._free_until - self._now())
+
+    def bursting(self) -> bool:
+        """A paid burst goes on: a paid slot was taken within the last second."""
+        return self._in_burst(self._now())
+
+    def _in_burst(self, now: float) -> bool:
+        return now - self._last_paid <= 1.0
 
     def take_slot(self) -> None:
         """Use the slot ``slot_wait`` said is free; then ``call_wait`` and ``call_started``
         right before the call, ``slot_done`` when it has ended (or ``slot_unused``)."""
         now = self._now()
         self._reserved += 1
+        self._free_pending += 1
         self._last_slot = now
-        self._credit, self._credit_at = self._saved(now, self.rate()) - 1.0, now
+        if self._in_burst(now) and now >= self._free_until:  # people's turn in a paid burst
+            self._free_until = now + FREE_TURN
 
-    def call_wait(self) -> float:
+    def call_wait(self, paid: bool = False) -> float:
         """Seconds before a call whose slot was taken may start: the sliding second, counted
         again at the very moment of the call (a slot may have waited for the database)."""
-        return max(self._paused_all - self._now(), self._window_wait(self._now(), 0))
+        limit = self.paid_limit if paid else None
+        return max(self._paused_all - self._now(), self._window_wait(self._now(), 0, limit))
 
     def call_started(self) -> None:
         self._reserved = max(0, self._reserved - 1)
         self._started.append(self._now())
 
-    def slot_done(self) -> None:
+    def slot_done(self, paid: bool = False) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
         end: the server counted it at some moment between its start and its end, so no second
         of the server's can hold more sends than one of the bot's, whatever the network did."""
         now = self._now()
         self._recent.append(now)
+        if not paid:
+            self._free_pending = max(0, self._free_pending - 1)
         if self._started:  # calls end about in the order they started: close enough for a mean
             took = now - self._started.popleft()
             self._call_seconds += CALL_MEAN_WEIGHT * (took - self._call_seconds)
 
-    def slot_unused(self) -> None:
+    def slot_unused(self, paid: bool = False) -> None:
         """A slot taken for a call that was not made after all."""
         self._reserved = max(0, self._reserved - 1)
-        self._credit += 1.0
+        if not paid:
+            self._last_slot -= self._spacing()  # the next need not keep its distance from it
+            self._free_pending = max(0, self._free_pending - 1)
 
-    def _pace(self, rate: float) -> float:
-        """The even pace the sliding second sustains: a call holds its place in it for a second
-        and its own length, so at 30 ms a call, 30 a second become 29. Spaced for 30, the sends
-        ran into the full second, saved up slots meanwhile and went out in bursts."""
-        return rate / (1.0 + self._call_seconds)
-
-    def _saved(self, now: float, rate: float) -> float:
-        """Slots saved up by now, one more every even spacing, at most CATCH_UP seconds', and
-        no more than the sliding second has room for: time spent waiting for a full second
-        was not lost, and saving it up made the next second's sends a burst again."""
-        accrued = self._credit + (now - self._credit_at) * self._pace(rate)
-        return min(CATCH_UP * rate, max(self._room(self._reserved), 1.0), accrued)
+    def _spacing(self) -> float:
+        """The least time between two slots: ``SPREAD`` of the even spacing the sliding second
+        sustains (a call holds its place in it for a second and its own length, so at 30 ms a
+        call, 30 a second become 29)."""
+        return SPREAD * (1.0 + self._call_seconds) / self.rate()
 
     async def global_slot(self) -> None:
         """Wait for the next overall sending slot and take it."""
@@ -152,27 +206,40 @@ class Throttle:
             await asyncio.sleep(wait)
         self.take_slot()
 
-    async def call_slot(self) -> None:
+    async def paid_slot(self) -> None:
+        """Wait for the next paid sending slot and take it."""
+        while (wait := self.paid_slot_wait()) > 0:
+            await asyncio.sleep(wait)
+        self.take_paid_slot()
+
+    async def call_slot(self, paid: bool = False) -> None:
         """Wait until the call of a taken slot may start, and start it."""
-        while (wait := self.call_wait()) > 0:
+        while (wait := self.call_wait(paid)) > 0:
             await asyncio.sleep(wait)
         self.call_started()
 
-    def _window_wait(self, now: float, extra: int) -> float:
-        """Seconds until the sliding second has room for one more call besides ``extra``."""
+    def _window_wait(self, now: float, extra: int, limit: int | None = None) -> float:
+        """Seconds until the sliding second has room for one more call besides ``extra``
+        (``limit``: the paid one instead of the free rate)."""
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
-        if self._room(extra) > 0:
+        room = self._room(extra, limit)
+        if room > 0:
             return 0.0
-        if self._started or extra or not self._recent:
-            return POLL  # a call in the air (or a slot about to be called) must end first
-        return self._recent[0] + 1.0 - now
+        # The calls that ended leave first, the oldest first: room for one more once 1 - room
+        # of them have left (after a paid burst, a free send waits for a thousand to leave).
+        # Only with too few of them must a call in the air (or a slot) end first.
+        if len(self._recent) < 1 - room:
+            return POLL
+        return self._recent[-room] + 1.0 - now
 
-    def _room(self, extra: int) -> int:
+    def _room(self, extra: int, limit: int | None = None) -> int:
         """Places left in the sliding second: the calls in the air, ``extra`` slots taken and
         the calls that ended within the second hold one each."""
         held = len(self._started) + extra + len(self._recent)
-        return max(1, math.floor(self.rate()) - ROOM) - held
+        if limit is None:
+            limit = max(1, math.floor(self.rate()) - ROOM)
+        return limit - held
 
     # ---------------------------------------------------------------- per chat
 

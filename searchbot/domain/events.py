@@ -9,6 +9,7 @@ only (no Telegram, no rows), so they say the same thing whoever reads them, and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from searchbot.domain.grid import GroupPoint
 from searchbot.domain.outcomes import CaseOutcome
@@ -190,6 +191,16 @@ class DeliveryFailed:
 
 
 @dataclass(frozen=True)
+class StarsShort:
+    """The bot's Stars could not pay for ``unpaid`` of a case's paid alerts (``balance``: the
+    balance read, None if it could not be read): those go at the free rate."""
+
+    case_id: int
+    unpaid: int
+    balance: Decimal | None
+
+
+@dataclass(frozen=True)
 class PhotoStuck:
     """Telegram kept an alert photo in a group (``row_id`` tried to take it down)."""
 
@@ -235,6 +246,7 @@ Event = (
     | VerificationOverdue
     | SendsInDoubt
     | DeliveryFailed
+    | StarsShort
     | PhotoStuck
     | LeadershipMoved
     | DeliveryLate

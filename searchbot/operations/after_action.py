@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.domain.broadcast import cost_of, stars_text
 from searchbot.domain.clock import as_utc, local_hhmm, minutes_between
 from searchbot.models import Alert, AuditEntry, Case, CaseOutcome, Group, GroupRole
 from searchbot.settings import Settings
@@ -129,6 +130,9 @@ def render(report: AfterAction, lang: str) -> str:
     lines.append(say(lang, "aar_checked", count=len(report.checked), titles=titles or "—"))
     lines.append(say(lang, "aar_exits", names=", ".join(report.exits) or "—"))
     lines.append(say(lang, "aar_sightings", count=report.sightings))
+    if case.paid_messages:
+        stars = stars_text(cost_of(case.paid_messages))
+        lines.append(say(lang, "aar_paid", count=case.paid_messages, stars=stars))
     if case.outcome == CaseOutcome.FOUND and case.closed_at is not None:
         lines.append(
             say(lang, "aar_found_in", minutes=minutes_between(start, as_utc(case.closed_at)))

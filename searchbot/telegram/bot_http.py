@@ -199,17 +199,19 @@ def _value(given: ODVInput[float], default: float | None) -> float | None:
 
 def _body(
     request_data: RequestData | None, polling: bool = False
-) -> aiohttp.FormData | bytes | None:
-    """Form fields, as multipart when files go along. Without files the body is encoded here
-    at once (aiohttp's form builder cost a fifth of an answer's CPU). A poll for updates asks
-    for ``UPDATES_PER_POLL`` at most unless the caller chose a limit."""
+) -> aiohttp.FormData | aiohttp.JsonPayload | bytes | None:
+    """A JSON object, or form fields as multipart when files go along. JSON is encoded in one
+    go by the standard library's C encoder (aiohttp's form builder cost a fifth of an answer's
+    CPU; percent-encoding a long caption, character by character, a fifth of an alert's). A poll
+    for updates asks for ``UPDATES_PER_POLL`` at most unless the caller chose a limit."""
     if request_data is None:
         return urlencode({"limit": UPDATES_PER_POLL}).encode() if polling else None
+    if not request_data.contains_files:
+        values = request_data.parameters
+        return aiohttp.JsonPayload({"limit": UPDATES_PER_POLL, **values} if polling else values)
     fields = request_data.json_parameters
     if polling:
         fields = {"limit": str(UPDATES_PER_POLL), **fields}
-    if not request_data.contains_files:
-        return urlencode(fields).encode()
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)

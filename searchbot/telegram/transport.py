@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from telegram import (
@@ -36,6 +37,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from searchbot.delivery.dispatcher import PAID_CONCURRENCY
 from searchbot.delivery.outcomes import (
     DeliveryError,
     Gone,
@@ -44,9 +46,15 @@ from searchbot.delivery.outcomes import (
     Stuck,
     Throttled,
     Transient,
+    Unpaid,
 )
+from searchbot.domain.broadcast import stars_of
 from searchbot.domain.messages import Op, Out
+from searchbot.settings import Settings
+from searchbot.telegram import wire
 from searchbot.telegram.placeholder import PlaceholderStore, picture
+
+CONNECTIONS = 32  # the bot's HTTP connections without paid broadcast
 
 
 def keyboard(out: Out) -> InlineKeyboardMarkup | ForceReply | None:
@@ -80,48 +88,39 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def send_out(bot: Bot, chat_id: int, out: Out, **extra: Any) -> int:
-    """Send one ``Out``; returns the message id. Raises telegram errors as they come."""
-    markup, reply = keyboard(out), reply_parameters(out)
-    if out.protect:
-        extra = {**extra, "protect_content": True}
-    if out.upload is not None:
-        file = InputFile(out.upload, filename=out.upload_name)
-        send = bot.send_photo if out.upload_name.endswith(".png") else bot.send_document
-        message = await send(
-            chat_id, file, caption=out.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup, reply_parameters=reply,
-        )  # fmt: skip
-    elif out.photo:
-        message = await bot.send_photo(
-            chat_id, out.photo, caption=out.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup, reply_parameters=reply, **extra,
-        )  # fmt: skip
-    elif out.location:
-        message = await bot.send_location(
-            chat_id, latitude=out.location[0], longitude=out.location[1],
-            reply_markup=markup, reply_parameters=reply, **extra,
-        )  # fmt: skip
-    else:
-        message = await bot.send_message(
-            chat_id, out.text, parse_mode=ParseMode.HTML, reply_markup=markup,
-            reply_parameters=reply, link_preview_options=_NO_PREVIEW, **extra,
-        )  # fmt: skip
+    """Send one ``Out``; returns the message id. Raises telegram errors as they come. A message
+    without an upload is written and read back in plain fields (``wire``)."""
+    if out.upload is None:
+        return await wire.send(bot, chat_id, out, **extra)
+    file = InputFile(out.upload, filename=out.upload_name)
+    send = bot.send_photo if out.upload_name.endswith(".png") else bot.send_document
+    message = await send(
+        chat_id, file, caption=out.text or None, parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(out), reply_parameters=reply_parameters(out),
+    )  # fmt: skip
     return message.message_id
+
+
+def connections(settings: Settings) -> int:
+    """HTTP connections the bot's requests need: the handlers' and the outbox's 32, and with
+    paid broadcast the burst's calls in the air besides (a call waiting for a connection
+    holds its place in Telegram's second all the while)."""
+    return CONNECTIONS + (PAID_CONCURRENCY if settings.paid_budget > 0 else 0)
 
 
 class TelegramTransport:
     """Executes outbox payloads through a python-telegram-bot ``Bot``."""
 
-    def __init__(
-        self, bot: Bot, paid_broadcast: bool = False, placeholder: PlaceholderStore | None = None
-    ) -> None:
+    def __init__(self, bot: Bot, placeholder: PlaceholderStore | None = None) -> None:
         self._bot = bot
-        self._paid = paid_broadcast
         self._placeholder = placeholder
         self._uploading = asyncio.Lock()
 
-    async def execute(self, chat_id: int, payload: dict[str, Any]) -> int | None:
-        """Perform the payload; returns the new message id for sends. Raises DeliveryError."""
+    async def execute(
+        self, chat_id: int, payload: dict[str, Any], paid: bool = False
+    ) -> int | None:
+        """Perform the payload; returns the new message id for sends. Raises DeliveryError.
+        ``paid``: send with ``allow_paid_broadcast`` (up to 1,000 a second, for Stars)."""
         try:
             if payload.get("op") == Op.DELETE:
                 await self._retract(chat_id, payload)
@@ -131,10 +130,18 @@ class TelegramTransport:
             if payload.get("op") == Op.EDIT_BUTTONS:
                 await self._edit_buttons(chat_id, payload)
                 return None
-            extra = {"allow_paid_broadcast": True} if self._paid else {}
+            extra = {"allow_paid_broadcast": True} if paid else {}
             return await send_out(self._bot, chat_id, Out.from_payload(payload), **extra)
         except TelegramError as error:
             raise classify(error) from error
+
+    async def star_balance(self) -> Decimal:
+        """The bot's Telegram Stars (getMyStarBalance). Raises DeliveryError."""
+        try:
+            amount = await self._bot.get_my_star_balance()
+        except TelegramError as error:
+            raise classify(error) from error
+        return stars_of(amount.amount, amount.nanostar_amount or 0)
 
     async def _digest(self, chat_id: int, payload: dict[str, Any]) -> int:
         """A folded officers' message: ``edit`` changes the previous one in place (a new one
@@ -242,6 +249,8 @@ def classify(error: TelegramError) -> DeliveryError:
     if isinstance(error, BadRequest | InvalidToken):
         if "chat not found" in str(error).lower():
             return Gone(str(error))
+        if "balance_too_low" in str(error).lower():
+            return Unpaid(str(error))
         return Rejected(str(error))
     if isinstance(error, NetworkError):  # includes TimedOut and 5xx
         return Transient(str(error))

@@ -31,6 +31,7 @@ from searchbot.models import (
 from searchbot.models import queries as q
 from searchbot.models.outbox import ALERTS, RETRACT, Kind, delete_op, enqueue, mark
 from searchbot.operations import after_action
+from searchbot.telling import broadcast
 from searchbot.telling.audiences import (
     case_of,
     tell_officers,
@@ -39,6 +40,7 @@ from searchbot.telling.audiences import (
 from searchbot.words.buttons import Checked, Close, Verify
 from searchbot.words.cards import (
     alert_caption,
+    distance_text,
 )
 from searchbot.words.texts import ref, say
 
@@ -51,11 +53,16 @@ async def groups_alerted(services: Services, session: AsyncSession, event: Group
     case = await case_of(session, event.case_id)
     seen = await session.get(Sighting, event.seen_sighting_id) if event.seen_sighting_id else None
     jobs = await playbooks.jobs(services, session, case, event.targets, event.radius_m)
+    paid = await broadcast.paid_alerts(services, session, event.case_id, len(event.targets))
+    shared: dict[tuple[str, ...], Any] = {}  # what the ring's alerts share, each made once
     await session.exec(  # type: ignore[call-overload]
         insert(OutboxMessage),
         params=[
-            _alert_row(services, case, group, distance, token, seen, jobs.get(group.id))
-            for (distance, group), token in zip(event.targets, event.tokens, strict=True)
+            _alert_row(services, case, group, distance, token, seen, jobs.get(group.id), shared)
+            | {"paid": index < paid}  # the nearest, as far as the case's budget reaches
+            for index, ((distance, group), token) in enumerate(
+                zip(event.targets, event.tokens, strict=True)
+            )
         ],
     )
     mark(session)
@@ -69,6 +76,7 @@ def _alert_row(
     token: str,
     seen: Sighting | None,
     job: Job | None = None,
+    shared: dict[tuple[str, ...], Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "case_id": case.id,
@@ -77,7 +85,7 @@ def _alert_row(
         "lane": ALERTS,
         "rank": distance,
         "payload": alert_out(
-            services, case, group.language, distance, token, seen, job, group.chat_id
+            services, case, group.language, distance, token, seen, job, group.chat_id, shared
         ).to_payload(),
         "dedupe_key": f"alert:{case.id}:{group.id}",
         "status": OutboxStatus.PENDING,
@@ -96,15 +104,22 @@ def alert_out(
     seen: Sighting | None = None,
     job: Job | None = None,
     chat_id: int | None = None,
+    shared: dict[tuple[str, ...], Any] | None = None,
 ) -> Out:
     """The alert for one group: the photo, the public description, the group's job, and the
     buttons (seen, checked, the guards' exits, found a child). The "I saw them" link carries
     the alert's own ``token``, never the case number; the photo is protected from forwarding
-    and saving unless the station turned that off."""
+    and saving unless the station turned that off. ``shared``: what the ring's alerts made so
+    far that others may share (thousands of groups share a few dozen captions, by language,
+    distance as shown and job; and each language's Checked button)."""
     now, show_name = services.now(), services.settings.alert_show_name
     work = job.text if job else ""
+    made = shared if shared is not None else {}
     if seen is None:
-        caption = alert_caption(case, lang, distance, now, show_name, job=work)
+        key = ("caption", lang, distance_text(distance, lang), work)
+        if key not in made:
+            made[key] = alert_caption(case, lang, distance, now, show_name, job=work)
+        caption = made[key]
         photo = case.photo_file_ids[0] if case.photo_file_ids else None
     else:
         headline = say(lang, "alert_seen_here", time=local_hhmm(seen.seen_at))
@@ -114,9 +129,11 @@ def alert_out(
         )  # fmt: skip
         caption = alert_caption(where, lang, distance, now, show_name, headline + "\n", work)
         photo = seen.photo_file_id or (case.photo_file_ids[0] if case.photo_file_ids else None)
+    if ("checked", lang) not in made:
+        made["checked", lang] = Checked(case.id or 0).button(say(lang, "btn_checked"))
     buttons = (
         (Button(say(lang, "btn_seen"), url=services.links.deep_link(f"seen_{token}")),),
-        (Checked(case.id or 0).button(say(lang, "btn_checked")),),
+        (made["checked", lang],),
         *(job.buttons if job else ()),
     )
     if chat_id is not None:
@@ -211,7 +228,7 @@ async def retract(
         session, alert.chat_id, delete_op(alert.message_id, notice), kind=Kind.RETRACT,
         case_id=case.id, lane=RETRACT, dedupe_key=f"retract:{alert.id}", now=now,
     )  # fmt: skip
-    await enqueue(
+    await enqueue(  # after every photo of the closing: a wide ring's photos leave twice as fast
         session, alert.chat_id, Out(text=notice), kind=Kind.CLOSING_NOTICE,
-        case_id=case.id, lane=RETRACT, dedupe_key=f"notice:{alert.id}", now=now,
+        case_id=case.id, lane=RETRACT, rank=1.0, dedupe_key=f"notice:{alert.id}", now=now,
     )  # fmt: skip

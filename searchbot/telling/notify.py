@@ -41,10 +41,12 @@ from searchbot.domain.events import (
     SightingJudged,
     SightingRecorded,
     StageReached,
+    StarsShort,
     VerificationOverdue,
 )
 from searchbot.telling import (
     alerts,
+    broadcast,
     continuity,
     found_child,
     groups,
@@ -86,4 +88,5 @@ TELLERS: dict[type, Teller] = {
     PhotoStuck: undelivered.photo_stuck,
     LeadershipMoved: continuity.leadership_moved,
     DeliveryLate: continuity.delivery_late,
+    StarsShort: broadcast.stars_short,
 }

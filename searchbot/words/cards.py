@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from searchbot.domain.broadcast import cost_of, stars_text
 from searchbot.domain.clock import local_hhmm, minutes_between
 from searchbot.domain.messages import Button
 from searchbot.domain.redaction import redact
@@ -98,7 +99,12 @@ def case_status(
         checked=checked,
         sightings=sightings,
         verified=Raw(say(lang, "verified" if case.verified_at else "unverified")),
-    )
+    ) + (" " + paid_text(case.paid_messages, lang) if case.paid_messages else "")
+
+
+def paid_text(messages: int, lang: str) -> str:
+    """What paid broadcast cost a case: its alerts sent paid, and their Stars."""
+    return say(lang, "card_paid", count=messages, stars=stars_text(cost_of(messages)))
 
 
 def alert_caption(
@@ -152,6 +158,8 @@ def public_case(case: Case, lang: str) -> Case:
 def fit(build: Callable[[str], str], value: str, limit: int) -> str:
     """``build(value)``, with ``value`` shortened (ending in …) until the result fits ``limit``."""
     text = build(value)
+    if len(text.encode("utf-16-le")) // 2 <= limit:  # even with its tags it fits: no need to
+        return text  # strip them (a ring's thousands of captions)
     overflow = visible_length(text) - limit
     if overflow <= 0:
         return text
