@@ -46,6 +46,9 @@ GROUP_ADMINS_ONLY = say("en", "register_admins_only")
 STALE = say("en", "stale_button")
 REFUSALS = (OFFICERS_ONLY, ADMINS_ONLY, GROUP_ADMINS_ONLY)
 ANSWER_TIMEOUT = 5.0  # seconds: a refusal is immediate; no answer in this time is a failure
+# A file the bot draws or writes (the /stats chart, the /export files) comes after the work; the
+# first chart of a process imports matplotlib, seconds on a machine busy with the whole suite.
+FILE_TIMEOUT = 20.0
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 PAST_INT32 = "2147483648"  # cases.id and sightings.id are INTEGER: 32 bits on PostgreSQL
 
@@ -312,7 +315,10 @@ def actions(cast: Cast) -> list[Action]:
 async def perform(world: World, cast: Cast, role: str, action: Action) -> Heard:
     user = cast[role]
     if action.where == "private":
-        return await send(world, user, action.what)
+        makes_file = action.what.startswith(("/stats", "/export"))
+        return await send(
+            world, user, action.what, timeout=FILE_TIMEOUT if makes_file else ANSWER_TIMEOUT
+        )
     if action.where == "group":
         return await send(world, user, action.what, chat=cast.approved)
     return await press(world, user, action.what)

@@ -12,7 +12,7 @@ from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer, Out
 from searchbot.models import CaseOutcome, CaseStatus, GroupRole, GroupStatus
-from searchbot.operations import after_action, exports, statistics
+from searchbot.operations import after_action, drawing, exports, statistics
 from searchbot.operations.pfif import pfif_document
 from searchbot.settings import Settings
 from searchbot.words.texts import ref, say
@@ -30,7 +30,7 @@ async def stats(services: Services, actor: Actor) -> Answer:
         figures = await statistics.compute(session, since)
         labels = {key: say(lang, f"chart_{key}") for key in CHART_LABELS}
         labels |= {o: say(lang, f"outcome_{o}") for o in CaseOutcome}
-        chart = statistics.chart_png(figures, labels, language=lang)
+        chart = await drawing.drawn(statistics.chart_png, figures, labels, language=lang)
         text = say(lang, "stats", days=STATS_DAYS, **_stats_values(figures))
         return Answer().say(text).add(Out(upload=chart, upload_name="stats.png"))
 

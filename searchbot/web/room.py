@@ -16,6 +16,7 @@ from searchbot.domain.messages import Answer, Out
 from searchbot.models import Case, CaseStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.models.outbox import PEOPLE, Kind, enqueue
+from searchbot.operations import drawing
 from searchbot.settings import Settings
 from searchbot.web import auth, layers, picture
 from searchbot.web.auth import Viewer
@@ -153,6 +154,6 @@ async def map_picture(services: Services, actor: Actor, case_id: int) -> Answer:
     labels["title"] = (
         f"{drawn.ref} · {say(lang, 'room_stage', stage=drawn.stage, stages=drawn.stages)}"
     )
-    png = picture.map_png(drawn, labels, language=lang)
+    png = await drawing.drawn(picture.map_png, drawn, labels, language=lang)
     caption = say(lang, "room_map_caption", ref=ref(case_id))
     return Answer(toast=caption).add(Out(text=caption, upload=png, upload_name="map.png"))
