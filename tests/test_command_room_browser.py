@@ -15,6 +15,7 @@ import pytest
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage
 from searchbot.rehearsal import CENTRE, init_data, mini_app_link, offset
+from searchbot.web import init_data as checker
 from tests.test_command_room import room, search  # noqa: F401  (the fixture)
 from tests.world import World
 
@@ -35,6 +36,7 @@ CHROMIUM_FLAGS = [
 # sighting took and asserts that each change shows without a reload, waiting longer than the
 # promise because a loaded CI machine (two suites, a browser) is not a measure of speed.
 LIVE_SECONDS = 10.0
+FIRST_DRAWING_SECONDS = 60.0  # the page's first load: four API calls on a machine under load
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "map.png"
 
 pytestmark = [
@@ -47,6 +49,10 @@ pytestmark = [
 async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
+    # The init data checker (aiogram, seconds of CPU to import) is loaded before the page opens,
+    # as a bot that served one officer already has it: the first page of a worker on a machine
+    # busy with the whole suite otherwise waited for that import past its timeout.
+    await checker.load()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
@@ -72,10 +78,15 @@ async def first_drawing(page: Any, url: str, selector: str = "path.sb-ring") -> 
     said: list[str] = []
     page.on("console", lambda message: said.append(f"console {message.type}: {message.text}"))
     page.on("requestfailed", lambda request: said.append(f"failed {request.method} {request.url}"))
-    page.on("response", lambda r: r.status >= 400 and said.append(f"{r.status} {r.url}"))
+
+    def refused(response: Any) -> None:
+        if response.status >= 400:
+            said.append(f"{response.status} {response.url}")
+
+    page.on("response", refused)
     await page.goto(url)
     try:
-        await page.wait_for_selector(selector)
+        await page.wait_for_selector(selector, timeout=FIRST_DRAWING_SECONDS * 1000)
     except Exception as error:
         raise AssertionError(f"{selector} never drawn: {said}") from error
 
