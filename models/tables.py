@@ -69,6 +69,8 @@ class Case(SQLModel, table=True):
     purged_at: datetime | None = None  # personal data removed after the retention period
     # when the officers are told which first-ring exits nobody watches (claimed once, then None)
     exits_due_at: datetime | None = None
+    # the owning station (None: the default station the settings make)
+    station_id: int | None = Field(default=None, index=True)
 
 
 # Covering indexes for ring selection: cell, then status and position, then what an alert
@@ -103,6 +105,8 @@ class Group(SQLModel, table=True):
     created_at: datetime
     decided_at: datetime | None = None
     cooldown_until: datetime | None = None  # no new request before (after /unregister, reject)
+    # the station whose area holds the group's place (None: the default station)
+    station_id: int | None = Field(default=None, index=True)
 
 
 class Alert(SQLModel, table=True):
