@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from searchbot.cases import closing, desk, registration
+from searchbot.cases import closing, desk, registration, station_desk
 from searchbot.cases.services import Services
 from searchbot.domain import numbers
 from searchbot.domain.actors import Actor
@@ -77,6 +77,10 @@ def _block(blocked: bool) -> Command:
     return command
 
 
+async def _stations(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await station_desk.list_stations(services, actor)
+
+
 async def _screen(services: Services, actor: Actor, args: list[str]) -> Answer:
     return await room.screen(services, actor, revoke=bool(args) and args[0].lower() == "revoke")
 
@@ -97,6 +101,7 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "/export": _with_case("/export 12", records.export),
     "/map": _with_case("/map 12", room.map_picture),
     "/screen": _screen,
+    "/stations": _stations,
 }
 
 PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel"}

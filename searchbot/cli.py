@@ -1,4 +1,4 @@
-"""The ``searchbot`` command: run, demo, db upgrade, landmarks and playbooks import."""
+"""The ``searchbot`` command: run, demo, db upgrade, stations, landmarks and playbooks import."""
 
 from __future__ import annotations
 
@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     tasks = landmarks.add_subparsers(dest="landmarks_command", required=True)
     landmark_import = command("import", "load a CSV with columns name,aliases,lat,lon", tasks)
     landmark_import.add_argument("file", type=Path)
+    stations = commands.add_parser("stations", help="the district's stations and their areas")
+    tasks = stations.add_subparsers(dest="stations_command", required=True)
+    station_import = command(
+        "import", "load a GeoJSON FeatureCollection of station areas (see the README)", tasks
+    )
+    station_import.add_argument("file", type=Path)
     playbooks = commands.add_parser("playbooks", help="the station's wording of each role's job")
     tasks = playbooks.add_subparsers(dest="playbooks_command", required=True)
     playbook_import = command(
@@ -111,6 +117,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         from searchbot.cases.playbooks import import_playbooks
 
         return asyncio.run(_import_file(settings, args.file, import_playbooks, "playbooks"))
+    if args.command == "stations":
+        return asyncio.run(_import_stations(settings, args.file))
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.dry_run))
     if args.command == "audit":
@@ -209,6 +217,25 @@ async def _import_file(
     finally:
         await engine.dispose()
     print(f"imported {count} {what}")
+    return 0
+
+
+async def _import_stations(settings: Settings, path: Path) -> int:
+    """Load a GeoJSON file of stations; a bad file changes nothing: one line, exit 2."""
+    from datetime import UTC, datetime
+
+    from searchbot.cases.stations import import_stations
+
+    engine = await _engine(settings)
+    try:
+        await db.upgrade(engine)
+        count = await import_stations(db.sessions(engine), path, datetime.now(UTC))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        print(f"searchbot: {path.name}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"imported {count} stations")
     return 0
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.cases import coverage, escalation, exits, found
+from searchbot.cases import coverage, escalation, exits, found, station_desk
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.clock import local_hhmm, minutes_between
@@ -20,12 +20,9 @@ from searchbot.models import (
     CaseStatus,
     GroupStatus,
     Officer,
-    OutboxMessage,
-    OutboxStatus,
     Person,
 )
 from searchbot.models import queries as q
-from searchbot.models.outbox import FOR_OFFICERS
 from searchbot.words.buttons import Approve, Found, Reject
 from searchbot.words.cards import (
     TEXT_LIMIT,
@@ -229,6 +226,11 @@ async def appoint(
     """Admins: ``/officer add|remove USER_ID`` (anyone else learns only that it is theirs, not
     how it is used)."""
     lang = actor.language
+    if not actor.in_private:  # in an imported station's officers' group: that station's
+        async with services.sessions() as session:
+            station = (await services.officers.directory(session)).by_officer_chat(actor.chat_id)
+        if station is not None and station.id is not None:
+            return await station_desk.appoint(services, actor, station, action, user_id)
     if not services.officers.is_admin(actor.user_id):
         return Answer().say(say(lang, "admins_only"))
     if action not in ("add", "remove") or user_id is None or user_id <= 0:
@@ -240,30 +242,11 @@ async def appoint(
         officer.active = action == "add"
         session.add(officer)
         if not officer.active and not services.officers.is_admin(user_id):
-            await _cancel_officer_news(session, user_id)
+            await station_desk.cancel_officer_news(session, user_id)
         await services.audit.record(session, actor.user_id, f"officer_{action}", target=user_id)
         await session.commit()
     key = "officer_added" if action == "add" else "officer_removed"
     return Answer(menus_for=[user_id]).say(say(lang, key, user_id=user_id))
-
-
-async def _cancel_officer_news(session: AsyncSession, user_id: int) -> None:
-    """A removed officer gets nothing more about cases: what was still queued for their
-    private chat as officers' news (cards, pins, sightings, requests, notices) is cancelled;
-    what they get as a family (about a case they reported) stays."""
-    own = set((await session.exec(select(Case.id).where(Case.reporter_user_id == user_id))).all())
-    queued = await session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.chat_id == user_id, OutboxMessage.status == OutboxStatus.PENDING
-        )
-    )
-    for row in queued.all():
-        officers_news = row.payload.get(FOR_OFFICERS) or (
-            row.case_id is not None and row.case_id not in own
-        )
-        if officers_news:
-            row.status, row.last_error = OutboxStatus.CANCELLED, "no longer an officer"
-            session.add(row)
 
 
 async def my_cases(services: Services, actor: Actor) -> Answer:

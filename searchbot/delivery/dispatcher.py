@@ -39,7 +39,7 @@ from searchbot.delivery.settling import Settler
 from searchbot.delivery.throttle import Throttle
 from searchbot.domain.events import DeliveryLate, SendsInDoubt
 from searchbot.domain.messages import Op
-from searchbot.models import Group, Officer, OutboxMessage, OutboxStatus
+from searchbot.models import Group, OutboxMessage, OutboxStatus
 from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Kind, enqueue
 from searchbot.operations.health import Metrics
 from searchbot.telling import digests
@@ -410,8 +410,7 @@ class Dispatcher:
         if job.chat_id < 0 or self._services.officers.is_admin(job.chat_id):
             return True  # the officers' group, an admin
         async with self._services.sessions() as session:
-            officer = await session.get(Officer, job.chat_id)
-            if officer is not None and officer.active:
+            if await self._services.officers.still_officer(session, job.chat_id):
                 return True
             row = await session.get(OutboxMessage, job.id)
             if row is not None:
