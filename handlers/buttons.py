@@ -81,7 +81,8 @@ async def on_button(update: Update, context: Context) -> None:
         await reply(update, context, Answer(toast=say(where.language, "stale_button")))
         return
     actor = where
-    in_officers_chat = where.chat_id == services.settings.officer_chat_id
+    stations = await services.officers.refresh(services.sessions)
+    in_officers_chat = where.chat_id in stations.officer_chat_ids
     if (
         in_officers_chat
         and not isinstance(action, Choice)

@@ -51,6 +51,7 @@ async def list_cases(services: Services, actor: Actor) -> Answer:
 
     async def work(session: AsyncSession) -> Answer:
         cases = list(reversed(await q.open_cases(session)))  # the newest first
+        cases = [c for c in cases if await services.officers.may_follow(session, actor, c)]
         if not cases:
             return Answer().say(say(lang, "cases_none"))
         lines: list[str] = []
@@ -89,6 +90,8 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
         officer = await services.officers.is_officer(session, actor)
+        if officer and case is not None:  # an officer of another station: not theirs to see
+            officer = await services.officers.may_follow(session, actor, case)
         if not officer and (case is None or case.reporter_user_id != actor.user_id):
             # the same refusal whether the case exists or not: numbers tried tell nothing
             return Answer().say(say(lang, "officers_only"))
@@ -121,7 +124,7 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
-        case = await _open_case(session, case_id)
+        case = await _open_case(services, session, actor, case_id)
         if isinstance(case, str):
             return Answer(toast=say(lang, case, ref=ref(case_id))).say(
                 say(lang, case, ref=ref(case_id))
@@ -147,9 +150,10 @@ async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
-        case = await _open_case(session, case_id)
+        case = await _open_case(services, session, actor, case_id)
         if isinstance(case, str):
-            return Answer().say(say(lang, case, ref=ref(case_id)))
+            text = say(lang, case, ref=ref(case_id))
+            return Answer(toast=text).say(text)
         count = await escalation.escalate_now(services, session, case)
         stages = services.settings.escalation
         if count is None:
@@ -170,10 +174,16 @@ async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
     return await as_officer(services, actor, work)
 
 
-async def _open_case(session: AsyncSession, case_id: int) -> Case | str:
+async def _open_case(
+    services: Services, session: AsyncSession, actor: Actor, case_id: int
+) -> Case | str:
+    """The open case the actor's station owns (verifying and widening are the owner's), or
+    why not."""
     case = await session.get(Case, case_id)
     if case is None:
         return "no_such_case"
+    if not await services.officers.may_run(session, actor, case):
+        return "not_your_station"
     if case.status != CaseStatus.OPEN:
         return "case_closed_already"
     return case
@@ -184,6 +194,8 @@ async def list_groups(services: Services, actor: Actor, status: GroupStatus | No
 
     async def work(session: AsyncSession) -> Answer:
         groups = await q.groups_listed(session, status)
+        scope = await services.officers.stations_for(session, actor)  # its stations' groups
+        groups = [g for g in groups if scope is None or g.station_id in scope]
         if not groups:
             return Answer().say(say(lang, "groups_none"))
         answer = Answer()

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from searchbot.cases.stations import Directory, Precinct, StationBook
 from searchbot.domain.actors import Actor
 from searchbot.models import Case, Officer
+from searchbot.models.db import Sessions
 from searchbot.models.stations import reached, stations_of_officer
 from searchbot.settings import Settings
 
@@ -42,6 +43,12 @@ class OfficerRules:
 
     async def directory(self, session: AsyncSession) -> Directory:
         return await self.book.load(session)
+
+    async def refresh(self, sessions: Sessions) -> Directory:
+        """The stations as they are now (an import under a running bot changes them), for
+        the checks that need no other query (``may_show_cases``)."""
+        async with sessions() as session:
+            return await self.book.load(session)
 
     async def is_officer(self, session: AsyncSession, actor: Actor) -> bool:
         """Admins, appointed officers of any station, and anyone inside an officers' group."""
@@ -74,6 +81,16 @@ class OfficerRules:
         if officer is not None and officer.active:
             stations.add(None)
         return stations
+
+    async def stations_of_chat(self, session: AsyncSession, chat_id: int) -> set[int | None] | None:
+        """The stations whose officers' news ``chat_id`` hears (None: every one)."""
+        if self.is_admin(chat_id):
+            return EVERY_STATION
+        directory = await self.book.load(session)
+        if chat_id < 0:
+            station = directory.by_officer_chat(chat_id)
+            return {station.id} if station is not None else set()
+        return await self.stations_of_person(session, chat_id, directory)
 
     async def still_officer(self, session: AsyncSession, user_id: int) -> bool:
         """Whether officers' news may still go to ``user_id``'s private chat."""

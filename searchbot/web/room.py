@@ -140,6 +140,9 @@ async def map_picture(services: Services, actor: Actor, case_id: int) -> Answer:
         case = await session.get(Case, case_id)
         if case is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
+        if not await services.officers.may_follow(session, actor, case):
+            text = say(lang, "not_your_station", ref=ref(case_id))
+            return Answer(toast=text).say(text)
         drawn = await layers.of_case(
             services.settings, session, case, lang, services.now(), personal=False
         )
