@@ -11,7 +11,16 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from searchbot.cases import closing, conversation, desk, exits, found, registration, sightings
+from searchbot.cases import (
+    borders,
+    closing,
+    conversation,
+    desk,
+    exits,
+    found,
+    registration,
+    sightings,
+)
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.handlers.render import Context, actor_of, reply
@@ -26,6 +35,8 @@ from searchbot.words.buttons import (
     CloseFoundReport,
     Escalate,
     Found,
+    HandOver,
+    Join,
     Judge,
     MapPicture,
     Match,
@@ -127,5 +138,9 @@ async def _perform(update: Update, context: Context, actor: Actor, action: Actio
             return await room.map_picture(services, actor, case_id)
         case Choice(choice):
             return await conversation.choose(services, actor, choice)
+        case Join(case_id):
+            return await borders.join(services, actor, case_id)
+        case HandOver(case_id, station_id):
+            return await borders.hand_over(services, actor, case_id, station_id)
         case _:
             assert_never(action)

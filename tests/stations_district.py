@@ -15,6 +15,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "stations.example.ge
 WEST_DESK, EAST_DESK = -100201, -100202
 WEST_CHIEF, EAST_CHIEF = 9101, 9201
 EAST_OF_BORDER = offset(CENTRE, 0, 700)  # inside The Bund, 700 m from CENTRE
+DEEP_EAST = offset(CENTRE, 0, 1500)  # inside The Bund, a first ring's width from the border
 OUTSIDE = offset(CENTRE, 5000)  # north of both areas
 
 

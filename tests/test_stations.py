@@ -10,9 +10,9 @@ from fakegram import FakeBotApi
 from searchbot.models import Case, Group, GroupStatus
 from searchbot.words.texts import say
 from tests.stations_district import (
+    DEEP_EAST,
     EAST_CHIEF,
     EAST_DESK,
-    EAST_OF_BORDER,
     OUTSIDE,
     WEST_DESK,
     district,
@@ -77,7 +77,7 @@ async def test_a_report_goes_to_the_station_holding_the_last_seen_place(
     d = await district(world, fake)
     west_case = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
     east_case = await world.report(
-        fake.user(5002, first_name="Father", language_code="en"), EAST_OF_BORDER
+        fake.user(5002, first_name="Father", language_code="en"), DEEP_EAST
     )
     await world.settle()
 

@@ -177,7 +177,9 @@ async def case_closed(services: Services, session: AsyncSession, event: CaseClos
             )
         )
 
-    await tell_officers(services, session, render, kind=Kind.NOTICE, case_id=case.id)
+    await tell_officers(  # the stations that joined hear it too
+        services, session, render, kind=Kind.NOTICE, case_id=case.id, joined=True
+    )
     await session.flush()  # the closing's own audit entry is part of the after-action page
     report = await after_action.build(session, event.case_id, services.settings)
     if report is not None:

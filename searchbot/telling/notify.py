@@ -20,6 +20,7 @@ from searchbot.cases.services import Services
 from searchbot.domain.events import (
     AlertOutlivedCase,
     CaseClosed,
+    CaseHandedOver,
     CaseOpened,
     CaseStillOpen,
     CaseVerified,
@@ -37,14 +38,17 @@ from searchbot.domain.events import (
     LeadershipMoved,
     PhotoStuck,
     RecipientGone,
+    RingCrossedBorder,
     SendsInDoubt,
     SightingJudged,
     SightingRecorded,
     StageReached,
+    StationJoined,
     VerificationOverdue,
 )
 from searchbot.telling import (
     alerts,
+    borders,
     continuity,
     found_child,
     groups,
@@ -86,4 +90,7 @@ TELLERS: dict[type, Teller] = {
     PhotoStuck: undelivered.photo_stuck,
     LeadershipMoved: continuity.leadership_moved,
     DeliveryLate: continuity.delivery_late,
+    RingCrossedBorder: borders.ring_crossed,
+    StationJoined: borders.station_joined,
+    CaseHandedOver: borders.case_handed_over,
 }

@@ -1,0 +1,94 @@
+"""Borders over HTTP: a ring that crosses into a neighbour's area alerts the neighbour's groups
+and tells the neighbour's officers once, with Join; sightings reach them only after Join; they
+cannot close or widen; after a hand-off the new owner closes and the old one cannot; closing
+retracts every alert photo in both stations' groups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from fakegram import FakeBotApi, FakeMessage
+from searchbot.models import AuditEntry, Case, CaseStatus
+from searchbot.words.texts import say
+from tests.stations_district import EAST_DESK, EAST_OF_BORDER, WEST_DESK, district
+from tests.test_permissions import send
+from tests.world import CENTRE, World, offset
+
+JOIN = say("en", "btn_join")
+
+
+def notices(fake: FakeBotApi, chat: int, case: int) -> list[FakeMessage]:
+    """The border notices of ``case`` in ``chat`` (their visible head: "Case #N of ...")."""
+    return [m for m in fake.messages(chat) if f"Case #{case} of Nanjing Road" in m.body]
+
+
+async def test_a_ring_across_the_border_joins_hands_over_and_closes(
+    world: World, fake: FakeBotApi
+) -> None:
+    d = await district(world, fake)
+    west_shop = await world.group(-101, "Tea shop", offset(CENTRE, 50), d.west_chief)
+    east_shop = await world.group(-102, "Bund kiosk", EAST_OF_BORDER, d.east_chief)
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    case = await world.report(family)
+    assert any(m.photo_file_id for m in fake.messages(west_shop))
+    assert not any(m.photo_file_id for m in fake.messages(east_shop))  # 700 m: not ring 1
+    assert notices(fake, EAST_DESK, case) == []
+
+    await send(world, d.west_chief, f"/verify {case}")
+    await world.later(timedelta(hours=1, seconds=1))  # ring 2, 1 km: across the border
+    assert any(m.photo_file_id for m in fake.messages(east_shop))
+    (notice,) = notices(fake, EAST_DESK, case)
+    assert JOIN in notice.button_texts and f"#{case}" in notice.body
+    assert notices(fake, WEST_DESK, case) == []
+
+    # a sighting before Join: the owner only
+    alert = next(m for m in fake.messages(west_shop) if m.photo_file_id)
+    member = fake.user(7001, first_name="Shopkeeper Wang", language_code="en")
+    fake.add_member(west_shop, member)
+    fake.send(member, chat=west_shop, location=offset(CENTRE, 80), reply_to=alert)
+    await world.settle()
+    before_join = len(fake.messages(EAST_DESK))
+    west_sightings = len(fake.messages(WEST_DESK))
+    assert not any("Shopkeeper" in m.body for m in fake.messages(EAST_DESK))
+
+    await world.taps(d.east_chief, notice, JOIN)
+    fake.send(member, chat=west_shop, location=offset(CENTRE, 90), reply_to=alert)
+    await world.settle()
+    assert any("Shopkeeper" in m.body for m in fake.messages(EAST_DESK)[before_join:])
+    assert len(fake.messages(WEST_DESK)) > west_sightings
+
+    # the neighbour may not close or widen; a third ring tells it nothing new
+    for text in (f"/close {case} found", f"/escalate {case}"):
+        heard = await send(world, d.east_chief, text, chat=d.east_desk)
+        assert heard.says(say("en", "not_your_station", ref=f"#{case}")), (text, str(heard))
+    await send(world, d.west_chief, f"/escalate {case}")
+    assert len(notices(fake, EAST_DESK, case)) == 1
+
+    handed = await send(world, d.west_chief, f"/handover {case} The Bund")
+    assert handed.says(say("en", "handed_over", ref=f"#{case}", station="The Bund"))
+    await world.settle()
+    moved = say("en", "handover_notice", ref=f"#{case}", old="Nanjing Road", new="The Bund",
+                by="Chief West")  # fmt: skip
+    assert any(moved in m.body for m in fake.messages(WEST_DESK))
+    assert any(f"#{case}" in m.body and "handed over to you" in m.body
+               for m in fake.messages(EAST_DESK))  # fmt: skip
+    refused = await send(world, d.west_chief, f"/close {case} found")
+    assert refused.says(say("en", "not_your_station", ref=f"#{case}"))
+    closed = await send(world, d.east_chief, f"/close {case} found", chat=d.east_desk)
+    assert not closed.refused()
+    await world.settle()
+
+    async with world.services.sessions() as session:
+        row = await session.get(Case, case)
+        assert row is not None and row.status == CaseStatus.CLOSED
+        query = select(AuditEntry).where(
+            AuditEntry.case_id == case, AuditEntry.action == "handover"
+        )
+        (entry,) = (await session.exec(query)).all()
+        assert entry.detail["to_station"] == "The Bund"
+    for shop in (west_shop, east_shop):
+        photos = [m for m in fake.messages(shop, include_deleted=True) if m.photo_file_id]
+        assert photos and all(m.deleted for m in photos), shop.title
+    assert fake.violations == []
