@@ -92,3 +92,26 @@ async def test_a_ring_across_the_border_joins_hands_over_and_closes(
         photos = [m for m in fake.messages(shop, include_deleted=True) if m.photo_file_id]
         assert photos and all(m.deleted for m in photos), shop.title
     assert fake.violations == []
+
+
+async def test_a_child_found_across_the_border_reaches_both_stations(
+    world: World, fake: FakeBotApi
+) -> None:
+    """The family reported in Nanjing Road; the child is found in The Bund, 700 m away: the
+    card goes to The Bund (where the child is) and to Nanjing Road (the candidate's owner)."""
+    d = await district(world, fake)
+    case = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    await world.settle()
+    finder = fake.user(6101, first_name="Guard Zhou", language_code="en")
+    await world.found_child(finder, EAST_OF_BORDER)
+    await world.settle()
+    for desk in (WEST_DESK, EAST_DESK):
+        cards = [m for m in fake.messages(desk) if f"Match #{case}" in " ".join(m.button_texts)]
+        assert len(cards) == 1, desk
+    # a child found deep in The Bund, no candidate: Nanjing Road does not hear of it
+    before = len(fake.messages(WEST_DESK))
+    await world.found_child(fake.user(6102, first_name="Ms Lin", language_code="en"),
+                            offset(EAST_OF_BORDER, 0, 2500), age="12", sex="Girl")  # fmt: skip
+    await world.settle()
+    assert len(fake.messages(WEST_DESK)) == before
+    assert d.east_desk is not None
