@@ -90,6 +90,10 @@ async def test_a_report_goes_to_the_station_holding_the_last_seen_place(
     assert f"#{west_case}" in west_list.texts[0] and f"#{east_case}" not in west_list.texts[0]
     refused = await send(world, d.west_chief, f"/verify {east_case}")
     assert refused.says(say("en", "not_your_station", ref=f"#{east_case}"))
+    stats = await send(world, d.west_chief, "/stats")
+    assert any("Cases: 1 open" in t for t in stats.texts), stats.texts  # its station's only
+    admin_stats = await send(world, fake.user(ADMIN_ID, first_name="Admin"), "/stats")
+    assert any("Cases: 2 open" in t for t in admin_stats.texts)
     async with world.services.sessions() as session:
         owners = {c.id: c.station_id for c in (await session.exec(select(Case))).all()}
     assert owners[west_case] != owners[east_case] and None not in owners.values()

@@ -27,7 +27,8 @@ async def stats(services: Services, actor: Actor) -> Answer:
 
     async def work(session: AsyncSession) -> Answer:
         since = services.now() - timedelta(days=STATS_DAYS)
-        figures = await statistics.compute(session, since)
+        stations = await services.officers.stations_for(session, actor)  # its own station's
+        figures = await statistics.compute(session, since, stations)
         labels = {key: say(lang, f"chart_{key}") for key in CHART_LABELS}
         labels |= {o: say(lang, f"outcome_{o}") for o in CaseOutcome}
         chart = statistics.chart_png(figures, labels, language=lang)
