@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", metavar="URL", help="public HTTPS URL for Telegram's updates")
     demo = command("demo", "a complete search against fakegram, a fake Telegram")
     demo.add_argument("--groups", type=int, default=12, help="how many groups to register")
+    demo.add_argument(
+        "--stations", action="store_true", help="two stations: a border, a hand-off, a close"
+    )
     database = commands.add_parser("db", help="database tasks")
     tasks = database.add_subparsers(dest="db_command", required=True)
     command("upgrade", "migrate the database to the newest schema", tasks)
@@ -104,7 +107,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         return _run(settings, args.debug)
     if args.command == "demo":
-        return _demo(args.groups)
+        return _demo(args.groups, args.stations)
     if args.command == "db":
         asyncio.run(_upgrade(settings))
         print("database is at the newest schema")
@@ -177,9 +180,9 @@ def _only_instance(settings: Settings) -> bool:
     return False
 
 
-def _demo(groups: int) -> int:
+def _demo(groups: int, stations: bool = False) -> int:
     try:
-        from searchbot.demo import run_demo
+        from searchbot.demo import run_demo, run_stations_demo
     except ModuleNotFoundError as missing:
         if missing.name != "fakegram":
             raise
@@ -189,6 +192,8 @@ def _demo(groups: int) -> int:
             file=sys.stderr,
         )
         return 2
+    if stations:
+        return asyncio.run(run_stations_demo(groups=groups))
     return asyncio.run(run_demo(groups=groups))
 
 
