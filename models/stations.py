@@ -72,6 +72,11 @@ async def officers_of(session: AsyncSession, station_id: int) -> list[int]:
     return list((await session.exec(query)).all())
 
 
+async def station_officer_ids(session: AsyncSession) -> list[int]:
+    query = select(StationOfficer.user_id).distinct()
+    return list((await session.exec(query)).all())
+
+
 async def stations_of_officer(session: AsyncSession, user_id: int) -> list[int]:
     query = select(StationOfficer.station_id).where(StationOfficer.user_id == user_id)
     return list((await session.exec(query)).all())

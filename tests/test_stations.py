@@ -4,6 +4,8 @@ area holds the place; outside every area a report is refused)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from fakegram import FakeBotApi
@@ -111,3 +113,41 @@ async def test_a_report_outside_every_station_is_refused(world: World, fake: Fak
     await world.says(family, "yellow dress")
     answer = await world.says(family, location=OUTSIDE)
     assert say("en", "place_outside") in answer.body
+
+
+async def test_the_command_room_and_screens_are_per_station(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    """The Mini App's list and a /screen link from a station's officers' group show that
+    station's cases only; another station's case is not found for them."""
+    import json
+    import re
+
+    import aiohttp
+
+    from searchbot.rehearsal import command_room_environment, init_data
+    from tests.world import world_settings
+
+    settings = world_settings(fake, database_url, **command_room_environment())
+    async with World(fake, settings) as world:
+        d = await district(world, fake)
+        west = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+        east = await world.report(fake.user(5002, first_name="Father", language_code="en"),
+                                  DEEP_EAST)  # fmt: skip
+        base = world.settings.web_url or ""
+
+        async def get(path: str, headers: dict[str, str]) -> tuple[int, Any]:
+            async with aiohttp.ClientSession() as client, client.get(base + path,
+                                                                     headers=headers) as r:  # fmt: skip
+                return r.status, (json.loads(await r.read()) if r.status == 200 else None)
+
+        chief = {"X-Telegram-Init-Data": init_data(fake.token, d.west_chief)}
+        status, listing = await get("/api/cases", chief)
+        assert status == 200 and [c["id"] for c in listing["cases"]] == [west]
+        status, _ = await get(f"/api/cases/{east}", chief)
+        assert status == 404
+        link = await send(world, d.east_chief, "/screen", chat=d.east_desk)
+        match = re.search(r"/screen\?token=(\S+)", " ".join(link.texts))
+        assert match, link.texts
+        status, listing = await get("/api/cases", {"X-Screen-Token": match.group(1)})
+        assert status == 200 and [c["id"] for c in listing["cases"]] == [east]
