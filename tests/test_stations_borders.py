@@ -115,3 +115,31 @@ async def test_a_child_found_across_the_border_reaches_both_stations(
     await world.settle()
     assert len(fake.messages(WEST_DESK)) == before
     assert d.east_desk is not None
+
+
+async def test_the_owner_hands_over_with_the_button_on_the_joined_notice(
+    world: World, fake: FakeBotApi
+) -> None:
+    """A case reported 175 m from the border: its first ring already reaches The Bund. The
+    Bund joins; Nanjing Road's notice of it has "Hand over to The Bund"; The Bund cannot press
+    it for them; Nanjing Road's press moves the case."""
+    d = await district(world, fake)
+    case = await world.report(fake.user(5001, first_name="Mother", language_code="en"),
+                              offset(CENTRE, 0, 300))  # fmt: skip
+    (notice,) = notices(fake, EAST_DESK, case)
+    await world.taps(d.east_chief, notice, JOIN)
+    label = say("en", "btn_hand_over", station="The Bund")
+    joined = next(m for m in fake.messages(WEST_DESK) if label in m.button_texts)
+    forged = await world.taps(d.east_chief, joined, label)  # not the owner's officer
+    refusal = say("en", "not_your_station", ref=f"#{case}")
+    assert forged is not None and refusal in forged.body
+    async with world.services.sessions() as session:
+        row = await session.get(Case, case)
+        assert row is not None and row.station_id is not None
+        west_id = row.station_id
+    await world.taps(d.west_chief, joined, label)
+    async with world.services.sessions() as session:
+        row = await session.get(Case, case)
+        assert row is not None and row.station_id != west_id
+    assert any("handed over to you" in m.body for m in fake.messages(EAST_DESK))
+    assert fake.violations == []
