@@ -32,7 +32,7 @@ PRIVATE = ("report", "found", "mycases", "seen", "cancel", "help")
 GROUPS = ("register", "status", "found", "unregister", "help")
 OFFICERS = (
     "cases", "case", "verify", "escalate", "close", "groups", "approve", "reject", "stats",
-    "export", "block", "unblock", "map", "screen",
+    "export", "block", "unblock", "map", "screen", "handover",
 )  # fmt: skip
 
 
