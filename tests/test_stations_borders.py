@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeMessage
-from searchbot.models import AuditEntry, Case, CaseStatus
+from searchbot.models import AuditEntry, Case, CaseStatus, Sighting
 from searchbot.words.texts import say
 from tests.stations_district import EAST_DESK, EAST_OF_BORDER, WEST_DESK, district
 from tests.test_permissions import send
@@ -58,6 +58,13 @@ async def test_a_ring_across_the_border_joins_hands_over_and_closes(
     await world.settle()
     assert any("Shopkeeper" in m.body for m in fake.messages(EAST_DESK)[before_join:])
     assert len(fake.messages(WEST_DESK)) > west_sightings
+    # a joined station may judge the sightings it gets
+    credible = say("en", "btn_credible")
+    card = next(m for m in fake.messages(EAST_DESK) if credible in m.button_texts)
+    await world.taps(d.east_chief, card, credible)
+    async with world.services.sessions() as session:
+        judged = (await session.exec(select(Sighting).where(Sighting.credible == True))).all()  # noqa: E712
+        assert [s.judged_by for s in judged] == [d.east_chief.user_id]
 
     # the neighbour may not close or widen; a third ring tells it nothing new
     for text in (f"/close {case} found", f"/escalate {case}"):
