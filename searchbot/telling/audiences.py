@@ -97,9 +97,10 @@ async def tell_officers(
     an officer cancels what is still queued for them. A card too long for a photo's caption
     goes as the photo, then the text with the buttons. ``rank``: its place in the chat's
     queue (a found child goes ahead of everything). ``found_id``: the found child's report the
-    rows tell of: forgetting it deletes them (they hold the finder's words). About a case, the
-    owning station hears (``joined``: and the stations that joined); else ``stations``."""
-    if case_id is not None:
+    rows tell of: forgetting it deletes them (they hold the finder's words). ``stations``: who
+    hears; by default, about a case, the owning station (``joined``: and the stations that
+    joined), else every station."""
+    if case_id is not None and stations is EVERYWHERE:
         stations = await case_scope(session, case_id, joined=joined)
     for chat_id, language in await officer_chats(services, session, stations):
         key = f"{dedupe}:{chat_id}" if dedupe else None

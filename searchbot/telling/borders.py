@@ -1,7 +1,8 @@
 """What stations hear at their borders: a neighbour whose area a ring reached gets one notice
 (case number, owning station, ring, a read-only card, **Join**); a join is told to the owner
 (with a button to hand the case over to that station) and to the station that joined; a
-hand-off is told to both stations, and the new owner gets the full card with its buttons."""
+hand-off is told to both stations, and the new owner gets the full card with its buttons.
+Every row names the case, so that the retention purge forgets them with it."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ async def ring_crossed(services: Services, session: AsyncSession, event: RingCro
         return Out(text=text, photo=photo, buttons=((join,),))
 
     await tell_officers(
-        services, session, render, kind=Kind.CARD, stations={event.station_id},
+        services, session, render, kind=Kind.CARD, stations={event.station_id}, case_id=case.id,
         dedupe=f"border:{event.case_id}:{event.station_id}",
     )  # fmt: skip
 
@@ -72,8 +73,13 @@ async def station_joined(services: Services, session: AsyncSession, event: Stati
     def to_joined(lang: str) -> Out:
         return Out(say(lang, "station_joined_you", ref=ref(event.case_id), station=owner.name))
 
-    await tell_officers(services, session, to_owner, kind=Kind.NOTICE, stations={case.station_id})
-    await tell_officers(services, session, to_joined, kind=Kind.NOTICE, stations={event.station_id})
+    await tell_officers(
+        services, session, to_owner, kind=Kind.NOTICE, stations={case.station_id}, case_id=case.id
+    )
+    await tell_officers(
+        services, session, to_joined, kind=Kind.NOTICE, stations={event.station_id},
+        case_id=case.id,
+    )  # fmt: skip
 
 
 async def case_handed_over(
@@ -111,5 +117,9 @@ async def case_handed_over(
         buttons = case_buttons(event.case_id, lang, verified, services.settings)
         return Out(text=text, photo=photo, buttons=buttons)
 
-    await tell_officers(services, session, told, kind=Kind.NOTICE, stations={event.from_station})
-    await tell_officers(services, session, card, kind=Kind.CARD, stations={event.to_station})
+    await tell_officers(
+        services, session, told, kind=Kind.NOTICE, stations={event.from_station}, case_id=case.id
+    )
+    await tell_officers(
+        services, session, card, kind=Kind.CARD, stations={event.to_station}, case_id=case.id
+    )

@@ -109,7 +109,10 @@ async def found_waiting(services: Services, session: AsyncSession, case: Case) -
             )
             return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
 
-        await _tell_first(services, session, render, case.id, found_id=report.id)
+        # the case's station, and the station where the child is
+        here = (await services.officers.directory(session)).locate(report.lat, report.lon)
+        scope = {case.station_id, here.id if here is not None else None}
+        await _tell_first(services, session, render, case.id, found_id=report.id, stations=scope)
 
 
 async def child_matched(services: Services, session: AsyncSession, event: ChildMatched) -> None:
