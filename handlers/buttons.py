@@ -36,6 +36,7 @@ from searchbot.words.buttons import (
     Escalate,
     Found,
     HandOver,
+    HandOverAsk,
     Join,
     Judge,
     MapPicture,
@@ -142,5 +143,7 @@ async def _perform(update: Update, context: Context, actor: Actor, action: Actio
             return await borders.join(services, actor, case_id)
         case HandOver(case_id, station_id):
             return await borders.hand_over(services, actor, case_id, station_id)
+        case HandOverAsk(case_id):
+            return await borders.hand_over_choices(services, actor, case_id)
         case _:
             assert_never(action)

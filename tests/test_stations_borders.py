@@ -150,3 +150,22 @@ async def test_the_owner_hands_over_with_the_button_on_the_joined_notice(
         assert row is not None and row.station_id != west_id
     assert any("handed over to you" in m.body for m in fake.messages(EAST_DESK))
     assert fake.violations == []
+
+
+async def test_the_card_hands_over_with_a_choice_of_stations(
+    world: World, fake: FakeBotApi
+) -> None:
+    d = await district(world, fake)
+    case = await world.report(fake.user(5001, first_name="Mother", language_code="en"))
+    ask = say("en", "btn_hand_over_ask")
+    card = next(m for m in fake.messages(WEST_DESK) if ask in m.button_texts)
+    choices = await world.taps(d.west_chief, card, ask)
+    label = say("en", "btn_hand_over", station="The Bund")
+    assert choices is not None and label in choices.button_texts
+    assert say("en", "btn_hand_over", station="Nanjing Road") not in choices.button_texts
+    await world.taps(d.west_chief, choices, label)
+    async with world.services.sessions() as session:
+        row = await session.get(Case, case)
+        assert row is not None
+        assert (await world.services.officers.owner(session, row)).name == "The Bund"
+    assert fake.violations == []

@@ -83,3 +83,4 @@ async def test_a_database_of_the_previous_release_upgrades_and_serves_as_before(
         assert any(f"#{case}" in (m.caption or "") for m in alerts)  # the old group alerted
         card = [m for m in fake.messages(-900) if f"#{case}" in m.body]
         assert card  # the officers' group as before
+        assert not any("Hand over" in " ".join(m.button_texts) for m in card)  # one station

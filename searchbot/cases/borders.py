@@ -13,9 +13,10 @@ from searchbot.cases.services import Services
 from searchbot.cases.stations import Precinct
 from searchbot.domain.actors import Actor
 from searchbot.domain.events import CaseHandedOver, RingCrossedBorder, StationJoined
-from searchbot.domain.messages import Answer
+from searchbot.domain.messages import Answer, Out
 from searchbot.models import Case, CaseStation, CaseStatus
 from searchbot.models.stations import reached
+from searchbot.words.buttons import HandOver
 from searchbot.words.texts import ref, say
 
 
@@ -112,6 +113,25 @@ async def hand_over(
         await session.commit()
     text = say(lang, "handed_over", ref=ref(case_id), station=target.name)
     return Answer(toast=text).say(text)
+
+
+async def hand_over_choices(services: Services, actor: Actor, case_id: int) -> Answer:
+    """**Hand over** on the card: the owner's officers choose the station, one button each."""
+    lang = actor.language
+    async with services.sessions() as session:
+        case = await session.get(Case, case_id)
+        if case is None or not await services.officers.may_run(session, actor, case):
+            text = say(lang, "not_your_station", ref=ref(case_id))
+            return Answer(toast=text).say(text)
+        if case.status != CaseStatus.OPEN:
+            return Answer(toast=say(lang, "case_closed_already", ref=ref(case_id)))
+        directory = await services.officers.directory(session)
+    others = [p for p in directory.imported if p.id is not None and p.id != case.station_id]
+    rows = tuple(
+        (HandOver(case_id, p.id or 0).button(say(lang, "btn_hand_over", station=p.name)),)
+        for p in others
+    )
+    return Answer().add(Out(say(lang, "handover_choose", ref=ref(case_id)), buttons=rows))
 
 
 def _target(stations: tuple[Precinct, ...], wanted: str | int | None) -> Precinct | None:

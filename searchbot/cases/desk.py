@@ -23,7 +23,7 @@ from searchbot.models import (
     Person,
 )
 from searchbot.models import queries as q
-from searchbot.words.buttons import Approve, Found, Reject
+from searchbot.words.buttons import Approve, Found, Reject, hand_over_row
 from searchbot.words.cards import (
     TEXT_LIMIT,
     case_buttons,
@@ -102,6 +102,7 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
         log = await history(session, case_id, lang) if officer else ""
         matched = await found.matched_line(session, case_id, lang) if officer else ""
         ways_out = exits.render(await exits.state(services, session, case), lang) if officer else ""
+        stations = bool((await services.officers.directory(session)).imported)
     now = services.now()
     status = escalation.status_line(services, case, lang, counts)
     for block in (matched, ways_out):
@@ -115,6 +116,8 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     )
     verified = case.verified_at is not None
     buttons = case_buttons(case_id, lang, verified, services.settings) if officer else ()
+    if officer:
+        buttons += hand_over_row(case_id, say(lang, "btn_hand_over_ask"), stations)
     if case.status != CaseStatus.OPEN:
         buttons = ()
     return Answer().add(Out(text=text, buttons=buttons).for_chat(actor.chat_id))

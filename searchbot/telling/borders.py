@@ -15,7 +15,7 @@ from searchbot.models import Case
 from searchbot.models import queries as q
 from searchbot.models.outbox import Kind
 from searchbot.telling.audiences import case_of, tell_officers
-from searchbot.words.buttons import HandOver, Join
+from searchbot.words.buttons import HandOver, Join, hand_over_row
 from searchbot.words.cards import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -115,6 +115,7 @@ async def case_handed_over(
         )
         verified = case.verified_at is not None
         buttons = case_buttons(event.case_id, lang, verified, services.settings)
+        buttons += hand_over_row(event.case_id, say(lang, "btn_hand_over_ask"), True)
         return Out(text=text, photo=photo, buttons=buttons)
 
     await tell_officers(

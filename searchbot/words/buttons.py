@@ -118,6 +118,14 @@ class Join(_OnRecord):
 
 
 @dataclass(frozen=True)
+class HandOverAsk(_OnRecord):
+    """**Hand over** on a case card: the owner is asked to which station."""
+
+    PREFIX: ClassVar[str] = "hq"
+    case_id: int
+
+
+@dataclass(frozen=True)
 class HandOver(ButtonAction):
     """The owning station hands a case over to another station (by its id)."""
 
@@ -259,6 +267,7 @@ class Choice(ButtonAction):
 Action = (
     Checked | Verify | Escalate | MapPicture | Found | CloseFoundReport | Approve | Reject
     | Close | Judge | Match | WatchExit | TickCheck | Choice | Join | HandOver
+    | HandOverAsk
 )  # fmt: skip
 _BY_PREFIX: dict[str, type[ButtonAction]] = {
     kind.PREFIX: kind
@@ -279,8 +288,14 @@ _BY_PREFIX: dict[str, type[ButtonAction]] = {
         Choice,
         Join,
         HandOver,
+        HandOverAsk,
     )  # fmt: skip
 }
+
+
+def hand_over_row(case_id: int, label: str, stations: bool) -> tuple[tuple[Button, ...], ...]:
+    """The card's **Hand over** row, when there are stations to hand a case over to."""
+    return ((HandOverAsk(case_id).button(label),),) if stations else ()
 
 
 def decode(data: str | None) -> Action | None:
