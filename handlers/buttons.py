@@ -93,7 +93,12 @@ async def on_button(update: Update, context: Context) -> None:
         await reply(update, context, Answer(toast=say(where.language, "stale_button")))
         return
     actor = where
-    stations = await services.officers.refresh(services.sessions)
+    # the stations as they are now (an import under a running bot); a crowd's "Checked" under an
+    # alert, or a private chat, is no officers' group: no query for those
+    if where.in_private or isinstance(action, Checked):
+        stations = services.officers.book.current
+    else:
+        stations = await services.officers.refresh(services.sessions)
     in_officers_chat = where.chat_id in stations.officer_chat_ids
     if (
         in_officers_chat
