@@ -11,7 +11,16 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from searchbot.cases import closing, conversation, desk, exits, found, registration, sightings
+from searchbot.cases import (
+    borders,
+    closing,
+    conversation,
+    desk,
+    exits,
+    found,
+    registration,
+    sightings,
+)
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.handlers.render import Context, actor_of, reply
@@ -26,6 +35,9 @@ from searchbot.words.buttons import (
     CloseFoundReport,
     Escalate,
     Found,
+    HandOver,
+    HandOverAsk,
+    Join,
     Judge,
     MapPicture,
     Match,
@@ -81,7 +93,13 @@ async def on_button(update: Update, context: Context) -> None:
         await reply(update, context, Answer(toast=say(where.language, "stale_button")))
         return
     actor = where
-    in_officers_chat = where.chat_id == services.settings.officer_chat_id
+    # the stations as they are now (an import under a running bot); a crowd's "Checked" under an
+    # alert, or a private chat, is no officers' group: no query for those
+    if where.in_private or isinstance(action, Checked):
+        stations = services.officers.book.current
+    else:
+        stations = await services.officers.refresh(services.sessions)
+    in_officers_chat = where.chat_id in stations.officer_chat_ids
     if (
         in_officers_chat
         and not isinstance(action, Choice)
@@ -126,5 +144,11 @@ async def _perform(update: Update, context: Context, actor: Actor, action: Actio
             return await room.map_picture(services, actor, case_id)
         case Choice(choice):
             return await conversation.choose(services, actor, choice)
+        case Join(case_id):
+            return await borders.join(services, actor, case_id)
+        case HandOver(case_id, station_id):
+            return await borders.hand_over(services, actor, case_id, station_id)
+        case HandOverAsk(case_id):
+            return await borders.hand_over_choices(services, actor, case_id)
         case _:
             assert_never(action)

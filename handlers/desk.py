@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from searchbot.cases import closing, desk, registration
+from searchbot.cases import borders, closing, desk, registration, station_desk
 from searchbot.cases.services import Services
 from searchbot.domain import numbers
 from searchbot.domain.actors import Actor
@@ -77,6 +77,17 @@ def _block(blocked: bool) -> Command:
     return command
 
 
+async def _handover(services: Services, actor: Actor, args: list[str]) -> Answer:
+    number = case_number(args)
+    if number is None or len(args) < 2:
+        return Answer().say(say(actor.language, "handover_usage", names="…"))
+    return await borders.hand_over(services, actor, number, " ".join(args[1:]))
+
+
+async def _stations(services: Services, actor: Actor, args: list[str]) -> Answer:
+    return await station_desk.list_stations(services, actor)
+
+
 async def _screen(services: Services, actor: Actor, args: list[str]) -> Answer:
     return await room.screen(services, actor, revoke=bool(args) and args[0].lower() == "revoke")
 
@@ -97,6 +108,8 @@ OFFICER_COMMANDS: dict[str, Command] = {
     "/export": _with_case("/export 12", records.export),
     "/map": _with_case("/map 12", room.map_picture),
     "/screen": _screen,
+    "/stations": _stations,
+    "/handover": _handover,
 }
 
 PRIVATE_ONLY = {"/report", "/mycases", "/seen", "/cancel"}

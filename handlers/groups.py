@@ -55,6 +55,7 @@ async def on_group_message(update: Update, context: Context) -> None:
         else:
             from searchbot.handlers.desk import OFFICER_COMMANDS, PRIVATE_ONLY
 
+            await services.officers.refresh(services.sessions)
             if name in OFFICER_COMMANDS and services.officers.may_show_cases(actor):
                 answer = await OFFICER_COMMANDS[name](services, actor, args)
             elif name in PRIVATE_ONLY or name in OFFICER_COMMANDS:

@@ -18,6 +18,7 @@ from .enums import (
     OutboxStatus,
     SightingSource,
 )
+from .stations import CaseStation, Station, StationOfficer
 from .tables import (
     Alert,
     AlertCheck,
@@ -44,6 +45,7 @@ __all__ = [
     "AuditEntry",
     "BotState",
     "Case",
+    "CaseStation",
     "CaseOutcome",
     "CaseStatus",
     "Dialogue",
@@ -63,5 +65,7 @@ __all__ = [
     "ScreenKey",
     "Sighting",
     "SightingSource",
+    "Station",
+    "StationOfficer",
     "VolunteerCell",
 ]

@@ -72,6 +72,8 @@ class Case(SQLModel, table=True):
     # alerts delivered with paid broadcast (0.1 Star each): what the search cost, kept after
     # retention has deleted its outbox rows
     paid_messages: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # the owning station (None: the default station the settings make)
+    station_id: int | None = Field(default=None, index=True)
 
 
 # Covering indexes for ring selection: cell, then status and position, then what an alert
@@ -106,6 +108,8 @@ class Group(SQLModel, table=True):
     created_at: datetime
     decided_at: datetime | None = None
     cooldown_until: datetime | None = None  # no new request before (after /unregister, reject)
+    # the station whose area holds the group's place (None: the default station)
+    station_id: int | None = Field(default=None, index=True)
 
 
 class Alert(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""The ``searchbot`` command: run, demo, db upgrade, landmarks and playbooks import."""
+"""The ``searchbot`` command: run, demo, db upgrade, stations, landmarks and playbooks import."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", metavar="URL", help="public HTTPS URL for Telegram's updates")
     demo = command("demo", "a complete search against fakegram, a fake Telegram")
     demo.add_argument("--groups", type=int, default=12, help="how many groups to register")
+    demo.add_argument(
+        "--stations", action="store_true", help="two stations: a border, a hand-off, a close"
+    )
     database = commands.add_parser("db", help="database tasks")
     tasks = database.add_subparsers(dest="db_command", required=True)
     command("upgrade", "migrate the database to the newest schema", tasks)
@@ -50,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     tasks = landmarks.add_subparsers(dest="landmarks_command", required=True)
     landmark_import = command("import", "load a CSV with columns name,aliases,lat,lon", tasks)
     landmark_import.add_argument("file", type=Path)
+    stations = commands.add_parser("stations", help="the district's stations and their areas")
+    tasks = stations.add_subparsers(dest="stations_command", required=True)
+    station_import = command(
+        "import", "load a GeoJSON FeatureCollection of station areas (see the README)", tasks
+    )
+    station_import.add_argument("file", type=Path)
     playbooks = commands.add_parser("playbooks", help="the station's wording of each role's job")
     tasks = playbooks.add_subparsers(dest="playbooks_command", required=True)
     playbook_import = command(
@@ -98,7 +107,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         return _run(settings, args.debug)
     if args.command == "demo":
-        return _demo(args.groups)
+        return _demo(args.groups, args.stations)
     if args.command == "db":
         asyncio.run(_upgrade(settings))
         print("database is at the newest schema")
@@ -111,6 +120,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         from searchbot.cases.playbooks import import_playbooks
 
         return asyncio.run(_import_file(settings, args.file, import_playbooks, "playbooks"))
+    if args.command == "stations":
+        return asyncio.run(_import_stations(settings, args.file))
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.dry_run))
     if args.command == "audit":
@@ -169,9 +180,9 @@ def _only_instance(settings: Settings) -> bool:
     return False
 
 
-def _demo(groups: int) -> int:
+def _demo(groups: int, stations: bool = False) -> int:
     try:
-        from searchbot.demo import run_demo
+        from searchbot.demo import run_demo, run_stations_demo
     except ModuleNotFoundError as missing:
         if missing.name != "fakegram":
             raise
@@ -181,6 +192,8 @@ def _demo(groups: int) -> int:
             file=sys.stderr,
         )
         return 2
+    if stations:
+        return asyncio.run(run_stations_demo(groups=groups))
     return asyncio.run(run_demo(groups=groups))
 
 
@@ -209,6 +222,25 @@ async def _import_file(
     finally:
         await engine.dispose()
     print(f"imported {count} {what}")
+    return 0
+
+
+async def _import_stations(settings: Settings, path: Path) -> int:
+    """Load a GeoJSON file of stations; a bad file changes nothing: one line, exit 2."""
+    from datetime import UTC, datetime
+
+    from searchbot.cases.stations import import_stations
+
+    engine = await _engine(settings)
+    try:
+        await db.upgrade(engine)
+        count = await import_stations(db.sessions(engine), path, datetime.now(UTC))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        print(f"searchbot: {path.name}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"imported {count} stations")
     return 0
 
 

@@ -2,19 +2,25 @@
 
 The real bot runs unchanged (HTTP, database, migrations, outbox), pointed at a fake Bot API on
 127.0.0.1. A family, a district of groups and an officer play a search from the report to the
-closing, and the transcript shows what each of them saw. No token, no network.
+closing, and the transcript shows what each of them saw. No token, no network. With
+``--stations``: two stations with a border between them, a case whose second ring crosses it,
+the neighbour joining, a hand-off and a close.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
+from sqlmodel import col, select
+
 from fakegram import FakeBotApi, FakeMessage, FakeUser
-from searchbot.models import GroupRole, Landmark, LandmarkKind
+from searchbot.cases.stations import import_stations
+from searchbot.models import Group, GroupRole, Landmark, LandmarkKind
 from searchbot.rehearsal import (
     CENTRE,
     World,
@@ -254,3 +260,133 @@ async def _the_close(
         Alert photos left in groups after closing: {left}.
         Photos uploaded to Telegram: {fake.upload_count} (alerts re-send the family's photo by file id).""")
     )
+
+
+# --- two stations ------------------------------------------------------------------------------
+
+BORDER_EAST_M = 475  # The Bund begins this far east of CENTRE (docs/stations.example.geojson)
+WEST, EAST = ("Nanjing Road", -100201, 9101), ("The Bund", -100202, 9201)
+
+
+def _district_file(folder: Path) -> Path:
+    """The two neighbouring stations of docs/stations.example.geojson."""
+    west_lon, border, east_lon, south, north = 121.45, 121.4787, 121.51, 31.21, 31.25
+    features = []
+    for (name, chat, chief), (left, right) in zip(
+        (WEST, EAST), ((west_lon, border), (border, east_lon)), strict=True
+    ):
+        ring = [[left, south], [right, south], [right, north], [left, north], [left, south]]
+        features.append({
+            "type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"name": name, "officer_chat_id": chat, "admin_ids": [chief],
+                           "language": "en"},
+        })  # fmt: skip
+    path = folder / "stations.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+async def run_stations_demo(groups: int = 12) -> int:
+    """Two stations with a border between them; a case whose second ring crosses it, the
+    neighbour joins, the case is handed over and closed."""
+    logging.getLogger().setLevel(logging.WARNING)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
+        async with FakeBotApi(token="123456:DEMO", bot_username="searchbot_demo_bot") as fake:
+            settings = world_settings(fake, url, SEARCHBOT_ESCALATION="0:300,2s:1000,1h:2500",
+                                      SEARCHBOT_UNVERIFIED_STAGES=2)  # fmt: skip
+            async with World(fake, settings) as world:
+                await import_stations(world.services.sessions, _district_file(Path(folder)),
+                                      world.clock())  # fmt: skip
+                await _play_stations(world, fake, groups)
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Every Bot API call was checked "
+          f"against the Bot API 10.1 specification: {len(fake.violations)} violations.")  # fmt: skip
+    return 0 if not fake.violations else 1
+
+
+async def _play_stations(world: World, fake: FakeBotApi, count: int) -> None:
+    names: dict[int, str] = {}
+    transcript = _Transcript(fake, names)
+    _section("Two stations imported from a GeoJSON file: searchbot stations import")
+    admin = fake.user(9000, first_name="Admin", language_code="en")
+    _show("Admin (private)", await world.says(admin, "/stations"))
+    chiefs = {}
+    for name, chat, chief_id in (WEST, EAST):
+        fake.group(chat_id=chat, title=f"{name} desk", admins=[chief_id])
+        names[chat] = f"{name} desk"
+        chiefs[name] = fake.user(chief_id, first_name=f"Chief of {name}", language_code="en")
+        await world.says(chiefs[name], "/start")
+    _section(f"{count} groups on both sides of the border; each station approves its own")
+    points = {}
+    for index in range(count):
+        chat_id, title = -1000 - index, TITLES[index % len(TITLES)]
+        east = index % 2 == 1
+        points[chat_id] = offset(
+            CENTRE, (index * 137) % 600 - 300, 650 + index * 20 if east else -100
+        )
+        names[chat_id] = f"{title} ({'Bund' if east else 'Nanjing Rd'})"
+    for chat_id in (-1000, -1001):  # one each through the chat; the desks pace their news
+        chief = chiefs[EAST[0] if chat_id == -1001 else WEST[0]]
+        title = TITLES[-chat_id - 1000]
+        await world.group(chat_id, title, points[chat_id], chief, _role(title))
+    rest = [chat_id for chat_id in points if chat_id < -1001]
+    await world.seed_groups([points[c] for c in rest], rest[0] if rest else -1002)
+    async with world.services.sessions() as session:  # seeded rows: their stations
+        directory = await world.services.officers.directory(session)
+        for group in (await session.exec(select(Group).where(col(Group.chat_id).in_(rest)))).all():
+            station = directory.locate(group.lat or 0, group.lon or 0)
+            group.station_id = station.id if station else None
+            session.add(group)
+        await session.commit()
+    print(f"  (2 groups registered through the chat, {len(rest)} more approved directly)")
+    transcript.skip()
+    await _stations_search(world, fake, names, transcript, chiefs)
+
+
+async def _stations_search(
+    world: World,
+    fake: FakeBotApi,
+    names: dict[int, str],
+    transcript: _Transcript,
+    chiefs: dict[str, FakeUser],
+) -> None:
+    west, east = chiefs[WEST[0]], chiefs[EAST[0]]
+    _section("A mother reports near Nanjing Road: its station owns the case")
+    family = fake.user(5001, first_name="Mother", language_code="en")
+    names[family.user_id] = "Mother (private)"
+    case_id = await world.report(family)
+    await world.says(west, f"/verify {case_id}")
+    transcript.flush()
+    _section("Two seconds later the second ring (1 km) crosses into The Bund")
+    await fake.wait_for(lambda: bool(_join_notice(fake, case_id)), timeout=10)
+    await world.settle()
+    transcript.flush()
+    _section("The Bund's officers join; a shop on their side reports a sighting")
+    await world.taps(east, _join_notice(fake, case_id)[0], "🤝 Join")
+    shops = [chat for chat in sorted(names) if -2000 < chat <= -1000]  # not the desks
+    alert = next(m for chat in shops if "Bund" in names[chat]
+                 for m in fake.messages(chat) if m.photo_file_id)  # fmt: skip
+    keeper = fake.user(7001, first_name="Mr Chen", language_code="en")
+    fake.add_member(fake.chat(alert.chat_id), keeper)
+    fake.send(keeper, chat=fake.chat(alert.chat_id), location=offset(CENTRE, 50, 700),
+              reply_to=alert)  # fmt: skip
+    await world.settle()
+    transcript.flush()
+    _section("Nanjing Road hands the case over to The Bund")
+    await world.says(west, f"/handover {case_id} The Bund")
+    await world.settle()
+    transcript.flush()
+    refused = await world.says(west, f"/close {case_id} found")
+    _line("Chief of Nanjing Road", f"/close {case_id} found → {refused.body}")
+    _section("The Bund closes the case: every alert photo leaves both stations' groups")
+    fake.send(east, chat=fake.chat(EAST[1]), text=f"/close {case_id} found at the Bund")
+    await world.settle()
+    transcript.flush()
+    left = sum(1 for chat in shops for m in fake.messages(chat) if m.photo_file_id)
+    print(f"\n  Alert photos left in groups after closing: {left}.")
+
+
+def _join_notice(fake: FakeBotApi, case_id: int) -> list[FakeMessage]:
+    return [m for m in fake.messages(EAST[1]) if "🤝 Join" in m.button_texts
+            and f"#{case_id}" in m.body]  # fmt: skip

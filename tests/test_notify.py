@@ -34,6 +34,7 @@ from searchbot.models import (
     Person,
     Sighting,
     SightingSource,
+    Station,
 )
 from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
@@ -74,6 +75,7 @@ class Seeded:
     alert_row_id: int
     group: GroupPoint
     found_id: int
+    station_id: int  # a neighbouring station (far away) whose officers' group is OFFICERS_CHAT
 
 
 # How each event is published in the seeded world: an unverified open case at stage 0 whose
@@ -104,7 +106,14 @@ SCENARIOS: dict[str, Callable[[Seeded], Event]] = {
     "LeadershipMoved": lambda s: events.LeadershipMoved(1),
     "DeliveryLate": lambda s: events.DeliveryLate(120),
     "StarsShort": lambda s: events.StarsShort(s.case_id, 40, Decimal("10003.5")),
+    "RingCrossedBorder": lambda s: events.RingCrossedBorder(s.case_id, s.station_id, 1, 1000),
+    "StationJoined": lambda s: events.StationJoined(s.case_id, s.station_id, "Officer"),
+    "CaseHandedOver": lambda s: events.CaseHandedOver(s.case_id, None, s.station_id, "Officer"),
 }
+FAR_AREA = (
+    '{"type": "Polygon", "coordinates": [[[100.0, 10.0], [100.1, 10.0], [100.1, 10.1], '
+    "[100.0, 10.1], [100.0, 10.0]]]}"
+)
 
 
 def test_every_event_has_one_row_and_every_row_a_real_event() -> None:
@@ -188,14 +197,17 @@ async def seed(sessions: Sessions) -> Seeded:
             language="en", age=6, sex="m", description="red coat", place_text="the gate",
             lat=CENTRE[0] + 0.001, lon=CENTRE[1], contact="+8613800138000", created_at=NOW,
         )  # fmt: skip
-        session.add_all([sent, sighting, child])
+        station = Station(name="Neighbour", officer_chat_id=OFFICERS_CHAT, geometry=FAR_AREA,
+                          updated_at=NOW)  # fmt: skip
+        session.add_all([sent, sighting, child, station])
         await session.flush()
+        assert station.id is not None
         assert sent.id is not None and sighting.id is not None and child.id is not None
         waiting = groups[WAITING]
         point = GroupPoint(waiting.id or 0, WAITING, "en", waiting.lat or 0, waiting.lon or 0,
                            GroupRole.MERCHANT)  # fmt: skip
         await session.commit()
-        return Seeded(case.id, sighting.id, sent.id, point, child.id)
+        return Seeded(case.id, sighting.id, sent.id, point, child.id, station.id)
 
 
 def services_for(sessions: Sessions, **env: str) -> Services:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import os
 import re
 import secrets
@@ -943,3 +944,71 @@ async def test_cases_lists_the_newest_first_and_says_how_many_more(
     assert len(shown) < 121 and len(answer.body) <= 4096
     assert say("en", "cases_more", count=121 - len(shown)) == lines[-1]
     assert f"#{first} " not in answer.body  # the oldest is the one left out
+
+
+# --- an officer of another station -----------------------------------------------------------
+
+FAR_STATION = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"name": "Airport", "officer_chat_id": -100301, "admin_ids": [9301]},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [121.78, 31.13],
+                        [121.82, 31.13],
+                        [121.82, 31.17],
+                        [121.78, 31.17],
+                        [121.78, 31.13],
+                    ]
+                ],
+            },  # fmt: skip
+        }
+    ],
+}
+# What an officer of another station may still do about the cast's station: the desk's lists
+# (which show their own station's, here nothing) and what anyone may do.
+NEIGHBOUR_MAY = {"/cases", "/groups", "/stats", "/block", "/unblock"}
+
+
+@pytest.mark.slow
+async def test_an_officer_of_another_station_is_refused_what_is_not_theirs(
+    fake: FakeBotApi, database_url: str, tmp_path: Any
+) -> None:
+    """The cast's cases and groups belong to the default station (the service area holds
+    them); the Airport station's administrator is an officer, but not of theirs."""
+    from searchbot.cases.stations import import_stations
+
+    area = f"{CENTRE[0]},{CENTRE[1]},20000"
+    settings = world_settings(fake, database_url, SEARCHBOT_SERVICE_AREA=area)
+    async with World(fake, settings) as world:
+        path = tmp_path / "far.geojson"
+        path.write_text(json.dumps(FAR_STATION), encoding="utf-8")
+        await import_stations(world.services.sessions, path, world.clock())
+        cast = await build_cast(world, fake)
+        neighbour = fake.user(9301, first_name="Chief Airport", language_code="en")
+        await world.says(neighbour, "/start")
+        cast.people["neighbour"] = neighbour
+        refusals = (*REFUSALS, say("en", "not_your_station", ref=f"#{cast.case}"),
+                    say("en", "not_your_station", ref=f"#{cast.other_case}"))  # fmt: skip
+        failures: list[str] = []
+        for action in actions(cast):
+            desk = action.what in NEIGHBOUR_MAY or action.what.split()[0] in NEIGHBOUR_MAY
+            allowed = action.allowed == EVERYONE or ("officer" in action.allowed and desk)
+            before = await snapshot(world)
+            heard = await perform(world, cast, "neighbour", action)
+            after = await snapshot(world)
+            refused = any(heard.says(r) for r in refusals)
+            if allowed and (refused or not heard.answered):
+                failures.append(f"neighbour / {action.label}: refused {heard}")
+            if not allowed and not refused:
+                failures.append(f"neighbour / {action.label}: not refused {heard}")
+            if not allowed and (changed := changes(before, after)):
+                failures.append(f"neighbour / {action.label}: changed {changed}")
+        listing = await send(world, neighbour, "/cases")
+        assert not any(f"#{c}" in t for t in listing.texts for c in (cast.case, cast.other_case))
+    assert failures == []
+    assert fake.violations == []

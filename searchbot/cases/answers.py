@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
-from searchbot.cases.places import inside
 from searchbot.cases.services import Services
 from searchbot.domain import phones
 from searchbot.domain.clock import parse_when
@@ -196,8 +195,9 @@ def place(anywhere: bool = False) -> Parser[Spot]:
             spot = await _named(services, given, anywhere)
         if isinstance(spot, Refusal) or anywhere or spot.lat is None or spot.lon is None:
             return spot
-        within = inside(services.settings.service_area, spot.lat, spot.lon)
-        return spot if within else Refusal("place_outside")
+        async with services.sessions() as session:
+            station = (await services.officers.directory(session)).locate(spot.lat, spot.lon)
+        return spot if station is not None else Refusal("place_outside")
 
     return parse
 

@@ -37,7 +37,12 @@ async def close(
         if case is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
         officer = await services.officers.is_officer(session, actor)
+        owner = officer and await services.officers.may_run(session, actor, case)
         is_reporter = case.reporter_user_id == actor.user_id
+        if officer and not owner and not is_reporter:  # closing is the owning station's
+            text = say(lang, "not_your_station", ref=ref(case_id))
+            return Answer(toast=text).say(text)
+        officer = owner
         if not officer and not (is_reporter and parsed in FAMILY_OUTCOMES):
             return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
         if case.status != CaseStatus.OPEN:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from searchbot.cases import coverage, escalation, exits, found
+from searchbot.cases import coverage, escalation, exits, found, station_desk
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.clock import local_hhmm, minutes_between
@@ -20,13 +20,10 @@ from searchbot.models import (
     CaseStatus,
     GroupStatus,
     Officer,
-    OutboxMessage,
-    OutboxStatus,
     Person,
 )
 from searchbot.models import queries as q
-from searchbot.models.outbox import FOR_OFFICERS
-from searchbot.words.buttons import Approve, Found, Reject
+from searchbot.words.buttons import Approve, Found, Reject, hand_over_row
 from searchbot.words.cards import (
     TEXT_LIMIT,
     case_buttons,
@@ -54,6 +51,7 @@ async def list_cases(services: Services, actor: Actor) -> Answer:
 
     async def work(session: AsyncSession) -> Answer:
         cases = list(reversed(await q.open_cases(session)))  # the newest first
+        cases = [c for c in cases if await services.officers.may_follow(session, actor, c)]
         if not cases:
             return Answer().say(say(lang, "cases_none"))
         lines: list[str] = []
@@ -92,6 +90,8 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
         officer = await services.officers.is_officer(session, actor)
+        if officer and case is not None:  # an officer of another station: not theirs to see
+            officer = await services.officers.may_follow(session, actor, case)
         if not officer and (case is None or case.reporter_user_id != actor.user_id):
             # the same refusal whether the case exists or not: numbers tried tell nothing
             return Answer().say(say(lang, "officers_only"))
@@ -102,6 +102,7 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
         log = await history(session, case_id, lang) if officer else ""
         matched = await found.matched_line(session, case_id, lang) if officer else ""
         ways_out = exits.render(await exits.state(services, session, case), lang) if officer else ""
+        stations = bool((await services.officers.directory(session)).imported)
     now = services.now()
     status = escalation.status_line(services, case, lang, counts)
     for block in (matched, ways_out):
@@ -115,6 +116,8 @@ async def show_case(services: Services, actor: Actor, case_id: int) -> Answer:
     )
     verified = case.verified_at is not None
     buttons = case_buttons(case_id, lang, verified, services.settings) if officer else ()
+    if officer:
+        buttons += hand_over_row(case_id, say(lang, "btn_hand_over_ask"), stations)
     if case.status != CaseStatus.OPEN:
         buttons = ()
     return Answer().add(Out(text=text, buttons=buttons).for_chat(actor.chat_id))
@@ -124,7 +127,7 @@ async def verify(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
-        case = await _open_case(session, case_id)
+        case = await _open_case(services, session, actor, case_id)
         if isinstance(case, str):
             return Answer(toast=say(lang, case, ref=ref(case_id))).say(
                 say(lang, case, ref=ref(case_id))
@@ -150,9 +153,10 @@ async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
-        case = await _open_case(session, case_id)
+        case = await _open_case(services, session, actor, case_id)
         if isinstance(case, str):
-            return Answer().say(say(lang, case, ref=ref(case_id)))
+            text = say(lang, case, ref=ref(case_id))
+            return Answer(toast=text).say(text)
         count = await escalation.escalate_now(services, session, case)
         stages = services.settings.escalation
         if count is None:
@@ -173,10 +177,16 @@ async def escalate(services: Services, actor: Actor, case_id: int) -> Answer:
     return await as_officer(services, actor, work)
 
 
-async def _open_case(session: AsyncSession, case_id: int) -> Case | str:
+async def _open_case(
+    services: Services, session: AsyncSession, actor: Actor, case_id: int
+) -> Case | str:
+    """The open case the actor's station owns (verifying and widening are the owner's), or
+    why not."""
     case = await session.get(Case, case_id)
     if case is None:
         return "no_such_case"
+    if not await services.officers.may_run(session, actor, case):
+        return "not_your_station"
     if case.status != CaseStatus.OPEN:
         return "case_closed_already"
     return case
@@ -187,6 +197,8 @@ async def list_groups(services: Services, actor: Actor, status: GroupStatus | No
 
     async def work(session: AsyncSession) -> Answer:
         groups = await q.groups_listed(session, status)
+        scope = await services.officers.stations_for(session, actor)  # its stations' groups
+        groups = [g for g in groups if scope is None or g.station_id in scope]
         if not groups:
             return Answer().say(say(lang, "groups_none"))
         answer = Answer()
@@ -229,6 +241,11 @@ async def appoint(
     """Admins: ``/officer add|remove USER_ID`` (anyone else learns only that it is theirs, not
     how it is used)."""
     lang = actor.language
+    if not actor.in_private:  # in an imported station's officers' group: that station's
+        async with services.sessions() as session:
+            station = (await services.officers.directory(session)).by_officer_chat(actor.chat_id)
+        if station is not None and station.id is not None:
+            return await station_desk.appoint(services, actor, station, action, user_id)
     if not services.officers.is_admin(actor.user_id):
         return Answer().say(say(lang, "admins_only"))
     if action not in ("add", "remove") or user_id is None or user_id <= 0:
@@ -240,30 +257,11 @@ async def appoint(
         officer.active = action == "add"
         session.add(officer)
         if not officer.active and not services.officers.is_admin(user_id):
-            await _cancel_officer_news(session, user_id)
+            await station_desk.cancel_officer_news(session, user_id)
         await services.audit.record(session, actor.user_id, f"officer_{action}", target=user_id)
         await session.commit()
     key = "officer_added" if action == "add" else "officer_removed"
     return Answer(menus_for=[user_id]).say(say(lang, key, user_id=user_id))
-
-
-async def _cancel_officer_news(session: AsyncSession, user_id: int) -> None:
-    """A removed officer gets nothing more about cases: what was still queued for their
-    private chat as officers' news (cards, pins, sightings, requests, notices) is cancelled;
-    what they get as a family (about a case they reported) stays."""
-    own = set((await session.exec(select(Case.id).where(Case.reporter_user_id == user_id))).all())
-    queued = await session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.chat_id == user_id, OutboxMessage.status == OutboxStatus.PENDING
-        )
-    )
-    for row in queued.all():
-        officers_news = row.payload.get(FOR_OFFICERS) or (
-            row.case_id is not None and row.case_id not in own
-        )
-        if officers_news:
-            row.status, row.last_error = OutboxStatus.CANCELLED, "no longer an officer"
-            session.add(row)
 
 
 async def my_cases(services: Services, actor: Actor) -> Answer:

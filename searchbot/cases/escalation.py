@@ -17,6 +17,7 @@ from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from searchbot.cases import borders
 from searchbot.cases.services import Services
 from searchbot.domain.events import GroupsAlerted, StageReached
 from searchbot.domain.grid import GroupPoint, bounding_box, cover, within
@@ -97,6 +98,7 @@ async def alert_ring(
             case.id, radius_m, tuple(targets), tuple(tokens), seen.id if seen else None
         )
         await services.publish(session, alerted)
+    await borders.ring_reached(services, session, case, radius_m, stage)
     return len(targets)
 
 

@@ -15,7 +15,6 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from searchbot.cases.checks import AGAIN, NEW, Press
-from searchbot.cases.places import inside
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.clock import as_utc
@@ -104,8 +103,10 @@ async def locate(
         lang = group.language
         if not await is_chat_admin():
             return Answer().say(say(lang, "register_admins_only"))
-        if not inside(services.settings.service_area, lat, lon):
+        station = (await services.officers.directory(session)).locate(lat, lon)
+        if station is None:
             return Answer().say(say(lang, "place_outside"), force_reply=True)
+        group.station_id = station.id  # only that station's officers see and decide it
         group.lat, group.lon = lat, lon
         group.cell_fine, group.cell_coarse = cells_of(lat, lon)
         group.status = GroupStatus.PENDING
@@ -125,6 +126,9 @@ async def decide(services: Services, actor: Actor, chat_id: int, approve: bool) 
         group = await q.group_by_chat(session, chat_id)
         if group is None or group.status == GroupStatus.LOCATING:
             return Answer().say(say(lang, "no_such_group", chat_id=chat_id))
+        stations = await services.officers.stations_for(session, actor)
+        if stations is not None and group.station_id not in stations:  # another station's
+            return Answer(toast=say(lang, "officers_only")).say(say(lang, "officers_only"))
         decision = GroupStatus.APPROVED if approve else GroupStatus.REJECTED
         if group.status == decision:  # a replayed button or a second officer's tap
             text = say(

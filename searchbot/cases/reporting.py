@@ -183,6 +183,8 @@ async def confirm(services: Services, actor: Actor, dialogue: Dialogue) -> Answe
         if refusal:
             return Answer().say(say(lang, refusal))
         case = _case_from(dialogue, actor.user_id, actor.chat_id, lang, services.now())
+        owner = (await services.officers.directory(session)).locate(case.lat, case.lon)
+        case.station_id = owner.id if owner is not None else None  # the last-seen place's
         exits.schedule(services, case)
         session.add(case)
         await session.flush()

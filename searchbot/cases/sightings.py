@@ -266,6 +266,8 @@ async def judge(services: Services, actor: Actor, sighting_id: int, credible: bo
         case = await session.get(Case, sighting.case_id) if sighting else None
         if sighting is None or case is None:
             return Answer(toast=say(lang, "no_such_sighting"))
+        if not await services.officers.may_follow(session, actor, case):  # nor joined it
+            return Answer(toast=say(lang, "not_your_station", ref=ref(case.id or 0)))
         if case.status != CaseStatus.OPEN:
             return Answer(toast=say(lang, "case_closed_already", ref=ref(case.id or 0)))
         if sighting.credible is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from searchbot.cases.services import Services
 from searchbot.delivery.line import Job
-from searchbot.models import Officer, OutboxMessage, OutboxStatus
+from searchbot.models import OutboxMessage, OutboxStatus
 from searchbot.models.outbox import Kind
 from searchbot.telling import digests
 
@@ -24,8 +24,7 @@ async def still_officer(services: Services, job: Job) -> bool:
     if job.chat_id < 0 or services.officers.is_admin(job.chat_id):
         return True  # the officers' group, an admin
     async with services.sessions() as session:
-        officer = await session.get(Officer, job.chat_id)
-        if officer is not None and officer.active:
+        if await services.officers.still_officer(session, job.chat_id):
             return True
         row = await session.get(OutboxMessage, job.id)
         if row is not None:

@@ -225,6 +225,36 @@ class DeliveryLate:
     seconds: int
 
 
+@dataclass(frozen=True)
+class RingCrossedBorder:
+    """A case's ring (stage ``stage``, ``radius_m``) reached into the area of another station
+    than its owner, for the first time: that station is told once and may join."""
+
+    case_id: int
+    station_id: int
+    stage: int
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class StationJoined:
+    """A station a ring reached joined the case's search (its sightings, its lists)."""
+
+    case_id: int
+    station_id: int
+    by_name: str
+
+
+@dataclass(frozen=True)
+class CaseHandedOver:
+    """A case moved to another station (``None``: the default station)."""
+
+    case_id: int
+    from_station: int | None
+    to_station: int | None
+    by_name: str
+
+
 Event = (
     CaseOpened
     | GroupsAlerted
@@ -250,4 +280,7 @@ Event = (
     | PhotoStuck
     | LeadershipMoved
     | DeliveryLate
+    | RingCrossedBorder
+    | StationJoined
+    | CaseHandedOver
 )

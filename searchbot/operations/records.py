@@ -11,7 +11,7 @@ from searchbot.cases.desk import as_officer
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer, Out
-from searchbot.models import CaseOutcome, CaseStatus, GroupRole, GroupStatus
+from searchbot.models import Case, CaseOutcome, CaseStatus, GroupRole, GroupStatus
 from searchbot.operations import after_action, drawing, exports, statistics
 from searchbot.operations.pfif import pfif_document
 from searchbot.settings import Settings
@@ -27,7 +27,8 @@ async def stats(services: Services, actor: Actor) -> Answer:
 
     async def work(session: AsyncSession) -> Answer:
         since = services.now() - timedelta(days=STATS_DAYS)
-        figures = await statistics.compute(session, since)
+        stations = await services.officers.stations_for(session, actor)  # its own station's
+        figures = await statistics.compute(session, since, stations)
         labels = {key: say(lang, f"chart_{key}") for key in CHART_LABELS}
         labels |= {o: say(lang, f"outcome_{o}") for o in CaseOutcome}
         chart = await drawing.drawn(statistics.chart_png, figures, labels, language=lang)
@@ -62,6 +63,9 @@ async def export(services: Services, actor: Actor, case_id: int) -> Answer:
     lang = actor.language
 
     async def work(session: AsyncSession) -> Answer:
+        case = await session.get(Case, case_id)
+        if case is not None and not await services.officers.may_follow(session, actor, case):
+            return Answer().say(say(lang, "not_your_station", ref=ref(case_id)))
         record = await exports.load_case_record(session, case_id, services.settings.escalation)
         if record is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))

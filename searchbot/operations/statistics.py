@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, func
+from sqlalchemy import distinct, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -93,14 +93,20 @@ class Figures:
         return sum(self.cases_by_outcome.values())
 
 
-async def compute(session: AsyncSession, since: datetime | None = None) -> Figures:
+async def compute(
+    session: AsyncSession,
+    since: datetime | None = None,
+    stations: set[int | None] | None = None,
+) -> Figures:
     """All figures, for cases created at or after ``since`` (groups are counted as they are
-    now, whatever ``since`` says: a group's status has no history)."""
-    by_outcome = await _cases_by_outcome(session, since)
-    minutes = await _found_minutes(session, since)
-    sightings = await _sighting_count(session, since)
+    now, whatever ``since`` says: a group's status has no history); ``stations``: only the
+    cases and groups of these stations (None: every one; the default station is None)."""
+    window = Window(since, stations)
+    by_outcome = await _cases_by_outcome(session, window)
+    minutes = await _found_minutes(session, window)
+    sightings = await _sighting_count(session, window)
     cases = sum(by_outcome.values())
-    alerted, answered = await _alerted_and_answered(session, since)
+    alerted, answered = await _alerted_and_answered(session, window)
     return Figures(
         since=since,
         cases_by_outcome=by_outcome,
@@ -109,8 +115,8 @@ async def compute(session: AsyncSession, since: datetime | None = None) -> Figur
         found_p90_minutes=nearest_rank(minutes, 90),
         found_within_30_share=_share(minutes, FAST_MINUTES),
         sightings_per_case=sightings / cases if cases else None,
-        approved_groups_by_role=await _approved_by_role(session),
-        groups_by_status=await _groups_by_status(session),
+        approved_groups_by_role=await _approved_by_role(session, stations),
+        groups_by_status=await _groups_by_status(session, stations),
         groups_alerted=alerted,
         groups_answered=answered,
     )
@@ -133,11 +139,29 @@ def _share(minutes: Sequence[float], limit: float) -> float | None:
     return sum(1 for m in minutes if m <= limit) / len(minutes)
 
 
-def _window(query: Any, since: datetime | None) -> Any:
-    return query if since is None else query.where(col(Case.created_at) >= since)
+@dataclass(frozen=True)
+class Window:
+    """Which cases the figures count: created since, owned by these stations."""
+
+    since: datetime | None
+    stations: set[int | None] | None
 
 
-async def _cases_by_outcome(session: AsyncSession, since: datetime | None) -> dict[str, int]:
+def _of_stations(column: Any, stations: set[int | None] | None) -> Any:
+    ids = [s for s in stations or () if s is not None]
+    held = col(column).in_(ids)
+    return or_(held, col(column).is_(None)) if stations and None in stations else held
+
+
+def _window(query: Any, window: Window) -> Any:
+    if window.since is not None:
+        query = query.where(col(Case.created_at) >= window.since)
+    if window.stations is not None:
+        query = query.where(_of_stations(Case.station_id, window.stations))
+    return query
+
+
+async def _cases_by_outcome(session: AsyncSession, since: Window) -> dict[str, int]:
     """Open cases, and closed ones by outcome (a closed case with another outcome is left
     out of the four columns rather than miscounted)."""
     query = select(Case.status, Case.outcome, func.count()).group_by(
@@ -151,7 +175,7 @@ async def _cases_by_outcome(session: AsyncSession, since: datetime | None) -> di
     return counts
 
 
-async def _found_minutes(session: AsyncSession, since: datetime | None) -> tuple[float, ...]:
+async def _found_minutes(session: AsyncSession, since: Window) -> tuple[float, ...]:
     query = select(Case.created_at, Case.closed_at).where(
         Case.status == CaseStatus.CLOSED,
         Case.outcome == CaseOutcome.FOUND,
@@ -165,12 +189,12 @@ def _minutes(start: datetime, end: datetime) -> float:
     return (as_utc(end) - as_utc(start)).total_seconds() / 60
 
 
-async def _sighting_count(session: AsyncSession, since: datetime | None) -> int:
+async def _sighting_count(session: AsyncSession, since: Window) -> int:
     query = select(func.count(col(Sighting.id))).join(Case, col(Case.id) == Sighting.case_id)
     return int((await session.exec(_window(query, since))).one())
 
 
-async def _alerted_and_answered(session: AsyncSession, since: datetime | None) -> tuple[int, int]:
+async def _alerted_and_answered(session: AsyncSession, since: Window) -> tuple[int, int]:
     """Distinct groups alerted for the cases, and distinct groups with a ``checked_at``."""
     base = select(func.count(distinct(col(Alert.group_id)))).join(
         Case, col(Case.id) == Alert.case_id
@@ -181,20 +205,28 @@ async def _alerted_and_answered(session: AsyncSession, since: datetime | None) -
     return int(alerted), int(answered)
 
 
-async def _approved_by_role(session: AsyncSession) -> dict[str, int]:
+async def _approved_by_role(
+    session: AsyncSession, stations: set[int | None] | None
+) -> dict[str, int]:
     query = (
         select(Group.role, func.count())
         .where(Group.status == GroupStatus.APPROVED)
         .group_by(Group.role)
     )
+    if stations is not None:
+        query = query.where(_of_stations(Group.station_id, stations))
     counts: dict[str, int] = dict.fromkeys(ROLES, 0)
     for role, count in (await session.exec(query)).all():
         counts[role] = int(count)
     return counts
 
 
-async def _groups_by_status(session: AsyncSession) -> dict[str, int]:
+async def _groups_by_status(
+    session: AsyncSession, stations: set[int | None] | None
+) -> dict[str, int]:
     query = select(Group.status, func.count()).group_by(Group.status)
+    if stations is not None:
+        query = query.where(_of_stations(Group.station_id, stations))
     counts: dict[str, int] = dict.fromkeys(GROUP_STATUSES, 0)
     for status, count in (await session.exec(query)).all():
         counts[status] = int(count)

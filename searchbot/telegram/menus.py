@@ -21,6 +21,7 @@ from telegram.error import TelegramError
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
 from searchbot.models import queries as q
+from searchbot.models.stations import station_officer_ids
 from searchbot.settings import LANGUAGES
 from searchbot.words.cards import mini_app_url
 from searchbot.words.texts import say
@@ -31,7 +32,7 @@ PRIVATE = ("report", "found", "mycases", "seen", "cancel", "help")
 GROUPS = ("register", "status", "found", "unregister", "help")
 OFFICERS = (
     "cases", "case", "verify", "escalate", "close", "groups", "approve", "reject", "stats",
-    "export", "block", "unblock", "map", "screen",
+    "export", "block", "unblock", "map", "screen", "handover",
 )  # fmt: skip
 
 
@@ -42,17 +43,27 @@ def commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:
 async def _scopes(
     services: Services, session: AsyncSession
 ) -> list[tuple[BotCommandScope, tuple[str, ...]]]:
-    settings = services.settings
     scopes: list[tuple[BotCommandScope, tuple[str, ...]]] = [
         (BotCommandScopeAllPrivateChats(), PRIVATE),
         (BotCommandScopeAllGroupChats(), GROUPS),
     ]
-    if settings.officer_chat_id is not None:
-        scopes.append((BotCommandScopeChat(settings.officer_chat_id), OFFICERS))
-    officers = sorted(set(settings.admin_ids) | set(await q.officer_ids(session)))
-    for person in await q.reachable_people(session, officers):
+    directory = await services.officers.directory(session)  # every station's officers' group
+    for chat_id in sorted(directory.officer_chat_ids):
+        scopes.append((BotCommandScopeChat(chat_id), OFFICERS))
+    for person in await q.reachable_people(session, await _officers(services, session)):
         scopes.append((BotCommandScopeChat(person.user_id), PRIVATE + OFFICERS))
     return scopes
+
+
+async def _officers(services: Services, session: AsyncSession) -> list[int]:
+    """Everyone who is an officer somewhere: city administrators, the default station's
+    appointed officers, and every station's administrators and officers."""
+    directory = await services.officers.directory(session)
+    ids = set(services.settings.admin_ids) | set(await q.officer_ids(session))
+    ids |= set(await station_officer_ids(session))
+    for station in directory.imported:
+        ids |= station.admin_ids
+    return sorted(ids)
 
 
 async def install(bot: Bot, services: Services) -> None:
@@ -69,8 +80,7 @@ async def install(bot: Bot, services: Services) -> None:
     if mini_app_url(services.settings) is None:
         return
     async with services.sessions() as session:
-        officers = sorted(set(services.settings.admin_ids) | set(await q.officer_ids(session)))
-        people = await q.reachable_people(session, officers)
+        people = await q.reachable_people(session, await _officers(services, session))
     for person in people:
         await map_menu(bot, services, person.user_id, True, person.language)
 

@@ -47,7 +47,11 @@ from searchbot.words.texts import ref, say
 
 async def groups_alerted(services: Services, session: AsyncSession, event: GroupsAlerted) -> None:
     """Each group: its alert (photo, public description, distance, its job, the buttons),
-    nearest first. One bulk insert: thousands of groups can join in one ring."""
+    nearest first. One bulk insert: thousands of groups can join in one ring.
+
+    The rank interleaves cases: a case's k-th nearest group of a ring ranks with every other
+    case's k-th of the same ring, and every first ring ranks before any second ring, so a
+    600-group ring in one station does not hold back another station's first alerts."""
     if not event.targets:
         return
     case = await case_of(session, event.case_id)
@@ -55,17 +59,28 @@ async def groups_alerted(services: Services, session: AsyncSession, event: Group
     jobs = await playbooks.jobs(services, session, case, event.targets, event.radius_m)
     paid = await broadcast.paid_alerts(services, session, event.case_id, len(event.targets))
     shared: dict[tuple[str, ...], Any] = {}  # what the ring's alerts share, each made once
+    first = ring_of(services, event.radius_m) * RING_SPAN
     await session.exec(  # type: ignore[call-overload]
         insert(OutboxMessage),
         params=[
             _alert_row(services, case, group, distance, token, seen, jobs.get(group.id), shared)
-            | {"paid": index < paid}  # the nearest, as far as the case's budget reaches
-            for index, ((distance, group), token) in enumerate(
+            # not the distance (see above); paid: the nearest, as far as the case's budget reaches
+            | {"rank": first + place, "paid": place < paid}
+            for place, ((distance, group), token) in enumerate(
                 zip(event.targets, event.tokens, strict=True)
             )
         ],
     )
     mark(session)
+
+
+RING_SPAN = 1_000_000.0  # ranks one ring's alerts take: more than any ring has groups
+
+
+def ring_of(services: Services, radius_m: float) -> int:
+    """Which ring of the schedule ``radius_m`` is (a re-centred ring is the first's)."""
+    stages = services.settings.escalation
+    return next((i for i, s in enumerate(stages) if s.radius_m >= radius_m - 0.5), len(stages))
 
 
 def _alert_row(
@@ -83,7 +98,7 @@ def _alert_row(
         "chat_id": group.chat_id,
         "kind": Kind.ALERT,
         "lane": ALERTS,
-        "rank": distance,
+        "rank": distance,  # nearest first (groups_alerted ranks a ring's rows by place)
         "payload": alert_out(
             services, case, group.language, distance, token, seen, job, group.chat_id, shared
         ).to_payload(),
@@ -194,7 +209,9 @@ async def case_closed(services: Services, session: AsyncSession, event: CaseClos
             )
         )
 
-    await tell_officers(services, session, render, kind=Kind.NOTICE, case_id=case.id)
+    await tell_officers(  # the stations that joined hear it too
+        services, session, render, kind=Kind.NOTICE, case_id=case.id, joined=True
+    )
     await session.flush()  # the closing's own audit entry is part of the after-action page
     report = await after_action.build(session, event.case_id, services.settings)
     if report is not None:

@@ -17,6 +17,7 @@ from searchbot.models import (
 )
 from searchbot.models import queries as q
 from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, Kind, enqueue
+from searchbot.models.stations import officers_of, reached
 from searchbot.words.cards import (
     CAPTION_LIMIT,
     visible_length,
@@ -38,16 +39,44 @@ def person_label(name: str, user_id: int) -> str:
     return f"{shown} (id {user_id})"
 
 
-async def officer_chats(services: Services, session: AsyncSession) -> list[tuple[int, str]]:
-    """(chat id, language) of everyone who hears officer news: the officers' group and each
-    admin's and officer's private chat with the bot."""
-    settings = services.settings
+Scope = set[int | None] | None
+"""Stations whose officers hear something (``None`` in the set: the default station; the
+scope ``None``: every station)."""
+EVERYWHERE: Scope = None
+
+
+async def officer_chats(
+    services: Services, session: AsyncSession, stations: Scope = EVERYWHERE
+) -> list[tuple[int, str]]:
+    """(chat id, language) of everyone who hears officer news of ``stations``: each one's
+    officers' group, its administrators' and officers' private chats, and the city
+    administrators'. With no station imported: the officers' group and every officer."""
+    directory = await services.officers.directory(session)
+    every = [directory.default, *directory.imported]
+    chosen = every if stations is None else [p for p in every if p.id in stations]
     chats: list[tuple[int, str]] = []
-    if settings.officer_chat_id is not None:
-        chats.append((settings.officer_chat_id, settings.language))
-    ids = sorted(set(settings.admin_ids) | set(await q.officer_ids(session)))
-    chats += [(p.user_id, p.language) for p in await q.reachable_people(session, ids)]
+    for station in chosen:
+        if station.officer_chat_id is not None and station.officer_chat_id not in dict(chats):
+            chats.append((station.officer_chat_id, station.language))
+    ids = set(services.settings.admin_ids)
+    for station in chosen:
+        if station.id is None:
+            ids |= set(await q.officer_ids(session))
+        else:
+            ids |= set(await officers_of(session, station.id)) | station.admin_ids
+    chats += [(p.user_id, p.language) for p in await q.reachable_people(session, sorted(ids))]
     return chats
+
+
+async def case_scope(session: AsyncSession, case_id: int, *, joined: bool = False) -> Scope:
+    """The station owning the case, and with ``joined`` those that joined its search."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        return EVERYWHERE
+    scope: set[int | None] = {case.station_id}
+    if joined:
+        scope |= {r.station_id for r in await reached(session, case_id) if r.joined_at}
+    return scope
 
 
 async def tell_officers(
@@ -60,14 +89,20 @@ async def tell_officers(
     dedupe: str | None = None,
     rank: float | None = None,
     found_id: int | None = None,
+    joined: bool = False,
+    stations: Scope = EVERYWHERE,
 ) -> None:
     """One message per officer chat, each in that chat's language, marked as officers' news:
     the dispatcher sends it only to someone who is still an officer when it goes, and removing
     an officer cancels what is still queued for them. A card too long for a photo's caption
     goes as the photo, then the text with the buttons. ``rank``: its place in the chat's
     queue (a found child goes ahead of everything). ``found_id``: the found child's report the
-    rows tell of: forgetting it deletes them (they hold the finder's words)."""
-    for chat_id, language in await officer_chats(services, session):
+    rows tell of: forgetting it deletes them (they hold the finder's words). ``stations``: who
+    hears; by default, about a case, the owning station (``joined``: and the stations that
+    joined), else every station."""
+    if case_id is not None and stations is EVERYWHERE:
+        stations = await case_scope(session, case_id, joined=joined)
+    for chat_id, language in await officer_chats(services, session, stations):
         key = f"{dedupe}:{chat_id}" if dedupe else None
         for part, out in enumerate(_caption_split(render(language).for_chat(chat_id))):
             await enqueue(
@@ -92,6 +127,8 @@ async def pin_for_officers(
     kind: Kind = Kind.PIN,
     rank: float | None = None,
     found_id: int | None = None,
+    joined: bool = False,
+    stations: Scope = EVERYWHERE,
 ) -> None:
     """A map pin after a card: officers plan with a map. ``found_id``: a found child's pin,
     forgotten with the report."""
@@ -103,6 +140,8 @@ async def pin_for_officers(
         case_id=case_id,
         rank=rank,
         found_id=found_id,
+        joined=joined,
+        stations=stations,
     )
 
 
@@ -126,10 +165,13 @@ async def officer_notice(
     *,
     case_id: int | None = None,
     dedupe: str | None = None,
+    joined: bool = False,
+    stations: Scope = EVERYWHERE,
     **values: Any,
 ) -> None:
-    """One text (``key`` with ``values``) to every officer chat, each in its language."""
+    """One text (``key`` with ``values``) to every officer chat (of the case's station, or
+    of ``stations``), each in its language."""
     await tell_officers(
         services, session, lambda lang: Out(say(lang, key, **values)), kind=Kind.NOTICE, case_id=case_id,
-        dedupe=dedupe,
+        dedupe=dedupe, joined=joined, stations=stations,
     )  # fmt: skip

@@ -69,13 +69,19 @@ async def render(
     """The payload a digest row stands for now (None: nothing to say). ``op`` is ``edit``
     (change the previous digest in place) or ``renew`` (send anew, delete the previous)."""
     previous = await _previous(session, chat_id, kind)
+    scope = await services.officers.stations_of_chat(session, chat_id)  # its stations' only
     if kind == REQUESTS:
         groups = await q.groups_listed(session, GroupStatus.PENDING)
+        groups = [g for g in groups if scope is None or g.station_id in scope]
         if not groups and previous is None:
             return None
         return digest_edit_op(_requests(groups, lang), previous, renew=False)
     query = select(Case).where(Case.status == CaseStatus.OPEN, col(Case.next_stage_at).is_(None))
-    cases = [c for c in (await session.exec(query)).all() if waiting_for_verification(services, c)]
+    cases = [
+        c
+        for c in (await session.exec(query)).all()
+        if waiting_for_verification(services, c) and (scope is None or c.station_id in scope)
+    ]
     if not cases:
         return None
     out = _verify(services, sorted(cases, key=lambda c: c.id or 0), lang)

@@ -24,6 +24,8 @@ from searchbot.models import (
 from searchbot.models import queries as q
 from searchbot.models.outbox import PEOPLE, Kind, enqueue
 from searchbot.telling.audiences import (
+    EVERYWHERE,
+    Scope,
     case_of,
     person_label,
     pin_for_officers,
@@ -69,8 +71,14 @@ async def child_found(services: Services, session: AsyncSession, event: ChildFou
         buttons = (*_match_buttons(candidates, lang), _close_row(report, lang))
         return Out(text=text, photo=report.photo_file_id, buttons=buttons)
 
-    await _tell_first(services, session, render, found_id=report.id)
-    await pin_for_officers(services, session, (report.lat, report.lon), found_id=report.id)
+    # the station where the child is, and each candidate case's owner
+    here = (await services.officers.directory(session)).locate(report.lat, report.lon)
+    scope: set[int | None] = {here.id if here is not None else None}
+    scope |= {c.case.station_id for c in candidates}
+    await _tell_first(services, session, render, found_id=report.id, stations=scope)
+    await pin_for_officers(
+        services, session, (report.lat, report.lon), found_id=report.id, stations=scope
+    )
 
 
 async def found_waiting(services: Services, session: AsyncSession, case: Case) -> None:
@@ -101,7 +109,10 @@ async def found_waiting(services: Services, session: AsyncSession, case: Case) -
             )
             return Out(text=text, photo=report.photo_file_id, buttons=((match,),))
 
-        await _tell_first(services, session, render, case.id, found_id=report.id)
+        # the case's station, and the station where the child is
+        here = (await services.officers.directory(session)).locate(report.lat, report.lon)
+        scope = {case.station_id, here.id if here is not None else None}
+        await _tell_first(services, session, render, case.id, found_id=report.id, stations=scope)
 
 
 async def child_matched(services: Services, session: AsyncSession, event: ChildMatched) -> None:
@@ -205,11 +216,12 @@ async def _tell_first(
     case_id: int | None = None,
     *,
     found_id: int | None = None,
+    stations: Scope = EVERYWHERE,
 ) -> None:
-    """Each officer chat, ahead of everything else queued for it: officers' news like any other
+    """Each officer chat (of ``stations``, or of the case's station), ahead of everything else queued for it: officers' news like any other
     (a removed officer's copy is cancelled), at the top of the queue. The rows name the found
     child's report ``found_id``: forgetting it deletes them (they hold the finder's words)."""
     await tell_officers(
         services, session, render, kind=Kind.FOUND, case_id=case_id, rank=found.TOP,
-        found_id=found_id,
+        found_id=found_id, stations=stations,
     )  # fmt: skip

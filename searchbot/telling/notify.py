@@ -20,6 +20,7 @@ from searchbot.cases.services import Services
 from searchbot.domain.events import (
     AlertOutlivedCase,
     CaseClosed,
+    CaseHandedOver,
     CaseOpened,
     CaseStillOpen,
     CaseVerified,
@@ -37,15 +38,18 @@ from searchbot.domain.events import (
     LeadershipMoved,
     PhotoStuck,
     RecipientGone,
+    RingCrossedBorder,
     SendsInDoubt,
     SightingJudged,
     SightingRecorded,
     StageReached,
     StarsShort,
+    StationJoined,
     VerificationOverdue,
 )
 from searchbot.telling import (
     alerts,
+    borders,
     broadcast,
     continuity,
     found_child,
@@ -89,4 +93,7 @@ TELLERS: dict[type, Teller] = {
     LeadershipMoved: continuity.leadership_moved,
     DeliveryLate: continuity.delivery_late,
     StarsShort: broadcast.stars_short,
+    RingCrossedBorder: borders.ring_crossed,
+    StationJoined: borders.station_joined,
+    CaseHandedOver: borders.case_handed_over,
 }

@@ -35,7 +35,7 @@ from searchbot.telling.audiences import (
 )
 from searchbot.telling.found_child import found_waiting, match_place_to_family
 from searchbot.telling.sightings import share_with_family
-from searchbot.words.buttons import Verify
+from searchbot.words.buttons import Verify, hand_over_row
 from searchbot.words.cards import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -56,6 +56,7 @@ async def case_opened(services: Services, session: AsyncSession, event: CaseOpen
     rings = await coverage.of_case(services.settings, session, case)
     ways_out = await exits.state(services, session, case)
     reporter = person_label(event.reporter_name, event.reporter_user_id)
+    stations = bool((await services.officers.directory(session)).imported)
 
     def render(lang: str) -> Out:
         photo = case.photo_file_ids[0] if case.photo_file_ids else None
@@ -77,6 +78,7 @@ async def case_opened(services: Services, session: AsyncSession, event: CaseOpen
             CAPTION_LIMIT if photo else TEXT_LIMIT,
         )
         buttons = case_buttons(event.case_id, lang, False, services.settings)
+        buttons += hand_over_row(event.case_id, say(lang, "btn_hand_over_ask"), stations)
         return Out(text=text, photo=photo, buttons=buttons)
 
     await tell_officers(services, session, render, kind=Kind.CARD, case_id=case.id)

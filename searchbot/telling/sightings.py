@@ -83,10 +83,10 @@ async def sighting_recorded(
         )
         return Out(text=text, photo=sighting.photo_file_id, buttons=buttons)
 
-    await tell_officers(services, session, render, kind=Kind.SIGHTING, case_id=case.id)
+    await tell_officers(services, session, render, kind=Kind.SIGHTING, case_id=case.id, joined=True)
     if sighting.lat is not None and sighting.lon is not None:
         point = (sighting.lat, sighting.lon)
-        await pin_for_officers(services, session, point, case.id, kind=Kind.SIGHTING)
+        await pin_for_officers(services, session, point, case.id, kind=Kind.SIGHTING, joined=True)
 
 
 async def sighting_judged(services: Services, session: AsyncSession, event: SightingJudged) -> None:
@@ -100,7 +100,7 @@ async def sighting_judged(services: Services, session: AsyncSession, event: Sigh
     key = "credible_marked" if event.credible else "not_credible_marked"
     await officer_notice(
         services, session, key, case_id=case.id, ref=ref(case.id or 0), by=event.by_name,
-        count=event.alerted,
+        count=event.alerted, joined=True,
     )  # fmt: skip
 
 

@@ -51,6 +51,8 @@ class Viewer:
 
     language: str
     actor: Actor | None = None  # an officer, who may act; None for the screen
+    # the screen's stations (None: every one; the default station is None inside)
+    stations: frozenset[int | None] | None = None
 
     @property
     def personal(self) -> bool:
@@ -103,12 +105,19 @@ def _sign(bot_token: str, generation: int, body: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-async def screen_token(services: Services, language: str) -> tuple[str, datetime]:
-    """A new read-only token and when it expires."""
+async def screen_token(
+    services: Services, language: str, stations: set[int | None] | None = None
+) -> tuple[str, datetime]:
+    """A new read-only token and when it expires; ``stations``: whose cases it shows (the
+    default station is 0 in the claims; no claim: every station)."""
     expires = services.now() + timedelta(hours=services.settings.screen_hours)
     async with services.sessions() as session:
         key = await _key(services, session)
-        claims = {"e": int(expires.timestamp()), "g": key.generation, "l": language}
+        claims: dict[str, object] = {
+            "e": int(expires.timestamp()), "g": key.generation, "l": language,
+        }  # fmt: skip
+        if stations is not None:
+            claims["s"] = sorted(s or 0 for s in stations)
         body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
         token = _sign(services.settings.telegram_bot_token or "", key.generation, body)
         return f"{body}.{token}", expires
@@ -135,6 +144,8 @@ async def screen_viewer(services: Services, token: str) -> Viewer:
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         expires, generation = int(claims["e"]), int(claims["g"])
         language = str(claims.get("l", ""))
+        shown = claims.get("s")
+        stations = None if shown is None else frozenset(int(s) or None for s in shown)
     except (ValueError, KeyError, TypeError):
         raise Unauthorized("garbled screen token") from None
     bot_token = services.settings.telegram_bot_token or ""
@@ -146,4 +157,4 @@ async def screen_viewer(services: Services, token: str) -> Viewer:
         key = await session.get(ScreenKey, SCREEN_KEY_ID)
     if key is None or generation != key.generation:
         raise Forbidden("revoked screen link")
-    return Viewer(language=language_of(language, services.settings.language))
+    return Viewer(language=language_of(language, services.settings.language), stations=stations)

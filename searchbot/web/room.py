@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from searchbot.cases import closing, desk, sightings
 from searchbot.cases.services import Services
 from searchbot.domain.actors import Actor
@@ -16,6 +18,7 @@ from searchbot.domain.messages import Answer, Out
 from searchbot.models import Case, CaseStatus, Sighting
 from searchbot.models import queries as q
 from searchbot.models.outbox import PEOPLE, Kind, enqueue
+from searchbot.models.stations import reached
 from searchbot.operations import drawing
 from searchbot.settings import Settings
 from searchbot.web import auth, layers, picture
@@ -42,6 +45,16 @@ def page_texts(lang: str) -> dict[str, str]:
     return {key: catalog.get(key) or EN[key] for key in keys}
 
 
+async def _visible(services: Services, session: AsyncSession, viewer: Viewer, case: Case) -> bool:
+    """Whether the viewer's stations own or joined the case (per station, like /cases)."""
+    if viewer.actor is not None:
+        return await services.officers.may_follow(session, viewer.actor, case)
+    if viewer.stations is None or case.station_id in viewer.stations:
+        return True
+    joined = {r.station_id for r in await reached(session, case.id or 0) if r.joined_at}
+    return bool(joined & viewer.stations)
+
+
 async def open_cases(services: Services, viewer: Viewer) -> list[dict[str, Any]]:
     now = services.now()
     async with services.sessions() as session:
@@ -50,6 +63,7 @@ async def open_cases(services: Services, viewer: Viewer) -> list[dict[str, Any]]
                 services.settings, session, case, viewer.language, now, personal=viewer.personal
             )
             for case in await q.open_cases(session)
+            if await _visible(services, session, viewer, case)
         ]
 
 
@@ -59,6 +73,8 @@ async def case_layers(services: Services, viewer: Viewer, case_id: int) -> dict[
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
         if case is None or (not viewer.personal and case.status != CaseStatus.OPEN):
+            return None
+        if not await _visible(services, session, viewer, case):
             return None
         found = await layers.of_case(
             services.settings, session, case, viewer.language, services.now(),
@@ -118,12 +134,13 @@ async def screen(services: Services, actor: Actor, revoke: bool) -> Answer:
     async with services.sessions() as session:
         if not await services.officers.is_officer(session, actor):
             return Answer().say(say(lang, "officers_only"))
+        stations = await services.officers.stations_for(session, actor)  # what it shows
     if not services.settings.web_url:
         return Answer().say(say(lang, "room_off"))
     if revoke:
         await auth.revoke_screens(services, actor.user_id)
         return Answer().say(say(lang, "room_screen_revoked"))
-    token, expires = await auth.screen_token(services, lang)
+    token, expires = await auth.screen_token(services, lang, stations)
     url = screen_url(services.settings, token) or ""
     async with services.sessions() as session:
         await services.audit.record(session, actor.user_id, "screen_link")
@@ -141,6 +158,9 @@ async def map_picture(services: Services, actor: Actor, case_id: int) -> Answer:
         case = await session.get(Case, case_id)
         if case is None:
             return Answer().say(say(lang, "no_such_case", ref=ref(case_id)))
+        if not await services.officers.may_follow(session, actor, case):
+            text = say(lang, "not_your_station", ref=ref(case_id))
+            return Answer(toast=text).say(text)
         drawn = await layers.of_case(
             services.settings, session, case, lang, services.now(), personal=False
         )

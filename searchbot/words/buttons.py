@@ -110,6 +110,40 @@ class MapPicture(_OnRecord):
 
 
 @dataclass(frozen=True)
+class Join(_OnRecord):
+    """A neighbouring station's officers join a case whose ring reached their area."""
+
+    PREFIX: ClassVar[str] = "jn"
+    case_id: int
+
+
+@dataclass(frozen=True)
+class HandOverAsk(_OnRecord):
+    """**Hand over** on a case card: the owner is asked to which station."""
+
+    PREFIX: ClassVar[str] = "hq"
+    case_id: int
+
+
+@dataclass(frozen=True)
+class HandOver(ButtonAction):
+    """The owning station hands a case over to another station (by its id)."""
+
+    PREFIX: ClassVar[str] = "ho"
+    case_id: int
+    station_id: int
+
+    @classmethod
+    def parse(cls, parts: list[str]) -> Self | None:
+        if len(parts) != 2:
+            return None
+        case_id, station_id = _record_id(parts[0]), _record_id(parts[1])
+        if case_id is None or station_id is None:
+            return None
+        return cls(case_id, station_id)
+
+
+@dataclass(frozen=True)
 class Found(_OnRecord):
     """The family's (or an officer's) "Found" on a case: closes it as found."""
 
@@ -232,7 +266,8 @@ class Choice(ButtonAction):
 
 Action = (
     Checked | Verify | Escalate | MapPicture | Found | CloseFoundReport | Approve | Reject
-    | Close | Judge | Match | WatchExit | TickCheck | Choice
+    | Close | Judge | Match | WatchExit | TickCheck | Choice | Join | HandOver
+    | HandOverAsk
 )  # fmt: skip
 _BY_PREFIX: dict[str, type[ButtonAction]] = {
     kind.PREFIX: kind
@@ -251,8 +286,16 @@ _BY_PREFIX: dict[str, type[ButtonAction]] = {
         WatchExit,
         TickCheck,
         Choice,
+        Join,
+        HandOver,
+        HandOverAsk,
     )  # fmt: skip
 }
+
+
+def hand_over_row(case_id: int, label: str, stations: bool) -> tuple[tuple[Button, ...], ...]:
+    """The card's **Hand over** row, when there are stations to hand a case over to."""
+    return ((HandOverAsk(case_id).button(label),),) if stations else ()
 
 
 def decode(data: str | None) -> Action | None:
