@@ -41,6 +41,7 @@ async def test_a_ring_across_the_border_joins_hands_over_and_closes(
     assert any(m.photo_file_id for m in fake.messages(east_shop))
     (notice,) = notices(fake, EAST_DESK, case)
     assert JOIN in notice.button_texts and f"#{case}" in notice.body
+    assert "13800138000" not in notice.body  # the family's phone stays with the owner
     assert notices(fake, WEST_DESK, case) == []
 
     # a sighting before Join: the owner only

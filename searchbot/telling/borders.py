@@ -24,6 +24,7 @@ from searchbot.words.cards import (
     case_status,
     distance_text,
     fit,
+    public_case,
 )
 from searchbot.words.texts import Raw, ref, say
 
@@ -43,11 +44,15 @@ async def ring_crossed(services: Services, session: AsyncSession, event: RingCro
     photo = case.photo_file_ids[0] if case.photo_file_ids else None
 
     def render(lang: str) -> Out:
+        # what a neighbour needs to decide to join; the family's phone stays with the owner
+        shown = public_case(case, lang).model_copy(
+            update={"contact": say(lang, "contact_with_owner", station=owner)}
+        )
         head = say(
             lang, "border_notice", ref=ref(event.case_id), station=owner, stage=event.stage + 1,
             radius=Raw(distance_text(event.radius_m, lang)),
         )  # fmt: skip
-        text = _card(services, case, lang, head, CAPTION_LIMIT if photo else TEXT_LIMIT)
+        text = _card(services, shown, lang, head, CAPTION_LIMIT if photo else TEXT_LIMIT)
         join = Join(event.case_id).button(say(lang, "btn_join"))
         return Out(text=text, photo=photo, buttons=((join,),))
 
