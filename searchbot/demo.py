@@ -14,7 +14,9 @@ import logging
 import tempfile
 import textwrap
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -109,16 +111,25 @@ class _Transcript:
 
 
 async def run_demo(groups: int = 12) -> int:
+    """One station's whole search, with the command room."""
+    return await _staged(lambda world, fake, folder: _play(world, fake, groups),
+                         **command_room_environment())  # fmt: skip
+
+
+async def _staged(
+    play: Callable[[World, FakeBotApi, Path], Awaitable[None]], **environment: Any
+) -> int:
+    """A demo on a fresh SQLite file and a fake Telegram that checks every call; 0 if no call
+    broke the Bot API's specification."""
     logging.getLogger().setLevel(logging.WARNING)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
         async with FakeBotApi(token="123456:DEMO", bot_username="searchbot_demo_bot") as fake:
             settings = world_settings(fake, url, SEARCHBOT_ESCALATION="0:300,2s:1000,1h:2500",
-                                      SEARCHBOT_UNVERIFIED_STAGES=2,
-                                      **command_room_environment())  # fmt: skip
+                                      SEARCHBOT_UNVERIFIED_STAGES=2, **environment)  # fmt: skip
             async with World(fake, settings) as world:
-                await _play(world, fake, groups)
+                await play(world, fake, Path(folder))
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Every Bot API call was checked "
           f"against the Bot API 10.1 specification: {len(fake.violations)} violations.")  # fmt: skip
     return 0 if not fake.violations else 1
@@ -289,20 +300,12 @@ def _district_file(folder: Path) -> Path:
 async def run_stations_demo(groups: int = 12) -> int:
     """Two stations with a border between them; a case whose second ring crosses it, the
     neighbour joins, the case is handed over and closed."""
-    logging.getLogger().setLevel(logging.WARNING)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
-        async with FakeBotApi(token="123456:DEMO", bot_username="searchbot_demo_bot") as fake:
-            settings = world_settings(fake, url, SEARCHBOT_ESCALATION="0:300,2s:1000,1h:2500",
-                                      SEARCHBOT_UNVERIFIED_STAGES=2)  # fmt: skip
-            async with World(fake, settings) as world:
-                await import_stations(world.services.sessions, _district_file(Path(folder)),
-                                      world.clock())  # fmt: skip
-                await _play_stations(world, fake, groups)
-    print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Every Bot API call was checked "
-          f"against the Bot API 10.1 specification: {len(fake.violations)} violations.")  # fmt: skip
-    return 0 if not fake.violations else 1
+
+    async def play(world: World, fake: FakeBotApi, folder: Path) -> None:
+        await import_stations(world.services.sessions, _district_file(folder), world.clock())
+        await _play_stations(world, fake, groups)
+
+    return await _staged(play)
 
 
 async def _play_stations(world: World, fake: FakeBotApi, count: int) -> None:
