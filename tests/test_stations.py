@@ -4,12 +4,14 @@ area holds the place; outside every area a report is refused)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlmodel import select
 
 from fakegram import FakeBotApi
 from searchbot.models import Case, Group, GroupStatus
+from searchbot.web.events import POLL_SECONDS
 from searchbot.words.texts import say
 from tests.stations_district import (
     DEEP_EAST,
@@ -151,3 +153,29 @@ async def test_the_command_room_and_screens_are_per_station(
         assert match, link.texts
         status, listing = await get("/api/cases", {"X-Screen-Token": match.group(1)})
         assert status == 200 and [c["id"] for c in listing["cases"]] == [east]
+
+        # the live stream names the west station's cases to its chief, never the east's
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(base + "/api/events", headers=chief) as stream,
+        ):
+
+            async def block() -> str:
+                return (await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 15)).decode()
+
+            assert (await block()).startswith("event: hello")
+
+            async def until(case: int) -> list[str]:
+                seen = [await block()]
+                while f'{{"case": {case}}}' not in seen[-1]:
+                    seen.append(await block())
+                return seen
+
+            # once the watcher reads the log: a change in the east case, then one in the west
+            await send(world, d.west_chief, f"/verify {west}")
+            await until(west)
+            await send(world, d.east_chief, f"/verify {east}")
+            await asyncio.sleep(2 * POLL_SECONDS)  # read by the watcher before the next change
+            await send(world, d.west_chief, f"/escalate {west}")
+            seen = await until(west)
+            assert not any(f'{{"case": {east}}}' in event for event in seen), seen

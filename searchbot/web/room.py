@@ -55,6 +55,14 @@ async def _visible(services: Services, session: AsyncSession, viewer: Viewer, ca
     return bool(joined & viewer.stations)
 
 
+async def may_see(services: Services, viewer: Viewer, case_id: int) -> bool:
+    """Whether news of case ``case_id`` may reach this viewer's live stream: a station hears
+    of its own and joined cases only, as its lists show them."""
+    async with services.sessions() as session:
+        case = await session.get(Case, case_id)
+        return case is not None and await _visible(services, session, viewer, case)
+
+
 async def open_cases(services: Services, viewer: Viewer) -> list[dict[str, Any]]:
     now = services.now()
     async with services.sessions() as session:

@@ -208,14 +208,17 @@ class CommandRoom:
                 except TimeoutError:
                     case_id = None
                 try:
-                    await self.viewer(request)
+                    viewer = await self.viewer(request)
                 except (auth.Unauthorized, auth.Forbidden):
                     break  # stale init data, an officer removed, a link revoked: the stream ends
                 if case_id == CLOSING:
                     break
                 if case_id is None:
                     await stream.write(b": still here\n\n")
-                elif wanted is None or case_id in (ALL, wanted):
+                elif case_id == ALL or (
+                    wanted in (None, case_id)
+                    and await room.may_see(self._services, viewer, case_id)
+                ):  # another station's case is not even named
                     data = json.dumps({"case": case_id})
                     await stream.write(f"event: case\ndata: {data}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):
