@@ -144,8 +144,8 @@ async def _perform(update: Update, context: Context, actor: Actor, action: Actio
             return await room.map_picture(services, actor, case_id)
         case Choice(choice):
             return await conversation.choose(services, actor, choice)
-        case Join(case_id):
-            return await borders.join(services, actor, case_id)
+        case Join(case_id, station_id):
+            return await borders.join(services, actor, case_id, station_id)
         case HandOver(case_id, station_id):
             return await borders.hand_over(services, actor, case_id, station_id)
         case HandOverAsk(case_id):

@@ -11,9 +11,11 @@ from sqlmodel import select
 
 from fakegram import FakeBotApi, FakeMessage
 from searchbot.models import AuditEntry, Case, CaseStatus, Sighting
+from searchbot.models.stations import Station, reached
+from searchbot.words.buttons import Join
 from searchbot.words.texts import say
 from tests.stations_district import EAST_DESK, EAST_OF_BORDER, WEST_DESK, district
-from tests.test_permissions import send
+from tests.test_permissions import OFFICERS_ONLY, press, send
 from tests.world import CENTRE, World, offset
 
 JOIN = say("en", "btn_join")
@@ -53,6 +55,14 @@ async def test_a_ring_across_the_border_joins_hands_over_and_closes(
     before_join = len(fake.messages(EAST_DESK))
     west_sightings = len(fake.messages(WEST_DESK))
     assert not any("Shopkeeper" in m.body for m in fake.messages(EAST_DESK))
+
+    # Join names its station: pressed (or forged) by someone who does not act for it, nothing
+    async with world.services.sessions() as session:
+        bund = (await session.exec(select(Station).where(Station.name == "The Bund"))).one()
+    forged = await press(world, d.west_chief, Join(case, bund.id or 0).encode())
+    assert forged.says(OFFICERS_ONLY), str(forged)
+    async with world.services.sessions() as session:
+        assert all(r.joined_at is None for r in await reached(session, case))
 
     await world.taps(d.east_chief, notice, JOIN)
     fake.send(member, chat=west_shop, location=offset(CENTRE, 90), reply_to=alert)

@@ -54,14 +54,16 @@ async def _acting(
     return await services.officers.stations_for(session, actor)
 
 
-async def join(services: Services, actor: Actor, case_id: int) -> Answer:
-    """**Join** on a border notice: the actor's station (one the ring reached) joins."""
+async def join(services: Services, actor: Actor, case_id: int, station_id: int) -> Answer:
+    """**Join** on a border notice: the station it names joins, if the ring reached it and the
+    actor acts for it."""
     lang = actor.language
     async with services.sessions() as session:
         case = await session.get(Case, case_id)
         stations = await _acting(services, session, actor)
-        rows = await reached(session, case_id) if case is not None else []
-        mine = [r for r in rows if stations is None or r.station_id in stations]
+        allowed = stations is None or station_id in stations
+        rows = await reached(session, case_id) if case is not None and allowed else []
+        mine = [r for r in rows if r.station_id == station_id]
         if case is None or not mine:
             text = say(lang, "officers_only")
             return Answer(toast=text).say(text)

@@ -53,7 +53,7 @@ async def ring_crossed(services: Services, session: AsyncSession, event: RingCro
             radius=Raw(distance_text(event.radius_m, lang)),
         )  # fmt: skip
         text = _card(services, shown, lang, head, CAPTION_LIMIT if photo else TEXT_LIMIT)
-        join = Join(event.case_id).button(say(lang, "btn_join"))
+        join = Join(event.case_id, event.station_id).button(say(lang, "btn_join"))
         return Out(text=text, photo=photo, buttons=((join,),))
 
     await tell_officers(

@@ -109,12 +109,28 @@ class MapPicture(_OnRecord):
     case_id: int
 
 
+class _OnCaseForStation(ButtonAction):
+    """An action on one case for one station, named by their ids."""
+
+    @classmethod
+    def parse(cls, parts: list[str]) -> Self | None:
+        if len(parts) != 2:
+            return None
+        case_id, station_id = _record_id(parts[0]), _record_id(parts[1])
+        if case_id is None or station_id is None:
+            return None
+        return cls(case_id, station_id)  # type: ignore[call-arg]
+
+
 @dataclass(frozen=True)
-class Join(_OnRecord):
-    """A neighbouring station's officers join a case whose ring reached their area."""
+class Join(_OnCaseForStation):
+    """A neighbouring station's officers join a case whose ring reached their area: the
+    station named on its notice, whoever presses (an officer of several stations, a city
+    administrator, acts for that one)."""
 
     PREFIX: ClassVar[str] = "jn"
     case_id: int
+    station_id: int
 
 
 @dataclass(frozen=True)
@@ -126,21 +142,12 @@ class HandOverAsk(_OnRecord):
 
 
 @dataclass(frozen=True)
-class HandOver(ButtonAction):
+class HandOver(_OnCaseForStation):
     """The owning station hands a case over to another station (by its id)."""
 
     PREFIX: ClassVar[str] = "ho"
     case_id: int
     station_id: int
-
-    @classmethod
-    def parse(cls, parts: list[str]) -> Self | None:
-        if len(parts) != 2:
-            return None
-        case_id, station_id = _record_id(parts[0]), _record_id(parts[1])
-        if case_id is None or station_id is None:
-            return None
-        return cls(case_id, station_id)
 
 
 @dataclass(frozen=True)
