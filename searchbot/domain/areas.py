@@ -53,7 +53,21 @@ def parse_station_file(text: str) -> list[StationSpec]:
         if any(s.name == spec.name for s in specs):
             raise StationFileError(f"feature {number} ({spec.name}): field name: a duplicate")
         specs.append(spec)
+    _no_overlap(specs)
     return specs
+
+
+def _no_overlap(specs: list[StationSpec]) -> None:
+    """Areas may share a border, never ground: a place in two stations' areas would belong to
+    whichever was imported first, and the other's officers would never hear of it."""
+    areas = [shape(json.loads(spec.geometry)) for spec in specs]
+    for later, area in enumerate(areas):
+        for earlier in range(later):
+            if area.relate_pattern(areas[earlier], "2********"):  # interiors meet in an area
+                raise StationFileError(
+                    f"feature {later + 1} ({specs[later].name}): field geometry: overlaps "
+                    f"feature {earlier + 1} ({specs[earlier].name})"
+                )
 
 
 def _feature(number: int, feature: Any) -> StationSpec:
