@@ -14,9 +14,11 @@ Four measurements, one JSON line each on stdout (diagnostics go to stderr):
    click. N approved groups within 4 km of the last-seen place, a first ring of 5 km that covers
    them all; time 0 is the family's click on Confirm. ``count_429_by_kind`` says which limit
    each 429 came from (``cooldown``: a call made while a cool-down was running);
-   ``times_minimum`` is the time to the last alert over the minimum, N/30 s. Five seconds in, somebody in an alerted group answers the
-   alert with a location, and the time until the family and the officer hold the sighting is
-   measured.
+   ``times_minimum`` is the time to the last alert over the minimum, N/30 s; ``limit_used``
+   is every send until the last alert (the alerts and the messages to the family and the
+   officers in the same seconds: ``sends``) over 30 a second of that time. Five seconds in,
+   somebody in an alerted group answers the alert with a location, and the time until the
+   family and the officer hold the sighting is measured.
 2. ``fanout`` / ``ptb-AIORateLimiter+gather``: the reference, in the same run: python-telegram-bot's
    own ``AIORateLimiter`` (default settings) and a plain ``asyncio.gather`` of ``send_photo`` to
    the same N groups against a fresh fake with the same limits; then ``fanout-compare``.
@@ -182,6 +184,12 @@ def is_alert(call: ApiCall) -> bool:
     return call.method == "sendPhoto" and call.ok and int(call.params.get("chat_id", 0)) < 0
 
 
+def counts_to_the_limit(call: ApiCall) -> bool:
+    """A successful send of any kind: what Telegram's 30 a second counts (``fakegram``'s rule)."""
+    sends = call.method.startswith(("send", "copy", "forward")) and call.method != "sendChatAction"
+    return sends and call.ok
+
+
 def first_alerts(calls: Sequence[ApiCall]) -> dict[int, float]:
     """The time of each group's first alert."""
     firsts: dict[int, float] = {}
@@ -204,6 +212,16 @@ class FanoutResult:
     count_429: int
     refused: dict[str, int]
     uploaded_bytes: int
+    sends: int = 0  # of any kind, to groups and people, until the last alert
+    per_second: float = GLOBAL_PER_SECOND  # the limit the sends went under
+
+    @property
+    def limit_used(self) -> float | None:
+        """Every send until the last alert (the alerts and the messages to people in the same
+        seconds) over what the limit allows in that time."""
+        if not self.last_alert_s or self.delivered < self.groups:
+            return None
+        return self.sends / (self.per_second * self.last_alert_s)
 
     @property
     def lost(self) -> int:
@@ -226,6 +244,8 @@ class FanoutResult:
             "minimum_s": _round(self.minimum_s),
             "ratio": _round(self.ratio),
             "times_minimum": _round(1 / self.ratio if self.ratio else None),
+            "sends": self.sends,
+            "limit_used": _round(self.limit_used),
             "delivered": self.delivered,
             "lost": self.lost,
             "duplicates": self.duplicates,
@@ -249,6 +269,7 @@ def fanout_result(
     alerts = [call for call in calls if is_alert(call)]
     per_group = Counter(int(call.params["chat_id"]) for call in alerts)
     firsts = first_alerts(calls)
+    last = max(firsts.values()) if firsts else t0
     return FanoutResult(
         groups=groups,
         first_alert_s=min(firsts.values()) - t0 if firsts else None,
@@ -259,6 +280,7 @@ def fanout_result(
         count_429=sum(refused.values()),
         refused={kind: count for kind, count in refused.items() if count},
         uploaded_bytes=uploaded_bytes,
+        sends=sum(1 for call in calls if counts_to_the_limit(call) and call.at <= last),
     )
 
 

@@ -162,7 +162,7 @@ def record_of(
     cpu: tuple[float, float],
 ) -> dict[str, Any]:
     rate = PAID_PER_SECOND if paid else FREE_PER_SECOND
-    result.minimum_s = result.groups / rate
+    result.minimum_s, result.per_second = result.groups / rate, rate
     record = result.record(impl)
     record.update(
         per_second_limit=rate,

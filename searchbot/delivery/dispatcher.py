@@ -474,6 +474,7 @@ class Dispatcher:
         """The Bot API call; the pace counts from its end. A folded officers' message is
         rendered now (None: nothing to say any more, no call)."""
         await self._throttle.call_slot(job.paid)
+        made = False  # a call not made says nothing of how long one takes
         try:
             payload = job.payload
             if payload.get(FOR_OFFICERS) and not await officers.still_officer(self._services, job):
@@ -483,9 +484,10 @@ class Dispatcher:
                 if rendered is None:
                     return None
                 payload = rendered
+            made = True
             return await self._transport.execute(job.chat_id, payload, paid=job.paid)
         finally:
-            self._throttle.slot_done(job.paid)
+            self._throttle.slot_done(job.paid, timed=made)
             self._throttle.settle(job.chat_id)
 
 

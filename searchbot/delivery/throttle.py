@@ -2,10 +2,11 @@
 
 Overall: a current rate, at most the configured limit (handlers' replies are outbox rows too;
 the rare direct upload is counted once sent), in any sliding second. A call counts in that
-second from its start until a second after its end: the server counted it at some moment in
-between, so whatever the network did, no second of the server's holds more calls than the bot
-allowed in one of its own (the price is the round trip: at 30 ms a call, 30 a second become
-about 29). A send goes as soon as the sliding second has room for it, at least ``SPREAD`` of
+second from its start until a second after its end, less most of the quickest round trip (see
+``slot_done``): the server counted it at some moment in between, and the next call no earlier
+than its own start plus its way there, so no second of the server's holds more calls than the
+bot allowed in one of its own (counting to a second after the end, the round trip itself was
+the price: at 30 ms a call, 30 a second became about 29). A send goes as soon as the sliding second has room for it, at least ``SPREAD`` of
 the even spacing after the one before: the first second's sends are spread over 80 % of it,
 and each later send takes the place of the one that leaves the second, so the spread repeats
 itself second after second (a sighting waits some 30 ms for its place, 0.25 s at most) and a
@@ -58,6 +59,9 @@ POLL = 0.01  # how often a full second of calls still in flight is looked at aga
 AHEAD = 3  # slots taken ahead of their calls (each waits for its row's claim)
 PAID_TURN = 1.0  # a paid burst sends at least this long between two turns of people's messages
 FREE_TURN = 0.25  # a turn of people's messages during a paid burst, from the first one's slot
+COUNTED_SHARE = 0.8  # of the quickest round trip, credited to every call (see ``slot_done``)
+CREDIT_MAX = 0.1  # seconds at most: a slow server says less about where it counts a call
+QUICKEST_OF = 100  # calls, the last of which say how quick a round trip is now
 PAID_AHEAD = 32  # the same for paid slots (their rows are claimed beforehand, in chunks)
 
 
@@ -86,6 +90,8 @@ class Throttle:
         self._last_slot = -math.inf
         self._started: deque[float] = deque()  # starts of the calls in the air, oldest first
         self._call_seconds = 0.0  # how long a call takes, a running mean
+        self._recent_calls: deque[float] = deque(maxlen=QUICKEST_OF)  # how long they took
+        self._credit_s = 0.0  # of a call's end, see ``slot_done``
         self._paused_all = -math.inf
         self._group_count = group_per_minute
         self._chat_rate, self._burst = chat_per_second, burst
@@ -175,17 +181,35 @@ class Throttle:
         self._reserved = max(0, self._reserved - 1)
         self._started.append(self._now())
 
-    def slot_done(self, paid: bool = False) -> None:
+    def slot_done(self, paid: bool = False, timed: bool = True) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
-        end: the server counted it at some moment between its start and its end, so no second
-        of the server's can hold more sends than one of the bot's, whatever the network did."""
+        end, less ``COUNTED_SHARE`` of the quickest of the last ``QUICKEST_OF`` calls (at most
+        ``CREDIT_MAX``). The server counted it at some
+        moment between its start and its end, and counts the next call after that one's start:
+        a call that starts a second after another's end less a round trip is counted a second
+        after it, wherever in each call the counting happens, as long as the two halves of
+        different calls add up to about one call (a round trip varies less than a fifth).
+        Crediting none of it (as before) cost the round trip itself: 30 a second became 29.
+        ``timed``: False for a slot whose call was not made after all (its officer removed
+        meanwhile): it ended at once and says nothing of the round trip.
+
+        Paid calls get no credit and are not measured: a burst of a thousand a second keeps
+        both the server and this event loop queueing, and where in a call the queueing happens
+        (before the server counts it or after) is unknown. Credited, the burst's last calls left
+        the second before Telegram let them go, and the free send after the burst got a 429."""
         now = self._now()
-        self._recent.append(now)
         if not paid:
             self._free_pending = max(0, self._free_pending - 1)
-        if self._started:  # calls end about in the order they started: close enough for a mean
-            took = now - self._started.popleft()
+        started = self._started.popleft() if self._started else None
+        if started is not None and timed:  # calls end about in the order they started
+            took = now - started
             self._call_seconds += CALL_MEAN_WEIGHT * (took - self._call_seconds)
+            if not paid:
+                self._recent_calls.append(took)
+                self._credit_s = COUNTED_SHARE * min(min(self._recent_calls), CREDIT_MAX)
+        counted = now - (0.0 if paid else self._credit_s)
+        # kept in order: the window's arithmetic reads its oldest and its newest
+        self._recent.append(max(counted, self._recent[-1]) if self._recent else counted)
 
     def slot_unused(self, paid: bool = False) -> None:
         """A slot taken for a call that was not made after all."""
@@ -198,7 +222,7 @@ class Throttle:
         """The least time between two slots: ``SPREAD`` of the even spacing the sliding second
         sustains (a call holds its place in it for a second and its own length, so at 30 ms a
         call, 30 a second become 29)."""
-        return SPREAD * (1.0 + self._call_seconds) / self.rate()
+        return SPREAD * (1.0 + self._call_seconds - self._credit_s) / self.rate()
 
     async def global_slot(self) -> None:
         """Wait for the next overall sending slot and take it."""
