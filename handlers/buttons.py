@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import assert_never
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
@@ -25,6 +25,7 @@ from searchbot.domain.actors import Actor
 from searchbot.domain.messages import Answer
 from searchbot.handlers.render import Context, actor_of, reply
 from searchbot.models import CaseOutcome
+from searchbot.telegram.lean_updates import shown_on
 from searchbot.web import room
 from searchbot.words.buttons import (
     Action,
@@ -68,15 +69,13 @@ async def _member_there(update: Update, context: Context) -> bool:
 def _on_its_own_button(update: Update, bot_id: int) -> bool:
     """Whether Telegram delivered this press from a button the bot put on the message it came
     with (the message is Telegram's, not the client's: a forged press names data that no
-    button of that message carries)."""
+    button of that message carries). What the message showed was read as the update came in
+    (``lean_updates``)."""
     query = update.callback_query
-    message = query.message if query is not None else None
-    if query is None or not isinstance(message, Message) or message.reply_markup is None:
+    shown = shown_on(query) if query is not None else None
+    if query is None or shown is None or shown.sender_id != bot_id:
         return False
-    if message.from_user is None or message.from_user.id != bot_id:
-        return False
-    keyboard = message.reply_markup.inline_keyboard
-    return any(button.callback_data == query.data for row in keyboard for button in row)
+    return query.data in shown.buttons
 
 
 async def on_button(update: Update, context: Context) -> None:

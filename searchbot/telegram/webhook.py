@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from searchbot.telegram.lean_updates import lean
+
 log = logging.getLogger(__name__)
 
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -69,7 +71,7 @@ class WebhookServer:
             log.warning("webhook post refused: %s secret", reason)
             return web.Response(status=403)
         try:
-            data = json.loads(await request.read())
+            data = lean(json.loads(await request.read()))
         except ValueError:
             return web.Response(status=400)
         if not isinstance(data, dict) or not await self._accept(data):
