@@ -18,7 +18,7 @@ from geopy.distance import geodesic
 
 from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot import app
-from searchbot.delivery.dispatcher import pending_count
+from searchbot.delivery.line import outbox_empty
 from searchbot.domain.grid import cells_of
 from searchbot.models import Group, GroupRole, GroupStatus
 from searchbot.models.db import Sessions
@@ -368,7 +368,7 @@ class World(Player):
         return bool(self.fake.pending_update_count) or self._handling()
 
     async def _outbox_empty(self) -> bool:
-        return await pending_count(self.services) == 0
+        return await outbox_empty(self.runtime.engine)
 
     def _handling(self) -> bool:
         application = self.runtime.application
