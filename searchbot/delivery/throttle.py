@@ -6,13 +6,13 @@ second from its start until a second after its end, less most of the quickest ro
 ``slot_done``): the server counted it at some moment in between, and the next call no earlier
 than its own start plus its way there, so no second of the server's holds more calls than the
 bot allowed in one of its own (counting to a second after the end, the round trip itself was
-the price: at 30 ms a call, 30 a second became about 29). A send goes as soon as the sliding second has room for it, at least ``SPREAD`` of
-the even spacing after the one before: the first second's sends are spread over 80 % of it,
-and each later send takes the place of the one that leaves the second, so the spread repeats
-itself second after second (a sighting waits some 30 ms for its place, 0.25 s at most) and a
-late send delays only the one that takes its place a second later. An even pace kept apart
-from the second (as before) lost every late wake-up of the event loop for good: 28 sends a
-second instead of 29 on a busy machine.
+the price: at 30 ms a call, 30 a second became about 29). A send goes as soon as the sliding
+second has room for it, at least ``SPREAD`` of the even spacing after the one before: the
+first second's sends are spread over 80 % of it, and each later send takes the place of the
+one that leaves the second, so the spread repeats itself second after second (a sighting waits
+some 30 ms for its place, 0.25 s at most) and a late send delays only the one that takes its
+place a second later. An even pace kept apart from the second (as before) lost every late
+wake-up of the event loop for good: 28 sends a second instead of 29 on a busy machine.
 
 Per chat, people and groups alike: a token bucket of about one message a second holding a short
 burst (three); groups also 20 a minute (sliding window). A chat's bucket and window are counted
@@ -184,8 +184,8 @@ class Throttle:
     def slot_done(self, paid: bool = False, timed: bool = True) -> None:
         """The call of a slot has ended. It stays in the sliding second until a second after its
         end, less ``COUNTED_SHARE`` of the quickest of the last ``QUICKEST_OF`` calls (at most
-        ``CREDIT_MAX``). The server counted it at some
-        moment between its start and its end, and counts the next call after that one's start:
+        ``CREDIT_MAX``). The server counted it at some moment between its start and its end,
+        and counts the next call after that one's start:
         a call that starts a second after another's end less a round trip is counted a second
         after it, wherever in each call the counting happens, as long as the two halves of
         different calls add up to about one call (a round trip varies less than a fifth).
@@ -220,8 +220,8 @@ class Throttle:
 
     def _spacing(self) -> float:
         """The least time between two slots: ``SPREAD`` of the even spacing the sliding second
-        sustains (a call holds its place in it for a second and its own length, so at 30 ms a
-        call, 30 a second become 29)."""
+        sustains (a call holds its place in it for a second and its own length, less the
+        credit of ``slot_done``)."""
         return SPREAD * (1.0 + self._call_seconds - self._credit_s) / self.rate()
 
     async def global_slot(self) -> None:
