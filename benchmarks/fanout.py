@@ -63,7 +63,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from fakegram import ApiCall, FakeBotApi, FakeChat, FakeMessage, FakeUser, Limits
+from fakegram import ApiCall, FakeBotApi, FakeChat, FakeUser, Limits
 from searchbot.cases.escalation import groups_within
 from searchbot.delivery.dispatcher import pending_count
 from searchbot.domain.grid import cells_of, distance_m
@@ -379,25 +379,6 @@ async def wait_until(
 # --- part 1: searchbot -----------------------------------------------------------------------
 
 
-async def draft_report(world: World, family: FakeUser) -> FakeMessage:
-    """The family's report dialogue (photo, name, age, sex, description, location, time,
-    contact) up to the summary with its Confirm button, which is left unpressed: the benchmark
-    times from the click. The steps of ``rehearsal.World.report``."""
-    await world.says(family, "/report")
-    saved = await world.says(family, photo=True)
-    await world.taps(family, saved, "Next")
-    await world.says(family, "Xiao Ming")
-    sex = await world.says(family, "6")
-    await world.taps(family, sex, "Boy")
-    await world.says(family, "red T-shirt, blue shorts, 110 cm, short hair")
-    when = await world.says(family, location=CENTRE)
-    contact = await world.taps(family, when, "Just now")
-    assert contact is not None, "the dialogue did not ask for a contact"
-    summary = await world.says(family, "13800138000")
-    assert summary.find_button("Confirm") is not None, summary
-    return summary
-
-
 @dataclass
 class SightingTimes:
     family_s: float | None = None
@@ -474,7 +455,7 @@ async def searchbot_fanout(groups: int, latency: float, workdir: Path) -> dict[s
             await seed_groups(world.services.sessions, points)
             fake_groups(fake, groups)
             family = fake.user(FAMILY_ID, first_name="Mother", language_code="en")
-            summary = await draft_report(world, family)
+            summary = await world.draft_report(family)
             # The limits hold from the click on: the dialogue before it is the handlers' direct
             # replies, which are not what this benchmark measures.
             fake.limit(fake_limits(latency))
