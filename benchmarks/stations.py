@@ -62,10 +62,13 @@ def note(text: str) -> None:
 
 
 def corner(column: int, row: int) -> tuple[float, float]:
-    """The south-west corner of a station's square (the grid is centred on CENTRE)."""
-    east = (column - COLUMNS / 2) * SIDE_M
-    north = (row - ROWS / 2) * SIDE_M
-    return offset(CENTRE, north, east)
+    """The south-west corner of a station's square (the grid is centred on CENTRE). Its
+    latitude depends on the row alone and its longitude on the column alone, so neighbours
+    share their borders exactly (a longitude measured at each corner's own latitude made
+    trapezoids that overlapped, and the import refuses overlapping areas)."""
+    north = offset(CENTRE, (row - ROWS / 2) * SIDE_M, 0.0)[0]
+    east = offset(CENTRE, 0.0, (column - COLUMNS / 2) * SIDE_M)[1]
+    return north, east
 
 
 def district_file(folder: Path) -> Path:
@@ -119,21 +122,6 @@ async def seed(world: World, fake: FakeBotApi, count: int) -> None:
         await session.commit()
 
 
-async def draft(world: World, family: FakeUser, point: tuple[float, float]) -> FakeMessage:
-    """A family's report dialogue up to its summary (Confirm left unpressed)."""
-    await world.says(family, "/report")
-    saved = await world.says(family, photo=True)
-    await world.taps(family, saved, "Next")
-    await world.says(family, "Xiao Ming")
-    sex = await world.says(family, "6")
-    await world.taps(family, sex, "Boy")
-    await world.says(family, "red T-shirt, blue shorts, 110 cm, short hair")
-    when = await world.says(family, location=point)
-    contact = await world.taps(family, when, "Just now")
-    assert contact is not None
-    return await world.says(family, "13800138000")
-
-
 def alerts_by_case(calls: Sequence[ApiCall]) -> dict[int, list[float]]:
     """Each case's successful alert sends (sendPhoto to a group), by the time they arrived."""
     found: dict[int, list[float]] = {}
@@ -178,7 +166,7 @@ async def play(world: World, fake: FakeBotApi, cases: int, latency: float) -> No
         lat, lon = station_centre(station)
         point = offset((lat, lon), 150 * (index // len(CASE_STATIONS)), 0)
         family = fake.user(5001 + index, first_name=f"Parent {index}", language_code="en")
-        summaries.append((family, await draft(world, family, point), station))
+        summaries.append((family, await world.draft_report(family, point), station))
     note(f"{cases} reports drafted")
     fake.limit(Limits.telegram(latency=latency))
     start, t0 = len(fake.calls), time.monotonic()
