@@ -47,7 +47,10 @@ ADMINS_ONLY = say("en", "admins_only")
 GROUP_ADMINS_ONLY = say("en", "register_admins_only")
 STALE = say("en", "stale_button")
 REFUSALS = (OFFICERS_ONLY, ADMINS_ONLY, GROUP_ADMINS_ONLY)
-ANSWER_TIMEOUT = 5.0  # seconds: a refusal is immediate; no answer in this time is a failure
+# Seconds: every action is answered (a refusal at once); no answer in this time is a failure. A
+# wait ends with the answer, so this is only how long a missing one is looked for: a machine
+# busy with the whole PostgreSQL suite took over five seconds for an admin's /approve.
+ANSWER_TIMEOUT = 15.0
 # A file the bot draws or writes (the /stats chart, the /export files) comes after the work; the
 # first chart of a process imports matplotlib, seconds on a machine busy with the whole suite.
 FILE_TIMEOUT = 20.0
