@@ -1,5 +1,6 @@
 """Leadership on PostgreSQL, in one process: one of two candidates leads, the other takes over
-when it lets go; a claim fenced by the lock fails once the lock's session is gone; a commit
+when it lets go; a claim fenced by the lock fails once the lock's session is gone, and one left uncommitted is
+ended; a commit
 that wrote outbox rows wakes the leader through NOTIFY, a rolled back one does not. Needs
 PostgreSQL (TEST_DATABASE_URL); each test has a database of its own."""
 
@@ -117,6 +118,43 @@ async def test_a_claim_fenced_by_the_lock_fails_once_its_session_is_gone(url: st
                 break
             await asyncio.sleep(0.05)
         assert leader.halted and leader.leadership.claim_fence() != fence
+    finally:
+        await leader.leadership.stop()
+        await engine.dispose()
+
+
+async def test_a_claim_left_uncommitted_is_ended_and_the_row_can_be_claimed_again(
+    url: str,
+) -> None:
+    """A leader stopped (SIGSTOP) between its claim and its commit holds the row's lock: the
+    next leader's claim would wait, then find the row ``sending`` once the old one, resumed,
+    committed, and nobody would send it. PostgreSQL ends the idle claim instead."""
+    engine = db.create_engine(url)
+    sessions = db.sessions(engine)
+    leader = await Candidate(url).start()
+    try:
+        async with sessions() as session:
+            row = await enqueue(session, 1, Out("hello"), kind=Kind.REPLY, now=datetime.now(UTC))
+            await session.commit()
+            assert row is not None
+        claim = update(OutboxMessage).where(
+            col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == OutboxStatus.PENDING
+        )
+        stopped = sessions()
+        taken = await stopped.exec(  # type: ignore[call-overload]
+            claim.where(*leader.leadership.claim_fence()).values(status=OutboxStatus.SENDING)
+        )
+        assert taken.rowcount == 1  # and the "leader" stops here, its transaction open
+        async with sessions() as session:  # the next leader's claim waits for the row's lock
+            again = await asyncio.wait_for(
+                session.exec(claim.values(status=OutboxStatus.SENDING)),  # type: ignore[call-overload]
+                10.0,
+            )
+            await session.commit()
+            assert again.rowcount == 1
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's "connection closed"
+            await stopped.commit()
+        await stopped.close()
     finally:
         await leader.leadership.stop()
         await engine.dispose()

@@ -148,15 +148,28 @@ class Leadership:
     def claim_fence(self) -> list[ColumnElement[bool]]:
         """Conditions an outbox claim adds: the lock is still held by this leader's session.
         A leader PostgreSQL has let go of (its session ended) claims nothing, whatever it
-        believes."""
+        believes.
+
+        The fence also gives the claim's transaction ``idle_in_transaction_session_timeout`` =
+        ``timeout``: a leader stopped between its claim and its commit would otherwise hold the
+        row's lock, and commit it as ``sending`` when resumed, after the next leader's recovery
+        had looked and before it stood by, and nobody would send it. PostgreSQL ends such a
+        transaction instead, and the next leader claims the row. It is a condition, not a
+        statement of its own, so that a claim stays one round trip: a row is claimed (and
+        locked) only if every condition held, this one included."""
         if not self.leading:
             return [false()]
         if self._dsn is None:
             return []
         fence = text(
             "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 "
-            "AND objid = :lock_key AND objsubid = 1 AND pid = :lock_pid AND granted)"
-        ).bindparams(bindparam("lock_key", LOCK_KEY), bindparam("lock_pid", self.pid))
+            "AND objid = :lock_key AND objsubid = 1 AND pid = :lock_pid AND granted) "
+            "AND set_config('idle_in_transaction_session_timeout', :idle_ms, true) IS NOT NULL"
+        ).bindparams(
+            bindparam("lock_key", LOCK_KEY),
+            bindparam("lock_pid", self.pid),
+            bindparam("idle_ms", str(int(self._timeout * 1000))),
+        )
         return [fence]  # type: ignore[list-item]
 
     async def _run(self) -> None:
