@@ -29,7 +29,9 @@ burner per core (``burner.py``), and ``crowd-burner-compare``; this process (the
 stands for Telegram, not on the machine) then runs at niceness -10, the bot at ``--bot-nice``.
 
 ``--database``: a PostgreSQL URL (its public schema is dropped and recreated; default: a fresh
-SQLite file). ``--profile FILE``: a cProfile of the bot during the burst. ``cpu_s`` is the bot
+SQLite file). ``--profile FILE``: a cProfile of the bot during the burst; with
+``CROWD_TIMELINE=1`` in the environment, the burst's first second of Bot API calls on stderr
+(``ms:method``: when each poll went and each answer arrived). ``cpu_s`` is the bot
 process's CPU time during a phase, ``fake_cpu_s`` this process's.
 """
 
@@ -341,6 +343,8 @@ async def run_phase(
     phase.confirm_s = at[confirm] - t0 if confirm in at else None
     phase.sighting_s = sighting_at[0] - t0 if sighting_at else None
     phase.answers = [at[q] - t0 for q in queries if q in at]
+    if os.environ.get("CROWD_TIMELINE") and burst:
+        note(timeline(fake.calls[start:], t0))
     await settle(player, scene.sessions)
     if burst:
         phase.extra.update(await counted(scene))
@@ -350,6 +354,13 @@ async def run_phase(
         )
     phase.extra["count_429"] = sum(1 for c in fake.calls[start:] if c.error_code == 429)
     return phase
+
+
+def timeline(calls: Sequence[ApiCall], t0: float, seconds: float = 1.0) -> str:
+    """The Bot API calls of the phase's first ``seconds``: milliseconds from its start and
+    the method's first letters, in the order the fake received them."""
+    shown = [c for c in calls if c.at - t0 <= seconds]
+    return " ".join(f"{(c.at - t0) * 1000:.0f}:{c.method[:6]}" for c in shown)
 
 
 async def counted(scene: Scene) -> dict[str, Any]:

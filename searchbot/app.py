@@ -31,6 +31,7 @@ from searchbot.cases.services import Services
 from searchbot.delivery.dispatcher import IDLE_WAIT, NOTIFIED_IDLE_WAIT, Dispatcher
 from searchbot.delivery.leadership import Leadership, Roles, announce_move
 from searchbot.domain.clock import Clock, system_clock, use_zone
+from searchbot.handlers.presses import QuickPresses
 from searchbot.models import db
 from searchbot.models.db import Sessions
 from searchbot.models.doorbell import Doorbell
@@ -229,14 +230,23 @@ async def start(runtime: Runtime, poll_interval: float = 0.0, timeout: int = 10)
     if application.post_init:
         await application.post_init(application)
     await application.start()
+    quick = _quick_presses(runtime)
     if settings.webhook_url:
-        await _start_webhook(runtime)
+        await _start_webhook(runtime, quick)
     else:
+        runtime.requests[1].take = quick.take  # the getUpdates request's
         runtime.poller = _poller(runtime, timeout)
     await _start_leading(runtime)
 
 
-async def _start_webhook(runtime: Runtime) -> None:
+def _quick_presses(runtime: Runtime) -> QuickPresses:
+    """A crowd's presses, handled as their updates are read; answered on the blind calls."""
+    bot, request = runtime.application.bot, runtime.requests[0]
+    url = f"{bot.base_url}/answerCallbackQuery"
+    return QuickPresses(runtime.services, bot.id, lambda values: request.post_blind(url, values))
+
+
+async def _start_webhook(runtime: Runtime, quick: QuickPresses) -> None:
     """Serve the webhook (see ``searchbot.telegram.webhook``), then tell Telegram where it is."""
     application, settings = runtime.application, runtime.services.settings
     assert settings.webhook_url and settings.webhook_secret
@@ -244,6 +254,8 @@ async def _start_webhook(runtime: Runtime) -> None:
     async def accept(data: dict[str, Any]) -> bool:
         if runtime.leadership is not None and runtime.leadership.unreachable:
             raise web.HTTPServiceUnavailable  # not handled now: Telegram sends it again later
+        if quick.take(data):
+            return True
         try:
             update = Update.de_json(data, application.bot)
         except Exception:  # not an update; its content stays out of the log

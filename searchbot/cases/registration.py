@@ -194,11 +194,22 @@ async def checked(
     Telegram delivered from the alert's own button is answered at once and stored right after;
     any other (forged, or its message unknown) is answered once the database has judged it.
     The toast is in the presser's own language: only they see it."""
+    if on_its_button or actor.in_private:
+        return checked_at_once(services, actor, case_id)
+    outcome = await services.checks.press(Press(case_id, actor.chat_id, actor.user_id))
+    return _checked_answer(actor, outcome)
+
+
+def checked_at_once(services: Services, actor: Actor, case_id: int) -> Answer:
+    """ "Checked — not here" pressed on the alert's own button (Telegram says so): answered
+    now, without waiting for the database, which counts it in the batch right after."""
     if actor.in_private:  # an alert lives in a group
         return Answer(toast=say(actor.language, "stale_button"))
     press = Press(case_id, actor.chat_id, actor.user_id)
-    checks = services.checks
-    outcome = checks.press_now(press) if on_its_button else await checks.press(press)
+    return _checked_answer(actor, services.checks.press_now(press))
+
+
+def _checked_answer(actor: Actor, outcome: str) -> Answer:
     key = {NEW: "checked_thanks", AGAIN: "checked_already"}.get(outcome, "stale_button")
     return Answer(toast=say(actor.language, key))
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable
-from typing import cast
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp
@@ -41,7 +41,7 @@ from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from searchbot.telegram.lean_updates import trimmed
+from searchbot.telegram.lean_updates import handled_apart, trimmed
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ MEDIA_WRITE_TIMEOUT = 20.0
 SENT_BLIND = ("answerCallbackQuery",)  # methods sent without waiting for the reply (see above)
 BLIND_POOL_SIZE = 128  # connections for those: 240 answers at 30 ms each leave within 60 ms
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+Body = aiohttp.FormData | aiohttp.JsonPayload | bytes | None
 # Updates fetched per getUpdates (Telegram's default is 100). python-telegram-bot parses a
 # whole batch before handling any of it, on the event loop: a crowd's 100 presses held every
 # answer back by a parse of all of them, and by the next batch's, before the first could leave.
@@ -81,6 +82,10 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._blind_session: aiohttp.ClientSession | None = None
         self._blind_calls: set[asyncio.Task[None]] = set()
+        # Updates read from a getUpdates answer go to ``take`` first (``lean_updates``): what it
+        # handles there (a crowd's press) python-telegram-bot never parses. The composition
+        # root sets it once the bot knows who it is.
+        self.take: Callable[[dict[str, Any]], bool] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -109,7 +114,21 @@ class AiohttpRequest(BaseRequest):
     def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]
         """As python-telegram-bot parses it, with pressed buttons' messages trimmed
         (``lean_updates``: their photos and captions were a crowd's CPU)."""
-        return cast("JSONDict", trimmed(BaseRequest.parse_json_payload(payload)))
+        payload = trimmed(BaseRequest.parse_json_payload(payload))
+        if self.take is not None:
+            payload = handled_apart(payload, self.take)
+        return cast("JSONDict", payload)
+
+    def post_blind(self, url: str, values: dict[str, Any]) -> None:
+        """A call sent without waiting (see the module's docstring), made without
+        python-telegram-bot: an answer to a press handled as its update was read."""
+        if self._blind_session is None or self._blind_session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        timeout = _timeout(
+            self._read_timeout, DEFAULT_TIMEOUT, self._connect_timeout, self._pool_timeout
+        )
+        call = self._call(self._blind_session, "POST", url, aiohttp.JsonPayload(values), timeout)
+        self._sent_blind(call, url)
 
     @property
     def blind_calls(self) -> int:
@@ -133,30 +152,26 @@ class AiohttpRequest(BaseRequest):
         pool = _value(pool_timeout, self._pool_timeout)
         uploading = request_data is not None and request_data.contains_files
         write = _value(write_timeout, MEDIA_WRITE_TIMEOUT if uploading else DEFAULT_TIMEOUT)
-        # aiohttp has no write timeout: sending the body counts against the whole call instead
-        timeout = aiohttp.ClientTimeout(
-            total=None if read is None else read + (write or 0) + (connect or 0) + (pool or 0),
-            connect=None if connect is None and pool is None else (connect or 0) + (pool or 0),
-            sock_connect=connect,
-            sock_read=read,
-        )
+        timeout = _timeout(read, write, connect, pool)
+        body = _body(request_data, url.endswith("/getUpdates"))
         if url.rsplit("/", 1)[-1] in SENT_BLIND and self._blind_session is not None:
-            call = self._call(self._blind_session, method, url, request_data, timeout)
-            task = asyncio.create_task(_logged(call, url.rsplit("/", 1)[-1]))
-            self._blind_calls.add(task)
-            task.add_done_callback(self._blind_calls.discard)
+            self._sent_blind(self._call(self._blind_session, method, url, body, timeout), url)
             return 200, BLIND_RESULT
-        return await self._call(self._session, method, url, request_data, timeout)
+        return await self._call(self._session, method, url, body, timeout)
+
+    def _sent_blind(self, call: Awaitable[tuple[int, bytes]], url: str) -> None:
+        task = asyncio.create_task(_logged(call, url.rsplit("/", 1)[-1]))
+        self._blind_calls.add(task)
+        task.add_done_callback(self._blind_calls.discard)
 
     @staticmethod
     async def _call(
         session: aiohttp.ClientSession,
         method: str,
         url: str,
-        request_data: RequestData | None,
+        body: Body,
         timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, bytes]:
-        body = _body(request_data, url.endswith("/getUpdates"))
         headers = FORM if isinstance(body, bytes) else None
         try:
             async with session.request(
@@ -201,13 +216,23 @@ async def _logged(call: Awaitable[tuple[int, bytes]], name: str) -> None:
         log.warning("%s failed: HTTP %s %s", name, status, body[:200].decode(errors="replace"))
 
 
+def _timeout(
+    read: float | None, write: float | None, connect: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    # aiohttp has no write timeout: sending the body counts against the whole call instead
+    return aiohttp.ClientTimeout(
+        total=None if read is None else read + (write or 0) + (connect or 0) + (pool or 0),
+        connect=None if connect is None and pool is None else (connect or 0) + (pool or 0),
+        sock_connect=connect,
+        sock_read=read,
+    )
+
+
 def _value(given: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
-def _body(
-    request_data: RequestData | None, polling: bool = False
-) -> aiohttp.FormData | aiohttp.JsonPayload | bytes | None:
+def _body(request_data: RequestData | None, polling: bool = False) -> Body:
     """A JSON object, or form fields as multipart when files go along. JSON is encoded in one
     go by the standard library's C encoder (aiohttp's form builder cost a fifth of an answer's
     CPU; percent-encoding a long caption, character by character, a fifth of an alert's). A poll

@@ -15,16 +15,21 @@ bot can no longer see), and what the bot checks of it goes beside the query as `
 (python-telegram-bot still makes a ``Message`` of the rest).
 Messages people send (a report, a sighting, a photo) are untouched. The key is the bot's own,
 added after the update came from Telegram: no client can put it there.
+
+An update handled as it is read (a crowd's press, ``searchbot.handlers.presses``) is left as
+its id and the bot's own ``HANDLED`` key: the poller confirms it and hands nothing over.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import CallbackQuery
+from telegram import CallbackQuery, Update
 
 SHOWN_ON = "searchbot_shown_on"  # beside a callback query: what its message showed
+HANDLED = "searchbot_handled"  # an update handled as it was read: only its id is left
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,30 @@ def lean(update: Any) -> Any:
     return update
 
 
+def handled_apart(payload: Any, take: Callable[[dict[str, Any]], bool]) -> Any:
+    """``payload`` (a getUpdates result, made lean) with each update that ``take`` handled
+    replaced by its id alone, marked ``HANDLED``: the poller confirms it, nothing reads it."""
+    result = payload.get("result") if isinstance(payload, dict) else None
+    if isinstance(result, list):
+        for index, update in enumerate(result):
+            if isinstance(update, dict) and take(update):
+                result[index] = {"update_id": update.get("update_id"), HANDLED: True}
+    return payload
+
+
+def handled(update: Update) -> bool:
+    """Whether the update was handled as it was read (``handled_apart``)."""
+    return bool(update.api_kwargs.get(HANDLED))
+
+
 def shown_on(query: CallbackQuery) -> ShownOn | None:
     """What the pressed button's message showed (None: Telegram sent no message with it)."""
-    shown = query.api_kwargs.get(SHOWN_ON)
+    return shown_in(query.api_kwargs)
+
+
+def shown_in(query: Mapping[str, Any]) -> ShownOn | None:
+    """``shown_on`` for a callback query still in its JSON (made lean)."""
+    shown = query.get(SHOWN_ON)
     if not isinstance(shown, dict):
         return None
     sender, buttons = shown.get("sender_id"), shown.get("buttons")

@@ -30,6 +30,8 @@ from telegram.error import Conflict, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from searchbot.delivery.leadership import database_unreachable
+from searchbot.telegram.bot_http import UPDATES_PER_POLL
+from searchbot.telegram.lean_updates import handled
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ FETCH_AHEAD = 0.05  # seconds the next poll waits for the updates in hand to be 
 RECHECK = 0.2  # seconds to wait for progress when a poll brought nothing new
 RETRY = (1.0, 2.0, 4.0, 5.0)  # seconds before asking Telegram again after a failed poll
 STOP_WAIT = 5.0  # seconds a graceful stop waits for updates in hand before confirming
+MAX_LIMIT = 100  # the most updates Telegram gives one getUpdates
 
 
 class Poller:
@@ -128,6 +131,13 @@ class Poller:
         self._done = {update_id for update_id in self._done if update_id >= offset}
         return offset
 
+    def _limit(self) -> int:
+        """How many updates to ask for: those from the offset on that this poller knows
+        already come back (the oldest not yet done holds the offset), so as many again as a
+        poll brings, that one slow update does not hold back those after it."""
+        known = self._in_hand | self._done | self._failing | self._waiting
+        return min(MAX_LIMIT, len(known) + UPDATES_PER_POLL)
+
     async def _run(self) -> None:
         await self._call_until_answered(self._bot.delete_webhook)  # polling, not a webhook
         failures = 0
@@ -139,6 +149,7 @@ class Poller:
             try:
                 updates = await self._bot.get_updates(
                     offset=self._offset(),
+                    limit=self._limit(),
                     timeout=0 if self._in_hand else self._timeout,
                     allowed_updates=self._allowed,
                 )
@@ -151,12 +162,18 @@ class Poller:
                 await self._progressed(RECHECK)  # only updates in hand came back
 
     async def _hand_over(self, updates: Sequence[Update]) -> int:
-        """Queue the updates not in hand nor done already; how many were queued."""
+        """Queue the updates not in hand nor done already; how many of them were new (queued,
+        or handled as they were read)."""
         handed = 0
         for update in updates:
             update_id = update.update_id
             self._next = max(self._next, update_id + 1)
             if update_id in self._in_hand or update_id in self._done:
+                continue
+            if handled(update):  # handled as it was read (a crowd's press): only confirmed
+                self._done.add(update_id)
+                self._progress.set()
+                handed += 1
                 continue
             if update_id in self._waiting and update_id not in self._retrying:
                 continue  # it failed meanwhile: handed over again once the database answers
@@ -168,10 +185,11 @@ class Poller:
         return handed
 
     async def _progressed(self, seconds: float) -> None:
-        """Wait until an update in hand is done, at most ``seconds``."""
-        self._progress.clear()
+        """Wait until an update is done since the last wait (at once if one was meanwhile),
+        at most ``seconds``."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._progress.wait(), seconds)
+        self._progress.clear()
 
     async def _until_database(self) -> None:
         """Updates wait to be handled again: ask Telegram for nothing until the database

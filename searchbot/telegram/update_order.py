@@ -14,6 +14,10 @@ sighting queues behind the steps of whatever else runs, so the crowd steps aside
 individual conversations and takes the loop back as soon as they are done. Crowd presses get
 their slots first come, first served, one wake-up per freed slot (hundreds of them wait at
 once in a burst: waking them all at every change would cost more than handling them).
+
+Most of a crowd no longer comes here: a press on the alert's own button outside an officers'
+group is handled as its update is read (``searchbot.handlers.presses``). The rest (forged data,
+presses in officers' groups) still does.
 """
 
 from __future__ import annotations
