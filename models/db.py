@@ -97,6 +97,14 @@ def sessions(
     )
 
 
+def engine_of(made: Sessions) -> AsyncEngine:
+    """The engine ``made``'s sessions are on: for the statements that run per message sent
+    (a claim, its settling), where a session costs as much CPU again as the statement."""
+    bind = made.kw["bind"]
+    assert isinstance(bind, AsyncEngine)
+    return bind
+
+
 def _notify_outbox_commits(session_class: type[Session]) -> None:
     """On PostgreSQL, a transaction that wrote outbox rows also NOTIFYs ``WAKE_CHANNEL``: the
     notification is delivered when (and only if) it commits, so the leader, in whatever

@@ -47,6 +47,7 @@ from searchbot.domain.broadcast import PAID_PER_SECOND
 from searchbot.domain.events import DeliveryLate, SendsInDoubt
 from searchbot.domain.messages import Op
 from searchbot.models import Group, OutboxMessage, OutboxStatus
+from searchbot.models.db import engine_of
 from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, enqueue
 from searchbot.operations.health import Metrics
 
@@ -377,8 +378,8 @@ class Dispatcher:
         if self._halted:
             return False
         now = self._services.now()
-        async with self._services.sessions() as session:
-            result = await session.exec(  # type: ignore[call-overload]
+        async with engine_of(self._services.sessions).begin() as connection:  # see engine_of
+            result = await connection.execute(
                 update(OutboxMessage)
                 .where(
                     col(OutboxMessage.id) == row_id,
@@ -388,7 +389,6 @@ class Dispatcher:
                 .where(*self._fence())
                 .values(status=OutboxStatus.SENDING)
             )
-            await session.commit()
         return bool(result.rowcount)
 
     async def _deliver(self, job: Job) -> None:

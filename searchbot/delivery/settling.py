@@ -9,9 +9,8 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +30,7 @@ from searchbot.delivery.throttle import Throttle
 from searchbot.domain.events import DeliveryFailed, PhotoStuck
 from searchbot.models import Case, CaseStatus, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
+from searchbot.models.db import engine_of
 from searchbot.models.outbox import RETRACTION_KINDS, Kind, Lane
 from searchbot.operations.health import Metrics
 from searchbot.operations.logs import chat as log_chat
@@ -60,26 +60,39 @@ class Settler:
             log_chat(job.chat_id),
             message_id,
         )
-        now = self._services.now()
-        settled: dict[str, Any] = {"payload": {}} if job.kind == Kind.REPLY else {}
-        async with self._services.sessions() as session:  # one statement: it runs per send
-            await session.exec(  # type: ignore[call-overload]
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == job.id)
-                .values(
-                    status=OutboxStatus.SENT,
-                    message_id=message_id,
-                    sent_at=now,
-                    attempts=job.attempts + 1,
-                    **settled,  # a conversation's answer keeps no words once sent (_forget_reply)
-                )
+        settled = (
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == job.id)
+            .values(
+                status=OutboxStatus.SENT,
+                message_id=message_id,
+                sent_at=self._services.now(),
+                attempts=job.attempts + 1,
+                # a conversation's answer keeps no words once sent (_forget_reply)
+                **({"payload": {}} if job.kind == Kind.REPLY else {}),
             )
-            if job.kind == Kind.ALERT and job.case_id is not None:
-                status = await session.exec(select(Case.status).where(Case.id == job.case_id))
-                # closed while this was sent
-                if status.one_or_none() not in (None, CaseStatus.OPEN):
-                    await self._retract(session, job)
+        )
+        if await self._settled_alone(job, settled):
+            return
+        async with self._services.sessions() as session:  # closed while it was sent
+            await session.exec(settled)  # type: ignore[call-overload]
+            await self._retract(session, job)
             await session.commit()
+
+    async def _settled_alone(self, job: Job, settled: Update) -> bool:
+        """Write a send back on a connection (it runs per send: a session cost as much again
+        as the statement); False, with nothing written, for an alert whose case was closed
+        while it was sent: it is taken back in the same transaction as it is settled."""
+        engine = engine_of(self._services.sessions)
+        async with engine.connect() as connection, connection.begin() as transaction:
+            await connection.execute(settled)
+            if job.kind != Kind.ALERT or job.case_id is None:
+                return True
+            found = await connection.execute(select(Case.status).where(Case.id == job.case_id))
+            if found.scalar_one_or_none() in (None, CaseStatus.OPEN):
+                return True
+            await transaction.rollback()
+        return False
 
     async def sent_many(self, sent: Sequence[tuple[Job, int | None]]) -> None:
         """Sends that went through, written back in one transaction (a paid burst makes a
