@@ -50,6 +50,29 @@ async def alerted_crowd(
     return case_id, chats, members, alerts
 
 
+async def second_family_at_confirm(world: World, fake: FakeBotApi) -> tuple[FakeUser, FakeMessage]:
+    """Another family, its report drafted 5 km away up to the summary with the Confirm button."""
+    family = fake.user(5002, first_name="Father", language_code="en")
+    summary = await world.draft_report(family, offset(CENTRE, 5000, 0))
+    await world.settle()
+    return family, summary
+
+
+def everyone_presses(
+    fake: FakeBotApi,
+    chats: list[FakeChat],
+    members: dict[int, list[FakeUser]],
+    alerts: dict[int, FakeMessage],
+) -> dict[str, tuple[int, int]]:
+    """Every member presses "Checked" on their group's alert: each press's query id, with the
+    group and the member it came from."""
+    return {
+        fake.click(user, alerts[chat.chat_id], "Checked"): (chat.chat_id, user.user_id)
+        for chat in chats
+        for user in members[chat.chat_id]
+    }
+
+
 def answers_to(fake: FakeBotApi, query_id: str) -> list[str]:
     """The toasts of every answerCallbackQuery call for one press (refused ones included)."""
     return [
@@ -79,17 +102,11 @@ async def test_a_burst_is_answered_once_per_press_and_counted_once_per_member(
     world: World, fake: FakeBotApi
 ) -> None:
     case_id, chats, members, alerts = await alerted_crowd(world, fake)
-    second_family = fake.user(5002, first_name="Father", language_code="en")
-    summary = await world.draft_report(second_family, offset(CENTRE, 5000, 0))
-    await world.settle()
+    second_family, summary = await second_family_at_confirm(world, fake)
 
     # everyone presses at once; one member presses twice; a new report is confirmed meanwhile
     confirm = fake.click(second_family, summary, "Confirm")
-    presses = {
-        fake.click(user, alerts[chat.chat_id], "Checked"): (chat.chat_id, user.user_id)
-        for chat in chats
-        for user in members[chat.chat_id]
-    }
+    presses = everyone_presses(fake, chats, members, alerts)
     eager = members[chats[0].chat_id][0]
     again = fake.click(eager, alerts[chats[0].chat_id], "Checked")
     await fake.wait_for(lambda: all(q in fake.callback_answers for q in [*presses, again]))

@@ -22,8 +22,14 @@ from searchbot.delivery.leadership import asyncpg_dsn
 from searchbot.models import AlertCheck
 from searchbot.telegram.bot_http import UPDATES_PER_POLL, AiohttpRequest
 from searchbot.telegram.poller import Poller
-from tests.test_crowd import THANKS, alerted_crowd, answers_to
-from tests.world import CENTRE, World, offset
+from tests.test_crowd import (
+    THANKS,
+    alerted_crowd,
+    answers_to,
+    everyone_presses,
+    second_family_at_confirm,
+)
+from tests.world import World
 
 TOKEN = "123456:QUICK"
 
@@ -55,16 +61,10 @@ async def test_a_crowd_is_answered_while_a_confirm_before_it_waits_for_the_datab
     world: World, fake: FakeBotApi
 ) -> None:
     case_id, chats, members, alerts = await alerted_crowd(world, fake)
-    family = fake.user(5002, first_name="Father", language_code="en")
-    summary = await world.draft_report(family, offset(CENTRE, 5000, 0))
-    await world.settle()
+    family, summary = await second_family_at_confirm(world, fake)
     async with cases_locked(world.settings.database_url):
         confirm = fake.click(family, summary, "Confirm")  # first in line, and it waits
-        presses = {
-            fake.click(user, alerts[chat.chat_id], "Checked"): (chat.chat_id, user.user_id)
-            for chat in chats
-            for user in members[chat.chat_id]
-        }
+        presses = everyone_presses(fake, chats, members, alerts)
         assert len(presses) + 1 > UPDATES_PER_POLL  # more than one poll brings
         await fake.wait_for(lambda: all(q in fake.callback_answers for q in presses), timeout=10)
         assert confirm not in fake.callback_answers  # still waiting behind the lock
