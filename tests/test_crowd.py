@@ -20,7 +20,7 @@ from fakegram import FakeBotApi, FakeChat, FakeMessage, FakeUser
 from searchbot.cases.checks import AGAIN, NEW, STALE, Checks, Press
 from searchbot.models import Alert, AlertCheck, AuditEntry
 from searchbot.operations import retention
-from searchbot.telegram.bot_http import UPDATES_PER_POLL, AiohttpRequest
+from searchbot.telegram.bot_http import AiohttpRequest
 from searchbot.telegram.update_order import ChatOrderedUpdates
 from searchbot.words.buttons import is_crowd_press
 from searchbot.words.texts import say
@@ -311,22 +311,3 @@ async def test_an_answer_leaves_without_the_handler_waiting_and_shutdown_lets_it
     answers = [c for c in fake.calls if c.method == "answerCallbackQuery"]
     assert [(c.ok, c.params["callback_query_id"]) for c in answers] == [(False, "no-such-query")]
     assert request.blind_calls == 0
-
-
-async def test_updates_are_fetched_a_few_at_a_time_unless_the_caller_chose(
-    fake: FakeBotApi,
-) -> None:
-    for i in range(30):
-        fake.send(fake.user(70_000 + i, first_name="Someone"), text="/start")
-    request = AiohttpRequest()
-    await request.initialize()
-    url = f"{fake.base_url}{fake.token}/getUpdates"
-    try:
-        _, first = await request.do_request(url, "POST", None)
-        chosen = RequestData([RequestParameter("limit", 3, [])])
-        _, second = await request.do_request(url, "POST", chosen)
-    finally:
-        await request.shutdown()
-    # the first few are handled (and answered) while the next are fetched and parsed
-    assert len(json.loads(first)["result"]) == UPDATES_PER_POLL < 30
-    assert len(json.loads(second)["result"]) == 3

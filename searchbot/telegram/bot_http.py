@@ -31,7 +31,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import python_socks
@@ -49,13 +49,7 @@ DEFAULT_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 20.0
 SENT_BLIND = ("answerCallbackQuery",)  # methods sent without waiting for the reply (see above)
 BLIND_POOL_SIZE = 128  # connections for those: 240 answers at 30 ms each leave within 60 ms
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-Body = aiohttp.FormData | aiohttp.JsonPayload | bytes | None
-# Updates fetched per getUpdates (Telegram's default is 100). python-telegram-bot parses a
-# whole batch before handling any of it, on the event loop: a crowd's 100 presses held every
-# answer back by a parse of all of them, and by the next batch's, before the first could leave.
-# In twenties the first presses are handled and answered while the next are fetched.
-UPDATES_PER_POLL = 20
+Body = aiohttp.FormData | aiohttp.JsonPayload | None
 BLIND_RESULT = b'{"ok":true,"result":true}'  # what Telegram answers to them when all is well
 SHUTDOWN_WAIT = 5.0  # seconds shutting down waits for answers still on their way
 
@@ -153,7 +147,7 @@ class AiohttpRequest(BaseRequest):
         uploading = request_data is not None and request_data.contains_files
         write = _value(write_timeout, MEDIA_WRITE_TIMEOUT if uploading else DEFAULT_TIMEOUT)
         timeout = _timeout(read, write, connect, pool)
-        body = _body(request_data, url.endswith("/getUpdates"))
+        body = _body(request_data)
         if url.rsplit("/", 1)[-1] in SENT_BLIND and self._blind_session is not None:
             self._sent_blind(self._call(self._blind_session, method, url, body, timeout), url)
             return 200, BLIND_RESULT
@@ -172,11 +166,8 @@ class AiohttpRequest(BaseRequest):
         body: Body,
         timeout: aiohttp.ClientTimeout,
     ) -> tuple[int, bytes]:
-        headers = FORM if isinstance(body, bytes) else None
         try:
-            async with session.request(
-                method, url, data=body, headers=headers, timeout=timeout
-            ) as response:
+            async with session.request(method, url, data=body, timeout=timeout) as response:
                 return response.status, await response.read()
         except (TimeoutError, ProxyTimeoutError) as error:
             raise TimedOut from error
@@ -232,19 +223,15 @@ def _value(given: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
-def _body(request_data: RequestData | None, polling: bool = False) -> Body:
+def _body(request_data: RequestData | None) -> Body:
     """A JSON object, or form fields as multipart when files go along. JSON is encoded in one
     go by the standard library's C encoder (aiohttp's form builder cost a fifth of an answer's
-    CPU; percent-encoding a long caption, character by character, a fifth of an alert's). A poll
-    for updates asks for ``UPDATES_PER_POLL`` at most unless the caller chose a limit."""
+    CPU; percent-encoding a long caption, character by character, a fifth of an alert's)."""
     if request_data is None:
-        return urlencode({"limit": UPDATES_PER_POLL}).encode() if polling else None
+        return None
     if not request_data.contains_files:
-        values = request_data.parameters
-        return aiohttp.JsonPayload({"limit": UPDATES_PER_POLL, **values} if polling else values)
+        return aiohttp.JsonPayload(request_data.parameters)
     fields = request_data.json_parameters
-    if polling:
-        fields = {"limit": str(UPDATES_PER_POLL), **fields}
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)

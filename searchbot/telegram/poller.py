@@ -13,6 +13,11 @@ that what was handled is confirmed at once and the next updates are fetched mean
 Stopping (``halt``: the lead was lost) confirms nothing; a graceful ``stop`` confirms what was
 handled.
 
+An update handled as it was read (a crowd's press, ``searchbot.handlers.presses``) comes as its
+id alone: it is confirmed with the others and handed to no one. A poll brings at most 100
+updates (Telegram's default and most), so one still being handled holds back those more than
+99 behind it until it is done.
+
 One instance polls at a time (the leader): a second poll would end the first with 409 Conflict.
 """
 
@@ -30,7 +35,6 @@ from telegram.error import Conflict, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from searchbot.delivery.leadership import database_unreachable
-from searchbot.telegram.bot_http import UPDATES_PER_POLL
 from searchbot.telegram.lean_updates import handled
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,6 @@ FETCH_AHEAD = 0.05  # seconds the next poll waits for the updates in hand to be 
 RECHECK = 0.2  # seconds to wait for progress when a poll brought nothing new
 RETRY = (1.0, 2.0, 4.0, 5.0)  # seconds before asking Telegram again after a failed poll
 STOP_WAIT = 5.0  # seconds a graceful stop waits for updates in hand before confirming
-MAX_LIMIT = 100  # the most updates Telegram gives one getUpdates
 
 
 class Poller:
@@ -131,13 +134,6 @@ class Poller:
         self._done = {update_id for update_id in self._done if update_id >= offset}
         return offset
 
-    def _limit(self) -> int:
-        """How many updates to ask for: those from the offset on that this poller knows
-        already come back (the oldest not yet done holds the offset), so as many again as a
-        poll brings, that one slow update does not hold back those after it."""
-        known = self._in_hand | self._done | self._failing | self._waiting
-        return min(MAX_LIMIT, len(known) + UPDATES_PER_POLL)
-
     async def _run(self) -> None:
         await self._call_until_answered(self._bot.delete_webhook)  # polling, not a webhook
         failures = 0
@@ -149,7 +145,6 @@ class Poller:
             try:
                 updates = await self._bot.get_updates(
                     offset=self._offset(),
-                    limit=self._limit(),
                     timeout=0 if self._in_hand else self._timeout,
                     allowed_updates=self._allowed,
                 )
