@@ -20,6 +20,7 @@ from telegram import Bot
 from fakegram import FakeBotApi
 from searchbot.delivery.leadership import asyncpg_dsn
 from searchbot.models import AlertCheck
+from searchbot.rehearsal import free_port
 from searchbot.telegram.bot_http import AiohttpRequest
 from searchbot.telegram.poller import Poller
 from tests.test_crowd import (
@@ -29,7 +30,8 @@ from tests.test_crowd import (
     everyone_presses,
     second_family_at_confirm,
 )
-from tests.world import World
+from tests.test_operations import SECRET
+from tests.world import World, world_settings
 
 TOKEN = "123456:QUICK"
 QUICK = 150  # updates taken as they are read, behind one that is not
@@ -77,6 +79,29 @@ async def test_a_crowd_is_answered_while_a_confirm_before_it_waits_for_the_datab
     assert sorted((c.chat_id, c.user_id) for c in checks) == sorted(presses.values())
     assert {c.case_id for c in checks} == {case_id}
     assert fake.violations == []
+
+
+async def test_a_crowd_through_the_webhook_is_answered_once_each_and_counted(
+    fake: FakeBotApi, database_url: str
+) -> None:
+    """With a webhook the same presses are taken as each post is read: one answer each, every
+    member counted."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    settings = world_settings(
+        fake, database_url, SEARCHBOT_WEBHOOK_URL=url, SEARCHBOT_WEBHOOK_SECRET=SECRET,
+        SEARCHBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+    )  # fmt: skip
+    async with World(fake, settings) as world:
+        case_id, chats, members, alerts = await alerted_crowd(world, fake)
+        presses = everyone_presses(fake, chats, members, alerts)
+        await fake.wait_for(lambda: all(q in fake.callback_answers for q in presses), timeout=10)
+        await world.settle()
+        assert {q: answers_to(fake, q) for q in presses} == {q: [THANKS] for q in presses}
+        async with world.services.sessions() as session:
+            checks = (await session.exec(select(AlertCheck))).all()
+        assert sorted((c.chat_id, c.user_id) for c in checks) == sorted(presses.values())
+        assert not fake.calls_to("getUpdates") and fake.violations == []
 
 
 async def test_the_poller_confirms_updates_handled_as_read_and_hands_none_over() -> None:
