@@ -171,6 +171,39 @@ async def test_an_officer_watches_the_search_move_and_verifies_from_the_map(
     print(f"sighting on the page {sighting_seconds:.2f} s after the bot recorded it")
 
 
+async def test_an_action_whose_refresh_fails_leaves_the_buttons_usable_and_looks_again(
+    room: World,  # noqa: F811
+    browser: Any,
+) -> None:
+    """The page disables its buttons while an action goes, and the refresh after it draws new
+    ones. A refresh that fails (a hiccup of the server or the network) left the old, disabled
+    buttons for good: an officer could not act until something else changed. Now they come
+    back at once, and the page looks again a second later."""
+    officer, _family, case_id = await search(room)
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    url = mini_app_link(
+        f"{room.settings.web_url}/app?case={case_id}", init_data(room.fake.token, officer)
+    )
+    await first_drawing(page, url)
+    failing = [True]
+
+    async def hiccup(route: Any) -> None:
+        if route.request.method == "GET" and failing[0]:
+            await route.fulfill(status=500, body="")
+        else:
+            await route.continue_()
+
+    await page.route(f"**/api/cases/{case_id}", hiccup)
+    await press(page, "button[data-action=verify]")  # done; every refresh after it fails
+    usable = page.locator("button[data-action=escalate]:not([disabled])")
+    await usable.wait_for(timeout=LIVE_SECONDS * 1000)
+    failing[0] = False
+    await page.wait_for_selector(
+        "button[data-action=verify]", state="detached", timeout=LIVE_SECONDS * 1000
+    )  # the page looked again by itself: the case is verified there too
+    await room.settle()
+
+
 async def test_the_screen_link_shows_the_map_without_actions(
     room: World,  # noqa: F811
     browser: Any,

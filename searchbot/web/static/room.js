@@ -221,14 +221,21 @@
       $("toast").textContent = t("room_not_allowed");
     }
     await refresh();
+    // a refresh that failed left the old panel: its buttons must not stay disabled
+    for (const b of document.querySelectorAll("#panel button")) b.disabled = false;
   }
 
+  let retry = null;
   async function refresh() {
     if (caseId === null) return showList();
     let data;
     try {
       data = await api("/api/cases/" + caseId);
     } catch (error) {
+      // a hiccup (not a refusal): look again in a second, once, however many asked
+      if (error.message !== "denied" && !retry) {
+        retry = setTimeout(() => { retry = null; refresh(); }, 1000);
+      }
       return deny(error);
     }
     draw(data);
