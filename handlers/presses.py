@@ -18,6 +18,7 @@ any other button.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ from searchbot.domain.actors import Actor
 from searchbot.telegram.lean_updates import shown_in
 from searchbot.words.buttons import Checked, decode
 from searchbot.words.texts import language_of
+
+log = logging.getLogger(__name__)
 
 GROUPS = ("group", "supergroup")
 REMEMBERED = 4096  # update ids handled here, kept to skip them when a poll brings them again
@@ -45,7 +48,16 @@ class QuickPresses:
 
     def take(self, update: dict[str, Any]) -> bool:
         """Handle ``update`` if it is such a press; True if it was handled, now or when an
-        earlier poll brought it (a poll asks again from the oldest update not yet done)."""
+        earlier poll brought it (a poll asks again from the oldest update not yet done).
+        Never raises: it runs while a poll's answer is read (or a webhook's post), and a
+        failure there would stop every update; a press it fails on goes the ordinary way."""
+        try:
+            return self._take(update)
+        except Exception:
+            log.exception("a press could not be taken as it was read; handled the ordinary way")
+            return False
+
+    def _take(self, update: dict[str, Any]) -> bool:
         update_id = update.get("update_id")
         if not isinstance(update_id, int):
             return False
