@@ -145,7 +145,7 @@ async def test_a_superscript_age_is_asked_again(
 ) -> None:
     family = fake.user(5001, first_name="Father", language_code="en")
     await report_up_to(world, family, "age")
-    heard = await send(world, family, "³", timeout=2)
+    heard = await send(world, family, "³")
     assert heard.says(en("age_expected")), str(heard)
     assert errors == []
 
@@ -403,7 +403,7 @@ async def test_commands_with_impossible_numbers_get_a_usage_answer(
         (officer, "/seen ٣", en("bad_case_ref", example="/seen 12")),
         (admin, f"/officer add {huge}", en("officer_usage")),
     ):
-        heard = await send(world, who, command, timeout=2)
+        heard = await send(world, who, command)
         if not heard.says(plain(expected)):
             failures.append(f"{command}: {heard}")
     assert failures == []
@@ -426,7 +426,7 @@ async def test_case_numbers_past_the_id_column_get_a_usage_answer(
         (f"/close {number} found", en("close_usage")),
         (f"/start seen_{number}", en("start")),
     ):
-        heard = await send(world, officer, command, timeout=1.5)
+        heard = await send(world, officer, command)
         if not heard.says(plain(expected)[:40]):
             failures.append(f"{command}: {heard}")
     assert failures == []
