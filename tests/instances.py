@@ -268,3 +268,20 @@ def duplicates(fake: FakeBotApi) -> int:
 def conflicts(fake: FakeBotApi) -> int:
     """getUpdates refused with 409 (two pollers at once)."""
     return sum(1 for call in fake.calls_to("getUpdates") if call.error_code == 409)
+
+
+async def unsent_rows(database_url: str) -> list[str]:
+    """The outbox rows not sent, as a failure message shows them: which rows an instance left
+    behind, and in what state (a lost alert's row says where it stopped)."""
+    engine = db.create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT id, kind, chat_id, status, attempts, next_attempt_at, last_error "
+                    "FROM outbox WHERE status <> 'sent' ORDER BY id"
+                )
+            )
+            return [str(tuple(row)) for row in rows]
+    finally:
+        await engine.dispose()

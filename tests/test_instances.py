@@ -36,6 +36,7 @@ from tests.instances import (
     own_database,
     postgres_base,
     seed_ring,
+    unsent_rows,
 )
 
 needs_postgres = pytest.mark.skipif(
@@ -193,7 +194,10 @@ async def test_a_stopped_leader_loses_the_lead_within_its_timeout_and_stands_by(
             logged = len(first.log.read_text(errors="replace"))
             first.send_signal(signal.SIGCONT)
             back = await first.wait_role("standby", 10)
-            await fake.wait_for(lambda: len(set(alert_calls(fake))) == groups, timeout=60)
+            try:
+                await fake.wait_for(lambda: len(set(alert_calls(fake))) == groups, timeout=60)
+            except AssertionError as missing:  # say which rows were left, and how
+                raise AssertionError(f"{missing}\nunsent: {await unsent_rows(ha_url)}") from None
             await fake.wait_idle(quiet=0.5, timeout=30)
         finally:
             await fleet.close()
