@@ -105,6 +105,19 @@ def engine_of(made: Sessions) -> AsyncEngine:
     return bind
 
 
+def committed_as_run(made: Sessions) -> AsyncEngine:
+    """The engine of ``made`` whose statements PostgreSQL commits as it runs them (autocommit),
+    for the outbox's claims: a claim done but not yet committed, by a leader stopped between
+    its statement and its COMMIT, would hold the row's lock, then commit it ``sending`` when
+    resumed, after the next leader's recovery had looked, and nobody would send it. A statement
+    that commits itself has no such gap (and saves a round trip). SQLite is one process (the
+    gap needs two) and keeps its transactions."""
+    engine = engine_of(made)
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def _notify_outbox_commits(session_class: type[Session]) -> None:
     """On PostgreSQL, a transaction that wrote outbox rows also NOTIFYs ``WAKE_CHANNEL``: the
     notification is delivered when (and only if) it commits, so the leader, in whatever

@@ -22,6 +22,7 @@ from sqlmodel import col
 from searchbot.cases.services import Services
 from searchbot.delivery.line import Job
 from searchbot.models import OutboxMessage, OutboxStatus
+from searchbot.models.db import committed_as_run
 
 log = logging.getLogger("searchbot.delivery.dispatcher")
 
@@ -38,11 +39,12 @@ async def claim(
 ) -> set[int]:
     """Mark the rows ``sending`` if they are still pending, due and paid, and the ``fence``
     holds (this process still leads); returns the ids this process claimed (another may have
-    taken some, or they fell back to free meanwhile)."""
+    taken some, or they fell back to free meanwhile). Committed as it runs, like every claim
+    (see ``line.claim``)."""
     if not jobs:
         return set()
-    async with services.sessions() as session:
-        claimed = await session.exec(  # type: ignore[call-overload]
+    async with committed_as_run(services.sessions).begin() as connection:
+        claimed = await connection.execute(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_([job.id for job in jobs]))
             .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
@@ -52,8 +54,7 @@ async def claim(
             .values(status=OutboxStatus.SENDING)
             .returning(col(OutboxMessage.id))
         )
-        ids = {row_id for (row_id,) in claimed.all()}
-        await session.commit()
+        ids = {row_id for row_id in claimed.scalars() if row_id is not None}
     return ids
 
 

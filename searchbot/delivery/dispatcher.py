@@ -27,13 +27,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import update
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
 
 from searchbot.cases.services import Services
 from searchbot.delivery import burst, officers
-from searchbot.delivery.line import Head, Job, LineQueries, pending_count, recover
+from searchbot.delivery.line import Head, Job, LineQueries, claim, pending_count, recover
 from searchbot.delivery.outage import Outage
 from searchbot.delivery.outcomes import (
     DeliveryError,
@@ -46,8 +44,8 @@ from searchbot.delivery.throttle import Throttle
 from searchbot.domain.broadcast import PAID_PER_SECOND
 from searchbot.domain.events import DeliveryLate, SendsInDoubt
 from searchbot.domain.messages import Op
-from searchbot.models import Group, OutboxMessage, OutboxStatus
-from searchbot.models.db import engine_of
+from searchbot.models import Group
+from searchbot.models.db import committed_as_run
 from searchbot.models.outbox import FOR_OFFICERS, PEOPLE, enqueue
 from searchbot.operations.health import Metrics
 
@@ -93,6 +91,7 @@ class Dispatcher:
         self._outage = Outage()
         self._metrics = metrics or Metrics()
         self._services = services
+        self._claims = committed_as_run(services.sessions)
         self._transport = transport
         paid = PAID_PER_SECOND if settings.paid_budget > 0 else 0
         self._throttle = Throttle(
@@ -372,25 +371,6 @@ class Dispatcher:
             heads = [replace(h, job=replace(h.job, paid=False)) if h.job.paid else h for h in heads]
         return heads, now
 
-    async def _claim(self, row_id: int) -> bool:
-        """Mark the row ``sending`` if it is still pending and due, and this process still
-        leads (the fence); False if not."""
-        if self._halted:
-            return False
-        now = self._services.now()
-        async with engine_of(self._services.sessions).begin() as connection:  # see engine_of
-            result = await connection.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == row_id,
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
-                )
-                .where(col(OutboxMessage.next_attempt_at) <= now)  # not one retried meanwhile
-                .where(*self._fence())
-                .values(status=OutboxStatus.SENDING)
-            )
-        return bool(result.rowcount)
-
     async def _deliver(self, job: Job) -> None:
         """Make the claimed row's call and settle it."""
         try:
@@ -464,8 +444,10 @@ class Dispatcher:
             asyncio.get_running_loop().call_later(seconds, self._freed.set)
 
     async def _claimed(self, job: Job) -> bool:
+        if self._halted:
+            return False
         try:
-            return await self._claim(job.id)
+            return await claim(self._claims, job.id, self._services.now(), self._fence())
         except Exception:  # the database hiccupped: the row stays pending for a later round
             log.exception("claiming outbox row %s failed", job.id)
             return False

@@ -150,13 +150,12 @@ class Leadership:
         A leader PostgreSQL has let go of (its session ended) claims nothing, whatever it
         believes.
 
-        The fence also gives the claim's transaction ``idle_in_transaction_session_timeout`` =
-        ``timeout``: a leader stopped between its claim and its commit would otherwise hold the
-        row's lock, and commit it as ``sending`` when resumed, after the next leader's recovery
-        had looked and before it stood by, and nobody would send it. PostgreSQL ends such a
-        transaction instead, and the next leader claims the row. It is a condition, not a
-        statement of its own, so that a claim stays one round trip: a row is claimed (and
-        locked) only if every condition held, this one included."""
+        Claims commit as they run (``db.committed_as_run``), so none is left done and
+        uncommitted. A fenced statement inside a transaction (a release of claimed rows) gets
+        ``idle_in_transaction_session_timeout`` = ``timeout`` for that transaction: a leader
+        stopped inside it would hold the rows' locks, and the next leader's recovery would wait
+        for them as long as it stayed stopped. PostgreSQL ends such a transaction instead. It is
+        a condition, not a statement of its own, so that it costs no round trip."""
         if not self.leading:
             return [false()]
         if self._dsn is None:

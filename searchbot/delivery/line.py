@@ -3,6 +3,7 @@ round's read of every chat's first row (those due now first), and rows still to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import Subquery, bindparam, func, literal, or_, update
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sql_select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from searchbot.cases.services import Services
@@ -125,6 +127,26 @@ class LineQueries:
 
 _UNSENT = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
 _ANY_UNSENT = sql_select(literal(1)).where(_UNSENT).limit(1)
+
+
+async def claim(
+    claims: AsyncEngine, row_id: int, now: datetime, fence: Sequence[ColumnElement[bool]]
+) -> bool:
+    """Mark the row ``sending`` if it is still pending and due (not one retried meanwhile) and
+    the ``fence`` holds (this process still leads); False if not. ``claims`` commits the
+    statement as it runs it (``db.committed_as_run``): a claim is never done and uncommitted."""
+    async with claims.begin() as connection:
+        result = await connection.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == row_id,
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.next_attempt_at) <= now,
+            )
+            .where(*fence)
+            .values(status=OutboxStatus.SENDING)
+        )
+    return bool(result.rowcount)
 
 
 async def outbox_empty(engine: AsyncEngine) -> bool:
