@@ -107,11 +107,13 @@ def engine_of(made: Sessions) -> AsyncEngine:
 
 def committed_as_run(made: Sessions) -> AsyncEngine:
     """The engine of ``made`` whose statements PostgreSQL commits as it runs them (autocommit),
-    for the outbox's claims: a claim done but not yet committed, by a leader stopped between
-    its statement and its COMMIT, would hold the row's lock, then commit it ``sending`` when
-    resumed, after the next leader's recovery had looked, and nobody would send it. A statement
-    that commits itself has no such gap (and saves a round trip). SQLite is one process (the
-    gap needs two) and keeps its transactions."""
+    for the outbox's claims and the writing back of each send. A claim done but not yet
+    committed, by a leader stopped between its statement and its COMMIT, would hold the row's
+    lock, then commit it ``sending`` when resumed, after the next leader's recovery had looked,
+    and nobody would send it; a write-back left so would make that recovery wait for as long as
+    the old leader stayed stopped. A statement that commits itself has no such gap (and saves
+    the round trips of BEGIN and COMMIT). SQLite is one process (the gap needs two) and keeps
+    its transactions."""
     engine = engine_of(made)
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlmodel import select
 
 from fakegram import FakeBotApi
 from searchbot.cases import escalation
-from searchbot.models import Alert, Case, Group, OutboxMessage
+from searchbot.delivery.line import job_of
+from searchbot.delivery.settling import Settler
+from searchbot.delivery.throttle import Throttle
+from searchbot.models import Alert, Case, CaseStatus, Group, OutboxMessage, OutboxStatus
+from searchbot.models.db import Sessions
+from searchbot.models.outbox import ALERTS, Kind
+from searchbot.operations.health import Metrics
 from searchbot.words.texts import say
+from tests.test_notify import NOW, seed, services_for
 from tests.world import CENTRE, World, offset, world_settings
 
 
@@ -239,3 +247,38 @@ async def test_closing_mid_fanout_leaves_no_photo_behind(
         cancelled = await rows(world, OutboxMessage, OutboxMessage.status == "cancelled")
         assert len(cancelled) == 30 - sent
         assert fake.violations == []
+
+
+@pytest.mark.parametrize("closed", [False, True])
+async def test_an_alert_sent_as_its_case_closed_is_written_back_and_taken_back(
+    sessions: Sessions, closed: bool
+) -> None:
+    """A send's write-back is one statement, conditional on its case being open: an alert
+    that reached its group after the case closed is settled with its message id and a
+    retraction of that message follows in the same transaction; one of an open case is only
+    settled."""
+    services = services_for(sessions)
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        row = OutboxMessage(
+            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
+            status=OutboxStatus.SENDING, next_attempt_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+        case = await session.get(Case, seeded.case_id)
+        assert case is not None
+        if closed:
+            case.status, case.closed_at = CaseStatus.CLOSED, NOW
+        session.add(case)
+        await session.commit()
+    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
+    await settler.sent(job_of(row), 88)
+    async with sessions() as session:
+        written = await session.get(OutboxMessage, row.id)
+        to_group = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == -4242))
+        ).all()
+    assert written is not None and written.status == OutboxStatus.SENT
+    assert written.message_id == 88
+    retractions = [r.payload.get("message_id") for r in to_group if r.kind == Kind.RETRACT]
+    assert retractions == ([88] if closed else [])

@@ -217,6 +217,40 @@ async def test_a_stopped_leader_loses_the_lead_within_its_timeout_and_stands_by(
 
 @needs_postgres
 @pytest.mark.slow
+async def test_a_leader_frozen_for_good_is_replaced_and_nothing_waits_for_it(
+    ha_url: str, tmp_path: Path
+) -> None:
+    """SIGSTOP to the leader mid fan-out, and no SIGCONT (a frozen host): the standby leads
+    and sends every alert, whatever the frozen one held when it stopped (a send being written
+    back, say: its transaction stays open, and its rows' locks with it)."""
+    groups, timeout = 400, 3.0
+    async with FakeBotApi(token=TOKEN, limits=Limits(latency=0.02)) as fake:
+        await seed_ring(ha_url, fake, groups)
+        fleet = Fleet(
+            fake, ha_url, tmp_path, SEARCHBOT_GLOBAL_PER_SECOND=60, SEARCHBOT_CHAT_PER_SECOND=10,
+            SEARCHBOT_LEADER_TIMEOUT=timeout,
+        )  # fmt: skip
+        try:
+            first = await fleet.start("first")
+            await first.wait_role("leader", 90)
+            second = await fleet.start("second")
+            await second.wait_role("standby", 90)
+            await fan_out(fake)
+            await fake.wait_for(lambda: len(alert_calls(fake)) >= 60, timeout=60)
+            first.send_signal(signal.SIGSTOP)
+            await second.wait_role("leader", timeout + 10)
+            try:
+                await fake.wait_for(lambda: len(set(alert_calls(fake))) == groups, timeout=60)
+            except AssertionError as missing:  # say which rows were left, and how
+                raise AssertionError(f"{missing}\nunsent: {await unsent_rows(ha_url)}") from None
+        finally:
+            await fleet.close()
+    assert duplicates(fake) <= CONCURRENCY
+    assert fake.violations == []
+
+
+@needs_postgres
+@pytest.mark.slow
 async def test_with_a_webhook_the_standby_handles_and_the_leader_answers_at_once(
     ha_url: str, fake: FakeBotApi, tmp_path: Path
 ) -> None:

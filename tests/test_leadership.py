@@ -16,12 +16,17 @@ import pytest
 from sqlalchemy import event, update
 from sqlmodel import col
 
+from searchbot import app
 from searchbot.delivery.leadership import Leadership, Roles, asyncpg_dsn
-from searchbot.delivery.line import claim
+from searchbot.delivery.line import claim, job_of
+from searchbot.delivery.settling import Settler
+from searchbot.delivery.throttle import Throttle
 from searchbot.domain.messages import Out
 from searchbot.models import OutboxMessage, OutboxStatus, db
+from searchbot.models.doorbell import Doorbell
 from searchbot.models.outbox import Kind, enqueue
 from searchbot.operations.health import Metrics
+from searchbot.settings import load_settings
 from tests.instances import own_database, postgres_base
 
 pytestmark = pytest.mark.skipif(
@@ -145,11 +150,15 @@ def status_seen_elsewhere(url: str, row_id: int) -> str:
     return seen[0] if seen else "not seen"
 
 
-async def test_a_claim_is_committed_by_its_own_statement(url: str) -> None:
+async def test_a_claim_and_its_write_back_are_each_committed_by_their_own_statement(
+    url: str,
+) -> None:
     """A leader stopped right after its claim's statement has claimed the row for everyone to
     see: no COMMIT is left to send. A claim left done and uncommitted would hide from the next
     leader's recovery, and the old leader, resumed, would commit it ``sending`` for nobody to
-    send (an alert lost in the stopped-leader test, 1 run in 12 under load)."""
+    send (an alert lost in the stopped-leader test, 1 run in 12 under load). The same for the
+    send's write-back: left uncommitted it would hold the row's lock, and the next leader's
+    recovery would wait for it as long as the old leader stayed stopped."""
     engine = db.create_engine(url)
     sessions = db.sessions(engine)
     leader = await Candidate(url).start()
@@ -168,7 +177,11 @@ async def test_a_claim_is_committed_by_its_own_statement(url: str) -> None:
         claims = db.committed_as_run(sessions)
         fence = leader.leadership.claim_fence()
         assert await claim(claims, row.id, datetime.now(UTC), fence)
-        assert seen == ["sending"]
+        settings = load_settings(DATABASE_URL=url, SEARCHBOT_LANGUAGE="en")
+        services = app.services_for(settings, sessions, Doorbell())
+        settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
+        await settler.sent(job_of(row), 7)
+        assert seen == ["sending", "sent"]
     finally:
         await leader.leadership.stop()
         await engine.dispose()

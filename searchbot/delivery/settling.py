@@ -30,7 +30,7 @@ from searchbot.delivery.throttle import Throttle
 from searchbot.domain.events import DeliveryFailed, PhotoStuck
 from searchbot.models import Case, CaseStatus, OutboxMessage, OutboxStatus
 from searchbot.models import queries as q
-from searchbot.models.db import engine_of
+from searchbot.models.db import committed_as_run
 from searchbot.models.outbox import RETRACTION_KINDS, Kind, Lane
 from searchbot.operations.health import Metrics
 from searchbot.operations.logs import chat as log_chat
@@ -47,6 +47,7 @@ class Settler:
         self, services: Services, throttle: Throttle, metrics: Metrics, wake: Callable[[], None]
     ) -> None:
         self._services = services
+        self._writes = committed_as_run(services.sessions)
         self._throttle = throttle
         self._metrics = metrics
         self._wake = wake
@@ -80,19 +81,18 @@ class Settler:
             await session.commit()
 
     async def _settled_alone(self, job: Job, settled: Update) -> bool:
-        """Write a send back on a connection (it runs per send: a session cost as much again
-        as the statement); False, with nothing written, for an alert whose case was closed
-        while it was sent: it is taken back in the same transaction as it is settled."""
-        engine = engine_of(self._services.sessions)
-        async with engine.connect() as connection, connection.begin() as transaction:
-            await connection.execute(settled)
-            if job.kind != Kind.ALERT or job.case_id is None:
-                return True
-            found = await connection.execute(select(Case.status).where(Case.id == job.case_id))
-            if found.scalar_one_or_none() in (None, CaseStatus.OPEN):
-                return True
-            await transaction.rollback()
-        return False
+        """Write a send back by one statement on a connection that commits it as it runs
+        (``db.committed_as_run``): a session cost as much CPU again as the statement, and a
+        transaction left open by a leader stopped mid-write would hold the row's lock, so the
+        next leader's recovery would wait for it as long as the old one stayed stopped. False,
+        with nothing written, for an alert whose case was closed while it was sent: it is taken
+        back in the same transaction as it is settled."""
+        if job.kind == Kind.ALERT and job.case_id is not None:
+            closed = select(Case.id).where(Case.id == job.case_id, Case.status != CaseStatus.OPEN)
+            settled = settled.where(~closed.exists())
+        async with self._writes.begin() as connection:
+            result = await connection.execute(settled)
+        return bool(result.rowcount)
 
     async def sent_many(self, sent: Sequence[tuple[Job, int | None]]) -> None:
         """Sends that went through, written back in one transaction (a paid burst makes a
