@@ -33,6 +33,9 @@ groups without an alert has no time to its last alert: its ``ratio`` and the com
 a child process (this script with ``--selection-child``) so that the memory figure is not
 inflated by what parts 1 and 2 left behind; that child still hosts the fake Bot API and the
 benchmark code besides the bot, and nothing is subtracted for them.
+
+With ``FANOUT_TIMELINE=1`` in the environment, every side's Bot API calls of the first
+``TIMELINE_SECONDS`` go to stderr (time, method, chat, error code): where a gap comes from.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import importlib.util
 import json
 import logging
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -83,6 +87,7 @@ SQUARE_M = 12000.0  # stage selection: groups spread over a square of this side
 SELECTION_RADIUS_M = 5000
 SELECTION_REPEATS = 20
 REFERENCE_REPEATS = 20
+TIMELINE_SECONDS = 3.3  # FANOUT_TIMELINE=1: the calls of the first seconds, on stderr
 CHILD_TIMEOUT_S = 600.0
 POLL_S = 0.005  # how often the waits below look at the fake
 FAMILY_ID = 5001
@@ -343,6 +348,10 @@ def diagnose(impl: str, calls: Sequence[ApiCall], t0: float) -> None:
     if refused:
         moments = ", ".join(f"{call.at - t0:.2f}" for call in refused[:15])
         note(f"{impl}: first 429s at (s after time 0): {moments}")
+    if os.environ.get("FANOUT_TIMELINE"):  # the first seconds' calls: where a gap comes from
+        for call in (call for call in calls if call.at - t0 < TIMELINE_SECONDS):
+            chat, refused = call.params.get("chat_id", ""), call.error_code or ""
+            note(f"{impl}:   {call.at - t0:.3f} {call.method} {chat} {refused}")
     times = sorted(first_alerts(calls).values())
     gaps = sorted(
         ((later - earlier, earlier - t0) for earlier, later in zip(times, times[1:], strict=False)),
