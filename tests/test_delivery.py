@@ -11,11 +11,13 @@ from sqlmodel import select
 from fakegram import FakeBotApi
 from searchbot.cases import escalation
 from searchbot.delivery.line import job_of
+from searchbot.delivery.outcomes import Throttled
 from searchbot.delivery.settling import Settler
 from searchbot.delivery.throttle import Throttle
 from searchbot.models import Alert, Case, CaseStatus, Group, OutboxMessage, OutboxStatus
 from searchbot.models.db import Sessions
 from searchbot.models.outbox import ALERTS, Kind
+from searchbot.models.queries import cancel_pending
 from searchbot.operations.health import Metrics
 from searchbot.words.texts import say
 from tests.test_notify import NOW, seed, services_for
@@ -282,3 +284,61 @@ async def test_an_alert_sent_as_its_case_closed_is_written_back_and_taken_back(
     assert written.message_id == 88
     retractions = [r.payload.get("message_id") for r in to_group if r.kind == Kind.RETRACT]
     assert retractions == ([88] if closed else [])
+
+
+async def test_an_alert_written_back_while_its_case_closes_is_taken_back(
+    sessions: Sessions,
+) -> None:
+    """A close under way (its transaction not yet committed) when a send of the case comes
+    back: the close cancels the row in flight and so does not see it as sent; the write-back
+    must wait for the close and see the case closed, and take the photo back. Read without a
+    lock, PostgreSQL's write-back saw the case still open, and a photo stayed in its group (the
+    PostgreSQL suite, once, in test_closing_mid_fanout_leaves_no_photo_behind)."""
+    services = services_for(sessions)
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        row = OutboxMessage(
+            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
+            status=OutboxStatus.SENDING, next_attempt_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+        await session.commit()
+    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
+    async with sessions() as closing:  # as closing.close does it: the case, then its rows
+        case = await closing.get(Case, seeded.case_id)
+        assert case is not None
+        case.status, case.closed_at = CaseStatus.CLOSED, NOW
+        closing.add(case)
+        await closing.flush()
+        await cancel_pending(closing, seeded.case_id, (Kind.ALERT,))
+        writing_back = asyncio.create_task(settler.sent(job_of(row), 88))
+        await asyncio.sleep(0.5)  # the write-back waits for the close
+        await closing.commit()
+    await asyncio.wait_for(writing_back, 30)
+    async with sessions() as session:
+        to_group = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == -4242))
+        ).all()
+    retractions = [r.payload.get("message_id") for r in to_group if r.kind == Kind.RETRACT]
+    assert retractions == [88]
+
+
+async def test_an_alert_refused_with_a_429_after_its_case_closed_stays_cancelled(
+    sessions: Sessions,
+) -> None:
+    """The call was in the air when the case closed (the close cancelled its row) and Telegram
+    answered 429: the row is not put back in the line, so the photo never goes out late."""
+    services = services_for(sessions)
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        row = OutboxMessage(
+            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
+            status=OutboxStatus.CANCELLED, next_attempt_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+        await session.commit()
+    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
+    await settler.failed(job_of(row), Throttled(3.0))
+    async with sessions() as session:
+        written = await session.get(OutboxMessage, row.id)
+    assert written is not None and written.status == OutboxStatus.CANCELLED

@@ -88,8 +88,14 @@ class Settler:
         with nothing written, for an alert whose case was closed while it was sent: it is taken
         back in the same transaction as it is settled."""
         if job.kind == Kind.ALERT and job.case_id is not None:
-            closed = select(Case.id).where(Case.id == job.case_id, Case.status != CaseStatus.OPEN)
-            settled = settled.where(~closed.exists())
+            # The case's row is locked, not only read: a close under way holds it, so the
+            # write-back waits for the close's end and sees the case closed. Read only, it
+            # would see the case still open (the close not yet committed) while the close
+            # did not see this alert sent, and nobody would take the photo back.
+            still_open = select(Case.id).where(
+                Case.id == job.case_id, Case.status == CaseStatus.OPEN
+            )
+            settled = settled.where(still_open.with_for_update(read=True).exists())
         async with self._writes.begin() as connection:
             result = await connection.execute(settled)
         return bool(result.rowcount)
@@ -179,16 +185,21 @@ class Settler:
         await self._retry(job, 0.0, error, count_attempt=False)
 
     async def _retry(self, job: Job, after: float, error: str, *, count_attempt: bool) -> None:
-        async with self._services.sessions() as session:
-            row = await session.get(OutboxMessage, job.id)
-            if row is None:
-                return
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = self._services.now() + timedelta(seconds=after)
-            row.attempts = job.attempts + (1 if count_attempt else 0)
-            row.last_error = error[:512]
-            session.add(row)
-            await session.commit()
+        """The row waits ``after`` seconds, then goes again: one statement that commits itself,
+        like a send's write-back (see ``_settled_alone``). A row cancelled while its call was
+        in the air (its case closed) stays cancelled."""
+        async with self._writes.begin() as connection:
+            await connection.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == job.id)
+                .where(col(OutboxMessage.status).in_((OutboxStatus.SENDING, OutboxStatus.PENDING)))
+                .values(
+                    status=OutboxStatus.PENDING,
+                    next_attempt_at=self._services.now() + timedelta(seconds=after),
+                    attempts=job.attempts + (1 if count_attempt else 0),
+                    last_error=error[:512],
+                )
+            )
         self._wake()
 
     async def _dead(self, job: Job, error: str, tell: bool = True) -> None:

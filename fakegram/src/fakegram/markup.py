@@ -81,7 +81,7 @@ class _OpenTag:
 
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units, the unit Telegram counts in."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # in C: the fake's hot loop
 
 
 def parse_formatted(source: str, parse_mode: str | None) -> ParsedText:
