@@ -155,7 +155,8 @@ async def sent_alerts(session: AsyncSession, case_id: int) -> Sequence[OutboxMes
 async def cancel_pending(session: AsyncSession, case_id: int, kinds: Sequence[str]) -> int:
     """Cancel the case's unsent messages of these kinds; returns how many. Rows already claimed
     (``sending``) are cancelled too: one still waiting for its turn is then skipped, one
-    already on the wire is retracted when its message id comes back."""
+    already on the wire is retracted when its message id comes back (its write-back finds it
+    no longer ``sending``)."""
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxMessage)
         .where(

@@ -342,3 +342,28 @@ async def test_an_alert_refused_with_a_429_after_its_case_closed_stays_cancelled
     async with sessions() as session:
         written = await session.get(OutboxMessage, row.id)
     assert written is not None and written.status == OutboxStatus.CANCELLED
+
+
+async def test_an_alert_whose_row_another_leader_put_back_is_settled_not_taken_back(
+    sessions: Sessions,
+) -> None:
+    """A leader's send came back after another leader's recovery put its row back in the line
+    (``pending``): the case is open, so the alert is settled and stays in its group."""
+    services = services_for(sessions)
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        row = OutboxMessage(
+            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
+            status=OutboxStatus.PENDING, next_attempt_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+        await session.commit()
+    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
+    await settler.sent(job_of(row), 88)
+    async with sessions() as session:
+        to_group = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == -4242))
+        ).all()
+    assert [(r.kind, r.status, r.message_id) for r in to_group] == [
+        (Kind.ALERT, OutboxStatus.SENT, 88)
+    ]

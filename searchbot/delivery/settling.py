@@ -75,7 +75,7 @@ class Settler:
         )
         if await self._settled_alone(job, settled):
             return
-        async with self._services.sessions() as session:  # closed while it was sent
+        async with self._services.sessions() as session:  # closed while it was sent?
             await session.exec(settled)  # type: ignore[call-overload]
             await self._retract(session, job)
             await session.commit()
@@ -85,17 +85,18 @@ class Settler:
         (``db.committed_as_run``): a session cost as much CPU again as the statement, and a
         transaction left open by a leader stopped mid-write would hold the row's lock, so the
         next leader's recovery would wait for it as long as the old one stayed stopped. False,
-        with nothing written, for an alert whose case was closed while it was sent: it is taken
-        back in the same transaction as it is settled."""
+        with nothing written, for an alert whose case was closed while it was sent (or whose
+        row another leader put back in the line): it is settled in a session, and taken back
+        in the same transaction if its case is closed."""
         if job.kind == Kind.ALERT and job.case_id is not None:
-            # The case's row is locked, not only read: a close under way holds it, so the
-            # write-back waits for the close's end and sees the case closed. Read only, it
-            # would see the case still open (the close not yet committed) while the close
-            # did not see this alert sent, and nobody would take the photo back.
-            still_open = select(Case.id).where(
-                Case.id == job.case_id, Case.status == CaseStatus.OPEN
+            # A close cancels the alerts in flight (``closing``): the condition on the row
+            # itself is checked again by PostgreSQL once a close under way that holds the row
+            # ends. The case's status alone was read as it was before that close committed,
+            # while the close did not see this alert as sent, and a photo stayed in its group.
+            closed = select(Case.id).where(Case.id == job.case_id, Case.status != CaseStatus.OPEN)
+            settled = settled.where(
+                col(OutboxMessage.status) == OutboxStatus.SENDING, ~closed.exists()
             )
-            settled = settled.where(still_open.with_for_update(read=True).exists())
         async with self._writes.begin() as connection:
             result = await connection.execute(settled)
         return bool(result.rowcount)
@@ -137,10 +138,11 @@ class Settler:
         log.info("sent %s rows (%s paid)", len(sent), sum(paid.values()))
 
     async def _retract(self, session: AsyncSession, job: Job) -> None:
-        """The alert reached its group after its case closed: take it back at once."""
+        """The alert reached its group after its case closed: take it back at once (an alert
+        of an open case stays: its row was put back in the line by another leader's recovery)."""
         case = await session.get(Case, job.case_id)
         row = await session.get(OutboxMessage, job.id)
-        if case is not None and row is not None:
+        if case is not None and row is not None and case.status != CaseStatus.OPEN:
             await closing.retract(self._services, session, case, row)
             self._wake()
 
