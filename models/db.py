@@ -6,6 +6,7 @@ can write from one process without "database is locked"; PostgreSQL is used as i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -141,10 +144,20 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _heads() -> frozenset[str]:
+    """The newest migrations, read from the scripts once per process."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). A database already there is
+    told by one query: Alembic's upgrade reads and runs every migration script each time (40
+    ms of CPU, at every start of the bot and of every test's bot)."""
 
     def _upgrade(connection: Connection) -> None:
+        if frozenset(MigrationContext.configure(connection).get_current_heads()) == _heads():
+            return
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -170,17 +170,13 @@ async def recover(services: Services) -> int:
     learning its message id: sent again, the group sees it twice. A row is claimed just before
     its slot, so these are at most the sends in flight and the row waiting for its slot (and
     with paid broadcast the chunks claimed and the sends not written back)."""
-    async with services.sessions() as session:
-        alerts = await session.exec(
-            select(func.count())
-            .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
-            .where(col(OutboxMessage.kind) == Kind.ALERT)
-        )
-        count = int(alerts.one())  # type: ignore[call-overload]
-        await session.exec(  # type: ignore[call-overload]
+    async with services.sessions() as session:  # one statement: the count is of these rows
+        kinds = await session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)
             .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
             .values(status=OutboxStatus.PENDING)
+            .returning(col(OutboxMessage.kind))
         )
+        count = sum(1 for kind in kinds.scalars() if kind == Kind.ALERT)
         await session.commit()
     return count
