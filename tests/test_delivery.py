@@ -7,10 +7,11 @@ import asyncio
 
 import pytest
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fakegram import FakeBotApi
 from searchbot.cases import escalation
-from searchbot.delivery.line import job_of
+from searchbot.delivery.line import Job, job_of
 from searchbot.delivery.outcomes import Throttled
 from searchbot.delivery.settling import Settler
 from searchbot.delivery.throttle import Throttle
@@ -251,6 +252,49 @@ async def test_closing_mid_fanout_leaves_no_photo_behind(
         assert fake.violations == []
 
 
+GROUP = -4242  # the chat of the alert the write-back tests settle
+
+
+async def alert_row(sessions: Sessions, status: OutboxStatus, closed: bool = False) -> Job:
+    """A seeded case's alert to ``GROUP`` in ``status``, its case ``closed`` or open."""
+    seeded = await seed(sessions)
+    async with sessions() as session:
+        row = OutboxMessage(
+            case_id=seeded.case_id, chat_id=GROUP, kind=Kind.ALERT, lane=ALERTS, payload={},
+            status=status, next_attempt_at=NOW, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+        if closed:
+            await close_case(session, seeded.case_id)
+        await session.commit()
+    return job_of(row)
+
+
+async def close_case(session: AsyncSession, case_id: int) -> None:
+    case = await session.get(Case, case_id)
+    assert case is not None
+    case.status, case.closed_at = CaseStatus.CLOSED, NOW
+    session.add(case)
+    await session.flush()
+
+
+def settler_for(sessions: Sessions) -> Settler:
+    return Settler(services_for(sessions), Throttle(30, 20, 1), Metrics(), lambda: None)
+
+
+async def to_group(sessions: Sessions) -> list[tuple[str, OutboxStatus, int | None]]:
+    """The kind, status and message id of every row to ``GROUP``, in order; a retraction's
+    message id is the one it takes back."""
+    async with sessions() as session:
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP))
+        ).all()
+    return [
+        (row.kind, row.status, row.payload.get("message_id") if row.kind == Kind.RETRACT else row.message_id)
+        for row in sorted(rows, key=lambda row: row.id or 0)
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("closed", [False, True])
 async def test_an_alert_sent_as_its_case_closed_is_written_back_and_taken_back(
     sessions: Sessions, closed: bool
@@ -259,31 +303,13 @@ async def test_an_alert_sent_as_its_case_closed_is_written_back_and_taken_back(
     that reached its group after the case closed is settled with its message id and a
     retraction of that message follows in the same transaction; one of an open case is only
     settled."""
-    services = services_for(sessions)
-    seeded = await seed(sessions)
-    async with sessions() as session:
-        row = OutboxMessage(
-            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
-            status=OutboxStatus.SENDING, next_attempt_at=NOW, created_at=NOW,
-        )  # fmt: skip
-        session.add(row)
-        case = await session.get(Case, seeded.case_id)
-        assert case is not None
-        if closed:
-            case.status, case.closed_at = CaseStatus.CLOSED, NOW
-        session.add(case)
-        await session.commit()
-    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
-    await settler.sent(job_of(row), 88)
-    async with sessions() as session:
-        written = await session.get(OutboxMessage, row.id)
-        to_group = (
-            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == -4242))
-        ).all()
-    assert written is not None and written.status == OutboxStatus.SENT
-    assert written.message_id == 88
-    retractions = [r.payload.get("message_id") for r in to_group if r.kind == Kind.RETRACT]
-    assert retractions == ([88] if closed else [])
+    job = await alert_row(sessions, OutboxStatus.SENDING, closed=closed)
+    await settler_for(sessions).sent(job, 88)
+    rows = await to_group(sessions)
+    assert rows[0] == (Kind.ALERT, OutboxStatus.SENT, 88)
+    assert [message for kind, _, message in rows if kind == Kind.RETRACT] == (
+        [88] if closed else []
+    )
 
 
 async def test_an_alert_written_back_while_its_case_closes_is_taken_back(
@@ -291,36 +317,21 @@ async def test_an_alert_written_back_while_its_case_closes_is_taken_back(
 ) -> None:
     """A close under way (its transaction not yet committed) when a send of the case comes
     back: the close cancels the row in flight and so does not see it as sent; the write-back
-    must wait for the close and see the case closed, and take the photo back. Read without a
-    lock, PostgreSQL's write-back saw the case still open, and a photo stayed in its group (the
-    PostgreSQL suite, once, in test_closing_mid_fanout_leaves_no_photo_behind)."""
-    services = services_for(sessions)
-    seeded = await seed(sessions)
-    async with sessions() as session:
-        row = OutboxMessage(
-            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
-            status=OutboxStatus.SENDING, next_attempt_at=NOW, created_at=NOW,
-        )  # fmt: skip
-        session.add(row)
-        await session.commit()
-    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
+    must wait for the close and see the case closed, and take the photo back. Checking the
+    case's status alone, PostgreSQL's write-back saw the case still open, and a photo stayed in
+    its group (the PostgreSQL suite, once, in test_closing_mid_fanout_leaves_no_photo_behind)."""
+    job = await alert_row(sessions, OutboxStatus.SENDING)
+    assert job.case_id is not None
     async with sessions() as closing:  # as closing.close does it: the case, then its rows
-        case = await closing.get(Case, seeded.case_id)
-        assert case is not None
-        case.status, case.closed_at = CaseStatus.CLOSED, NOW
-        closing.add(case)
-        await closing.flush()
-        await cancel_pending(closing, seeded.case_id, (Kind.ALERT,))
-        writing_back = asyncio.create_task(settler.sent(job_of(row), 88))
+        await close_case(closing, job.case_id)
+        await cancel_pending(closing, job.case_id, (Kind.ALERT,))
+        writing_back = asyncio.create_task(settler_for(sessions).sent(job, 88))
         await asyncio.sleep(0.5)  # the write-back waits for the close
         await closing.commit()
     await asyncio.wait_for(writing_back, 30)
-    async with sessions() as session:
-        to_group = (
-            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == -4242))
-        ).all()
-    retractions = [r.payload.get("message_id") for r in to_group if r.kind == Kind.RETRACT]
-    assert retractions == [88]
+    assert [message for kind, _, message in await to_group(sessions) if kind == Kind.RETRACT] == [
+        88
+    ]
 
 
 async def test_an_alert_refused_with_a_429_after_its_case_closed_stays_cancelled(
@@ -328,20 +339,9 @@ async def test_an_alert_refused_with_a_429_after_its_case_closed_stays_cancelled
 ) -> None:
     """The call was in the air when the case closed (the close cancelled its row) and Telegram
     answered 429: the row is not put back in the line, so the photo never goes out late."""
-    services = services_for(sessions)
-    seeded = await seed(sessions)
-    async with sessions() as session:
-        row = OutboxMessage(
-            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
-            status=OutboxStatus.CANCELLED, next_attempt_at=NOW, created_at=NOW,
-        )  # fmt: skip
-        session.add(row)
-        await session.commit()
-    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
-    await settler.failed(job_of(row), Throttled(3.0))
-    async with sessions() as session:
-        written = await session.get(OutboxMessage, row.id)
-    assert written is not None and written.status == OutboxStatus.CANCELLED
+    job = await alert_row(sessions, OutboxStatus.CANCELLED, closed=True)
+    await settler_for(sessions).failed(job, Throttled(3.0))
+    assert await to_group(sessions) == [(Kind.ALERT, OutboxStatus.CANCELLED, None)]
 
 
 async def test_an_alert_whose_row_another_leader_put_back_is_settled_not_taken_back(
@@ -349,21 +349,6 @@ async def test_an_alert_whose_row_another_leader_put_back_is_settled_not_taken_b
 ) -> None:
     """A leader's send came back after another leader's recovery put its row back in the line
     (``pending``): the case is open, so the alert is settled and stays in its group."""
-    services = services_for(sessions)
-    seeded = await seed(sessions)
-    async with sessions() as session:
-        row = OutboxMessage(
-            case_id=seeded.case_id, chat_id=-4242, kind=Kind.ALERT, lane=ALERTS, payload={},
-            status=OutboxStatus.PENDING, next_attempt_at=NOW, created_at=NOW,
-        )  # fmt: skip
-        session.add(row)
-        await session.commit()
-    settler = Settler(services, Throttle(30, 20, 1), Metrics(), lambda: None)
-    await settler.sent(job_of(row), 88)
-    async with sessions() as session:
-        to_group = (
-            await session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == -4242))
-        ).all()
-    assert [(r.kind, r.status, r.message_id) for r in to_group] == [
-        (Kind.ALERT, OutboxStatus.SENT, 88)
-    ]
+    job = await alert_row(sessions, OutboxStatus.PENDING)
+    await settler_for(sessions).sent(job, 88)
+    assert await to_group(sessions) == [(Kind.ALERT, OutboxStatus.SENT, 88)]

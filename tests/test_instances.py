@@ -132,17 +132,10 @@ async def test_the_leader_killed_mid_fanout_the_standby_leads_within_seconds(
     and the officers hear how many may have, and that another instance took over."""
     groups = 600
     async with FakeBotApi(token=TOKEN, limits=Limits(latency=0.02)) as fake:
-        await seed_ring(ha_url, fake, groups)
-        fleet = Fleet(
-            fake, ha_url, tmp_path, SEARCHBOT_GLOBAL_PER_SECOND=150, SEARCHBOT_CHAT_PER_SECOND=10
+        fleet, first, second = await fanning_out(
+            fake, ha_url, tmp_path, groups, 150, SEARCHBOT_GLOBAL_PER_SECOND=150
         )
         try:
-            first = await fleet.start("first")
-            await first.wait_role("leader", 90)
-            second = await fleet.start("second")
-            await second.wait_role("standby", 90)
-            await fan_out(fake)
-            await fake.wait_for(lambda: len(alert_calls(fake)) >= 150, timeout=60)
             first.send_signal(signal.SIGKILL)
             killed, before = time.monotonic(), len(alert_calls(fake))
             took = await second.wait_role("leader", 15)
@@ -166,6 +159,53 @@ async def test_the_leader_killed_mid_fanout_the_standby_leads_within_seconds(
     assert fake.violations == []
 
 
+STOP_GROUPS, STOP_TIMEOUT = 400, 3.0  # the SIGSTOP tests' ring and leader timeout
+
+
+async def fanning_out(
+    fake: FakeBotApi, ha_url: str, tmp_path: Path, groups: int, after: int, **env: object
+) -> tuple[Fleet, Bot, Bot]:
+    """Two instances (a leader, then a standby) on a ring of ``groups``, configured by ``env``,
+    its fan-out under way: ``after`` alerts sent. The fleet and both instances."""
+    await seed_ring(ha_url, fake, groups)
+    fleet = Fleet(fake, ha_url, tmp_path, SEARCHBOT_CHAT_PER_SECOND=10, **env)
+    try:
+        first = await fleet.start("first")
+        await first.wait_role("leader", 90)
+        second = await fleet.start("second")
+        await second.wait_role("standby", 90)
+        await fan_out(fake)
+        await fake.wait_for(lambda: len(alert_calls(fake)) >= after, timeout=60)
+        return fleet, first, second
+    except BaseException:  # the test's own cleanup never gets the fleet: stop it here
+        await fleet.close()
+        raise
+
+
+async def leader_stopped_mid_fanout(
+    fake: FakeBotApi, ha_url: str, tmp_path: Path
+) -> tuple[Fleet, Bot, Bot, float]:
+    """SIGSTOP to the leader 60 alerts into a fan-out: the fleet, both instances, and how long
+    the standby took to lead."""
+    fleet, first, second = await fanning_out(
+        fake, ha_url, tmp_path, STOP_GROUPS, 60,
+        SEARCHBOT_GLOBAL_PER_SECOND=60, SEARCHBOT_LEADER_TIMEOUT=STOP_TIMEOUT,
+    )  # fmt: skip
+    first.send_signal(signal.SIGSTOP)
+    try:
+        return fleet, first, second, await second.wait_role("leader", STOP_TIMEOUT + 10)
+    except BaseException:
+        await fleet.close()
+        raise
+
+
+async def every_group_alerted(fake: FakeBotApi, ha_url: str) -> None:
+    try:
+        await fake.wait_for(lambda: len(set(alert_calls(fake))) == STOP_GROUPS, timeout=60)
+    except AssertionError as missing:  # say which rows were left, and how
+        raise AssertionError(f"{missing}\nunsent: {await unsent_rows(ha_url)}") from None
+
+
 @needs_postgres
 @pytest.mark.slow
 async def test_a_stopped_leader_loses_the_lead_within_its_timeout_and_stands_by(
@@ -175,43 +215,27 @@ async def test_a_stopped_leader_loses_the_lead_within_its_timeout_and_stands_by(
     PostgreSQL ends its session after SEARCHBOT_LEADER_TIMEOUT (3 s here) and the standby
     leads within that and a second; the old leader, resumed, finds its lease lapsed and its
     connection gone, stands by, and claims nothing more."""
-    groups, timeout = 400, 3.0
     async with FakeBotApi(token=TOKEN, limits=Limits(latency=0.02)) as fake:
-        await seed_ring(ha_url, fake, groups)
-        fleet = Fleet(
-            fake, ha_url, tmp_path, SEARCHBOT_GLOBAL_PER_SECOND=60, SEARCHBOT_CHAT_PER_SECOND=10,
-            SEARCHBOT_LEADER_TIMEOUT=timeout,
-        )  # fmt: skip
+        fleet, first, _second, took = await leader_stopped_mid_fanout(fake, ha_url, tmp_path)
         try:
-            first = await fleet.start("first")
-            await first.wait_role("leader", 90)
-            second = await fleet.start("second")
-            await second.wait_role("standby", 90)
-            await fan_out(fake)
-            await fake.wait_for(lambda: len(alert_calls(fake)) >= 60, timeout=60)
-            first.send_signal(signal.SIGSTOP)
-            took = await second.wait_role("leader", timeout + 10)
             logged = len(first.log.read_text(errors="replace"))
             first.send_signal(signal.SIGCONT)
             back = await first.wait_role("standby", 10)
-            try:
-                await fake.wait_for(lambda: len(set(alert_calls(fake))) == groups, timeout=60)
-            except AssertionError as missing:  # say which rows were left, and how
-                raise AssertionError(f"{missing}\nunsent: {await unsent_rows(ha_url)}") from None
+            await every_group_alerted(fake, ha_url)
             await fake.wait_idle(quiet=0.5, timeout=30)
         finally:
             await fleet.close()
     after_resume = first.log.read_text(errors="replace")[logged:]
     late_sends = len(re.findall(r"\bsent alert\b", after_resume))
     doubled = duplicates(fake)
-    print(f"SIGSTOP: standby led {took:.2f} s after the stop (bound {timeout + 1:.1f} s); "
+    print(f"SIGSTOP: standby led {took:.2f} s after the stop (bound {STOP_TIMEOUT + 1:.1f} s); "
           f"resumed leader stood by after {back:.2f} s, settled {late_sends} send(s) it had "
           f"in the air; {doubled} sent twice")  # fmt: skip
-    assert took < timeout + 1.0 + 1.5  # the timeout, a standby's next try; slack for a busy CI
+    assert took < STOP_TIMEOUT + 1.0 + 1.5  # the timeout, a standby's next try; slack for CI
     assert "standing by" in after_resume
     assert late_sends <= CONCURRENCY  # only what was in the air at the stop: no new claim
     assert doubled <= CONCURRENCY
-    assert len(set(alert_calls(fake))) == groups
+    assert len(set(alert_calls(fake))) == STOP_GROUPS
     assert fake.violations == []
 
 
@@ -222,27 +246,11 @@ async def test_a_leader_frozen_for_good_is_replaced_and_nothing_waits_for_it(
 ) -> None:
     """SIGSTOP to the leader mid fan-out, and no SIGCONT (a frozen host): the standby leads
     and sends every alert, whatever the frozen one held when it stopped (a send being written
-    back, say: its transaction stays open, and its rows' locks with it)."""
-    groups, timeout = 400, 3.0
+    back, say: its transaction would stay open, and its rows' locks with it)."""
     async with FakeBotApi(token=TOKEN, limits=Limits(latency=0.02)) as fake:
-        await seed_ring(ha_url, fake, groups)
-        fleet = Fleet(
-            fake, ha_url, tmp_path, SEARCHBOT_GLOBAL_PER_SECOND=60, SEARCHBOT_CHAT_PER_SECOND=10,
-            SEARCHBOT_LEADER_TIMEOUT=timeout,
-        )  # fmt: skip
+        fleet, *_ = await leader_stopped_mid_fanout(fake, ha_url, tmp_path)
         try:
-            first = await fleet.start("first")
-            await first.wait_role("leader", 90)
-            second = await fleet.start("second")
-            await second.wait_role("standby", 90)
-            await fan_out(fake)
-            await fake.wait_for(lambda: len(alert_calls(fake)) >= 60, timeout=60)
-            first.send_signal(signal.SIGSTOP)
-            await second.wait_role("leader", timeout + 10)
-            try:
-                await fake.wait_for(lambda: len(set(alert_calls(fake))) == groups, timeout=60)
-            except AssertionError as missing:  # say which rows were left, and how
-                raise AssertionError(f"{missing}\nunsent: {await unsent_rows(ha_url)}") from None
+            await every_group_alerted(fake, ha_url)
         finally:
             await fleet.close()
     assert duplicates(fake) <= CONCURRENCY

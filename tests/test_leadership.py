@@ -150,6 +150,15 @@ def status_seen_elsewhere(url: str, row_id: int) -> str:
     return seen[0] if seen else "not seen"
 
 
+async def a_reply(sessions: db.Sessions) -> OutboxMessage:
+    """One pending row in the outbox, committed."""
+    async with sessions() as session:
+        row = await enqueue(session, 1, Out("hello"), kind=Kind.REPLY, now=datetime.now(UTC))
+        await session.commit()
+    assert row is not None and row.id is not None
+    return row
+
+
 async def test_a_claim_and_its_write_back_are_each_committed_by_their_own_statement(
     url: str,
 ) -> None:
@@ -163,10 +172,7 @@ async def test_a_claim_and_its_write_back_are_each_committed_by_their_own_statem
     sessions = db.sessions(engine)
     leader = await Candidate(url).start()
     try:
-        async with sessions() as session:
-            row = await enqueue(session, 1, Out("hello"), kind=Kind.REPLY, now=datetime.now(UTC))
-            await session.commit()
-            assert row is not None and row.id is not None
+        row = await a_reply(sessions)
         seen: list[str] = []
 
         def stopped_here(_connection: object, _cursor: object, statement: str, *_: object) -> None:
@@ -197,10 +203,7 @@ async def test_a_fenced_transaction_left_open_is_ended_and_the_row_can_be_claime
     sessions = db.sessions(engine)
     leader = await Candidate(url).start()
     try:
-        async with sessions() as session:
-            row = await enqueue(session, 1, Out("hello"), kind=Kind.REPLY, now=datetime.now(UTC))
-            await session.commit()
-            assert row is not None
+        row = await a_reply(sessions)
         claim = update(OutboxMessage).where(
             col(OutboxMessage.id) == row.id, col(OutboxMessage.status) == OutboxStatus.PENDING
         )
